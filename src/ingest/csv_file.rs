@@ -1,0 +1,101 @@
+//! CSV files: RFC 4180 via the `csv` crate's byte records, so that every row keeps its
+//! physical line number and bad UTF-8 or ragged rows are caught row by row.
+
+use chrono_tz::Tz;
+
+use super::loader::TableLoader;
+use super::values::{parse_text, Value};
+use super::{ColumnMap, FileRead};
+use crate::error::{Error, Result};
+
+pub fn read(
+    rel: &str,
+    bytes: &[u8],
+    naive_tz: Option<Tz>,
+    loader: &mut TableLoader,
+) -> Result<FileRead> {
+    let schema = loader.schema;
+    if bytes.is_empty() {
+        return Err(Error::input(rel, "empty file: no header row"));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = rdr.byte_records();
+    let header = match records.next() {
+        None => return Err(Error::input(rel, "empty file: no header row")),
+        Some(Err(e)) => return Err(Error::input(rel, format!("unreadable header: {e}"))),
+        Some(Ok(h)) => h,
+    };
+    let names = header
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            std::str::from_utf8(f)
+                .map(str::to_string)
+                .map_err(|_| Error::input(rel, format!("header field {} is not UTF-8", i + 1)))
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let map = ColumnMap::new(rel, schema, &names)?;
+
+    for rec in records {
+        let rec = rec.map_err(|e| Error::input(rel, format!("unreadable CSV: {e}")))?;
+        let line = rec.position().map(|p| p.line()).unwrap_or_default();
+        let fields: Vec<Option<&str>> = rec.iter().map(|f| std::str::from_utf8(f).ok()).collect();
+        let raw = || raw_json(&names, &rec);
+        if rec.len() != names.len() {
+            let msg = format!(
+                "wrong number of fields: expected {}, found {}",
+                names.len(),
+                rec.len()
+            );
+            loader.push(rel, line, Err(msg), raw);
+            continue;
+        }
+        if let Some(i) = fields.iter().position(Option::is_none) {
+            let msg = format!("bytes that are not UTF-8 in column {}", names[i]);
+            loader.push(rel, line, Err(msg), raw);
+            continue;
+        }
+        let cells = cells_from_text(schema.columns, &map, |i| fields[i], naive_tz);
+        loader.push(rel, line, cells, raw);
+    }
+    Ok(FileRead {
+        unknown_columns: map.unknown,
+    })
+}
+
+/// Parses every schema column of one textual row, joining the problems of all bad cells.
+pub fn cells_from_text<'a>(
+    columns: &[super::schema::Column],
+    map: &ColumnMap,
+    field: impl Fn(usize) -> Option<&'a str>,
+    naive_tz: Option<Tz>,
+) -> std::result::Result<Vec<Value>, String> {
+    let mut cells = Vec::with_capacity(columns.len());
+    let mut problems = Vec::new();
+    for (col, src) in columns.iter().zip(&map.sources) {
+        let raw = src.and_then(&field);
+        match parse_text(col, raw, naive_tz) {
+            Ok(v) => cells.push(v),
+            Err(e) => problems.push(e.describe(col.name)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(cells)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn raw_json(names: &[String], rec: &csv::ByteRecord) -> String {
+    let text = |f: &[u8]| serde_json::Value::String(String::from_utf8_lossy(f).into_owned());
+    let value = if rec.len() == names.len() {
+        serde_json::Value::Object(names.iter().cloned().zip(rec.iter().map(text)).collect())
+    } else {
+        serde_json::Value::Array(rec.iter().map(text).collect())
+    };
+    value.to_string()
+}

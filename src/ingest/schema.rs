@@ -1,0 +1,321 @@
+//! Every contract table as data: the single source of truth for columns, types,
+//! requiredness, keys and references. Nothing else in the crate spells a column list.
+
+/// Value kinds a contract column can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// Case-sensitive identifier: never trimmed; empty or all-blank is a bad value when
+    /// required and null when optional.
+    Id,
+    /// Free text; empty is null.
+    Text,
+    /// Lower-case word from the list.
+    Enum(&'static [&'static str]),
+    Bool,
+    /// RFC 3339 with offset, held as microseconds since the Unix epoch, UTC.
+    Timestamp,
+    Int,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColType,
+    pub required: bool,
+    /// Value used when the cell is null (for enums and booleans with a contract default).
+    pub default: Option<&'static str>,
+}
+
+/// A reference from columns of this table to the key of a table loaded earlier.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    pub columns: &'static [&'static str],
+    pub table: Table,
+    /// Words used in the quarantine reason: "unknown account".
+    pub what: &'static str,
+    /// When set, the referenced row's `kind` must equal this.
+    pub kind: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Systems,
+    Identities,
+    Accounts,
+    Entitlements,
+    RolePermissions,
+    Grants,
+    ActionPermissions,
+    AuditEvents,
+    Exceptions,
+}
+
+#[derive(Debug)]
+pub struct TableSchema {
+    pub table: Table,
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// Primary key; empty for edge tables, whose duplicates are harmless.
+    pub key: &'static [&'static str],
+    /// Key uniqueness is checked within each file only (audit events).
+    pub key_per_file: bool,
+    pub optional: bool,
+    pub references: &'static [Reference],
+}
+
+const fn req(name: &'static str, ty: ColType) -> Column {
+    Column {
+        name,
+        ty,
+        required: true,
+        default: None,
+    }
+}
+const fn opt(name: &'static str, ty: ColType) -> Column {
+    Column {
+        name,
+        ty,
+        required: false,
+        default: None,
+    }
+}
+const fn dflt(name: &'static str, ty: ColType, default: &'static str) -> Column {
+    Column {
+        name,
+        ty,
+        required: false,
+        default: Some(default),
+    }
+}
+
+pub const IDENTITY_STATUS: &[&str] = &["active", "leave", "terminated"];
+pub const ACCOUNT_TYPE: &[&str] = &["human", "service", "shared", "emergency"];
+pub const ACCOUNT_STATUS: &[&str] = &["active", "disabled", "locked"];
+pub const ENTITLEMENT_KIND: &[&str] = &["permission", "role"];
+pub const RISK: &[&str] = &["low", "medium", "high", "critical"];
+pub const OUTCOME: &[&str] = &["success", "failure"];
+
+const SYSTEM_REF: Reference = Reference {
+    columns: &["system_id"],
+    table: Table::Systems,
+    what: "unknown system",
+    kind: None,
+};
+
+use ColType::*;
+
+pub static SYSTEMS: TableSchema = TableSchema {
+    table: Table::Systems,
+    name: "systems",
+    columns: &[
+        req("system_id", Id),
+        opt("name", Text),
+        req("jurisdiction", Id),
+        opt("legal_entity", Text),
+        opt("owner_id", Id),
+    ],
+    key: &["system_id"],
+    key_per_file: false,
+    optional: false,
+    references: &[],
+};
+
+pub static IDENTITIES: TableSchema = TableSchema {
+    table: Table::Identities,
+    name: "identities",
+    columns: &[
+        req("identity_id", Id),
+        opt("display_name", Text),
+        opt("email", Text),
+        opt("department", Id),
+        opt("job_function", Id),
+        opt("manager_id", Id),
+        req("status", Enum(IDENTITY_STATUS)),
+        opt("terminated_at", Timestamp),
+    ],
+    key: &["identity_id"],
+    key_per_file: false,
+    optional: false,
+    references: &[],
+};
+
+pub static ACCOUNTS: TableSchema = TableSchema {
+    table: Table::Accounts,
+    name: "accounts",
+    columns: &[
+        req("system_id", Id),
+        req("account_id", Id),
+        opt("identity_id", Id),
+        dflt("account_type", Enum(ACCOUNT_TYPE), "human"),
+        req("status", Enum(ACCOUNT_STATUS)),
+        opt("created_at", Timestamp),
+    ],
+    key: &["system_id", "account_id"],
+    key_per_file: false,
+    optional: false,
+    references: &[SYSTEM_REF],
+};
+
+pub static ENTITLEMENTS: TableSchema = TableSchema {
+    table: Table::Entitlements,
+    name: "entitlements",
+    columns: &[
+        req("system_id", Id),
+        req("entitlement_id", Id),
+        req("kind", Enum(ENTITLEMENT_KIND)),
+        opt("name", Text),
+        dflt("risk", Enum(RISK), "medium"),
+        dflt("privileged", Bool, "false"),
+        opt("owner_id", Id),
+    ],
+    key: &["system_id", "entitlement_id"],
+    key_per_file: false,
+    optional: false,
+    references: &[SYSTEM_REF],
+};
+
+pub static ROLE_PERMISSIONS: TableSchema = TableSchema {
+    table: Table::RolePermissions,
+    name: "role_permissions",
+    columns: &[
+        req("system_id", Id),
+        req("role_id", Id),
+        req("member_id", Id),
+    ],
+    key: &[],
+    key_per_file: false,
+    optional: false,
+    references: &[
+        SYSTEM_REF,
+        Reference {
+            columns: &["system_id", "role_id"],
+            table: Table::Entitlements,
+            what: "unknown entitlement",
+            kind: Some("role"),
+        },
+        Reference {
+            columns: &["system_id", "member_id"],
+            table: Table::Entitlements,
+            what: "unknown entitlement",
+            kind: None,
+        },
+    ],
+};
+
+pub static GRANTS: TableSchema = TableSchema {
+    table: Table::Grants,
+    name: "grants",
+    columns: &[
+        req("grant_id", Id),
+        req("system_id", Id),
+        req("account_id", Id),
+        req("entitlement_id", Id),
+        req("granted_at", Timestamp),
+        opt("granted_by", Id),
+        opt("approved_by", Id),
+        opt("expires_at", Timestamp),
+        opt("revoked_at", Timestamp),
+        opt("ticket", Text),
+    ],
+    key: &["grant_id"],
+    key_per_file: false,
+    optional: false,
+    references: &[
+        SYSTEM_REF,
+        Reference {
+            columns: &["system_id", "account_id"],
+            table: Table::Accounts,
+            what: "unknown account",
+            kind: None,
+        },
+        Reference {
+            columns: &["system_id", "entitlement_id"],
+            table: Table::Entitlements,
+            what: "unknown entitlement",
+            kind: None,
+        },
+    ],
+};
+
+pub static ACTION_PERMISSIONS: TableSchema = TableSchema {
+    table: Table::ActionPermissions,
+    name: "action_permissions",
+    columns: &[
+        req("system_id", Id),
+        req("action", Id),
+        req("permission_id", Id),
+    ],
+    key: &[],
+    key_per_file: false,
+    optional: false,
+    references: &[
+        SYSTEM_REF,
+        Reference {
+            columns: &["system_id", "permission_id"],
+            table: Table::Entitlements,
+            what: "unknown entitlement",
+            kind: Some("permission"),
+        },
+    ],
+};
+
+pub static AUDIT_EVENTS: TableSchema = TableSchema {
+    table: Table::AuditEvents,
+    name: "audit_events",
+    columns: &[
+        req("event_id", Id),
+        req("ts", Timestamp),
+        req("system_id", Id),
+        req("account_id", Id),
+        req("action", Id),
+        req("outcome", Enum(OUTCOME)),
+        opt("target_id", Id),
+        opt("mfa", Bool),
+        opt("src_ip", Text),
+        opt("src_country", Id),
+        opt("seq", Int),
+        opt("prev_hash", Id),
+        opt("hash", Id),
+    ],
+    key: &["event_id"],
+    key_per_file: true,
+    optional: false,
+    references: &[SYSTEM_REF],
+};
+
+pub static EXCEPTIONS: TableSchema = TableSchema {
+    table: Table::Exceptions,
+    name: "exceptions",
+    columns: &[
+        req("exception_id", Id),
+        req("sod_rule_id", Id),
+        req("identity_id", Id),
+        req("approved_by", Id),
+        req("approved_at", Timestamp),
+        req("expires_at", Timestamp),
+        opt("control", Text),
+    ],
+    key: &["exception_id"],
+    key_per_file: false,
+    optional: true,
+    references: &[],
+};
+
+/// In load order: every table comes after the tables it references.
+pub static ALL: [&TableSchema; 9] = [
+    &SYSTEMS,
+    &IDENTITIES,
+    &ACCOUNTS,
+    &ENTITLEMENTS,
+    &ROLE_PERMISSIONS,
+    &GRANTS,
+    &ACTION_PERMISSIONS,
+    &AUDIT_EVENTS,
+    &EXCEPTIONS,
+];
+
+impl TableSchema {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}

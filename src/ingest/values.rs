@@ -1,0 +1,161 @@
+//! Parsing of one cell into a typed value, shared by every input format.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+
+use super::schema::{ColType, Column};
+
+/// A typed cell. Timestamps are microseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Ts(i64),
+}
+
+/// Why a cell was rejected; becomes the quarantine reason.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellError {
+    Missing,
+    Bad { what: String, value: String },
+}
+
+impl CellError {
+    pub fn describe(&self, column: &str) -> String {
+        match self {
+            CellError::Missing => format!("missing required value in column {column}"),
+            CellError::Bad { what, value } => {
+                format!("bad {what} in column {column}: {value:?}")
+            }
+        }
+    }
+}
+
+fn bad(what: impl Into<String>, value: &str) -> CellError {
+    CellError::Bad {
+        what: what.into(),
+        value: value.chars().take(200).collect(),
+    }
+}
+
+/// Turns a textual cell (`None` or empty = null) into the column's typed value, applying
+/// the column default to nulls and the requiredness check last.
+pub fn parse_text(
+    col: &Column,
+    raw: Option<&str>,
+    naive_tz: Option<Tz>,
+) -> Result<Value, CellError> {
+    let raw = raw.filter(|s| !s.is_empty());
+    let value = match raw {
+        None => Value::Null,
+        Some(s) => match col.ty {
+            ColType::Id => {
+                if s.trim().is_empty() {
+                    Value::Null
+                } else {
+                    Value::Str(s.to_string())
+                }
+            }
+            ColType::Text => Value::Str(s.to_string()),
+            ColType::Enum(words) => {
+                if words.contains(&s) {
+                    Value::Str(s.to_string())
+                } else {
+                    let what = format!("enum value (expected one of {})", words.join(", "));
+                    return Err(bad(what, s));
+                }
+            }
+            ColType::Bool => Value::Bool(parse_bool(s).ok_or_else(|| bad("boolean", s))?),
+            ColType::Int => Value::Int(s.parse::<i64>().map_err(|_| bad("integer", s))?),
+            ColType::Timestamp => {
+                Value::Ts(parse_timestamp(s, naive_tz).ok_or_else(|| bad("timestamp", s))?)
+            }
+        },
+    };
+    finish(col, value)
+}
+
+/// Applies the default and the requiredness check to an already typed value.
+pub fn finish(col: &Column, value: Value) -> Result<Value, CellError> {
+    match value {
+        Value::Null => match col.default {
+            Some(d) if col.ty == ColType::Bool => Ok(Value::Bool(d == "true")),
+            Some(d) => Ok(Value::Str(d.to_string())),
+            None if col.required => Err(CellError::Missing),
+            None => Ok(Value::Null),
+        },
+        v => Ok(v),
+    }
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") || s == "1" {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") || s == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// RFC 3339 with an offset (`T` or space between date and time), or, when a zone is
+/// configured, a naive local time that exists exactly once in that zone. Precision beyond
+/// microseconds is truncated.
+pub fn parse_timestamp(s: &str, naive_tz: Option<Tz>) -> Option<i64> {
+    // A bare date and other short forms never carry a time of day.
+    if s.len() < 19 {
+        return None;
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_micros());
+    }
+    let tz = naive_tz?;
+    let naive = parse_naive(s)?;
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(dt) => Some(dt.timestamp_micros()),
+        _ => None,
+    }
+}
+
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dt%H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let utc = parse_timestamp("2026-11-24T08:15:00Z", None);
+        assert_eq!(utc, Some(1_795_508_100_000_000));
+        assert_eq!(parse_timestamp("2026-11-24 16:15:00+08:00", None), utc);
+        assert_eq!(
+            parse_timestamp("2026-11-24T08:15:00.1234567Z", None),
+            utc.map(|u| u + 123_456)
+        );
+        assert_eq!(parse_timestamp("2026-11-24", None), None);
+        assert_eq!(parse_timestamp("2026-11-24T08:15:00", None), None);
+        let hk: Tz = "Asia/Hong_Kong".parse().unwrap_or(Tz::UTC);
+        assert_eq!(parse_timestamp("2026-11-24T16:15:00", Some(hk)), utc);
+        // London falls back on 2026-10-25: 01:30 happens twice; springs forward 2026-03-29.
+        let lon: Tz = "Europe/London".parse().unwrap_or(Tz::UTC);
+        assert_eq!(parse_timestamp("2026-10-25T01:30:00", Some(lon)), None);
+        assert_eq!(parse_timestamp("2026-03-29T01:30:00", Some(lon)), None);
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("yes"), None);
+    }
+}

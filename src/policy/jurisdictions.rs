@@ -1,0 +1,475 @@
+//! `jurisdictions.toml`: per-jurisdiction thresholds, calendars and citations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Weekday, WeekdaySet};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{entry_label, ConfigError, TomlFile, MAX_DAYS};
+
+const MAX_HOURS: i64 = MAX_DAYS * 24;
+const MAX_MINUTES: i64 = MAX_HOURS * 60;
+
+/// Local business hours as minutes since local midnight, `[start, end)`; `end` may be
+/// 1440 (`24:00`). Windows crossing midnight are not supported: `start < end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessHours {
+    pub start_minute: u32,
+    pub end_minute: u32,
+}
+
+impl BusinessHours {
+    pub fn contains(&self, minute_of_day: u32) -> bool {
+        self.start_minute <= minute_of_day && minute_of_day < self.end_minute
+    }
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        BusinessHours {
+            start_minute: 8 * 60,
+            end_minute: 20 * 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jurisdiction {
+    pub code: String,
+    pub name: String,
+    pub regulator: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    pub stale_grant_days: i64,
+    pub dormant_account_days: i64,
+    pub termination_grace_hours: i64,
+    pub review_interval_days: i64,
+    pub privileged_review_interval_days: i64,
+    pub mfa_required_for_privileged: bool,
+    pub disabled_rules: BTreeSet<String>,
+    pub allowed_login_countries: BTreeSet<String>,
+    pub business_hours: BusinessHours,
+    /// chrono's `Weekday` has no `Ord`, so a set of days is chrono's own bit set.
+    pub business_days: WeekdaySet,
+    pub failed_login_threshold: u32,
+    pub failed_login_window_minutes: i64,
+    pub travel_hours: i64,
+    pub max_silence_hours: i64,
+    pub references: BTreeMap<String, Vec<String>>,
+}
+
+impl Jurisdiction {
+    /// A jurisdiction with the contract's defaults, for code that builds policies
+    /// without a file (tests, generators).
+    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Jurisdiction {
+        Jurisdiction {
+            code: code.into(),
+            name: name.into(),
+            regulator: None,
+            timezone: chrono_tz::Tz::UTC,
+            stale_grant_days: 90,
+            dormant_account_days: 90,
+            termination_grace_hours: 24,
+            review_interval_days: 180,
+            privileged_review_interval_days: 90,
+            mfa_required_for_privileged: true,
+            disabled_rules: BTreeSet::new(),
+            allowed_login_countries: BTreeSet::new(),
+            business_hours: BusinessHours::default(),
+            business_days: WeekdaySet::from_array([
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ]),
+            failed_login_threshold: 10,
+            failed_login_window_minutes: 15,
+            travel_hours: 2,
+            max_silence_hours: 48,
+            references: BTreeMap::new(),
+        }
+    }
+
+    pub fn rule_enabled(&self, code: &str) -> bool {
+        !self.disabled_rules.contains(code)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    jurisdiction: Vec<Spanned<RawJurisdiction>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJurisdiction {
+    code: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    regulator: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    stale_grant_days: Option<Spanned<i64>>,
+    dormant_account_days: Option<Spanned<i64>>,
+    termination_grace_hours: Option<Spanned<i64>>,
+    review_interval_days: Option<Spanned<i64>>,
+    privileged_review_interval_days: Option<Spanned<i64>>,
+    mfa_required_for_privileged: Option<bool>,
+    disabled_rules: Option<Vec<Spanned<String>>>,
+    allowed_login_countries: Option<Vec<Spanned<String>>>,
+    business_hours: Option<Spanned<String>>,
+    business_days: Option<Vec<Spanned<String>>>,
+    failed_login_threshold: Option<Spanned<i64>>,
+    failed_login_window_minutes: Option<Spanned<i64>>,
+    travel_hours: Option<Spanned<i64>>,
+    max_silence_hours: Option<Spanned<i64>>,
+    references: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
+}
+
+pub(crate) fn parse(
+    file: &TomlFile,
+    known_rule_codes: &[&str],
+) -> Result<Vec<Jurisdiction>, ConfigError> {
+    let raw: RawFile = file.parse(&[("jurisdiction", "code")])?;
+    if raw.jurisdiction.is_empty() {
+        return Err(file.invalid(
+            None,
+            None,
+            None,
+            "at least one [[jurisdiction]] entry is required",
+        ));
+    }
+    let mut out: Vec<Jurisdiction> = Vec::with_capacity(raw.jurisdiction.len());
+    let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, entry) in raw.jurisdiction.into_iter().enumerate() {
+        let span = entry.span();
+        let raw = entry.into_inner();
+        let label = entry_label(
+            "jurisdiction",
+            index,
+            raw.code.as_ref().map(|c| ("code", c.get_ref().as_str())),
+        );
+        let code_span = raw.code.as_ref().map_or(span.clone(), |c| c.span());
+        let ctx = Ctx {
+            file,
+            label: &label,
+            known_rule_codes,
+        };
+        let j = ctx.convert(raw, span)?;
+        if let Some(first) = first_index.get(&j.code) {
+            return Err(file.invalid(
+                Some(&label),
+                Some("code"),
+                Some(code_span),
+                format!(
+                    "duplicate code {:?} (first used by jurisdiction[{first}])",
+                    j.code
+                ),
+            ));
+        }
+        first_index.insert(j.code.clone(), index);
+        out.push(j);
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    file: &'a TomlFile,
+    label: &'a str,
+    known_rule_codes: &'a [&'a str],
+}
+
+impl Ctx<'_> {
+    fn err(
+        &self,
+        key: &str,
+        span: std::ops::Range<usize>,
+        problem: impl Into<String>,
+    ) -> ConfigError {
+        self.file
+            .invalid(Some(self.label), Some(key), Some(span), problem)
+    }
+
+    fn int(
+        &self,
+        key: &str,
+        v: Option<Spanned<i64>>,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(v) => self.file.int_in_range(Some(self.label), key, &v, min, max),
+        }
+    }
+
+    fn text(&self, key: &str, v: Spanned<String>) -> Result<String, ConfigError> {
+        if v.get_ref().trim().is_empty() {
+            return Err(self.err(key, v.span(), "must not be empty"));
+        }
+        Ok(v.into_inner())
+    }
+
+    fn known_rule(&self, key: &str, v: &Spanned<String>) -> Result<(), ConfigError> {
+        if self.known_rule_codes.contains(&v.get_ref().as_str()) {
+            return Ok(());
+        }
+        Err(self.err(
+            key,
+            v.span(),
+            format!(
+                "{:?} is not a known rule code (known: {})",
+                v.get_ref(),
+                self.known_rule_codes.join(", ")
+            ),
+        ))
+    }
+
+    /// A list whose items must be distinct: a repeated item usually means another one was
+    /// meant, and in a control that is worth stopping for.
+    fn set<T: Ord>(
+        &self,
+        key: &str,
+        items: Vec<Spanned<String>>,
+        mut check: impl FnMut(&str, &Spanned<String>) -> Result<T, ConfigError>,
+    ) -> Result<BTreeSet<T>, ConfigError> {
+        let mut out = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_key = format!("{key}[{i}]");
+            let value = check(&item_key, item)?;
+            if !out.insert(value) {
+                return Err(self.err(
+                    &item_key,
+                    item.span(),
+                    format!("duplicate value {:?}", item.get_ref()),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn convert(
+        &self,
+        raw: RawJurisdiction,
+        span: std::ops::Range<usize>,
+    ) -> Result<Jurisdiction, ConfigError> {
+        let file = self.file;
+        let code = raw.code.ok_or_else(|| {
+            file.invalid(
+                Some(self.label),
+                Some("code"),
+                Some(span.clone()),
+                "is required",
+            )
+        })?;
+        if !valid_code(code.get_ref()) {
+            return Err(self.err(
+                "code",
+                code.span(),
+                format!("{:?} does not match [A-Z0-9_-]{{1,16}}", code.get_ref()),
+            ));
+        }
+        let name = raw.name.ok_or_else(|| {
+            file.invalid(
+                Some(self.label),
+                Some("name"),
+                Some(span.clone()),
+                "is required",
+            )
+        })?;
+        let mut j = Jurisdiction::new(code.into_inner(), self.text("name", name)?);
+        j.regulator = raw
+            .regulator
+            .map(|r| self.text("regulator", r))
+            .transpose()?;
+        if let Some(tz) = raw.timezone {
+            j.timezone = file.timezone(Some(self.label), "timezone", &tz)?;
+        }
+        j.stale_grant_days = self.int(
+            "stale_grant_days",
+            raw.stale_grant_days,
+            j.stale_grant_days,
+            1,
+            MAX_DAYS,
+        )?;
+        j.dormant_account_days = self.int(
+            "dormant_account_days",
+            raw.dormant_account_days,
+            j.dormant_account_days,
+            1,
+            MAX_DAYS,
+        )?;
+        j.termination_grace_hours = self.int(
+            "termination_grace_hours",
+            raw.termination_grace_hours,
+            j.termination_grace_hours,
+            0,
+            MAX_HOURS,
+        )?;
+        j.review_interval_days = self.int(
+            "review_interval_days",
+            raw.review_interval_days,
+            j.review_interval_days,
+            1,
+            MAX_DAYS,
+        )?;
+        j.privileged_review_interval_days = self.int(
+            "privileged_review_interval_days",
+            raw.privileged_review_interval_days,
+            j.privileged_review_interval_days,
+            1,
+            MAX_DAYS,
+        )?;
+        if let Some(mfa) = raw.mfa_required_for_privileged {
+            j.mfa_required_for_privileged = mfa;
+        }
+        if let Some(items) = raw.disabled_rules {
+            j.disabled_rules = self.set("disabled_rules", items, |key, item| {
+                self.known_rule(key, item)?;
+                Ok(item.get_ref().clone())
+            })?;
+        }
+        if let Some(items) = raw.allowed_login_countries {
+            j.allowed_login_countries =
+                self.set("allowed_login_countries", items, |key, item| {
+                    let s = item.get_ref();
+                    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+                        Ok(s.clone())
+                    } else {
+                        Err(self.err(
+                            key,
+                            item.span(),
+                            format!(
+                                "{s:?} is not an ISO 3166 alpha-2 code (two upper-case letters)"
+                            ),
+                        ))
+                    }
+                })?;
+        }
+        if let Some(bh) = raw.business_hours {
+            j.business_hours = parse_business_hours(bh.get_ref())
+                .map_err(|p| self.err("business_hours", bh.span(), p))?;
+        }
+        if let Some(items) = raw.business_days {
+            // An empty list is allowed: every privileged action then counts as off-hours,
+            // which is loud rather than silent.
+            let mut days = WeekdaySet::EMPTY;
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("business_days[{i}]");
+                let day = parse_weekday(item.get_ref()).ok_or_else(|| {
+                    self.err(
+                        &key,
+                        item.span(),
+                        format!(
+                            "{:?} is not one of mon, tue, wed, thu, fri, sat, sun",
+                            item.get_ref()
+                        ),
+                    )
+                })?;
+                if !days.insert(day) {
+                    return Err(self.err(
+                        &key,
+                        item.span(),
+                        format!("duplicate value {:?}", item.get_ref()),
+                    ));
+                }
+            }
+            j.business_days = days;
+        }
+        let threshold = self.int(
+            "failed_login_threshold",
+            raw.failed_login_threshold,
+            i64::from(j.failed_login_threshold),
+            1,
+            i64::from(u32::MAX),
+        )?;
+        j.failed_login_threshold = u32::try_from(threshold).unwrap_or(u32::MAX);
+        j.failed_login_window_minutes = self.int(
+            "failed_login_window_minutes",
+            raw.failed_login_window_minutes,
+            j.failed_login_window_minutes,
+            1,
+            MAX_MINUTES,
+        )?;
+        j.travel_hours = self.int(
+            "travel_hours",
+            raw.travel_hours,
+            j.travel_hours,
+            1,
+            MAX_HOURS,
+        )?;
+        j.max_silence_hours = self.int(
+            "max_silence_hours",
+            raw.max_silence_hours,
+            j.max_silence_hours,
+            1,
+            MAX_HOURS,
+        )?;
+        if let Some(refs) = raw.references {
+            for (code, citations) in refs {
+                let key = format!("references.{}", code.get_ref());
+                self.known_rule(&key, &code)?;
+                let mut list = Vec::with_capacity(citations.len());
+                for (i, c) in citations.into_iter().enumerate() {
+                    list.push(self.text(&format!("{key}[{i}]"), c)?);
+                }
+                j.references.insert(code.into_inner(), list);
+            }
+        }
+        Ok(j)
+    }
+}
+
+fn valid_code(code: &str) -> bool {
+    (1..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+pub(crate) fn parse_business_hours(s: &str) -> Result<BusinessHours, String> {
+    let shape = || format!("{s:?} is not HH:MM-HH:MM");
+    let (a, b) = s.split_once('-').ok_or_else(shape)?;
+    let start = parse_hhmm(a, false).ok_or_else(shape)?;
+    let end = parse_hhmm(b, true).ok_or_else(shape)?;
+    if start >= end {
+        return Err(format!(
+            "{s:?}: start must be before end (windows across midnight are not supported)"
+        ));
+    }
+    Ok(BusinessHours {
+        start_minute: start,
+        end_minute: end,
+    })
+}
+
+/// Minutes since midnight of a strict two-digit `HH:MM`; `24:00` only as an end.
+fn parse_hhmm(s: &str, allow_midnight_end: bool) -> Option<u32> {
+    let b = s.as_bytes();
+    if b.len() != 5 || b[2] != b':' {
+        return None;
+    }
+    let digit = |i: usize| b[i].is_ascii_digit().then(|| u32::from(b[i] - b'0'));
+    let hours = digit(0)? * 10 + digit(1)?;
+    let minutes = digit(3)? * 10 + digit(4)?;
+    match (hours, minutes) {
+        (24, 0) if allow_midnight_end => Some(24 * 60),
+        (h, m) if h < 24 && m < 60 => Some(h * 60 + m),
+        _ => None,
+    }
+}

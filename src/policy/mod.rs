@@ -1,0 +1,163 @@
+//! The policy directory: jurisdictions, segregation-of-duties rules and grading, parsed
+//! and validated into the structs the rules read.
+
+pub mod grading;
+pub mod jurisdictions;
+pub mod sod;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::config::{entry_label, ConfigError, TomlFile};
+
+pub use grading::Grading;
+pub use jurisdictions::{BusinessHours, Jurisdiction};
+pub use sod::{Pattern, Scope, SodFunction, SodKind, SodRule};
+
+pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
+pub const SOD_RULES_FILE: &str = "sod_rules.toml";
+pub const GRADING_FILE: &str = "grading.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Risk {
+    pub const ALL: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a risk level (expected low, medium, high or critical)")]
+pub struct UnknownRisk(pub String);
+
+impl FromStr for Risk {
+    type Err = UnknownRisk;
+
+    /// Exact lower-case words only, as for every enumeration in the contract.
+    fn from_str(s: &str) -> Result<Risk, UnknownRisk> {
+        Risk::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRisk(s.to_string()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub jurisdictions: Vec<Jurisdiction>,
+    pub sod_rules: Vec<SodRule>,
+    pub grading: Grading,
+    /// Every policy file read, with the lowercase hex SHA-256 of its bytes, in name order.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl Policy {
+    /// Parse and validate everything that needs no data. `known_rule_codes` are the
+    /// detection rule codes that `disabled_rules` and `references` may name.
+    pub fn load(dir: &Path, known_rule_codes: &[&str]) -> Result<Policy, ConfigError> {
+        let jur_file = TomlFile::read(&dir.join(JURISDICTIONS_FILE))?;
+        let sod_file = TomlFile::read(&dir.join(SOD_RULES_FILE))?;
+        let grading_file = TomlFile::read_optional(&dir.join(GRADING_FILE))?;
+
+        let jurisdictions = jurisdictions::parse(&jur_file, known_rule_codes)?;
+        let sod_rules = sod::parse(&sod_file)?;
+        let grading = match &grading_file {
+            Some(file) => grading::parse(file)?,
+            None => Grading::default(),
+        };
+
+        let mut files: Vec<(PathBuf, String)> = [Some(jur_file), Some(sod_file), grading_file]
+            .into_iter()
+            .flatten()
+            .map(|f| (f.path, f.sha256))
+            .collect();
+        files.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+
+        Ok(Policy {
+            jurisdictions,
+            sod_rules,
+            grading,
+            files,
+        })
+    }
+
+    /// Checks needing the systems table: every SoD pattern's system_id (other than `*`)
+    /// is a known system, and every system's jurisdiction is a code defined here.
+    pub fn validate_against_systems(
+        &self,
+        systems: &[(String, String)],
+    ) -> Result<(), ConfigError> {
+        let system_ids: BTreeSet<&str> = systems.iter().map(|(id, _)| id.as_str()).collect();
+        let sod_path = self.policy_file(SOD_RULES_FILE);
+        for (ri, rule) in self.sod_rules.iter().enumerate() {
+            for (fi, function) in rule.functions.iter().enumerate() {
+                for (pi, pattern) in function.patterns.iter().enumerate() {
+                    let Some(system) = &pattern.system else {
+                        continue;
+                    };
+                    if !system_ids.contains(system.as_str()) {
+                        return Err(ConfigError::Invalid {
+                            path: sod_path,
+                            entry: Some(entry_label("rule", ri, Some(("id", &rule.id)))),
+                            key: Some(format!("function[{fi}].{}[{pi}]", rule.kind.list_key())),
+                            problem: format!(
+                                "pattern \"{pattern}\" names system {system:?}, which is not in the systems table"
+                            ),
+                            location: None,
+                        });
+                    }
+                }
+            }
+        }
+        for (system_id, code) in systems {
+            if self.jurisdiction(code).is_none() {
+                let defined: Vec<&str> =
+                    self.jurisdictions.iter().map(|j| j.code.as_str()).collect();
+                return Err(ConfigError::UnknownJurisdiction {
+                    system_id: system_id.clone(),
+                    jurisdiction: code.clone(),
+                    policy_file: self.policy_file(JURISDICTIONS_FILE),
+                    defined: defined.join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn jurisdiction(&self, code: &str) -> Option<&Jurisdiction> {
+        self.jurisdictions.iter().find(|j| j.code == code)
+    }
+
+    /// The path a policy file was read from; a Policy built in code has none, so the bare
+    /// file name still tells the reader which file to fix.
+    fn policy_file(&self, name: &str) -> PathBuf {
+        self.files
+            .iter()
+            .find(|(p, _)| p.file_name().is_some_and(|n| n == name))
+            .map_or_else(|| PathBuf::from(name), |(p, _)| p.clone())
+    }
+}

@@ -1,0 +1,434 @@
+//! Resolution: from the ingested tables to the facts every rule shares (the evaluation
+//! instant, effective grants, role closure, privilege, identity mapping, event aggregates).
+//! Computed once per run; rules only read it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{NaiveDate, NaiveTime};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::ingest::Tables;
+use crate::policy::Policy;
+
+pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
+pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
+/// The evaluation instant `T` of an as_of date: the next midnight, UTC, in microseconds.
+pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
+    let next = as_of.succ_opt().unwrap_or(as_of);
+    next.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
+}
+
+/// Everything the rules read. Frames follow the canonical conventions of
+/// [`crate::ingest::Tables`]: timestamps are `Int64` microseconds UTC.
+pub struct Ctx<'a> {
+    pub policy: &'a Policy,
+    pub tables: &'a Tables,
+    pub as_of: NaiveDate,
+    /// Evaluation instant T.
+    pub t: i64,
+    /// Start of the activity window, `T - activity_lookback_days`.
+    pub window_start: i64,
+    /// One row per jurisdiction code: `jurisdiction` plus every numeric/boolean threshold
+    /// under its policy key name and `timezone` (IANA name).
+    pub jurisdictions: DataFrame,
+    /// `system_id, jurisdiction`.
+    pub systems: DataFrame,
+    /// `system_id, entitlement_id, kind, name, risk, privileged` (own flag),
+    /// `privileged_eff` (it or anything it reaches is privileged), `owner_id`.
+    pub entitlements: DataFrame,
+    /// `system_id, entitlement_id, permission_id, path`: the closure of every entitlement,
+    /// with a shortest role path (`"role-a > role-b > perm"`) as evidence.
+    pub closure: DataFrame,
+    /// `identity_id, display_name, department, job_function, manager_id, status,
+    /// terminated_at, terminated` (terminated at T).
+    pub identities: DataFrame,
+    /// Every account with `jurisdiction`, `identity` (the identity_id when it names an
+    /// existing identity, else null), `terminated`, `department`, `job_function`, and
+    /// `privileged_access` (holds an effective grant of a privileged entitlement).
+    pub accounts: DataFrame,
+    /// Active grants at T with `jurisdiction`, the account's `identity`, `account_type`,
+    /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
+    /// and `effective` (active and account status `active`).
+    pub grants: DataFrame,
+    /// Events with `ts < T`, with `jurisdiction`.
+    pub events: DataFrame,
+    /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
+    /// account's `identity` (null when the account is unknown or has no identity).
+    pub window_events: DataFrame,
+    /// `system_id, account_id, permission_id, last_use`: latest successful event before T
+    /// exercising the permission (through action_permissions).
+    pub last_use: DataFrame,
+    /// `system_id, account_id, last_login`: latest successful `login` before T.
+    pub last_login: DataFrame,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn build(
+        tables: &'a Tables,
+        policy: &'a Policy,
+        as_of: NaiveDate,
+        lookback_days: i64,
+    ) -> Result<Ctx<'a>> {
+        let t = evaluation_instant(as_of);
+        let window_start = t - lookback_days * MICROS_PER_DAY;
+        let jurisdictions = jurisdiction_frame(policy)?;
+        let systems = tables
+            .systems
+            .clone()
+            .lazy()
+            .select([col("system_id"), col("jurisdiction")])
+            .collect()?;
+
+        let (closure, reach_priv) = role_closure(tables)?;
+        let entitlements = tables
+            .entitlements
+            .clone()
+            .lazy()
+            .join(
+                reach_priv.lazy(),
+                [col("system_id"), col("entitlement_id")],
+                [col("system_id"), col("entitlement_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col("privileged_eff").fill_null(lit(false)))
+            .collect()?;
+
+        let identities = tables
+            .identities
+            .clone()
+            .lazy()
+            .with_column(
+                (col("status")
+                    .eq(lit("terminated"))
+                    .and(col("terminated_at").lt(lit(t))))
+                .fill_null(lit(false))
+                .alias("terminated"),
+            )
+            .collect()?;
+
+        let id_cols = identities.clone().lazy().select([
+            col("identity_id").alias("identity"),
+            col("terminated"),
+            col("terminated_at"),
+            col("department"),
+            col("job_function"),
+        ]);
+        let active_grants = tables.grants.clone().lazy().filter(
+            col("granted_at").lt(lit(t)).and(
+                col("revoked_at")
+                    .is_null()
+                    .or(col("revoked_at").gt_eq(lit(t))),
+            ),
+        );
+        let accounts_base = tables
+            .accounts
+            .clone()
+            .lazy()
+            .join(
+                systems.clone().lazy(),
+                [col("system_id")],
+                [col("system_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                id_cols,
+                [col("identity_id")],
+                [col("identity")],
+                JoinArgs::new(JoinType::Left).with_coalesce(JoinCoalesce::KeepColumns),
+            )
+            .with_column(col("terminated").fill_null(lit(false)));
+
+        let ent_cols = entitlements.clone().lazy().select([
+            col("system_id"),
+            col("entitlement_id"),
+            col("kind"),
+            col("risk"),
+            col("privileged_eff"),
+        ]);
+        let grants_base = active_grants
+            .join(
+                accounts_base.clone().select([
+                    col("system_id"),
+                    col("account_id"),
+                    col("jurisdiction"),
+                    col("identity"),
+                    col("account_type"),
+                    col("status").alias("account_status"),
+                    col("terminated"),
+                ]),
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .join(
+                ent_cols,
+                [col("system_id"), col("entitlement_id")],
+                [col("system_id"), col("entitlement_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .with_column(col("account_status").eq(lit("active")).alias("effective"));
+        let grants = grants_base.collect()?;
+
+        let privileged_accounts = grants
+            .clone()
+            .lazy()
+            .filter(col("effective").and(col("privileged_eff")))
+            .group_by([col("system_id"), col("account_id")])
+            .agg([lit(true).alias("privileged_access")]);
+        let accounts = accounts_base
+            .join(
+                privileged_accounts,
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col("privileged_access").fill_null(lit(false)))
+            .collect()?;
+
+        let events = tables
+            .audit_events
+            .clone()
+            .lazy()
+            .filter(col("ts").lt(lit(t)))
+            .join(
+                systems.clone().lazy(),
+                [col("system_id")],
+                [col("system_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .collect()?;
+        let window_events = events
+            .clone()
+            .lazy()
+            .filter(col("ts").gt_eq(lit(window_start)))
+            .join(
+                accounts.clone().lazy().select([
+                    col("system_id"),
+                    col("account_id"),
+                    col("identity"),
+                ]),
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .collect()?;
+
+        let successes = events
+            .clone()
+            .lazy()
+            .filter(col("outcome").eq(lit("success")));
+        let last_use = successes
+            .clone()
+            .join(
+                tables
+                    .action_permissions
+                    .clone()
+                    .lazy()
+                    .unique(None, UniqueKeepStrategy::First),
+                [col("system_id"), col("action")],
+                [col("system_id"), col("action")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by([col("system_id"), col("account_id"), col("permission_id")])
+            .agg([col("ts").max().alias("last_use")])
+            .collect()?;
+        let last_login = successes
+            .filter(col("action").eq(lit("login")))
+            .group_by([col("system_id"), col("account_id")])
+            .agg([col("ts").max().alias("last_login")])
+            .collect()?;
+
+        Ok(Ctx {
+            policy,
+            tables,
+            as_of,
+            t,
+            window_start,
+            jurisdictions,
+            systems,
+            entitlements,
+            closure,
+            identities,
+            accounts,
+            grants,
+            events,
+            window_events,
+            last_use,
+            last_login,
+        })
+    }
+}
+
+fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {
+    let js = &policy.jurisdictions;
+    let int = |name: &str, f: &dyn Fn(&crate::policy::Jurisdiction) -> i64| -> Column {
+        Series::new(name.into(), js.iter().map(f).collect::<Vec<i64>>()).into()
+    };
+    let cols: Vec<Column> = vec![
+        Series::new(
+            "jurisdiction".into(),
+            js.iter().map(|j| j.code.clone()).collect::<Vec<_>>(),
+        )
+        .into(),
+        Series::new(
+            "timezone".into(),
+            js.iter()
+                .map(|j| j.timezone.name().to_string())
+                .collect::<Vec<_>>(),
+        )
+        .into(),
+        int("stale_grant_days", &|j| j.stale_grant_days),
+        int("dormant_account_days", &|j| j.dormant_account_days),
+        int("termination_grace_hours", &|j| j.termination_grace_hours),
+        int("review_interval_days", &|j| j.review_interval_days),
+        int("privileged_review_interval_days", &|j| {
+            j.privileged_review_interval_days
+        }),
+        Series::new(
+            "mfa_required_for_privileged".into(),
+            js.iter()
+                .map(|j| j.mfa_required_for_privileged)
+                .collect::<Vec<_>>(),
+        )
+        .into(),
+        int("failed_login_threshold", &|j| {
+            i64::from(j.failed_login_threshold)
+        }),
+        int("failed_login_window_minutes", &|j| {
+            j.failed_login_window_minutes
+        }),
+        int("travel_hours", &|j| j.travel_hours),
+        int("max_silence_hours", &|j| j.max_silence_hours),
+    ];
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// Walks the role graph of every system once (breadth first, so cycles terminate and the
+/// recorded path is a shortest one). Graph traversal is not tabular work, so it is done in
+/// Rust, per system in parallel; the result is a frame the rules join against.
+fn role_closure(tables: &Tables) -> Result<(DataFrame, DataFrame)> {
+    let ents = &tables.entitlements;
+    let sys = ents.column("system_id")?.str()?;
+    let ids = ents.column("entitlement_id")?.str()?;
+    let kinds = ents.column("kind")?.str()?;
+    let privs = ents.column("privileged")?.bool()?;
+
+    struct Node {
+        id: String,
+        permission: bool,
+        privileged: bool,
+    }
+    let mut systems: BTreeMap<String, (Vec<Node>, HashMap<String, usize>, Vec<Vec<usize>>)> =
+        BTreeMap::new();
+    for i in 0..ents.height() {
+        let (Some(s), Some(id)) = (sys.get(i), ids.get(i)) else {
+            continue;
+        };
+        let entry = systems.entry(s.to_string()).or_default();
+        entry.1.insert(id.to_string(), entry.0.len());
+        entry.0.push(Node {
+            id: id.to_string(),
+            permission: kinds.get(i) == Some("permission"),
+            privileged: privs.get(i).unwrap_or(false),
+        });
+        entry.2.push(Vec::new());
+    }
+    let rp = &tables.role_permissions;
+    let (rs, rr, rm) = (
+        rp.column("system_id")?.str()?,
+        rp.column("role_id")?.str()?,
+        rp.column("member_id")?.str()?,
+    );
+    for i in 0..rp.height() {
+        let (Some(s), Some(r), Some(m)) = (rs.get(i), rr.get(i), rm.get(i)) else {
+            continue;
+        };
+        if let Some((_, index, adj)) = systems.get_mut(s) {
+            if let (Some(&a), Some(&b)) = (index.get(r), index.get(m)) {
+                if !adj[a].contains(&b) {
+                    adj[a].push(b);
+                }
+            }
+        }
+    }
+    for (_, _, adj) in systems.values_mut() {
+        for list in adj.iter_mut() {
+            list.sort_unstable();
+        }
+    }
+
+    type Rows = (
+        Vec<(String, String, String, String)>,
+        Vec<(String, String, bool)>,
+    );
+    let per_system: Vec<Rows> = systems
+        .par_iter()
+        .map(|(s, (nodes, _, adj))| {
+            let mut closure = Vec::new();
+            let mut reach = Vec::new();
+            for start in 0..nodes.len() {
+                let mut parent = vec![usize::MAX; nodes.len()];
+                parent[start] = start;
+                let mut queue = VecDeque::from([start]);
+                let mut privileged = false;
+                while let Some(n) = queue.pop_front() {
+                    privileged |= nodes[n].privileged;
+                    if nodes[n].permission {
+                        let mut path = vec![nodes[n].id.as_str()];
+                        let mut cur = n;
+                        while cur != start {
+                            cur = parent[cur];
+                            path.push(nodes[cur].id.as_str());
+                        }
+                        path.reverse();
+                        closure.push((
+                            s.clone(),
+                            nodes[start].id.clone(),
+                            nodes[n].id.clone(),
+                            path.join(" > "),
+                        ));
+                    }
+                    for &m in &adj[n] {
+                        if parent[m] == usize::MAX {
+                            parent[m] = n;
+                            queue.push_back(m);
+                        }
+                    }
+                }
+                reach.push((s.clone(), nodes[start].id.clone(), privileged));
+            }
+            (closure, reach)
+        })
+        .collect();
+
+    let (mut cs, mut ce, mut cp, mut cpath) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rsys, mut rent, mut rpriv) = (Vec::new(), Vec::new(), Vec::new());
+    for (closure, reach) in per_system {
+        for (s, e, p, path) in closure {
+            cs.push(s);
+            ce.push(e);
+            cp.push(p);
+            cpath.push(path);
+        }
+        for (s, e, p) in reach {
+            rsys.push(s);
+            rent.push(e);
+            rpriv.push(p);
+        }
+    }
+    let closure = DataFrame::new_infer_height(vec![
+        Series::new("system_id".into(), cs).into(),
+        Series::new("entitlement_id".into(), ce).into(),
+        Series::new("permission_id".into(), cp).into(),
+        Series::new("path".into(), cpath).into(),
+    ])?;
+    let reach = DataFrame::new_infer_height(vec![
+        Series::new("system_id".into(), rsys).into(),
+        Series::new("entitlement_id".into(), rent).into(),
+        Series::new("privileged_eff".into(), rpriv).into(),
+    ])?;
+    Ok((closure, reach))
+}

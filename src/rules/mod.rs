@@ -1,0 +1,50 @@
+//! Detection rules. Each rule is one file: its metadata as data ([`RuleMeta`]) and a pure
+//! function from the resolved context to a findings frame. Rules do no IO.
+//!
+//! A rule's frame holds `jurisdiction`, `severity`, `detail` (JSON text), the rule's key
+//! columns (see [`RuleMeta::key`]) and optionally `status` (default `open`) and the other
+//! finding columns that help a reader (`identity_id` on account findings, ...). It has
+//! exactly one row per key and jurisdiction. [`crate::findings`] does the rest.
+
+pub mod util;
+
+use polars::prelude::DataFrame;
+
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub title: &'static str,
+    /// Columns that identify one finding of this rule (besides `jurisdiction`).
+    pub key: &'static [&'static str],
+    /// How the severity is chosen, in words, for the reports.
+    pub severity: &'static str,
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    /// Default citations; a jurisdiction's `references` add their own.
+    pub references: &'static [&'static str],
+}
+
+pub struct Rule {
+    pub meta: &'static RuleMeta,
+    pub evaluate: fn(&Ctx) -> Result<DataFrame>,
+}
+
+macro_rules! registry {
+    ($($m:ident),* $(,)?) => {
+        $(pub mod $m;)*
+        /// Every rule, in report order. Adding a rule: one file and one line here.
+        pub static REGISTRY: &[Rule] = &[$(Rule { meta: &$m::META, evaluate: $m::evaluate }),*];
+    };
+}
+
+registry![terminated_access,];
+
+pub fn codes() -> Vec<&'static str> {
+    REGISTRY.iter().map(|r| r.meta.code).collect()
+}
+
+pub fn meta(code: &str) -> Option<&'static RuleMeta> {
+    REGISTRY.iter().map(|r| r.meta).find(|m| m.code == code)
+}

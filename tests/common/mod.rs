@@ -1,0 +1,156 @@
+//! Test fixture: a small input directory and policy written to a temp dir, analysed for one
+//! as_of. Tables not given are header-only.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use permaudit::ingest::schema;
+use permaudit::pipeline::{analyze, Analysis, Inputs};
+use polars::prelude::*;
+
+pub const DEFAULT_JURISDICTIONS: &str = r#"
+[[jurisdiction]]
+code = "HK"
+name = "Hong Kong"
+timezone = "Asia/Hong_Kong"
+
+[[jurisdiction]]
+code = "UK"
+name = "United Kingdom"
+timezone = "Europe/London"
+"#;
+
+pub const DEFAULT_SYSTEMS: &str =
+    "system_id,name,jurisdiction\npay-hk,Payout console HK,HK\npay-uk,Payout console UK,UK\n";
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    tables: BTreeMap<String, String>,
+    policy: BTreeMap<String, String>,
+    pub naive_tz: Option<chrono_tz::Tz>,
+    pub lookback_days: i64,
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let mut f = Fixture {
+            dir: tempfile::tempdir().expect("tempdir"),
+            tables: BTreeMap::new(),
+            policy: BTreeMap::new(),
+            naive_tz: None,
+            lookback_days: 30,
+        };
+        f.policy
+            .insert("jurisdictions.toml".into(), DEFAULT_JURISDICTIONS.into());
+        f.policy.insert("sod_rules.toml".into(), String::new());
+        f.tables
+            .insert("systems.csv".into(), DEFAULT_SYSTEMS.into());
+        f
+    }
+
+    /// Sets a table's CSV text (file name without extension, e.g. "grants").
+    pub fn table(mut self, name: &str, csv: &str) -> Self {
+        self.tables.insert(format!("{name}.csv"), csv.to_string());
+        self
+    }
+
+    /// Sets a policy file's text ("jurisdictions", "sod_rules", "grading").
+    pub fn policy(mut self, name: &str, toml: &str) -> Self {
+        self.policy.insert(format!("{name}.toml"), toml.to_string());
+        self
+    }
+
+    pub fn input_dir(&self) -> PathBuf {
+        self.dir.path().join("input")
+    }
+
+    pub fn policy_dir(&self) -> PathBuf {
+        self.dir.path().join("policy")
+    }
+
+    /// Writes the files (header-only for tables not given).
+    pub fn write(&self) {
+        std::fs::create_dir_all(self.input_dir()).expect("mkdir");
+        std::fs::create_dir_all(self.policy_dir()).expect("mkdir");
+        for s in schema::ALL {
+            let name = format!("{}.csv", s.name);
+            let text = self.tables.get(&name).cloned().unwrap_or_else(|| {
+                let cols: Vec<&str> = s.columns.iter().map(|c| c.name).collect();
+                format!("{}\n", cols.join(","))
+            });
+            std::fs::write(self.input_dir().join(name), text).expect("write");
+        }
+        for (name, text) in &self.policy {
+            std::fs::write(self.policy_dir().join(name), text).expect("write");
+        }
+    }
+
+    pub fn analyze(&self, as_of: &str) -> permaudit::error::Result<Analysis> {
+        self.write();
+        let input_dir = self.input_dir();
+        let policy_dir = self.policy_dir();
+        let inputs = Inputs {
+            input_dir: &input_dir,
+            policy_dir: &policy_dir,
+            naive_tz: self.naive_tz,
+            lookback_days: self.lookback_days,
+        };
+        analyze(&inputs, date(as_of))
+    }
+
+    /// Findings of one rule as maps of non-null column values.
+    pub fn findings(&self, as_of: &str, rule: &str) -> Vec<BTreeMap<String, String>> {
+        let a = self.analyze(as_of).expect("analysis succeeds");
+        rows(&a.findings, rule)
+    }
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+/// Rows of a findings frame for one rule, each as column -> text (nulls omitted).
+pub fn rows(df: &DataFrame, rule: &str) -> Vec<BTreeMap<String, String>> {
+    let df = df
+        .clone()
+        .lazy()
+        .filter(col("rule").eq(lit(rule)))
+        .collect()
+        .expect("filter");
+    let strs: Vec<(String, Column)> = df
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.name().to_string(),
+                c.cast(&DataType::String).expect("cast"),
+            )
+        })
+        .collect();
+    (0..df.height())
+        .map(|i| {
+            strs.iter()
+                .filter_map(|(n, c)| {
+                    c.str()
+                        .expect("str")
+                        .get(i)
+                        .map(|v| (n.clone(), v.to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Parses a finding's `detail` JSON.
+pub fn detail(row: &BTreeMap<String, String>) -> serde_json::Value {
+    serde_json::from_str(row.get("detail").map(String::as_str).unwrap_or("null"))
+        .expect("detail is JSON")
+}
