@@ -4,8 +4,13 @@
 pub mod config;
 pub mod error;
 pub mod findings;
+pub mod hash;
+pub mod history;
 pub mod ingest;
+pub mod output;
 pub mod pipeline;
 pub mod policy;
+pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod run;

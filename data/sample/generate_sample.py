@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True   # keep data/sample free of __pycache__
 import reference_rules  # noqa: E402
 
 SEED = 20261124
@@ -72,12 +73,12 @@ EU_AC = "Commission Delegated Regulation (EU) 2024/1774 art. 21 (access control)
 EU_SOD = "Commission Delegated Regulation (EU) 2024/1774 art. 21(b) (prevent combinations of access rights that circumvent controls)"
 EU_SHARED = "Commission Delegated Regulation (EU) 2024/1774 art. 21(c) (generic and shared accounts limited)"
 EU_TERM = "Commission Delegated Regulation (EU) 2024/1774 art. 21(e)(iii) (access withdrawn without undue delay on termination)"
-UK_GOV = "FCA SYSC 4.1.1 R (robust governance and internal control)"
+UK_GOV = "FCA SYSC 4.1.1 (robust governance arrangements and internal control)"
 UK_PSR = "Payment Services Regulations 2017 reg. 98 (management of operational and security risks)"
 UK_REC = "FCA SYSC 9 (record keeping)"
 UK_MLR = "Money Laundering Regulations 2017 reg. 40 (records kept for five years)"
 US_SOX = "SOX section 404 IT general controls (PCAOB AS 2201)"
-US_ACC = "NYDFS 23 NYCRR 500.7 (access privileges and management)"
+US_ACC = "NYDFS 23 NYCRR 500.7 (access privileges)"
 CN_AC = "GB/T 22239-2019 (MLPS 2.0) level 3, 8.1.4.2 (access control)"
 CN_AUD = "GB/T 22239-2019 (MLPS 2.0) level 3, 8.1.4.3 (security audit)"
 CN_LOG = "Cybersecurity Law of the PRC art. 21 (network logs kept at least six months)"
@@ -441,7 +442,7 @@ def add_account(ident, sys_id, account_id=None, account_type="human", status="ac
     acc = dict(system_id=sys_id, account_id=account_id,
                identity_id=(ident["identity_id"] if ident else None) if identity_id == "__same__" else identity_id,
                account_type=account_type, status=status, created_at=created_at, _ident=ident,
-               _interval=opts.get("interval", (2, 6)),
+               _interval=opts.get("interval", (3, 9)),
                _stop=opts.get("stop", ident["_stop"] if ident else None), _start=opts.get("start"),
                _skip=set(opts.get("skip", ())), _sessions=opts.get("sessions", True),
                _block=set(opts.get("block", ())), _mfa=opts.get("mfa", True))
@@ -608,7 +609,7 @@ for ident in identities:
         revoke = ident["terminated_at"] + timedelta(hours=3)
     # IAM self-service account for everyone (requester birthright, no approval needed)
     iam_acc = add_account(ident, "iam-global", status="disabled" if ident["identity_id"] in ("E2001", "E2002") else status,
-                          interval=(6, 12), stop=ident["_stop"])
+                          interval=(9, 18), stop=ident["_stop"])
     add_grant(iam_acc, "role.requester", approved_by=None, ticket=None, revoked_at=revoke)
     if ident["identity_id"] in APPROVERS:
         add_grant(iam_acc, "role.approver", revoked_at=revoke)
@@ -616,7 +617,7 @@ for ident in identities:
     for sys_id, ents in ([] if planted_identity else JOB_ACCESS.get((ident["job_function"], ident["_loc"]), [])):
         if ident["job_function"] == "iam_admin" or ident["job_function"] == "security_analyst":
             acc = iam_acc
-            acc["_interval"] = (2, 6)
+            acc["_interval"] = (3, 9)
         else:
             acc = add_account(ident, sys_id, status=status, stop=ident["_stop"])
         for e in ents:
@@ -840,7 +841,7 @@ g = add_grant(acc_of(ta[1], "treasury-eu"), "fx.execute", granted_at=U("2026-09-
 expect("EXPIRED_GRANT", "high", "EU", "Temporary fx.execute uplift expired 2026-11-15 but was never revoked", **gkeys(g))
 g = add_grant(acc_of(ID_BY[("finance_analyst", "GB")][1], "ledger-uk"), "ledger.view",
               granted_at=U("2026-07-01T09:00:00Z"), expires_at=U("2026-10-01T00:00:00+01:00"))
-expect("EXPIRED_GRANT", "medium", "UK", "Auditor-support ledger.view grant expired 2026-10-01, not revoked", **gkeys(g))
+expect("EXPIRED_GRANT", "medium", "UK", "Finance analyst's temporary ledger.view grant expired 2026-10-01, not revoked", **gkeys(g))
 a = acc_of(co_us[2], "reports-us")
 g = add_grant(a, "report.view", granted_at=U("2026-08-03T14:00:00Z"), expires_at=U("2026-11-20T00:00:00Z"),
               revoked_at=U("2026-11-24T19:00:00-05:00"))
@@ -882,13 +883,13 @@ co_hk = ID_BY[("compliance_officer", "HK")]
 a = acc_of(co_hk[0], "bene-hk")
 a["_stop"] = U("2026-08-14T00:00:00Z")
 expect("DORMANT_ACCOUNT", "low", "HK", "No successful login since mid-August (more than 90 days)", **akeys(a))
-expect("STALE_GRANT", "low", "HK", "... and its beneficiary.view grant is therefore unused too",
+expect("STALE_GRANT", "low", "HK", "The dormant bene-hk account's beneficiary.view grant is unused for more than 90 days",
        **gkeys(gid_of(a, "beneficiary.view")))
 a = acc_of(de_sup[1], "pay-eu")
 a["_stop"] = U("2026-08-20T00:00:00Z")
-expect("DORMANT_ACCOUNT", "medium", "EU", "Supervisor's pay-eu account idle since 2026-08-19; holds privileged "
-       "role.payout_checker", **akeys(a))
-expect("STALE_GRANT", "medium", "EU", "... and the privileged role.payout_checker grant is unused",
+expect("DORMANT_ACCOUNT", "medium", "EU", "Supervisor's pay-eu account: last login before 2026-08-20, more than 90 days "
+       "before T; holds privileged role.payout_checker", **akeys(a))
+expect("STALE_GRANT", "medium", "EU", "The dormant pay-eu account's privileged role.payout_checker grant is unused for more than 90 days",
        **gkeys(gid_of(a, "role.payout_checker")))
 ra0 = ID_BY[("risk_analyst", "US")][0]
 add_account(ra0, "pay-us", created_at=T - timedelta(days=90), sessions=False)
@@ -911,7 +912,7 @@ add_grant(a, "role.ledger_clerk")
 ev("2026-11-18T10:12:00Z", "ledger-uk", E2001["_user"], "login")
 ev("2026-11-18T10:20:00Z", "ledger-uk", E2001["_user"], "journal.post", target="JE-77120")
 expect("TERMINATED_ACCESS", "high", "UK", "Leaver terminated 2026-11-14, ledger-uk account still active", **akeys(a))
-expect("POST_TERMINATION_ACTIVITY", "critical", "UK", "... and used on 2026-11-18", **akeys(a))
+expect("POST_TERMINATION_ACTIVITY", "critical", "UK", "Leaver terminated 2026-11-14 logged in and posted a journal on 2026-11-18", **akeys(a))
 a = add_account(E2002, "treasury-eu")
 add_grant(a, "role.treasury_desk")
 expect("TERMINATED_ACCESS", "high", "EU", "Leaver terminated 2026-11-20T12:00+01:00 (> 24 h before T), account "
@@ -1102,6 +1103,9 @@ expect("OFF_HOURS_PRIVILEGED_ACTION", "medium", "US", "rules.deploy at 12:30Z on
        "DST change)", **akeys(acc_of(sre[1], "risk-us")))
 ev("2026-10-28T12:30:00Z", "risk-us", sre[2]["_user"], "rules.deploy", target="RULE-0109")
 near("rules.deploy at 12:30Z on 2026-10-28 = 08:30 EDT", "in business hours (New York still on daylight time)")
+ev("2026-11-14T10:00:00+08:00", "settle-sg", sg_lead["_user"], "settlement.run", target="STL-20261114", fmt="keep")
+near("SG ops lead ran settlement.run on Saturday 2026-11-14 10:00 SGT",
+     "SG lists OFF_HOURS_PRIVILEGED_ACTION in disabled_rules")
 near("svc-settlement runs settlement.run nightly at 23:30 SGT (privileged, off-hours)",
      "SG lists OFF_HOURS_PRIVILEGED_ACTION in disabled_rules")
 
@@ -1425,7 +1429,9 @@ write("identities", ["identity_id", "display_name", "email", "department", "job_
         if i["terminated_at"] and i["identity_id"].startswith("E2") else fmt_ts(i["terminated_at"]))
        for i in sorted(identities, key=lambda i: i["identity_id"])])
 write("accounts", ["system_id", "account_id", "identity_id", "account_type", "status", "created_at"],
-      [(a["system_id"], a["account_id"], a["identity_id"], a["account_type"], a["status"], fmt_ts(a["created_at"]))
+      [(a["system_id"], a["account_id"], a["identity_id"],
+        "" if a["account_type"] == "human" and rng.random() < 0.1 else a["account_type"],  # empty = human
+        a["status"], "" if a["account_type"] == "service" and rng.random() < 0.5 else fmt_ts(a["created_at"]))
        for a in sorted(accounts, key=lambda a: (a["system_id"], a["account_id"]))])
 ent_rows = []
 ENT_OWNER = {s: OWNERS[s]["identity_id"] for s in OWNERS}
@@ -1572,6 +1578,11 @@ readme = [
     "leavers); the sample has no leaver with a conflict, so both readings give the same answer.",
     "* STALE_GRANT's `ts >= granted_at` condition is implied by the other two for every grant old enough to be "
     "judged, so no data can show it; it is listed as a near-miss for completeness.",
+    "* PRIVILEGED_NO_MFA: an empty `mfa` on a successful login is \"not true\" and fires (planted on treasury-eu).",
+    "* PEER_OUTLIER boundaries are chosen so that `holders <= max_share x size` is exact in binary floating "
+    "point (0.10 x 20 = 2.0, 0.10 x 10 = 1.0).",
+    "* The transaction rule SOD-004 carries `scope = \"global\"` only because `scope` is a known key; the "
+    "contract says it is ignored for transaction rules.",
     "* `expected_findings.csv` sorts seq numerically.",
     "",
 ]

@@ -39,7 +39,31 @@ macro_rules! registry {
     };
 }
 
-registry![terminated_access,];
+registry![
+    sod_conflict,
+    sod_transaction,
+    stale_grant,
+    dormant_account,
+    terminated_access,
+    post_termination_activity,
+    orphan_account,
+    unmanaged_account_activity,
+    expired_grant,
+    self_approved_grant,
+    unapproved_privileged_grant,
+    privileged_no_mfa,
+    shared_privileged_account,
+    log_sequence_gap,
+    failed_login_burst,
+    login_from_unexpected_country,
+    impossible_travel,
+    off_hours_privileged_action,
+    emergency_account_used,
+    grade_exceeded,
+    peer_outlier,
+    log_feed_silent,
+    log_hash_mismatch,
+];
 
 pub fn codes() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.meta.code).collect()

@@ -1,5 +1,4 @@
-mod common;
-use common::*;
+use crate::common::*;
 
 const IDS: &str = "identity_id,status,terminated_at\n\
 alice,terminated,2026-11-22T12:00:00Z\n\

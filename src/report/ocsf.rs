@@ -1,0 +1,97 @@
+//! OCSF 1.x Compliance Finding (class_uid 2003) records for one jurisdiction.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::policy::Jurisdiction;
+use crate::rules;
+
+fn severity_id(s: &str) -> u8 {
+    match s {
+        "low" => 2,
+        "medium" => 3,
+        "high" => 4,
+        "critical" => 5,
+        _ => 0,
+    }
+}
+
+pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i64) -> Value {
+    let time = t_micros.div_euclid(1000);
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let get = |k: &str| r.get(k).cloned();
+            let code = get("rule").unwrap_or_default();
+            let meta = rules::meta(&code);
+            let mut requirements: Vec<String> =
+                meta.map(|m| m.references.iter().map(|s| s.to_string()).collect()).unwrap_or_default();
+            for c in j.references.get(&code).into_iter().flatten() {
+                if !requirements.contains(c) {
+                    requirements.push(c.clone());
+                }
+            }
+            let standards: Vec<String> = {
+                let mut s: Vec<String> = requirements
+                    .iter()
+                    .map(|r| r.split(" req.").next().unwrap_or(r).split(',').next().unwrap_or(r).trim().to_string())
+                    .collect();
+                s.sort();
+                s.dedup();
+                s
+            };
+            let severity = get("severity").unwrap_or_default();
+            let mitigated = get("status").as_deref() == Some("mitigated");
+            let mut resources = Vec::new();
+            if let (Some(s), Some(a)) = (get("system_id"), get("account_id")) {
+                resources.push(json!({"type": "account", "uid": format!("{s}:{a}"), "name": a}));
+            }
+            if let Some(g) = get("grant_id") {
+                resources.push(json!({"type": "grant", "uid": g}));
+            }
+            if let Some(i) = get("identity_id") {
+                resources.push(json!({"type": "identity", "uid": i}));
+            }
+            if let Some(s) = get("system_id") {
+                resources.push(json!({"type": "system", "uid": s}));
+            }
+            let detail: Value = get("detail").and_then(|d| serde_json::from_str(&d).ok()).unwrap_or(Value::Null);
+            json!({
+                "class_uid": 2003,
+                "class_name": "Compliance Finding",
+                "category_uid": 2,
+                "category_name": "Findings",
+                "activity_id": 1,
+                "type_uid": 200301,
+                "time": time,
+                "severity_id": severity_id(&severity),
+                "severity": severity,
+                "status_id": if mitigated { 3 } else { 1 },
+                "status": if mitigated { "Suppressed" } else { "New" },
+                "finding_info": {
+                    "uid": get("finding_id"),
+                    "title": meta.map(|m| m.title),
+                    "desc": meta.map(|m| m.rationale),
+                    "types": [code.clone()],
+                    "first_seen_time_dt": get("first_seen"),
+                },
+                "compliance": {
+                    "control": code,
+                    "standards": standards,
+                    "requirements": requirements,
+                    "status": if mitigated { "Pass" } else { "Fail" },
+                    "status_id": if mitigated { 1 } else { 3 },
+                },
+                "remediation": {"desc": meta.map(|m| m.remediation)},
+                "resources": resources,
+                "unmapped": {"jurisdiction": j.code, "evidence": detail},
+                "metadata": {
+                    "version": "1.3.0",
+                    "product": {"name": "permaudit", "vendor_name": "permaudit", "version": env!("CARGO_PKG_VERSION")},
+                },
+            })
+        })
+        .collect();
+    Value::Array(list)
+}

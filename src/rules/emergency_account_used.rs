@@ -1,0 +1,85 @@
+use polars::prelude::*;
+
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+/// Evidence lists at most this many distinct targets; `distinct_targets` gives the count.
+const MAX_TARGETS_SHOWN: usize = 50;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "EMERGENCY_ACCOUNT_USED",
+    title: "Emergency (break-glass) account was used",
+    key: &["system_id", "account_id"],
+    severity: "high",
+    rationale: "Break-glass accounts bypass normal access control and are meant for declared \
+                emergencies only; every use must be justified, reviewed and followed by a \
+                credential reset.",
+    remediation: "Match each use to an approved emergency or incident ticket, review every \
+                  action taken, rotate the account's credentials and disable it again.",
+    references: &["PCI DSS v4.0.1 req. 8.2.2"],
+};
+
+/// Successful events in the activity window by an account of type `emergency`, whatever its
+/// status (a disabled break-glass account that still acts is worse, not better).
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let emergency = ctx
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("account_type").eq(lit("emergency")))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("status").alias("account_status"),
+        ]);
+    Ok(ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit("success")))
+        .join(
+            emergency,
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg([
+            len().alias("successful_events"),
+            col("ts").min().alias("first_ts"),
+            col("ts").max().alias("last_ts"),
+            col("action")
+                .unique()
+                .sort(SortOptions::default())
+                .alias("actions"),
+            col("target_id").drop_nulls().n_unique().alias("distinct_targets"),
+            col("target_id")
+                .drop_nulls()
+                .unique()
+                .sort(SortOptions::default())
+                .head(Some(MAX_TARGETS_SHOWN))
+                .alias("targets"),
+            col("account_status").first(),
+            col("identity").first(),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            col("identity").alias("identity_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                col("account_status"),
+                col("successful_events"),
+                ts_text(col("first_ts")).alias("first_use"),
+                ts_text(col("last_ts")).alias("last_use"),
+                col("actions"),
+                col("distinct_targets"),
+                col("targets"),
+                ts_text(lit(ctx.window_start)).alias("window_start"),
+            ]),
+        ])
+        .collect()?)
+}

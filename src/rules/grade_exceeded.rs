@@ -1,0 +1,188 @@
+use polars::prelude::*;
+
+use super::util::detail;
+use super::RuleMeta;
+use crate::error::Result;
+use crate::policy::Risk;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "GRADE_EXCEEDED",
+    title: "Grant riskier than the holder's job function allows",
+    key: &["grant_id"],
+    severity: "high if the entitlement is privileged, else medium",
+    rationale: "Access graded above what a job function needs breaks least privilege: the \
+                holder can do more damage, by error or intent, than the role requires.",
+    remediation: "Revoke the grant or replace it with a lower-risk entitlement; if the person \
+                  needs it, document the business reason or change their job function.",
+    references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+};
+
+/// Exceeding entitlements/permissions listed per finding; the count covers all of them.
+const MAX_SHOWN: usize = 20;
+
+/// Risk words as ranks; a null risk counts as medium.
+fn risk_rank(e: Expr) -> Expr {
+    when(e.clone().eq(lit("low")))
+        .then(lit(0i32))
+        .when(e.clone().eq(lit("high")))
+        .then(lit(2i32))
+        .when(e.eq(lit("critical")))
+        .then(lit(3i32))
+        .otherwise(lit(1i32))
+}
+
+fn rank_of(r: Risk) -> i32 {
+    match r {
+        Risk::Low => 0,
+        Risk::Medium => 1,
+        Risk::High => 2,
+        Risk::Critical => 3,
+    }
+}
+
+/// Effective grant of a non-terminated identity whose graded job function's `max_risk` is
+/// exceeded by the granted entitlement or a permission of its closure (not the roles in
+/// between).
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let jf = &ctx.policy.grading.job_functions;
+    let grading = df!(
+        "job_function" => jf.keys().cloned().collect::<Vec<String>>(),
+        "max_risk" => jf.values().map(|r| r.as_str().to_string()).collect::<Vec<String>>(),
+        "max_rank" => jf.values().map(|r| rank_of(*r)).collect::<Vec<i32>>(),
+    )?;
+    let grants = ctx
+        .grants
+        .clone()
+        .lazy()
+        .filter(
+            col("effective")
+                .and(col("identity").is_not_null())
+                .and(col("terminated").not()),
+        )
+        .join(
+            ctx.identities.clone().lazy().select([
+                col("identity_id").alias("identity"),
+                col("job_function"),
+            ]),
+            [col("identity")],
+            [col("identity")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            grading.lazy(),
+            [col("job_function")],
+            [col("job_function")],
+            JoinArgs::new(JoinType::Inner),
+        );
+
+    let own = grants.clone().select([
+        col("grant_id"),
+        col("entitlement_id").alias("carrier_id"),
+        col("kind").alias("carrier_kind"),
+        col("risk").alias("carrier_risk"),
+        col("entitlement_id").alias("carrier_path"),
+    ]);
+    let perm_risk = ctx.entitlements.clone().lazy().select([
+        col("system_id"),
+        col("entitlement_id").alias("permission_id"),
+        col("risk").alias("carrier_risk"),
+    ]);
+    let through_closure = grants
+        .clone()
+        .select([col("grant_id"), col("system_id"), col("entitlement_id")])
+        .join(
+            ctx.closure.clone().lazy(),
+            [col("system_id"), col("entitlement_id")],
+            [col("system_id"), col("entitlement_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            perm_risk,
+            [col("system_id"), col("permission_id")],
+            [col("system_id"), col("permission_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("grant_id"),
+            col("permission_id").alias("carrier_id"),
+            lit("permission").alias("carrier_kind"),
+            col("carrier_risk"),
+            col("path").alias("carrier_path"),
+        ]);
+    // A granted permission is also its own closure: keep one row, the grant's own.
+    let carriers = concat([own, through_closure], UnionArgs::default())?
+        .unique_stable(
+            Some(cols(["grant_id", "carrier_id"])),
+            UniqueKeepStrategy::First,
+        )
+        .with_column(risk_rank(col("carrier_risk")).alias("carrier_rank"));
+
+    let exceeding = carriers
+        .join(
+            grants.clone().select([col("grant_id"), col("max_rank")]),
+            [col("grant_id")],
+            [col("grant_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("carrier_rank").gt(col("max_rank")))
+        .sort_by_exprs(
+            [col("grant_id"), col("carrier_rank"), col("carrier_id")],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([false, true, false])
+                .with_maintain_order(true),
+        )
+        .with_column(
+            as_struct(vec![
+                col("carrier_id").alias("entitlement_id"),
+                col("carrier_kind").alias("kind"),
+                col("carrier_risk").fill_null(lit("medium")).alias("risk"),
+                col("carrier_path").alias("path"),
+            ])
+            .alias("carrier"),
+        )
+        .group_by_stable([col("grant_id")])
+        .agg([
+            len().alias("exceeding_count"),
+            col("carrier_risk")
+                .fill_null(lit("medium"))
+                .first()
+                .alias("highest_risk"),
+            col("carrier_id").first().alias("highest_risk_entitlement_id"),
+            col("carrier_path").first().alias("highest_risk_path"),
+            col("carrier").head(Some(MAX_SHOWN)).alias("exceeding"),
+        ]);
+
+    Ok(grants
+        .join(
+            exceeding,
+            [col("grant_id")],
+            [col("grant_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("jurisdiction"),
+            col("grant_id"),
+            col("identity").alias("identity_id"),
+            col("system_id"),
+            col("account_id"),
+            col("entitlement_id"),
+            when(col("privileged_eff"))
+                .then(lit("high"))
+                .otherwise(lit("medium"))
+                .alias("severity"),
+            detail(vec![
+                col("job_function"),
+                col("max_risk"),
+                col("highest_risk"),
+                col("highest_risk_entitlement_id"),
+                col("highest_risk_path"),
+                col("kind").alias("granted_kind"),
+                col("risk").fill_null(lit("medium")).alias("granted_risk"),
+                col("privileged_eff").alias("privileged"),
+                col("exceeding_count"),
+                col("exceeding"),
+            ]),
+        ])
+        .collect()?)
+}

@@ -1,0 +1,114 @@
+use polars::prelude::*;
+
+use super::util::{detail, hours, ts_text, with_thresholds};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "IMPOSSIBLE_TRAVEL",
+    title: "Successive sign-ins from different countries too close together",
+    key: &["identity_id"],
+    severity: "high",
+    rationale: "One person cannot sign in from two countries within a few hours; one of the \
+                sessions is most likely a stolen credential or a shared account in use \
+                elsewhere.",
+    remediation: "Confirm with the person which sign-ins were theirs, reset the credentials and \
+                  sessions of the accounts involved, and review what the other session did.",
+    // regulations.md names no clause specific to sign-in anomalies; jurisdictions add
+    // their monitoring citations through `references`.
+    references: &[],
+};
+
+/// Pairs listed in the evidence per finding; the count covers all of them.
+const MAX_PAIRS_SHOWN: u32 = 50;
+
+/// Two consecutive successful logins with a country, of one identity across all systems,
+/// from different countries less than `travel_hours` apart (later login's jurisdiction).
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let cols = [
+        "identity",
+        "ts",
+        "event_id",
+        "system_id",
+        "account_id",
+        "src_country",
+    ];
+    let logins = ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(
+            col("action")
+                .eq(lit("login"))
+                .and(col("outcome").eq(lit("success")))
+                .and(col("src_country").is_not_null())
+                .and(col("identity").is_not_null()),
+        )
+        .select(
+            cols.iter()
+                .map(|c| col(*c))
+                .chain([col("jurisdiction")])
+                .collect::<Vec<_>>(),
+        )
+        .sort(
+            ["identity", "ts", "event_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        );
+    // Sorted by identity first, the previous row is the previous login of the same
+    // identity exactly when its identity matches.
+    let pairs = logins
+        .with_columns(
+            cols.iter()
+                .map(|c| col(*c).shift(lit(1)).alias(format!("prev_{c}")))
+                .collect::<Vec<_>>(),
+        )
+        .filter(
+            col("prev_identity")
+                .eq(col("identity"))
+                .and(col("prev_src_country").neq(col("src_country"))),
+        );
+    let gap = col("ts") - col("prev_ts");
+    Ok(with_thresholds(pairs, ctx)
+        .filter(gap.clone().lt(hours("travel_hours")))
+        .with_column(
+            as_struct(vec![
+                col("prev_src_country").alias("from_country"),
+                col("src_country").alias("to_country"),
+                ts_text(col("prev_ts")).alias("from_ts"),
+                ts_text(col("ts")).alias("to_ts"),
+                (gap.cast(DataType::Float64) / lit(60_000_000.0))
+                    .round(2, RoundMode::default())
+                    .alias("gap_minutes"),
+                col("prev_system_id").alias("from_system_id"),
+                col("prev_account_id").alias("from_account_id"),
+                col("prev_event_id").alias("from_event_id"),
+                col("system_id").alias("to_system_id"),
+                col("account_id").alias("to_account_id"),
+                col("event_id").alias("to_event_id"),
+            ])
+            .alias("pair"),
+        )
+        .group_by_stable([col("identity"), col("jurisdiction")])
+        .agg([
+            len().alias("pair_count"),
+            col("travel_hours").first(),
+            ts_text(col("ts").first()).alias("first_pair_at"),
+            ts_text(col("ts").last()).alias("last_pair_at"),
+            col("pair").head(Some(MAX_PAIRS_SHOWN as usize)).alias("pairs"),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("identity").alias("identity_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                col("pair_count"),
+                col("travel_hours"),
+                col("first_pair_at"),
+                col("last_pair_at"),
+                lit(MAX_PAIRS_SHOWN).alias("pairs_shown_max"),
+                col("pairs"),
+            ]),
+        ])
+        .collect()?)
+}

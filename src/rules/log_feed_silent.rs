@@ -1,0 +1,53 @@
+use polars::prelude::*;
+
+use super::util::{detail, hours, ts_text, with_thresholds};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::{Ctx, MICROS_PER_HOUR};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "LOG_FEED_SILENT",
+    title: "System's audit log feed has gone silent",
+    key: &["system_id"],
+    severity: "high",
+    rationale: "A system that used to send audit events and stopped is no longer monitored: \
+                access and payment actions on it go unrecorded, or recorded where nobody looks.",
+    remediation: "Restore the log feed, recover the events of the silent period from the \
+                  source, and review them for activity that should have raised an alert.",
+    references: &["PCI DSS v4.0.1 req. 10.5.1"],
+};
+
+/// A system with events before T whose latest event (any action, any outcome, with or
+/// without `seq`) is older than `max_silence_hours`: `latest < T - H hours`.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let latest = ctx
+        .events
+        .clone()
+        .lazy()
+        .sort(["ts", "event_id"], SortMultipleOptions::default())
+        .group_by([col("system_id"), col("jurisdiction")])
+        .agg([
+            col("ts").last().alias("latest_ts"),
+            col("event_id").last().alias("latest_event_id"),
+            col("ts").first().alias("first_ts"),
+            len().alias("events_before_t"),
+        ]);
+    Ok(with_thresholds(latest, ctx)
+        .filter(col("latest_ts").lt(lit(ctx.t) - hours("max_silence_hours")))
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                ts_text(col("latest_ts")).alias("latest_event_ts"),
+                col("latest_event_id"),
+                ((lit(ctx.t) - col("latest_ts")).cast(DataType::Float64)
+                    / lit(MICROS_PER_HOUR as f64))
+                .alias("silence_hours"),
+                col("max_silence_hours"),
+                ts_text(col("first_ts")).alias("first_event_ts"),
+                col("events_before_t"),
+            ]),
+        ])
+        .collect()?)
+}

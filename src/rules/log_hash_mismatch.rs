@@ -1,0 +1,262 @@
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "LOG_HASH_MISMATCH",
+    title: "Audit log record fails its hash-chain check",
+    key: &["system_id", "seq"],
+    severity: "critical",
+    rationale: "Each record's hash covers its content and its predecessor's hash; a record \
+                whose hash does not match, whose link to its predecessor is broken, or whose \
+                sequence number appears twice was altered, forged or replayed after it was \
+                written, so the log cannot be relied on as evidence.",
+    remediation: "Treat as a possible tampering incident: secure the original log at the \
+                  source, compare the record with it, find who could write to the log store, \
+                  and review the actions the affected records describe.",
+    references: &["PCI DSS v4.0.1 req. 10.5.1"],
+};
+
+/// One loaded record of a chain (seq and hash present, ts before T).
+struct Rec<'a> {
+    event_id: &'a str,
+    system_id: &'a str,
+    seq: i64,
+    account_id: &'a str,
+    action: &'a str,
+    outcome: &'a str,
+    target_id: &'a str,
+    ts: i64,
+    prev_hash: Option<&'a str>,
+    hash: &'a str,
+    jurisdiction: &'a str,
+}
+
+impl Rec<'_> {
+    /// Contract section 5: lower-case hex SHA-256 of `prev_hash "\n" event_id|system_id|seq|
+    /// account_id|action|outcome|target_id|ts`, nulls as empty, ts in epoch microseconds.
+    fn expected_hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.prev_hash.unwrap_or("").as_bytes());
+        h.update(b"\n");
+        let fields = [
+            self.event_id,
+            self.system_id,
+            &self.seq.to_string(),
+            self.account_id,
+            self.action,
+            self.outcome,
+            self.target_id,
+            &self.ts.to_string(),
+        ]
+        .join("|");
+        h.update(fields.as_bytes());
+        hex::encode(h.finalize())
+    }
+
+    fn summary(&self) -> Value {
+        json!({
+            "event_id": self.event_id,
+            "ts": ts_rfc3339(self.ts),
+            "hash": self.hash,
+            "expected_hash": self.expected_hash(),
+            "prev_hash": self.prev_hash,
+        })
+    }
+}
+
+fn ts_rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+        .unwrap_or_else(|| us.to_string())
+}
+
+struct Finding {
+    system_id: String,
+    seq: i64,
+    jurisdiction: String,
+    detail: String,
+}
+
+/// The sorted chain columns; a record is built on demand so that memory stays flat however
+/// long the history is.
+struct Cols<'a> {
+    event_id: &'a StringChunked,
+    system_id: &'a StringChunked,
+    seq: &'a Int64Chunked,
+    account_id: &'a StringChunked,
+    action: &'a StringChunked,
+    outcome: &'a StringChunked,
+    target_id: &'a StringChunked,
+    ts: &'a Int64Chunked,
+    prev_hash: &'a StringChunked,
+    hash: &'a StringChunked,
+    jurisdiction: &'a StringChunked,
+}
+
+impl<'a> Cols<'a> {
+    fn rec(&self, i: usize) -> Option<Rec<'a>> {
+        Some(Rec {
+            event_id: self.event_id.get(i)?,
+            system_id: self.system_id.get(i)?,
+            seq: self.seq.get(i)?,
+            account_id: self.account_id.get(i)?,
+            action: self.action.get(i)?,
+            outcome: self.outcome.get(i)?,
+            target_id: self.target_id.get(i).unwrap_or(""),
+            ts: self.ts.get(i)?,
+            prev_hash: self.prev_hash.get(i),
+            hash: self.hash.get(i)?,
+            jurisdiction: self.jurisdiction.get(i)?,
+        })
+    }
+}
+
+/// Checks one system's records, rows `range` of the frame sorted by seq (then event_id).
+fn check_system(cols: &Cols, range: std::ops::Range<usize>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // The previous run of equal seq: its seq, and its record when the run is a single one
+    // (a duplicated seq takes no part in link checks).
+    let mut prev: Option<(i64, Option<Rec>)> = None;
+    let mut i = range.start;
+    while i < range.end {
+        let Some(rec) = cols.rec(i) else {
+            i += 1;
+            continue;
+        };
+        let mut run = vec![rec];
+        let mut j = i + 1;
+        while j < range.end {
+            match cols.rec(j) {
+                Some(r) if r.seq == run[0].seq => run.push(r),
+                Some(_) => break,
+                None => {}
+            }
+            j += 1;
+        }
+        i = j;
+        let seq = run[0].seq;
+        let finding = |rec: &Rec, detail: Value| Finding {
+            system_id: rec.system_id.to_string(),
+            seq: rec.seq,
+            jurisdiction: rec.jurisdiction.to_string(),
+            detail: detail.to_string(),
+        };
+        if run.len() > 1 {
+            out.push(finding(
+                &run[0],
+                json!({
+                    "failed_checks": ["duplicate_seq"],
+                    "seq": seq,
+                    "records": run.len(),
+                    "events": run.iter().map(Rec::summary).collect::<Vec<_>>(),
+                }),
+            ));
+            prev = Some((seq, None));
+            continue;
+        }
+        let Some(rec) = run.pop() else { continue };
+        let expected = rec.expected_hash();
+        let hash_ok = rec.hash.eq_ignore_ascii_case(&expected);
+        // The link is checked only against a single loaded record with seq - 1: not across
+        // a gap, not for the lowest seq, not from or to a duplicated seq.
+        let pred = prev
+            .as_ref()
+            .filter(|(p, _)| seq.checked_sub(1) == Some(*p))
+            .and_then(|(_, r)| r.as_ref());
+        let link_ok = pred.is_none_or(|p| {
+            rec.prev_hash
+                .is_some_and(|ph| ph.eq_ignore_ascii_case(p.hash))
+        });
+        if !(hash_ok && link_ok) {
+            let mut failed = Vec::new();
+            if !hash_ok {
+                failed.push("hash");
+            }
+            if !link_ok {
+                failed.push("prev_hash");
+            }
+            out.push(finding(
+                &rec,
+                json!({
+                    "failed_checks": failed,
+                    "event_id": rec.event_id,
+                    "ts": ts_rfc3339(rec.ts),
+                    "expected_hash": expected,
+                    "found_hash": rec.hash,
+                    "expected_prev_hash": pred.map(|p| p.hash),
+                    "found_prev_hash": rec.prev_hash,
+                    "previous_event_id": pred.map(|p| p.event_id),
+                }),
+            ));
+        }
+        prev = Some((seq, Some(rec)));
+    }
+    out
+}
+
+/// Per system, ordered by seq: each record's hash must match its content and its
+/// `prev_hash` must equal the hash of the record with `seq - 1`; a seq held by two or more
+/// hashed records is one finding. Events before T with non-null seq and hash only.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let mut df = ctx
+        .events
+        .clone()
+        .lazy()
+        .filter(col("seq").is_not_null().and(col("hash").is_not_null()))
+        .select([
+            col("event_id"),
+            col("system_id"),
+            col("seq"),
+            col("account_id"),
+            col("action"),
+            col("outcome"),
+            col("target_id"),
+            col("ts"),
+            col("prev_hash"),
+            col("hash"),
+            col("jurisdiction"),
+        ])
+        .sort(["system_id", "seq", "event_id"], SortMultipleOptions::default())
+        .collect()?;
+    df.rechunk_mut();
+    let cols = Cols {
+        event_id: df.column("event_id")?.str()?,
+        system_id: df.column("system_id")?.str()?,
+        seq: df.column("seq")?.i64()?,
+        account_id: df.column("account_id")?.str()?,
+        action: df.column("action")?.str()?,
+        outcome: df.column("outcome")?.str()?,
+        target_id: df.column("target_id")?.str()?,
+        ts: df.column("ts")?.i64()?,
+        prev_hash: df.column("prev_hash")?.str()?,
+        hash: df.column("hash")?.str()?,
+        jurisdiction: df.column("jurisdiction")?.str()?,
+    };
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for i in 1..=df.height() {
+        if i == df.height() || cols.system_id.get(i) != cols.system_id.get(start) {
+            ranges.push(start..i);
+            start = i;
+        }
+    }
+    let findings: Vec<Finding> = ranges
+        .into_par_iter()
+        .flat_map_iter(|range| check_system(&cols, range))
+        .collect();
+
+    let frame = df!(
+        "jurisdiction" => findings.iter().map(|f| f.jurisdiction.as_str()).collect::<Vec<_>>(),
+        "system_id" => findings.iter().map(|f| f.system_id.as_str()).collect::<Vec<_>>(),
+        "seq" => findings.iter().map(|f| f.seq).collect::<Vec<_>>(),
+        "severity" => vec!["critical"; findings.len()],
+        "detail" => findings.iter().map(|f| f.detail.as_str()).collect::<Vec<_>>(),
+    )?;
+    Ok(frame)
+}

@@ -1,0 +1,77 @@
+use polars::prelude::*;
+
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "LOG_SEQUENCE_GAP",
+    title: "Audit log sequence numbers are missing",
+    key: &["system_id", "seq"],
+    severity: "critical",
+    rationale: "A source that numbers its log records makes deletion visible: a run of missing \
+                sequence numbers means audit records were lost or removed, so the trail can no \
+                longer prove who did what.",
+    remediation: "Recover the missing records from the source or its backups, find out why they \
+                  are missing (deletion, collector outage, rotation), and record the incident.",
+    references: &["PCI DSS v4.0.1 req. 10.5.1"],
+};
+
+/// Each run of missing numbers between a system's lowest and highest loaded `seq` (over the
+/// whole history before T, not only the activity window: a deletion stays visible for as
+/// long as the surrounding records are loaded), keyed by its first missing number.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    // One row per distinct seq; a duplicated seq is LOG_HASH_MISMATCH's business, here the
+    // earliest of the records is the one shown as the neighbour of a gap.
+    let seqs = ctx
+        .events
+        .clone()
+        .lazy()
+        .filter(col("seq").is_not_null())
+        .select([
+            col("system_id"),
+            col("jurisdiction"),
+            col("seq"),
+            col("event_id"),
+            col("ts"),
+        ])
+        .sort(
+            ["system_id", "seq", "ts", "event_id"],
+            SortMultipleOptions::default(),
+        )
+        .group_by_stable([col("system_id"), col("seq")])
+        .agg([
+            col("jurisdiction").first(),
+            col("event_id").first(),
+            col("ts").first(),
+        ]);
+    let prev = |c: &str| col(c).shift(lit(1)).over([col("system_id")]);
+    Ok(seqs
+        .with_columns([
+            prev("seq")?.alias("prev_seq"),
+            prev("event_id")?.alias("prev_event_id"),
+            prev("ts")?.alias("prev_ts"),
+        ])
+        // `prev_seq + 1` cannot overflow: prev_seq < seq.
+        .filter(col("seq").gt(col("prev_seq") + lit(1i64)))
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            (col("prev_seq") + lit(1i64)).alias("first_missing"),
+            lit("critical").alias("severity"),
+            detail(vec![
+                (col("prev_seq") + lit(1i64)).alias("first_missing_seq"),
+                (col("seq") - lit(1i64)).alias("last_missing_seq"),
+                (col("seq") - col("prev_seq") - lit(1i64)).alias("missing_count"),
+                col("prev_seq").alias("seq_before_gap"),
+                col("prev_event_id").alias("event_before_gap"),
+                ts_text(col("prev_ts")).alias("ts_before_gap"),
+                col("seq").alias("seq_after_gap"),
+                col("event_id").alias("event_after_gap"),
+                ts_text(col("ts")).alias("ts_after_gap"),
+            ]),
+        ])
+        .rename(["first_missing"], ["seq"], true)
+        .collect()?)
+}

@@ -1,0 +1,217 @@
+use chrono::Weekday;
+use polars::prelude::*;
+
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::policy::Jurisdiction;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "OFF_HOURS_PRIVILEGED_ACTION",
+    title: "Privileged action outside business hours",
+    key: &["system_id", "account_id"],
+    severity: "medium",
+    rationale: "Privileged actions at night or at weekends are rarely supervised and are a \
+                common pattern of misuse and of attackers using stolen credentials.",
+    remediation: "Confirm each action against an approved change or incident ticket; if none \
+                  exists, treat the account as compromised and review what it changed.",
+    // regulations.md names no clause specific to off-hours use; jurisdictions add their
+    // monitoring citations through `references`.
+    references: &[],
+};
+
+const WEEKDAYS: [(Weekday, &str); 7] = [
+    (Weekday::Mon, "mon"),
+    (Weekday::Tue, "tue"),
+    (Weekday::Wed, "wed"),
+    (Weekday::Thu, "thu"),
+    (Weekday::Fri, "fri"),
+    (Weekday::Sat, "sat"),
+    (Weekday::Sun, "sun"),
+];
+
+/// Successful window events exercising a privileged permission, at a local time (the
+/// jurisdiction's timezone, DST-aware) outside `[start, end)` or on a non-business day.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let privileged = ctx
+        .entitlements
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit("permission")).and(col("privileged_eff")))
+        .select([col("system_id"), col("entitlement_id").alias("permission_id")]);
+    let privileged_actions = ctx
+        .tables
+        .action_permissions
+        .clone()
+        .lazy()
+        .select([col("system_id"), col("action"), col("permission_id")])
+        .join(
+            privileged,
+            [col("system_id"), col("permission_id")],
+            [col("system_id"), col("permission_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("system_id"), col("action")])
+        .agg([col("permission_id")
+            .unique()
+            .sort(SortOptions::default())
+            .alias("permissions")]);
+    let events = ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit("success")))
+        .select([
+            col("event_id"),
+            col("ts"),
+            col("system_id"),
+            col("account_id"),
+            col("action"),
+            col("jurisdiction"),
+            col("identity"),
+        ])
+        .join(
+            privileged_actions,
+            [col("system_id"), col("action")],
+            [col("system_id"), col("action")],
+            JoinArgs::new(JoinType::Inner),
+        );
+
+    // A time zone is a constant of the conversion, so each jurisdiction is its own branch.
+    let branches: Vec<LazyFrame> = ctx
+        .policy
+        .jurisdictions
+        .iter()
+        .map(|j| off_hours(events.clone(), j))
+        .collect();
+    if branches.is_empty() {
+        return Ok(super::util::stub_empty(ctx)?);
+    }
+    let offending = concat(branches, UnionArgs::default())?;
+
+    Ok(offending
+        .sort(
+            ["system_id", "account_id", "ts", "event_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .group_by_stable([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg([
+            len().alias("event_count"),
+            col("identity").drop_nulls().first().alias("identity"),
+            col("event_id").first().alias("first_event_id"),
+            ts_text(col("ts").first()).alias("first_ts"),
+            col("local_time").first().alias("first_local_time"),
+            col("local_weekday").first().alias("first_weekday"),
+            col("action").first().alias("first_action"),
+            col("event_id").last().alias("last_event_id"),
+            ts_text(col("ts").last()).alias("last_ts"),
+            col("local_time").last().alias("last_local_time"),
+            col("local_weekday").last().alias("last_weekday"),
+            col("action").last().alias("last_action"),
+            col("action")
+                .unique()
+                .sort(SortOptions::default())
+                .alias("actions"),
+            col("permissions")
+                .explode(ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                })
+                .unique()
+                .sort(SortOptions::default())
+                .alias("permissions"),
+            col("timezone").first(),
+            col("business_hours").first(),
+            col("business_days").first(),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            col("identity").alias("identity_id"),
+            lit("medium").alias("severity"),
+            detail(vec![
+                col("event_count"),
+                col("first_event_id"),
+                col("first_ts"),
+                col("first_local_time"),
+                col("first_weekday"),
+                col("first_action"),
+                col("last_event_id"),
+                col("last_ts"),
+                col("last_local_time"),
+                col("last_weekday"),
+                col("last_action"),
+                col("actions"),
+                col("permissions"),
+                col("timezone"),
+                col("business_hours"),
+                col("business_days"),
+            ]),
+        ])
+        .collect()?)
+}
+
+/// The events of one jurisdiction that fall outside its business calendar, with their
+/// local time and weekday.
+fn off_hours(events: LazyFrame, j: &Jurisdiction) -> LazyFrame {
+    let local = col("ts")
+        .cast(DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+        .dt()
+        .convert_time_zone(TimeZone::from_chrono(&j.timezone));
+    let minute_of_day = local.clone().dt().hour().cast(DataType::Int32) * lit(60)
+        + local.clone().dt().minute().cast(DataType::Int32);
+    let bh = j.business_hours;
+    let day_numbers: Vec<i32> = WEEKDAYS
+        .iter()
+        .filter(|(d, _)| j.business_days.contains(*d))
+        .map(|(d, _)| d.number_from_monday() as i32)
+        .collect();
+    let day_names: Vec<&str> = WEEKDAYS
+        .iter()
+        .filter(|(d, _)| j.business_days.contains(*d))
+        .map(|(_, n)| *n)
+        .collect();
+    let in_hours = minute_of_day
+        .clone()
+        .gt_eq(lit(bh.start_minute as i32))
+        .and(minute_of_day.lt(lit(bh.end_minute as i32)));
+    let on_business_day = local.clone().dt().weekday().cast(DataType::Int32).is_in(
+        lit(Series::new("days".into(), day_numbers)).implode(false),
+        false,
+    );
+    events
+        .filter(col("jurisdiction").eq(lit(j.code.as_str())))
+        .filter(in_hours.and(on_business_day).not())
+        .with_columns([
+            local
+                .clone()
+                .dt()
+                .to_string("%Y-%m-%dT%H:%M:%S%.f%:z")
+                .alias("local_time"),
+            local
+                .dt()
+                .to_string("%a")
+                .str()
+                .to_lowercase()
+                .alias("local_weekday"),
+            lit(j.timezone.name()).alias("timezone"),
+            lit(format!(
+                "{}-{}",
+                hhmm(bh.start_minute),
+                hhmm(bh.end_minute)
+            ))
+            .alias("business_hours"),
+            lit(Series::new("business_days".into(), day_names))
+                .implode(false)
+                .alias("business_days"),
+        ])
+}
+
+fn hhmm(minute: u32) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}

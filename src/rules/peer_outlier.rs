@@ -1,0 +1,211 @@
+use polars::prelude::*;
+
+use super::util::detail;
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "PEER_OUTLIER",
+    title: "Permission rarely held by the holder's peers",
+    key: &["identity_id", "system_id", "entitlement_id"],
+    severity: "low",
+    rationale: "A permission that almost nobody else in the same department and job function \
+                holds is often left over from a previous role or granted by mistake; it \
+                widens access beyond what the job needs.",
+    remediation: "Ask the holder's manager whether the permission is still needed; revoke the \
+                  grants that give it if not, or record why this person differs from peers.",
+    references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+};
+
+/// Grants listed per finding; the count covers all of them.
+const MAX_GRANTS_SHOWN: usize = 20;
+
+/// A non-terminated identity holds permission `entitlement_id` of `system_id` through its
+/// effective grants, while at most `max_share` of its peer group (non-terminated
+/// identities with the same non-null department and job_function, at least `min_size`)
+/// hold it.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let grading = &ctx.policy.grading;
+    let peers = ctx.identities.clone().lazy().filter(
+        col("terminated")
+            .not()
+            .and(col("department").is_not_null())
+            .and(col("job_function").is_not_null()),
+    );
+    let mut sizes = peers
+        .clone()
+        .group_by([col("department"), col("job_function")])
+        .agg([len().cast(DataType::Int64).alias("peer_group_size")])
+        .filter(col("peer_group_size").gt_eq(lit(i64::from(grading.min_size))))
+        .collect()?;
+    let allowed = max_holders_column(&sizes, grading.max_share)?;
+    sizes.with_column(allowed.into_column())?;
+    let sizes = sizes.lazy();
+
+    let held = ctx
+        .grants
+        .clone()
+        .lazy()
+        .filter(
+            col("effective")
+                .and(col("identity").is_not_null())
+                .and(col("terminated").not()),
+        )
+        .select([
+            col("identity"),
+            col("grant_id"),
+            col("system_id"),
+            col("account_id"),
+            col("entitlement_id").alias("granted_id"),
+            col("jurisdiction"),
+        ])
+        .join(
+            ctx.closure.clone().lazy(),
+            [col("system_id"), col("granted_id")],
+            [col("system_id"), col("entitlement_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            peers.select([
+                col("identity_id").alias("identity"),
+                col("department"),
+                col("job_function"),
+            ]),
+            [col("identity")],
+            [col("identity")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            sizes,
+            [col("department"), col("job_function")],
+            [col("department"), col("job_function")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    let holders = held
+        .clone()
+        .group_by([
+            col("department"),
+            col("job_function"),
+            col("system_id"),
+            col("permission_id"),
+        ])
+        .agg([col("identity")
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("holders")]);
+
+    Ok(held
+        .join(
+            holders,
+            [
+                col("department"),
+                col("job_function"),
+                col("system_id"),
+                col("permission_id"),
+            ],
+            [
+                col("department"),
+                col("job_function"),
+                col("system_id"),
+                col("permission_id"),
+            ],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("holders").lt_eq(col("max_holders")))
+        .sort(
+            ["identity", "system_id", "permission_id", "grant_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .with_column(
+            as_struct(vec![
+                col("grant_id"),
+                col("account_id"),
+                col("granted_id").alias("entitlement_id"),
+                col("path"),
+            ])
+            .alias("grant"),
+        )
+        .group_by_stable([
+            col("identity"),
+            col("system_id"),
+            col("permission_id"),
+            col("jurisdiction"),
+        ])
+        .agg([
+            col("department").first(),
+            col("job_function").first(),
+            col("peer_group_size").first(),
+            col("holders").first(),
+            len().alias("grant_count"),
+            col("grant").head(Some(MAX_GRANTS_SHOWN)).alias("grants"),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("identity").alias("identity_id"),
+            col("system_id"),
+            col("permission_id").alias("entitlement_id"),
+            lit("low").alias("severity"),
+            detail(vec![
+                col("department"),
+                col("job_function"),
+                col("peer_group_size"),
+                col("holders"),
+                lit(grading.max_share).alias("max_share"),
+                lit(i64::from(grading.min_size)).alias("min_size"),
+                col("grant_count"),
+                col("grants"),
+            ]),
+        ])
+        .collect()?)
+}
+
+/// For each group size, the most holders that still make an outlier:
+/// `floor(max_share × size)`, computed on the decimal `max_share` as written in the policy
+/// (its shortest round-trip form), so that 0.29 × 100 allows 29 rather than the 28 a
+/// binary float product would give.
+fn max_holders_column(sizes: &DataFrame, max_share: f64) -> Result<Series> {
+    let ca = sizes.column("peer_group_size")?.i64()?;
+    let values: Vec<Option<i64>> = (0..ca.len())
+        .map(|i| ca.get(i).map(|s| max_holders(s, max_share)))
+        .collect();
+    Ok(Series::new("max_holders".into(), values))
+}
+
+pub(crate) fn max_holders(size: i64, max_share: f64) -> i64 {
+    let size = size.max(0);
+    let exact = decimal_fraction(max_share).and_then(|(num, den)| {
+        let prod = num.checked_mul(u128::try_from(size).ok()?)?;
+        i64::try_from(prod / den).ok()
+    });
+    exact.unwrap_or_else(|| (max_share * size as f64).floor() as i64)
+}
+
+/// `v` (finite, non-negative) as `num / 10^k` from its shortest decimal representation.
+fn decimal_fraction(v: f64) -> Option<(u128, u128)> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    let text = format!("{v}");
+    let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let digits = u32::try_from(frac.len()).ok().filter(|d| *d <= 30)?;
+    let num: u128 = format!("{int}{frac}").parse().ok()?;
+    Some((num, 10u128.checked_pow(digits)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_holders;
+
+    #[test]
+    fn share_is_exact_decimal() {
+        assert_eq!(max_holders(10, 0.10), 1);
+        assert_eq!(max_holders(9, 0.10), 0);
+        assert_eq!(max_holders(100, 0.29), 29);
+        assert_eq!(max_holders(100, 0.57), 57);
+        assert_eq!(max_holders(30, 0.1), 3);
+        assert_eq!(max_holders(7, 1.0), 7);
+        assert_eq!(max_holders(7, 0.0), 0);
+        assert_eq!(max_holders(3, 1e-40), 0);
+    }
+}

@@ -1,0 +1,88 @@
+use polars::prelude::*;
+
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "POST_TERMINATION_ACTIVITY",
+    title: "Activity on a leaver's account after termination",
+    key: &["system_id", "account_id"],
+    severity: "critical",
+    rationale: "Successful activity after the owner left means the account was used by the \
+                leaver or by someone else holding its credentials: a possible incident, not \
+                only a control gap.",
+    remediation: "Freeze the account now, open an incident, review every action listed since \
+                  the termination time, and revoke all of the identity's access.",
+    references: &["PCI DSS v4.0.1 req. 8.2.5"],
+};
+
+/// Successful events in the activity window after `terminated_at` by any account (whatever
+/// its status) of an identity terminated at T. No grace period: any use after leaving is
+/// suspicious.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let leavers = ctx
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("terminated"))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("identity").alias("identity_id"),
+            col("terminated_at"),
+            col("status").alias("account_status"),
+            col("account_type"),
+        ]);
+    Ok(ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit("success")))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("jurisdiction"),
+            col("ts"),
+            col("action"),
+        ])
+        .join(
+            leavers,
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("ts").gt(col("terminated_at")))
+        .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg([
+            col("identity_id").first(),
+            col("terminated_at").first(),
+            col("account_status").first(),
+            col("account_type").first(),
+            len().cast(DataType::Int64).alias("events"),
+            col("ts").min().alias("first_ts"),
+            col("ts").max().alias("last_ts"),
+            col("action")
+                .unique()
+                .sort(SortOptions::default())
+                .alias("actions"),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            col("identity_id"),
+            lit("critical").alias("severity"),
+            detail(vec![
+                ts_text(col("terminated_at")).alias("terminated_at"),
+                col("events"),
+                ts_text(col("first_ts")).alias("first_event"),
+                ts_text(col("last_ts")).alias("last_event"),
+                col("actions"),
+                col("account_status"),
+                col("account_type"),
+            ]),
+        ])
+        .collect()?)
+}

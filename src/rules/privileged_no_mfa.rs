@@ -1,0 +1,91 @@
+use polars::prelude::*;
+
+use super::util::{detail, ts_text, with_thresholds};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "PRIVILEGED_NO_MFA",
+    title: "Privileged account signed in without multi-factor authentication",
+    key: &["system_id", "account_id"],
+    severity: "high",
+    rationale: "A stolen password alone opens a privileged session when the second factor is \
+                not enforced; the jurisdiction requires MFA for privileged access.",
+    remediation: "Enforce MFA on the system's sign-in for this account, rotate its credentials, \
+                  and review the sessions listed.",
+    references: &["PCI DSS v4.0.1 req. 8.4.1"],
+};
+
+/// Successful `login` events in the activity window, of an account with privileged access
+/// in a jurisdiction requiring MFA for it, whose `mfa` is not true: an unknown factor
+/// (null) is not evidence of MFA.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let privileged = ctx
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("privileged_access"))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("identity").alias("identity_id"),
+            col("account_type"),
+        ]);
+    let logins = ctx.window_events.clone().lazy().filter(
+        col("outcome")
+            .eq(lit("success"))
+            .and(col("action").eq(lit("login")))
+            .and(col("mfa").eq(lit(true)).fill_null(lit(false)).not()),
+    );
+    Ok(with_thresholds(logins, ctx)
+        .filter(col("mfa_required_for_privileged"))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("jurisdiction"),
+            col("ts"),
+            col("mfa"),
+        ])
+        .join(
+            privileged,
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg([
+            col("identity_id").first(),
+            col("account_type").first(),
+            len().cast(DataType::Int64).alias("logins_without_mfa"),
+            col("mfa")
+                .eq(lit(false))
+                .fill_null(lit(false))
+                .sum()
+                .cast(DataType::Int64)
+                .alias("mfa_false"),
+            col("mfa")
+                .is_null()
+                .sum()
+                .cast(DataType::Int64)
+                .alias("mfa_unknown"),
+            col("ts").min().alias("first_ts"),
+            col("ts").max().alias("last_ts"),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            col("identity_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                col("logins_without_mfa"),
+                col("mfa_false"),
+                col("mfa_unknown"),
+                ts_text(col("first_ts")).alias("first_login"),
+                ts_text(col("last_ts")).alias("last_login"),
+                col("account_type"),
+            ]),
+        ])
+        .collect()?)
+}

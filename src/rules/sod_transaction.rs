@@ -1,0 +1,190 @@
+//! SOD_TRANSACTION: one identity performed every function of a transaction
+//! segregation-of-duties rule on the same object (target_id) within the activity window.
+
+use polars::prelude::*;
+
+use super::sod_conflict::{match_functions, sod_frames, MAX_MATCHES};
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::policy::SodKind;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "SOD_TRANSACTION",
+    title: "One person performed incompatible steps on the same transaction",
+    key: &["sod_rule_id", "identity_id", "target_id"],
+    severity: "critical",
+    rationale: "When the same person both prepares and approves (or creates and releases) one \
+                transaction, the four-eyes control did not happen; this is how internal payment \
+                fraud is typically committed.",
+    remediation: "Freeze the accounts involved, review the transaction with its business owner \
+                  and reverse it if unauthorised, and enforce the separation in the application \
+                  workflow.",
+    references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+};
+
+/// Successful window events of accounts with a resolved identity, on a non-null target,
+/// matched to the rule functions by (system_id, action); per (rule, identity, target) the
+/// events must cover every function. Account and identity status do not matter.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let sod = sod_frames(ctx, SodKind::Transaction)?;
+    if sod.empty {
+        return Ok(empty());
+    }
+    let events = ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(
+            col("outcome")
+                .eq(lit("success"))
+                .and(col("identity").is_not_null())
+                .and(col("target_id").is_not_null()),
+        )
+        // event_id is unique only within a file, so rows get their own key.
+        .with_row_index("_row", None)
+        .select([
+            col("_row"),
+            col("event_id"),
+            col("ts"),
+            col("system_id"),
+            col("account_id"),
+            col("action"),
+            col("target_id").cast(DataType::String),
+            col("jurisdiction"),
+            col("identity").alias("identity_id"),
+        ]);
+    let matches = match_functions(events, "action", sod.patterns.clone(), &["_row"])?;
+    let group = [col("sod_rule_id"), col("identity_id"), col("target_id")];
+
+    let per_function = matches
+        .clone()
+        .group_by([
+            col("sod_rule_id"),
+            col("identity_id"),
+            col("target_id"),
+            col("fidx"),
+        ])
+        .agg([
+            len().cast(DataType::Int64).alias("event_count"),
+            ts_text(col("ts").min()).alias("first_ts"),
+            ts_text(col("ts").max()).alias("last_ts"),
+            as_struct(vec![
+                col("event_id"),
+                col("system_id"),
+                col("account_id"),
+                col("action"),
+                ts_text(col("ts")).alias("ts"),
+                col("jurisdiction"),
+            ])
+            .sort_by(
+                [col("ts"), col("event_id"), col("system_id")],
+                SortMultipleOptions::default(),
+            )
+            .head(Some(MAX_MATCHES))
+            .alias("events"),
+        ])
+        .join(
+            sod.functions.clone(),
+            [col("sod_rule_id"), col("fidx")],
+            [col("sod_rule_id"), col("fidx")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    let conflicts = per_function
+        .group_by(group.clone())
+        .agg([
+            len().cast(DataType::Int64).alias("covered"),
+            as_struct(vec![
+                col("function"),
+                col("patterns"),
+                col("event_count"),
+                col("first_ts"),
+                col("last_ts"),
+                col("events"),
+            ])
+            .sort_by([col("fidx")], SortMultipleOptions::default())
+            .alias("functions"),
+        ])
+        .join(
+            sod.rules.clone(),
+            [col("sod_rule_id")],
+            [col("sod_rule_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("covered").eq(col("n_functions")));
+    // Every account whose matching events make up the finding (for the freeze list), and
+    // the jurisdictions they were performed in.
+    let involved = matches
+        .clone()
+        .group_by(group.clone())
+        .agg([
+            as_struct(vec![col("system_id"), col("account_id")])
+                .unique()
+                .sort(SortOptions::default())
+                .alias("accounts"),
+            col("jurisdiction")
+                .unique()
+                .sort(SortOptions::default())
+                .alias("jurisdictions_involved"),
+        ]);
+    let finding_rows = matches
+        .select([
+            col("sod_rule_id"),
+            col("identity_id"),
+            col("target_id"),
+            col("jurisdiction"),
+        ])
+        .unique_stable(None, UniqueKeepStrategy::First);
+
+    let out = conflicts
+        .join(
+            involved,
+            group.clone(),
+            group.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            finding_rows,
+            group.clone(),
+            group,
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("jurisdiction"),
+            col("sod_rule_id"),
+            col("identity_id"),
+            col("target_id"),
+            lit("critical").alias("severity"),
+            lit("open").alias("status"),
+            detail(vec![
+                col("sod_rule_id"),
+                col("rule_name"),
+                col("identity_id"),
+                col("target_id"),
+                ts_text(lit(ctx.window_start)).alias("window_start"),
+                ts_text(lit(ctx.t)).alias("window_end"),
+                col("jurisdictions_involved"),
+                col("accounts"),
+                col("functions"),
+            ]),
+        ])
+        .sort(
+            ["sod_rule_id", "identity_id", "target_id", "jurisdiction"],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
+    Ok(out)
+}
+
+fn empty() -> DataFrame {
+    DataFrame::empty_with_schema(&Schema::from_iter([
+        Field::new("jurisdiction".into(), DataType::String),
+        Field::new("sod_rule_id".into(), DataType::String),
+        Field::new("identity_id".into(), DataType::String),
+        Field::new("target_id".into(), DataType::String),
+        Field::new("severity".into(), DataType::String),
+        Field::new("status".into(), DataType::String),
+        Field::new("detail".into(), DataType::String),
+    ]))
+}

@@ -1,0 +1,125 @@
+use polars::prelude::*;
+
+use super::util::{days, detail, ts_text, with_thresholds};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "STALE_GRANT",
+    title: "Granted access not used within the stale-grant period",
+    key: &["grant_id"],
+    severity: "medium if the entitlement is privileged, else low",
+    rationale: "Access that is held but not exercised widens the attack surface for no business \
+                benefit; least privilege means removing entitlements their holder no longer needs.",
+    remediation: "Confirm with the account owner and the entitlement owner whether the access is \
+                  still needed; revoke the grant if not, or record the business justification.",
+    references: &["PCI DSS v4.0.1 req. 7.2.4", "PCI DSS v4.0.1 req. 7.2.2"],
+};
+
+/// Effective grant of an account whose identity is not terminated, granted more than N days
+/// ago, with no successful use of any permission of its closure since `max(granted_at,
+/// T - N days)`. `last_use` holds the latest use before T, so "used recently" is one
+/// comparison of that maximum against the threshold.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let t = lit(ctx.t);
+    let candidates = with_thresholds(
+        ctx.grants.clone().lazy().filter(
+            col("effective")
+                .and(col("identity").is_not_null())
+                .and(col("terminated").not()),
+        ),
+        ctx,
+    )
+    .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
+    .filter(col("granted_at").lt(col("threshold")));
+
+    // Per grant: the closure's permissions and the latest use of any of them. A use before
+    // the grant existed says nothing about this grant, so it is dropped.
+    let usage = candidates
+        .clone()
+        .select([
+            col("grant_id"),
+            col("system_id"),
+            col("account_id"),
+            col("entitlement_id"),
+            col("granted_at"),
+        ])
+        .join(
+            ctx.closure.clone().lazy().select([
+                col("system_id"),
+                col("entitlement_id"),
+                col("permission_id"),
+            ]),
+            [col("system_id"), col("entitlement_id")],
+            [col("system_id"), col("entitlement_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            ctx.last_use.clone().lazy(),
+            [col("system_id"), col("account_id"), col("permission_id")],
+            [col("system_id"), col("account_id"), col("permission_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            when(col("last_use").gt_eq(col("granted_at")))
+                .then(col("last_use"))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("last_use"),
+        )
+        .group_by([col("grant_id")])
+        .agg([
+            col("permission_id").n_unique().alias("closure_permissions"),
+            col("permission_id")
+                .sort_by([col("last_use")], SortMultipleOptions::default())
+                .last()
+                .alias("last_used_permission"),
+            col("last_use").max(),
+        ]);
+
+    Ok(candidates
+        .join(
+            usage,
+            [col("grant_id")],
+            [col("grant_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(
+            col("last_use")
+                .gt_eq(col("threshold"))
+                .fill_null(lit(false))
+                .not(),
+        )
+        .select([
+            col("jurisdiction"),
+            col("grant_id"),
+            col("system_id"),
+            col("account_id"),
+            col("entitlement_id"),
+            col("identity").alias("identity_id"),
+            when(col("privileged_eff"))
+                .then(lit("medium"))
+                .otherwise(lit("low"))
+                .alias("severity"),
+            detail(vec![
+                ts_text(col("granted_at")).alias("granted_at"),
+                col("stale_grant_days"),
+                ts_text(col("threshold")).alias("unused_since"),
+                ts_text(col("last_use"))
+                    .fill_null(lit("never"))
+                    .alias("last_use"),
+                when(col("last_use").is_not_null())
+                    .then(col("last_used_permission"))
+                    .otherwise(lit(NULL).cast(DataType::String))
+                    .alias("last_used_permission"),
+                col("closure_permissions")
+                    .fill_null(lit(0))
+                    .cast(DataType::Int64)
+                    .alias("closure_permissions"),
+                col("kind").alias("entitlement_kind"),
+                col("privileged_eff").alias("privileged"),
+                col("account_type"),
+            ]),
+        ])
+        .collect()?)
+}

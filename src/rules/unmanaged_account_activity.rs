@@ -1,0 +1,69 @@
+use polars::prelude::*;
+
+use super::util::{detail, ts_text};
+use super::RuleMeta;
+use crate::error::Result;
+use crate::resolve::Ctx;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "UNMANAGED_ACCOUNT_ACTIVITY",
+    title: "Activity by an account unknown to the account inventory",
+    key: &["system_id", "account_id"],
+    severity: "high",
+    rationale: "Successful activity by an account missing from the inventory means access \
+                exists outside provisioning and review: a backdoor, a local account, or an \
+                incomplete export.",
+    remediation: "Find who created and uses the account; disable it or bring it under \
+                  provisioning with an owner, and review the actions listed.",
+    references: &["PCI DSS v4.0.1 req. 7.2.4"],
+};
+
+/// Successful events in the activity window by a (system_id, account_id) absent from
+/// `accounts`. Events of unknown systems never reach the rules, so every event has a
+/// jurisdiction.
+pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    Ok(ctx
+        .window_events
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit("success")))
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("jurisdiction"),
+            col("ts"),
+            col("action"),
+        ])
+        .join(
+            ctx.accounts
+                .clone()
+                .lazy()
+                .select([col("system_id"), col("account_id")]),
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg([
+            len().cast(DataType::Int64).alias("events"),
+            col("ts").min().alias("first_ts"),
+            col("ts").max().alias("last_ts"),
+            col("action")
+                .unique()
+                .sort(SortOptions::default())
+                .alias("actions"),
+        ])
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                col("events"),
+                ts_text(col("first_ts")).alias("first_event"),
+                ts_text(col("last_ts")).alias("last_event"),
+                col("actions"),
+            ]),
+        ])
+        .collect()?)
+}

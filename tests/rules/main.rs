@@ -1,0 +1,28 @@
+//! One test binary for every detection rule: a module per rule.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod dormant_account;
+mod emergency_account_used;
+mod expired_grant;
+mod failed_login_burst;
+mod grade_exceeded;
+mod impossible_travel;
+mod log_feed_silent;
+mod log_hash_mismatch;
+mod log_sequence_gap;
+mod login_from_unexpected_country;
+mod off_hours_privileged_action;
+mod orphan_account;
+mod peer_outlier;
+mod post_termination_activity;
+mod privileged_no_mfa;
+mod self_approved_grant;
+mod shared_privileged_account;
+mod sod_conflict;
+mod sod_transaction;
+mod stale_grant;
+mod terminated_access;
+mod unapproved_privileged_grant;
+mod unmanaged_account_activity;
