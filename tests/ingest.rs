@@ -803,7 +803,7 @@ fn naive_timestamp_is_local_time_with_naive_timestamps_tz() {
         "e1,2026-11-24T16:15:00,pay-hk,alice,login,success,\n\
          e2,2026-11-24 16:15:00.5,pay-hk,alice,login,success,\n\
          e3,2026-11-24T08:15:00Z,pay-hk,alice,login,success,\n\
-         e4,2026-11-24T09:15:00+09:00,pay-hk,alice,login,success,\n",
+         e4,2026-11-24T17:15:00+09:00,pay-hk,alice,login,success,\n",
     );
     f.naive_tz = Some(chrono_tz::Asia::Hong_Kong);
     let l = load_ok(&f);

@@ -40,9 +40,11 @@ pub fn read(
         .collect::<Result<Vec<String>>>()?;
     let map = ColumnMap::new(rel, schema, &names)?;
 
+    let mut lines = LineCounter::default();
     for rec in records {
         let rec = rec.map_err(|e| Error::input(rel, format!("unreadable CSV: {e}")))?;
-        let line = rec.position().map(|p| p.line()).unwrap_or_default();
+        let start = rec.position().map(|p| p.byte()).unwrap_or_default();
+        let line = lines.line_of_record(bytes, start);
         let fields: Vec<Option<&str>> = rec.iter().map(|f| std::str::from_utf8(f).ok()).collect();
         let raw = || raw_json(&names, &rec);
         if rec.len() != names.len() {
@@ -65,6 +67,39 @@ pub fn read(
     Ok(FileRead {
         unknown_columns: map.unknown,
     })
+}
+
+/// Physical 1-based line numbers of records.
+///
+/// The `csv` crate's own `Position::line` is taken *before* the terminator of the previous
+/// record is fully consumed and before skipped blank lines: with CRLF line ends it is one
+/// short per record, and every blank line shifts later rows. So the line is counted here
+/// from the byte offset instead: skip the rest of the previous terminator and any blank
+/// lines, then count the `\n` bytes before the record's first byte (including those inside
+/// quoted fields, which are physical lines too).
+#[derive(Default)]
+struct LineCounter {
+    /// Bytes before this offset have been counted.
+    scanned: usize,
+    /// Number of `\n` bytes before `scanned`.
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_of_record(&mut self, bytes: &[u8], start: u64) -> u64 {
+        let mut start = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        // Records come in order, so offsets only grow and each byte is counted once.
+        if let Some(between) = bytes.get(self.scanned..start) {
+            self.newlines += between.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.scanned = start;
+        }
+        self.newlines + 1
+    }
 }
 
 /// Parses every schema column of one textual row, joining the problems of all bad cells.

@@ -4,11 +4,10 @@
 use chrono_tz::Tz;
 use serde_json::Value as Json;
 
-use super::csv_file::cells_from_text;
 use super::loader::TableLoader;
-use super::values::Value;
-use super::{ColumnMap, FileRead};
-use crate::error::Result;
+use super::values::{bad, parse_text, Value};
+use super::FileRead;
+use crate::error::{Error, Result};
 
 pub fn read(
     rel: &str,
@@ -17,6 +16,13 @@ pub fn read(
     loader: &mut TableLoader,
 ) -> Result<FileRead> {
     let schema = loader.schema;
+    // A zero-byte file is a file-level error in every format (contract section 3): an
+    // export that wrote nothing is more likely broken than a day without events.
+    if bytes.is_empty() {
+        return Err(Error::input(rel, "empty file: zero bytes, no JSON lines"));
+    }
+    // Editors on Windows put a byte order mark first; it is not part of the first object.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut unknown = std::collections::BTreeSet::new();
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -59,22 +65,34 @@ pub fn read(
     })
 }
 
-/// Every value goes through the textual parser so that the rules are the same in every format.
+/// Every scalar goes through the textual parser so that the rules are the same in every
+/// format: JSON booleans and numbers render as the text that parser accepts. An array or an
+/// object is never a contract value, so it is a bad value rather than its JSON text.
 fn cells_from_json(
     schema: &super::schema::TableSchema,
     obj: &serde_json::Map<String, Json>,
     naive_tz: Option<Tz>,
 ) -> std::result::Result<Vec<Value>, String> {
-    let texts: Vec<Option<String>> = schema
-        .columns
-        .iter()
-        .map(|c| match obj.get(c.name) {
-            None | Some(Json::Null) => None,
-            Some(Json::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
-        })
-        .collect();
-    let map = ColumnMap::identity(schema);
-    // JSON booleans and numbers render as the text the textual parser accepts.
-    cells_from_text(schema.columns, &map, |i| texts[i].as_deref(), naive_tz)
+    let mut cells = Vec::with_capacity(schema.columns.len());
+    let mut problems = Vec::new();
+    for col in schema.columns {
+        let parsed = match obj.get(col.name) {
+            None | Some(Json::Null) => parse_text(col, None, naive_tz),
+            Some(Json::String(s)) => parse_text(col, Some(s), naive_tz),
+            Some(v @ (Json::Array(_) | Json::Object(_))) => Err(bad(
+                "value (a JSON array or object, not a scalar)",
+                &v.to_string(),
+            )),
+            Some(other) => parse_text(col, Some(&other.to_string()), naive_tz),
+        };
+        match parsed {
+            Ok(v) => cells.push(v),
+            Err(e) => problems.push(e.describe(col.name)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(cells)
+    } else {
+        Err(problems.join("; "))
+    }
 }

@@ -33,7 +33,9 @@ impl CellError {
     }
 }
 
-fn bad(what: impl Into<String>, value: &str) -> CellError {
+/// A bad-value error; the value is cut to 200 characters so that one huge cell cannot
+/// flood the quarantine reason (the raw row keeps it whole).
+pub fn bad(what: impl Into<String>, value: &str) -> CellError {
     CellError::Bad {
         what: what.into(),
         value: value.chars().take(200).collect(),

@@ -29,7 +29,7 @@ struct Burst {
     first: i64,
     last: i64,
     /// The earliest successful login later than a burst failure by less than the window,
-    /// and that failure.
+    /// and the latest burst failure before it.
     critical: Option<(i64, i64)>,
     /// The first successful login after the last burst failure, however late (evidence for
     /// a reviewer when it is not soon enough to make the finding critical).
@@ -77,11 +77,15 @@ fn burst(failures: &[i64], successes: &[i64], threshold: usize, window: i64) -> 
     };
     // The first success after a failure only moves later as the failure does, so the first
     // qualifying pair found is the earliest qualifying success.
-    let critical = members.iter().find_map(|&f| {
-        next_after(f)
-            .filter(|&s| s - f < window)
-            .map(|s| (s, f))
-    });
+    let critical = members
+        .iter()
+        .find_map(|&f| next_after(f).filter(|&s| s - f < window).map(|s| (s, f)))
+        .map(|(s, f)| {
+            // Shown against the latest burst failure before it: the shortest delay.
+            let before = members.partition_point(|&m| m < s);
+            let latest = before.checked_sub(1).and_then(|i| members.get(i));
+            (s, latest.copied().unwrap_or(f))
+        });
     Some(Burst {
         failed_logins: failures.len(),
         burst_failures: members.len(),
@@ -246,8 +250,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 ts_text(col("last")).alias("last_burst_failure"),
                 col("peak").alias("max_failures_within_window"),
                 col("failed_logins").alias("failed_logins_in_window"),
-                ts_text(col("success")).alias("success_within_window"),
-                ts_text(col("success_after_failure")).alias("success_follows_failure_at"),
+                ts_text(col("success")).alias("success_after_burst_failure"),
+                ts_text(col("success_after_failure")).alias("preceding_burst_failure"),
                 ((col("success") - col("success_after_failure")).cast(DataType::Float64)
                     / lit(1_000_000f64))
                 .alias("success_delay_seconds"),

@@ -61,10 +61,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .and(col("terminated").not()),
         )
         .join(
-            ctx.identities.clone().lazy().select([
-                col("identity_id").alias("identity"),
-                col("job_function"),
-            ]),
+            ctx.identities
+                .clone()
+                .lazy()
+                .select([col("identity_id").alias("identity"), col("job_function")]),
             [col("identity")],
             [col("identity")],
             JoinArgs::new(JoinType::Inner),
@@ -148,7 +148,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .fill_null(lit("medium"))
                 .first()
                 .alias("highest_risk"),
-            col("carrier_id").first().alias("highest_risk_entitlement_id"),
+            col("carrier_id")
+                .first()
+                .alias("highest_risk_entitlement_id"),
             col("carrier_path").first().alias("highest_risk_path"),
             col("carrier").head(Some(MAX_SHOWN)).alias("exceeding"),
         ]);

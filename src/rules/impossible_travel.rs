@@ -95,7 +95,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("travel_hours").first(),
             ts_text(col("ts").first()).alias("first_pair_at"),
             ts_text(col("ts").last()).alias("last_pair_at"),
-            col("pair").head(Some(MAX_PAIRS_SHOWN as usize)).alias("pairs"),
+            col("pair")
+                .head(Some(MAX_PAIRS_SHOWN as usize))
+                .alias("pairs"),
         ])
         .select([
             col("jurisdiction"),

@@ -39,7 +39,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(col("kind").eq(lit("permission")).and(col("privileged_eff")))
-        .select([col("system_id"), col("entitlement_id").alias("permission_id")]);
+        .select([
+            col("system_id"),
+            col("entitlement_id").alias("permission_id"),
+        ]);
     let privileged_actions = ctx
         .tables
         .action_permissions
@@ -200,12 +203,8 @@ fn off_hours(events: LazyFrame, j: &Jurisdiction) -> LazyFrame {
                 .to_lowercase()
                 .alias("local_weekday"),
             lit(j.timezone.name()).alias("timezone"),
-            lit(format!(
-                "{}-{}",
-                hhmm(bh.start_minute),
-                hhmm(bh.end_minute)
-            ))
-            .alias("business_hours"),
+            lit(format!("{}-{}", hhmm(bh.start_minute), hhmm(bh.end_minute)))
+                .alias("business_hours"),
             lit(Series::new("business_days".into(), day_names))
                 .implode(false)
                 .alias("business_days"),

@@ -22,7 +22,11 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .accounts
         .clone()
         .lazy()
-        .filter(col("status").eq(lit("active")).and(col("identity").is_null()))
+        .filter(
+            col("status")
+                .eq(lit("active"))
+                .and(col("identity").is_null()),
+        )
         .select([
             col("jurisdiction"),
             col("system_id"),

@@ -26,7 +26,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(col("privileged").fill_null(lit(false)))
-        .select([col("system_id"), col("entitlement_id").alias("permission_id")]);
+        .select([
+            col("system_id"),
+            col("entitlement_id").alias("permission_id"),
+        ]);
     let grants = ctx
         .grants
         .clone()

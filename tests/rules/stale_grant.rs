@@ -164,7 +164,8 @@ g-carl,pay-hk,a-carl,p.view,2026-01-01T00:00:00Z,\n\
 g-rev,pay-hk,a-rev,p.view,2026-01-01T00:00:00Z,2026-11-24T23:59:59Z\n\
 g-rev-t,pay-hk,a-rev-t,p.view,2026-01-01T00:00:00Z,2026-11-25T00:00:00Z\n";
     let found = fixture(accounts, grants, "").findings("2026-11-24", "STALE_GRANT");
-    let keys: Vec<&str> = found.iter().map(|r| r["grant_id"].as_str()).collect();
+    let mut keys: Vec<&str> = found.iter().map(|r| r["grant_id"].as_str()).collect();
+    keys.sort_unstable();
     // carl leaves after T (still employed); revoked exactly at T is still active.
     assert_eq!(keys, vec!["g-carl", "g-rev-t"]);
 }
