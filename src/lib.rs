@@ -4,13 +4,17 @@
 pub mod config;
 pub mod error;
 pub mod findings;
+pub mod generate;
 pub mod hash;
 pub mod history;
 pub mod ingest;
+pub mod lock;
 pub mod output;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod run;
+pub mod verify;

@@ -1,19 +1,21 @@
 //! The command line: parsing, logging, and the one place where errors become messages and
 //! exit codes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use permaudit::config::RunConfig;
-use permaudit::error::Result;
+use permaudit::error::{Error, Result};
+use permaudit::generate::{self, GenOptions, Preset};
 use permaudit::pipeline::{self, Inputs};
-use permaudit::run::{run, RunOptions};
+use permaudit::run::run_range;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input, \
-configuration or policy (nothing written); 3 another run holds the lock; 4 internal or I/O error.";
+configuration or policy (nothing written); 3 another run holds the lock of the output directory \
+(nothing done); 4 internal or I/O error; 5 verify found a wrong file or link.";
 
 #[derive(Parser)]
 #[command(name = "permaudit", version, about = "Access-control and audit-log compliance for payment platforms", after_help = EXIT_CODES)]
@@ -48,8 +50,14 @@ enum Command {
         #[arg(long, default_value = "permaudit.toml")]
         config: PathBuf,
         /// Day to evaluate (default: the configuration's `as_of`, else yesterday in UTC).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
         as_of: Option<NaiveDate>,
+        /// Backfill: first day of a range run in date order under one lock (with --to).
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Backfill: last day of the range, inclusive (with --from).
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
         /// Output directory (overrides the configuration's out_dir).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -66,11 +74,47 @@ enum Command {
         #[arg(long, default_value = "permaudit.toml")]
         config: PathBuf,
     },
+    /// Re-hash every output of every run in OUT and check the manifest chain.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        /// Output directory (default: the configuration's out_dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run configuration, read only to find out_dir when --out is absent.
+        #[arg(long, default_value = "permaudit.toml")]
+        config: PathBuf,
+    },
+    /// Generate a deterministic synthetic data set (inputs, policy, permaudit.toml).
+    Generate {
+        /// Directory to write (input/, policy/, permaudit.toml).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Preset::Small)]
+        preset: Preset,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Overrides the preset's number of identities.
+        #[arg(long)]
+        identities: Option<usize>,
+        /// Overrides the preset's days of audit history.
+        #[arg(long)]
+        days: Option<u32>,
+        /// Overrides the preset's average events per day.
+        #[arg(long)]
+        events_per_day: Option<usize>,
+        /// Replace input/ and policy/ left in --out by an earlier generation.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    // Bars only for a person watching: never in cron mail, files, pipes or JSON logs.
+    permaudit::progress::enable(
+        matches!(cli.log_format, LogFormat::Text) && std::io::stderr().is_terminal(),
+    );
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -86,7 +130,8 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(|| permaudit::progress::LogWriter);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -100,48 +145,110 @@ fn say(line: &str) {
 
 fn execute(command: Command) -> Result<u8> {
     match command {
+        Command::Generate {
+            out,
+            preset,
+            seed,
+            identities,
+            days,
+            events_per_day,
+            force,
+        } => {
+            let (n, d, e) = preset.sizes();
+            let s = generate::generate(&GenOptions {
+                out,
+                seed,
+                identities: identities.unwrap_or(n),
+                days: days.unwrap_or(d),
+                events_per_day: events_per_day.unwrap_or(e),
+                force,
+            })?;
+            say(&format!(
+                "permaudit generate status=ok as_of={} systems={} identities={} accounts={} entitlements={} grants={} days={} events={}",
+                s.as_of.map(|d| d.to_string()).unwrap_or_default(),
+                s.systems,
+                s.identities,
+                s.accounts,
+                s.entitlements,
+                s.grants,
+                s.days,
+                s.events
+            ));
+            Ok(0)
+        }
         Command::Run {
             config,
             as_of,
+            from,
+            to,
             out,
             strict,
             fail_on,
         } => {
             let cfg = RunConfig::load(&config)?;
-            let as_of = as_of.or(cfg.as_of).unwrap_or_else(yesterday);
+            let dates = match (from, to) {
+                (Some(from), Some(to)) => date_range(from, to)?,
+                _ => vec![as_of.or(cfg.as_of).unwrap_or_else(yesterday)],
+            };
             let out_dir = out.unwrap_or_else(|| cfg.out_dir.clone());
-            let s = run(
-                &cfg,
-                &RunOptions {
-                    as_of,
-                    out_dir,
-                    strict,
-                },
-            )?;
-            let sev = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
-            say(&format!(
-                "permaudit run as_of={} status=ok findings={} critical={} high={} medium={} low={} freeze={} quarantined={} out={}",
-                s.as_of,
-                s.findings,
-                sev("critical"),
-                sev("high"),
-                sev("medium"),
-                sev("low"),
-                s.freeze,
-                s.quarantined,
-                s.dir.display()
-            ));
-            let failing = fail_on.is_some_and(|min| {
-                [
-                    (Severity::Low, "low"),
-                    (Severity::Medium, "medium"),
-                    (Severity::High, "high"),
-                    (Severity::Critical, "critical"),
-                ]
-                .iter()
-                .any(|(level, name)| *level >= min && sev(name) > 0)
-            });
+            let mut failing = false;
+            run_range(&cfg, &dates, &out_dir, strict, |s| {
+                let sev = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
+                say(&format!(
+                    "permaudit run as_of={} status=ok findings={} critical={} high={} medium={} low={} freeze={} quarantined={} manifest_sha256={} out={}",
+                    s.as_of,
+                    s.findings,
+                    sev("critical"),
+                    sev("high"),
+                    sev("medium"),
+                    sev("low"),
+                    s.freeze,
+                    s.quarantined,
+                    s.manifest_sha256,
+                    s.dir.display()
+                ));
+                failing |= fail_on.is_some_and(|min| {
+                    [
+                        (Severity::Low, "low"),
+                        (Severity::Medium, "medium"),
+                        (Severity::High, "high"),
+                        (Severity::Critical, "critical"),
+                    ]
+                    .iter()
+                    .any(|(level, name)| *level >= min && sev(name) > 0)
+                });
+            })?;
             Ok(u8::from(failing))
+        }
+        Command::Verify { out, config } => {
+            let out_dir = match out {
+                Some(o) => o,
+                None => RunConfig::load(&config)?.out_dir,
+            };
+            let r = permaudit::verify::verify(&out_dir)?;
+            for n in &r.notes {
+                say(&format!("note: {n}"));
+            }
+            for p in &r.problems {
+                say(&format!("FAIL {p}"));
+            }
+            say(&format!(
+                "permaudit verify status={} runs={} files={} links={} problems={} out={}",
+                if r.ok() { "ok" } else { "failed" },
+                r.runs,
+                r.files,
+                r.links,
+                r.problems.len(),
+                out_dir.display()
+            ));
+            match r.problems.first() {
+                None => Ok(0),
+                Some(first) => Err(Error::Verify(format!(
+                    "{} problem(s) in {}, first: {first}",
+                    r.problems.len(),
+                    out_dir.display()
+                ))),
+            }
         }
         Command::Check { config } => {
             let cfg = RunConfig::load(&config)?;
@@ -165,6 +272,17 @@ fn execute(command: Command) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Every day from `from` to `to`, inclusive, in date order.
+fn date_range(from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>> {
+    if from > to {
+        return Err(Error::input(
+            "--from/--to",
+            format!("--from {from} is after --to {to}"),
+        ));
+    }
+    Ok(from.iter_days().take_while(|d| *d <= to).collect())
 }
 
 fn yesterday() -> NaiveDate {

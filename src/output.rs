@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 const STAGING: &str = ".staging-";
 const RETIRED: &str = ".retired-";
+/// Infix of temporary files written by [`write_atomic`].
+const TEMP: &str = ".tmp-";
 
 pub fn sha256_file(path: &Path) -> Result<String> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -41,8 +43,12 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
 }
 
 /// Finishes what an interrupted run left: a retired directory whose replacement never
-/// arrived is put back; staging directories and completed retirements are removed.
+/// arrived is put back; staging directories, completed retirements and temporary files of
+/// the history store are removed. Only called under the run lock, so nothing it removes
+/// belongs to a live run. Every step is idempotent: a crash inside `recover` is finished
+/// by the next one.
 pub fn recover(out: &Path) -> Result<()> {
+    remove_temp_files(&out.join(crate::history::STORE_DIR))?;
     let Ok(entries) = fs::read_dir(out) else {
         return Ok(());
     };
@@ -68,6 +74,42 @@ pub fn recover(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn remove_temp_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().contains(TEMP) {
+            tracing::warn!(file = %path.display(), "removing temporary file of an interrupted run");
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file beside it, fsynced, renamed
+/// over it, and the directory fsynced, so a crash leaves the old or the new file whole.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{name}{TEMP}{}", std::process::id()));
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_dir(dir)
 }
 
 /// A staging directory that becomes `OUT/<as_of>/` on [`Staging::commit`] and disappears

@@ -54,6 +54,9 @@ pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
     }
     policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
     tracing::info!(
+        rows_read = report.accounts.iter().map(|a| a.rows_read).sum::<u64>(),
+        rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
+        rows_quarantined = report.quarantined(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ingest done"
     );
@@ -66,18 +69,25 @@ pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {
     let (findings, t) = {
         let ctx = Ctx::build(&tables, &policy, as_of, inputs.lookback_days)?;
         tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            grants_in = tables.grants.height(),
+            events_in = tables.audit_events.height(),
             grants = ctx.grants.height(),
             events = ctx.events.height(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "resolve done"
         );
-        (findings::detect(&ctx)?, ctx.t)
+        // Timed on its own: the resolve time above is not part of it.
+        let detect_started = Instant::now();
+        let findings = findings::detect(&ctx)?;
+        tracing::info!(
+            grants_in = ctx.grants.height(),
+            events_in = ctx.events.height(),
+            findings = findings.height(),
+            elapsed_ms = detect_started.elapsed().as_millis() as u64,
+            "detect done"
+        );
+        (findings, ctx.t)
     };
-    tracing::info!(
-        findings = findings.height(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "detect done"
-    );
     Ok(Analysis {
         policy,
         tables,

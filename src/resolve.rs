@@ -321,8 +321,9 @@ fn role_closure(tables: &Tables) -> Result<(DataFrame, DataFrame)> {
         permission: bool,
         privileged: bool,
     }
-    let mut systems: BTreeMap<String, (Vec<Node>, HashMap<String, usize>, Vec<Vec<usize>>)> =
-        BTreeMap::new();
+    /// One system's role graph: nodes, id -> node index, adjacency lists.
+    type Graph = (Vec<Node>, HashMap<String, usize>, Vec<Vec<usize>>);
+    let mut systems: BTreeMap<String, Graph> = BTreeMap::new();
     for i in 0..ents.height() {
         let (Some(s), Some(id)) = (sys.get(i), ids.get(i)) else {
             continue;

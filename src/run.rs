@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -13,8 +14,10 @@ use crate::error::{Error, Result};
 use crate::findings::{write_csv, write_parquet};
 use crate::history::{self, History};
 use crate::ingest::QuarantineRow;
+use crate::lock;
 use crate::output::{self, Staging};
 use crate::pipeline::{analyze, Analysis, Inputs};
+use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
 
 pub struct RunOptions {
@@ -23,6 +26,7 @@ pub struct RunOptions {
     pub strict: bool,
 }
 
+#[derive(Debug, Clone)]
 pub struct RunSummary {
     pub as_of: NaiveDate,
     pub dir: PathBuf,
@@ -30,6 +34,8 @@ pub struct RunSummary {
     pub by_severity: BTreeMap<String, usize>,
     pub quarantined: u64,
     pub freeze: usize,
+    /// SHA-256 of the new manifest: the tip of the chain, worth keeping outside OUT.
+    pub manifest_sha256: String,
 }
 
 /// Rules whose findings put the named account on the freeze list (critical bursts only).
@@ -40,7 +46,50 @@ const FREEZE_RULES: [&str; 4] = [
     "FAILED_LOGIN_BURST",
 ];
 
+/// One day: takes the output directory's lock, runs, releases it.
 pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
+    let mut last = None;
+    run_range(cfg, &[opts.as_of], &opts.out_dir, opts.strict, |s| {
+        last = Some(s.clone())
+    })?;
+    last.ok_or_else(|| Error::Internal("run produced no summary".into()))
+}
+
+/// Several days in date order (a backfill) under one lock, so that no other run can slip
+/// in between two of them. Stops at the first failing day: later days' history depends on
+/// the earlier ones. `done` is called after each day is committed.
+pub fn run_range(
+    cfg: &RunConfig,
+    dates: &[NaiveDate],
+    out_dir: &Path,
+    strict: bool,
+    mut done: impl FnMut(&RunSummary),
+) -> Result<()> {
+    let mut dates = dates.to_vec();
+    dates.sort();
+    dates.dedup();
+    let _lock = lock::acquire(out_dir)?;
+    let progress = Progress::new(dates.len() as u64 * STAGES);
+    for as_of in dates {
+        let opts = RunOptions {
+            as_of,
+            out_dir: out_dir.to_path_buf(),
+            strict,
+        };
+        let summary = run_locked(cfg, &opts, &progress)?;
+        done(&summary);
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Stages shown by the progress bar for each day.
+const STAGES: u64 = 4;
+
+fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result<RunSummary> {
+    let started = Instant::now();
+    tracing::info!(as_of = %opts.as_of, out = %opts.out_dir.display(), "run started");
+    progress.stage(&format!("{} analyse", opts.as_of));
     let inputs = Inputs {
         input_dir: &cfg.input_dir,
         policy_dir: &cfg.policy_dir,
@@ -68,18 +117,48 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
         });
     }
 
+    progress.stage(&format!("{} history", opts.as_of));
     output::recover(&opts.out_dir)?;
     let history = history::apply(&opts.out_dir, opts.as_of, &mut a.findings)?;
     let freeze = freeze_list(&a.findings, &a.tables.systems)?;
 
+    progress.stage(&format!("{} write", opts.as_of));
+    let write_started = Instant::now();
     let staging = Staging::new(&opts.out_dir, opts.as_of)?;
     write_all(cfg, &a, &history, &freeze, &renderer, &staging.dir)?;
+    tracing::info!(
+        findings_in = a.findings.height(),
+        freeze_rows = freeze.height(),
+        quarantine_rows = a.ingest.quarantine.len(),
+        jurisdictions = a.policy.jurisdictions.len(),
+        elapsed_ms = write_started.elapsed().as_millis() as u64,
+        "write done"
+    );
+
+    progress.stage(&format!("{} commit", opts.as_of));
+    let commit_started = Instant::now();
     let dir = staging.commit()?;
+    let manifest_sha256 = output::sha256_file(&dir.join("manifest.json"))?;
+    tracing::info!(
+        dir = %dir.display(),
+        elapsed_ms = commit_started.elapsed().as_millis() as u64,
+        "commit done"
+    );
+    // The run is delivered; indexing it now saves the next run the work, and a crash
+    // before this line is repaired by the next run's sync.
+    history::sync(&opts.out_dir)?;
+    warn_on_broken_links(&opts.out_dir, opts.as_of, &manifest_sha256);
 
     let mut by_severity = BTreeMap::new();
     for s in a.findings.column("severity")?.str()?.iter().flatten() {
         *by_severity.entry(s.to_string()).or_insert(0) += 1;
     }
+    tracing::info!(
+        as_of = %opts.as_of,
+        findings = a.findings.height(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "run done"
+    );
     Ok(RunSummary {
         as_of: opts.as_of,
         dir,
@@ -87,7 +166,38 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
         by_severity,
         quarantined,
         freeze: freeze.height(),
+        manifest_sha256,
     })
+}
+
+/// A rerun of a date that later runs already name as their previous run changes that
+/// manifest (unless the output is byte-identical), and `verify` will report those links
+/// until the later dates are rerun too. Said here so that the operator learns it now.
+fn warn_on_broken_links(out: &Path, as_of: NaiveDate, manifest_sha256: &str) {
+    let Ok(later) = output::runs(out) else {
+        return;
+    };
+    for date in later.into_iter().filter(|d| *d > as_of) {
+        let path = out
+            .join(date.format("%Y-%m-%d").to_string())
+            .join("manifest.json");
+        let Some(m) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            continue;
+        };
+        let prev = &m["previous"];
+        if prev["as_of"].as_str() == Some(as_of.format("%Y-%m-%d").to_string().as_str())
+            && prev["manifest_sha256"].as_str() != Some(manifest_sha256)
+        {
+            tracing::warn!(
+                replaced = %as_of,
+                later = %date,
+                "the later run names the replaced manifest; `permaudit verify` reports this link until that date is rerun"
+            );
+        }
+    }
 }
 
 fn write_all(
@@ -126,9 +236,16 @@ fn write_all(
         policy_files: &policy_files,
         ingest: &a.ingest,
         history,
-        systems: &a.tables.systems,
+        tables: &a.tables,
     };
     for j in &a.policy.jurisdictions {
+        // The code becomes a directory name: never trust it further than the policy's rule.
+        if !crate::report::safe_dir_name(&j.code) {
+            return Err(Error::Internal(format!(
+                "jurisdiction code {:?} is not a safe directory name",
+                j.code
+            )));
+        }
         let jdir = dir.join(&j.code);
         std::fs::create_dir_all(&jdir).map_err(|e| Error::io(&jdir, e))?;
         let of_j = |df: &DataFrame| {

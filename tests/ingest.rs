@@ -1749,3 +1749,118 @@ fn arbitrary_bytes_never_panic() {
         panic!("{e}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Hardening found while testing
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn blank_lines_between_lf_rows_keep_line_numbers_right() {
+    let text = "identity_id,status\n\nu1,active\n\n\nu2,Active\nu3,leave\n\n";
+    let l = load_edited_ok(&base(), |dir| write(&dir.join("identities.csv"), text));
+    assert_eq!(l.counts("identities"), (3, 2, 1));
+    assert_eq!(l.only_quarantined("identities").line, 6);
+}
+
+#[test]
+fn timestamps_outside_years_0000_to_9999_are_bad() {
+    let l = load_ok(&events(
+        "e1,0000-01-01T00:00:00+01:00,pay-hk,alice,login,success,\n\
+         e2,0000-01-01T00:00:00Z,pay-hk,alice,login,success,\n\
+         e3,9999-12-31T23:59:59.999999Z,pay-hk,alice,login,success,\n\
+         e4,9999-12-31T23:59:59-01:00,pay-hk,alice,login,success,\n",
+    ));
+    assert_eq!(l.counts("audit_events"), (4, 2, 2));
+    let q = l.quarantine("audit_events");
+    assert_eq!((q[0].line, q[1].line), (2, 5));
+}
+
+#[test]
+fn parquet_datetimes_out_of_range_are_bad_values_and_never_panic() {
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        let ts = datetime_col(
+            "ts",
+            &[
+                T0 / 1000,
+                i64::MAX / 10,
+                300_000 * 366 * 86_400_000,
+                i64::MIN + 1,
+            ],
+            TimeUnit::Milliseconds,
+            None,
+        );
+        let mut df = events_frame(ts);
+        // An unknown column whose values polars could not format as dates.
+        df.with_column(Column::from(
+            Series::new("day".into(), &[0i32, i32::MAX, 1, i32::MIN])
+                .cast(&DataType::Date)
+                .expect("date"),
+        ))
+        .expect("day");
+        write_parquet(&dir.join("audit_events.parquet"), df);
+    });
+    assert_eq!(l.counts("audit_events"), (4, 1, 3));
+    assert_eq!(l.ints("audit_events", "ts"), vec![Some(T0)]);
+    let q = l.quarantine("audit_events");
+    assert_eq!(q.iter().map(|q| q.line).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(q[0].reason.contains("bad timestamp in column ts"), "{q:?}");
+    assert!(q[0].reason.contains(&(i64::MAX / 10).to_string()), "{q:?}");
+    // The raw row keeps the stored numbers it cannot show as dates.
+    assert_eq!(raw(q[0])["ts"], i64::MAX / 10);
+    assert_eq!(raw(q[0])["day"], i32::MAX);
+    assert_eq!(raw(q[1])["day"], "1970-01-02");
+}
+
+#[test]
+fn parquet_datetime_in_the_raw_row_is_rfc3339_utc() {
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        let mut df = events_frame(datetime_col(
+            "ts",
+            &[T0 * 1000 + 7],
+            TimeUnit::Nanoseconds,
+            Some("Asia/Hong_Kong"),
+        ));
+        df.with_column(Column::from(Series::new("outcome".into(), &["ok"])))
+            .expect("outcome");
+        write_parquet(&dir.join("audit_events.parquet"), df);
+    });
+    let q = l.only_quarantined("audit_events");
+    assert_eq!(raw(q)["ts"], "2026-11-24T08:15:00.000000007Z");
+    assert_eq!(raw(q)["outcome"], "ok");
+}
+
+#[test]
+fn parquet_byte_string_columns_are_text_and_bad_utf8_quarantines_the_row() {
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        let mut df = events_frame(string_col(
+            "ts",
+            &["2026-11-24T08:15:00Z", "2026-11-24T08:16:00Z"],
+        ));
+        let accounts: Vec<&[u8]> = vec![b"alice", b"al\xFFice"];
+        df.with_column(Column::from(Series::new("account_id".into(), accounts)))
+            .expect("account_id");
+        write_parquet(&dir.join("audit_events.parquet"), df);
+    });
+    assert_eq!(l.counts("audit_events"), (2, 1, 1));
+    assert_eq!(
+        l.strs("audit_events", "account_id"),
+        vec![Some("alice".into())]
+    );
+    let q = l.only_quarantined("audit_events");
+    assert_eq!(q.line, 1);
+    assert_eq!(q.reason, "bytes that are not UTF-8 in column account_id");
+    assert_eq!(raw(q)["account_id"], "al\u{FFFD}ice");
+}
+
+#[test]
+fn account_with_an_unknown_identity_is_loaded_as_orphaned() {
+    let f = base().table(
+        "accounts",
+        "system_id,account_id,identity_id,status\npay-hk,alice,ghost,active\n",
+    );
+    let l = load_ok(&f);
+    assert_eq!(l.counts("accounts"), (1, 1, 0));
+}

@@ -206,6 +206,7 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
         names.push((name, path.clone(), path.is_dir()));
     }
     names.sort();
+    let mut given: BTreeMap<Table, String> = BTreeMap::new();
     for (name, path, is_dir) in names {
         if name.starts_with('_') || name.starts_with('.') {
             d.ignored.push(name);
@@ -227,14 +228,9 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
             d.ignored.push(name);
             continue;
         };
-        let slot = d.files.entry(table.table).or_default();
-        if !slot.is_empty() {
-            let first = slot[0]
-                .rel
-                .split('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
+        // Compared by the directory entry that gave the table, not by the files found: an
+        // `audit_events/` directory holding no data file still competes with a file.
+        if let Some(first) = given.get(&table.table) {
             return Err(Error::input(
                 name,
                 format!(
@@ -243,6 +239,8 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
                 ),
             ));
         }
+        given.insert(table.table, name.clone());
+        let slot = d.files.entry(table.table).or_default();
         if is_dir {
             walk(input_dir, &path, slot, &mut d.ignored)?;
         } else if let Some(format) = Format::of(&path) {

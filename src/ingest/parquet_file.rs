@@ -8,20 +8,52 @@ use polars::prelude::*;
 
 use super::loader::TableLoader;
 use super::schema::ColType;
-use super::values::{finish, parse_text, Value};
+use super::values::{bad, finish, in_range, parse_text, Value};
 use super::FileRead;
 use crate::error::{Error, Result};
 
 enum Source {
     Missing,
     Text(StringChunked),
+    /// Byte strings (BYTE_ARRAY without the UTF-8 annotation, as some writers store text):
+    /// text when they are UTF-8, a row-level problem when not.
+    Bytes(BinaryChunked),
     Bool(BooleanChunked),
-    Int(Int64Chunked),
-    /// Microseconds since the epoch, whatever the file's unit; naive means UTC.
-    Micros(Int64Chunked),
+    /// Integers cast to Int64, with the file's column to tell a null cell from a value that
+    /// did not fit (a UInt64 above i64::MAX casts to null).
+    Int(Int64Chunked, Series),
+    /// Microseconds since the epoch, whatever the file's unit; naive means UTC. The file's
+    /// physical values (and unit) tell a null cell from a value that did not convert.
+    Micros(Int64Chunked, Int64Chunked, TimeUnit),
 }
 
 pub fn read(
+    rel: &str,
+    bytes: &[u8],
+    naive_tz: Option<Tz>,
+    loader: &mut TableLoader,
+) -> Result<FileRead> {
+    // polars' Parquet decoder asserts on some corrupt files (bad page offsets, lengths)
+    // instead of returning an error. A corrupt input must be a file-level error naming the
+    // file, never a crash of the run, so a panic while reading is caught and reported.
+    // A panic ends the run with an error, so the half-filled loader is never used.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_checked(rel, bytes, naive_tz, loader)
+    }));
+    result.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".to_string());
+        Err(Error::input(
+            rel,
+            format!("unreadable Parquet file (corrupt data): {why}"),
+        ))
+    })
+}
+
+fn read_checked(
     rel: &str,
     bytes: &[u8],
     naive_tz: Option<Tz>,
@@ -62,18 +94,27 @@ pub fn read(
         };
         let src = match (&dtype, col.ty) {
             (DataType::String, _) => Source::Text(s.str()?.clone()),
+            // A column without a single value (writers give it the Null type): every cell
+            // is null, which the requiredness check handles row by row.
+            (DataType::Null, _) => Source::Missing,
+            (DataType::Binary, _) => Source::Bytes(s.binary()?.clone()),
             (DataType::Boolean, ColType::Bool) => Source::Bool(s.bool()?.clone()),
             (d, ColType::Int) if d.is_integer() => {
-                Source::Int(s.cast(&DataType::Int64)?.i64()?.clone())
+                Source::Int(s.cast(&DataType::Int64)?.i64()?.clone(), s.clone())
             }
             (DataType::Datetime(unit, _), ColType::Timestamp) => {
                 let phys = s.cast(&DataType::Int64)?;
+                // Truncation towards the earlier microsecond (also before 1970); a
+                // millisecond value too large for microseconds becomes null here and a bad
+                // value below.
                 let micros = match unit {
                     TimeUnit::Nanoseconds => phys.i64()?.apply_values(|v| v.div_euclid(1000)),
                     TimeUnit::Microseconds => phys.i64()?.clone(),
-                    TimeUnit::Milliseconds => phys.i64()?.apply_values(|v| v.saturating_mul(1000)),
+                    TimeUnit::Milliseconds => {
+                        phys.i64()?.apply(|v| v.and_then(|v| v.checked_mul(1000)))
+                    }
                 };
-                Source::Micros(micros)
+                Source::Micros(micros, phys.i64()?.clone(), *unit)
             }
             _ => return Err(wrong()),
         };
@@ -87,9 +128,31 @@ pub fn read(
             let parsed = match src {
                 Source::Missing => finish(col, Value::Null),
                 Source::Text(ca) => parse_text(col, ca.get(row), naive_tz),
+                Source::Bytes(ca) => match ca.get(row).map(std::str::from_utf8) {
+                    None => parse_text(col, None, naive_tz),
+                    Some(Ok(text)) => parse_text(col, Some(text), naive_tz),
+                    Some(Err(_)) => {
+                        problems.push(format!("bytes that are not UTF-8 in column {}", col.name));
+                        continue;
+                    }
+                },
                 Source::Bool(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Bool)),
-                Source::Int(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Int)),
-                Source::Micros(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Ts)),
+                Source::Int(ca, file) => match ca.get(row) {
+                    Some(v) => Ok(Value::Int(v)),
+                    None => match file.get(row) {
+                        Ok(AnyValue::Null) => finish(col, Value::Null),
+                        Ok(v) => Err(bad("integer", &v.to_string())),
+                        Err(e) => Err(bad("integer", &e.to_string())),
+                    },
+                },
+                Source::Micros(ca, phys, unit) => match ca.get(row).and_then(in_range) {
+                    Some(v) => Ok(Value::Ts(v)),
+                    // Shown as the stored number: polars cannot format it as a date.
+                    None => match phys.get(row) {
+                        None => finish(col, Value::Null),
+                        Some(v) => Err(bad("timestamp", &format!("{v} {unit} since the epoch"))),
+                    },
+                },
             };
             match parsed {
                 Ok(v) => cells.push(v),
@@ -126,13 +189,54 @@ fn raw_json(df: &DataFrame, row: usize) -> String {
                 Ok(AnyValue::Null) | Err(_) => serde_json::Value::Null,
                 Ok(AnyValue::Boolean(b)) => serde_json::Value::Bool(b),
                 Ok(AnyValue::String(s)) => serde_json::Value::String(s.to_string()),
+                // Single-value columns come back as scalar columns, whose cells are owned.
+                Ok(AnyValue::StringOwned(s)) => serde_json::Value::String(s.to_string()),
+                Ok(AnyValue::Binary(b)) => {
+                    serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
+                }
+                Ok(AnyValue::BinaryOwned(b)) => {
+                    serde_json::Value::String(String::from_utf8_lossy(&b).into_owned())
+                }
                 Ok(v) if v.is_integer() => v
                     .extract::<i64>()
-                    .map_or(serde_json::Value::Null, serde_json::Value::from),
+                    .map(serde_json::Value::from)
+                    .or_else(|| v.extract::<u64>().map(serde_json::Value::from))
+                    .unwrap_or(serde_json::Value::Null),
+                // polars' own formatting of dates and datetimes panics outside chrono's
+                // range; render them here, falling back to the stored number.
+                Ok(AnyValue::Datetime(v, unit, _)) => datetime_json(v, unit),
+                Ok(AnyValue::DatetimeOwned(v, unit, _)) => datetime_json(v, unit),
+                Ok(AnyValue::Date(days)) => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                    .and_then(|epoch| {
+                        epoch.checked_add_signed(chrono::TimeDelta::try_days(days.into())?)
+                    })
+                    .map_or(serde_json::Value::from(days), |d| {
+                        serde_json::Value::String(d.to_string())
+                    }),
                 Ok(other) => serde_json::Value::String(other.to_string()),
             };
             (c.name().to_string(), v)
         })
         .collect::<serde_json::Map<_, _>>();
     serde_json::Value::Object(obj).to_string()
+}
+
+/// A datetime cell as RFC 3339 UTC text at its full precision (the raw row is the row as
+/// stored, not as loaded), or its stored number when out of range.
+fn datetime_json(v: i64, unit: TimeUnit) -> serde_json::Value {
+    let per_second: i64 = match unit {
+        TimeUnit::Nanoseconds => 1_000_000_000,
+        TimeUnit::Microseconds => 1_000_000,
+        TimeUnit::Milliseconds => 1_000,
+    };
+    let secs = v.div_euclid(per_second);
+    // Below one second, so it fits in u32 nanoseconds for every unit.
+    let nanos = u32::try_from(v.rem_euclid(per_second) * (1_000_000_000 / per_second)).ok();
+    secs.checked_mul(1_000_000)
+        .and_then(in_range)
+        .zip(nanos)
+        .and_then(|(_, n)| chrono::DateTime::from_timestamp(secs, n))
+        .map_or(serde_json::Value::from(v), |dt| {
+            serde_json::Value::String(dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        })
 }

@@ -102,6 +102,18 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// 0000-01-01T00:00:00Z in microseconds since the Unix epoch.
+pub const MIN_TS: i64 = -62_167_219_200_000_000;
+/// 9999-12-31T23:59:59.999999Z in microseconds since the Unix epoch.
+pub const MAX_TS: i64 = 253_402_300_799_999_999;
+
+/// Timestamps are limited to years 0000 to 9999, the range RFC 3339 text can express. A
+/// native Parquet timestamp can hold far more; outside this range it is a bad value, so
+/// that every loaded timestamp converts to a date and window arithmetic cannot overflow.
+pub fn in_range(micros: i64) -> Option<i64> {
+    (MIN_TS..=MAX_TS).contains(&micros).then_some(micros)
+}
+
 /// RFC 3339 with an offset (`T` or space between date and time), or, when a zone is
 /// configured, a naive local time that exists exactly once in that zone. Precision beyond
 /// microseconds is truncated.
@@ -111,12 +123,12 @@ pub fn parse_timestamp(s: &str, naive_tz: Option<Tz>) -> Option<i64> {
         return None;
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some(dt.timestamp_micros());
+        return in_range(dt.timestamp_micros());
     }
     let tz = naive_tz?;
     let naive = parse_naive(s)?;
     match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(dt) => Some(dt.timestamp_micros()),
+        chrono::LocalResult::Single(dt) => in_range(dt.timestamp_micros()),
         _ => None,
     }
 }

@@ -1,20 +1,47 @@
 //! What a jurisdiction's report shows, as plain serialisable data for the templates.
+//! Everything is bounded here (rows per rule, per table, evidence per finding) so that a
+//! jurisdiction with tens of thousands of findings still gets a readable, small report;
+//! the jurisdiction's `findings.csv` always has every row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 use serde::Serialize;
+use serde_json::Value as Json;
 
 use super::charts;
+use super::evidence::{self, time_text, Ev};
 use crate::error::Result;
 use crate::history::{Delta, History};
-use crate::ingest::{IngestReport, InputFile, TableAccount};
+use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::rules::REGISTRY;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
 pub const TOP_PER_RULE: usize = 100;
+/// Rows shown per table of the log-audit and grading sections.
+pub const TOP_PER_TABLE: usize = 50;
+/// An exception expiring within this many days of T is flagged.
+pub const EXPIRING_DAYS: i64 = 30;
+
+/// Finding columns shown as the subject; evidence does not repeat them.
+const KEY_COLUMNS: [&str; 8] = [
+    "identity_id",
+    "system_id",
+    "account_id",
+    "grant_id",
+    "entitlement_id",
+    "sod_rule_id",
+    "target_id",
+    "seq",
+];
+
+const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+fn severity_rank(s: &str) -> usize {
+    SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)
+}
 
 #[derive(Serialize)]
 pub struct FileHash {
@@ -27,10 +54,10 @@ pub struct FindingRow {
     pub finding_id: String,
     pub severity: String,
     pub status: String,
-    pub subject: String,
+    /// (label, value): identity with name, account at system, grant, ...
+    pub subject: Vec<(String, String)>,
     pub first_seen: String,
-    pub columns: Vec<(String, String)>,
-    pub evidence: Vec<(String, String)>,
+    pub evidence: Vec<Ev>,
 }
 
 #[derive(Serialize)]
@@ -43,6 +70,7 @@ pub struct RuleSection {
     pub references: Vec<String>,
     pub enabled: bool,
     pub count: usize,
+    pub by_severity: Vec<(String, usize)>,
     pub findings: Vec<FindingRow>,
     pub hidden: usize,
 }
@@ -52,6 +80,62 @@ pub struct QuarantineCount {
     pub table: String,
     pub reason: String,
     pub count: u64,
+}
+
+/// One row of a log-audit or grading table.
+#[derive(Serialize)]
+pub struct Row {
+    pub finding_id: String,
+    pub severity: String,
+    pub status: String,
+    pub cells: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Group {
+    pub title: String,
+    pub note: String,
+    pub count: usize,
+    pub rows: Vec<Row>,
+}
+
+/// A table of the log-audit or grading sections, built from one or more rules' findings.
+#[derive(Serialize)]
+pub struct Block {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub rules: Vec<&'static str>,
+    pub enabled: bool,
+    pub headers: Vec<&'static str>,
+    pub groups: Vec<Group>,
+    pub count: usize,
+    pub hidden: usize,
+}
+
+#[derive(Serialize)]
+pub struct ExceptionRow {
+    pub exception_id: String,
+    pub sod_rule_id: String,
+    pub identity: String,
+    pub approved_by: String,
+    pub approved_at: String,
+    pub expires_at: String,
+    pub control: String,
+    /// Whole days from T to expiry (negative once expired).
+    pub days_left: i64,
+    pub note: String,
+    /// SOD_CONFLICT findings of this identity and rule in this jurisdiction.
+    pub findings: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+pub struct Exceptions {
+    pub total: usize,
+    pub in_force: Vec<ExceptionRow>,
+    pub expiring: Vec<ExceptionRow>,
+    pub expired: Vec<ExceptionRow>,
+    pub not_valid: Vec<ExceptionRow>,
 }
 
 #[derive(Serialize)]
@@ -70,14 +154,25 @@ pub struct ReportContext {
     pub systems: Vec<(String, String)>,
     pub total: usize,
     pub by_severity: Vec<(String, u64)>,
+    pub by_status: Vec<(String, u64)>,
     pub delta: Delta,
     pub previous_as_of: Option<String>,
+    pub runs: usize,
     pub rules: Vec<RuleSection>,
+    pub top_per_rule: usize,
+    pub exceptions: Exceptions,
+    pub log_audit: Vec<Block>,
+    pub grading: Vec<Block>,
     pub freeze: Vec<BTreeMap<String, String>>,
     pub tables: Vec<TableAccount>,
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_quarantined: u64,
     pub quarantine: Vec<QuarantineCount>,
     pub severity_svg: String,
     pub trend_svg: String,
+    /// The trend as text ("2026-11-23: 20, 2026-11-24: 22") for the Markdown report.
+    pub trend_text: String,
 }
 
 pub struct Shared<'a> {
@@ -87,7 +182,7 @@ pub struct Shared<'a> {
     pub policy_files: &'a [(String, String)],
     pub ingest: &'a IngestReport,
     pub history: &'a History,
-    pub systems: &'a DataFrame,
+    pub tables: &'a Tables,
 }
 
 /// Rows of a frame as column -> text maps (nulls omitted).
@@ -120,32 +215,563 @@ pub fn local_time(t_micros: i64, tz: chrono_tz::Tz) -> String {
         .unwrap_or_default()
 }
 
-const KEY_COLUMNS: [&str; 8] = [
-    "identity_id",
-    "system_id",
-    "account_id",
-    "grant_id",
-    "entitlement_id",
-    "sod_rule_id",
-    "target_id",
-    "seq",
-];
+type RowMap = BTreeMap<String, String>;
 
-fn evidence(detail: &str) -> Vec<(String, String)> {
-    match serde_json::from_str::<serde_json::Value>(detail) {
-        Ok(serde_json::Value::Object(m)) => m
-            .into_iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => "—".to_string(),
-                    other => other.to_string(),
-                };
-                (k, text)
-            })
-            .collect(),
-        _ => vec![("detail".to_string(), detail.to_string())],
+/// The findings of one jurisdiction, with their parsed details, read by every section.
+struct Findings<'a> {
+    rows: &'a [RowMap],
+    names: &'a HashMap<String, String>,
+    systems: &'a HashMap<String, String>,
+    tz: chrono_tz::Tz,
+}
+
+impl Findings<'_> {
+    /// Findings of the given rules, most severe first (stable within a severity).
+    fn of(&self, codes: &[&str]) -> Vec<&RowMap> {
+        let mut v: Vec<&RowMap> = self
+            .rows
+            .iter()
+            .filter(|r| r.get("rule").is_some_and(|c| codes.iter().any(|x| x == c)))
+            .collect();
+        v.sort_by_key(|r| severity_rank(get(r, "severity")));
+        v
     }
+
+    fn identity(&self, id: &str) -> String {
+        match self.names.get(id) {
+            Some(n) if !n.is_empty() => format!("{id} ({n})"),
+            _ => id.to_string(),
+        }
+    }
+
+    fn identity_of(&self, r: &RowMap) -> String {
+        r.get("identity_id")
+            .map(|i| self.identity(i))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    fn system(&self, id: &str) -> String {
+        match self.systems.get(id) {
+            Some(n) if !n.is_empty() => format!("{id} ({n})"),
+            _ => id.to_string(),
+        }
+    }
+
+    fn subject(&self, r: &RowMap) -> Vec<(String, String)> {
+        let mut s = Vec::new();
+        if let Some(i) = r.get("identity_id") {
+            s.push(("Identity".into(), self.identity(i)));
+        }
+        match (r.get("account_id"), r.get("system_id")) {
+            (Some(a), Some(sys)) => s.push(("Account".into(), format!("{a} @ {sys}"))),
+            (Some(a), None) => s.push(("Account".into(), a.clone())),
+            (None, Some(sys)) => s.push(("System".into(), self.system(sys))),
+            (None, None) => {}
+        }
+        for (col, label) in [
+            ("grant_id", "Grant"),
+            ("entitlement_id", "Entitlement"),
+            ("sod_rule_id", "SoD rule"),
+            ("target_id", "Target"),
+            ("seq", "Sequence no."),
+        ] {
+            if let Some(v) = r.get(col) {
+                s.push((label.into(), v.clone()));
+            }
+        }
+        s
+    }
+
+    fn account(&self, r: &RowMap) -> String {
+        match (r.get("account_id"), r.get("system_id")) {
+            (Some(a), Some(s)) => format!("{a} @ {s}"),
+            (Some(a), None) => a.clone(),
+            (None, Some(s)) => s.clone(),
+            _ => "—".into(),
+        }
+    }
+
+    fn time(&self, d: &Json, key: &str) -> String {
+        match d.get(key) {
+            Some(Json::String(s)) => time_text(s, self.tz),
+            _ => "—".into(),
+        }
+    }
+}
+
+fn get<'a>(r: &'a RowMap, k: &str) -> &'a str {
+    r.get(k).map(String::as_str).unwrap_or_default()
+}
+
+fn detail(r: &RowMap) -> Json {
+    r.get("detail")
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or(Json::Null)
+}
+
+/// A scalar of a detail as text ("—" when absent).
+fn txt(d: &Json, key: &str) -> String {
+    scalar_text(d.get(key))
+}
+
+fn scalar_text(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => "—".into(),
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) => {
+                let s = format!("{f:.1}");
+                s.trim_end_matches(".0").to_string()
+            }
+            _ => n.to_string(),
+        },
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A list of scalars as "a, b, c" (bounded).
+fn list(d: &Json, key: &str) -> String {
+    match d.get(key) {
+        Some(Json::Array(a)) if a.is_empty() => "none".into(),
+        Some(Json::Array(a)) => {
+            let mut s: Vec<String> = a.iter().take(8).map(|x| scalar_text(Some(x))).collect();
+            if a.len() > 8 {
+                s.push(format!("+{} more", a.len() - 8));
+            }
+            s.join(", ")
+        }
+        other => scalar_text(other),
+    }
+}
+
+fn row(r: &RowMap, cells: Vec<String>) -> Row {
+    Row {
+        finding_id: get(r, "finding_id").to_string(),
+        severity: get(r, "severity").to_string(),
+        status: get(r, "status").to_string(),
+        cells,
+    }
+}
+
+/// A block of one group (or several, by `group_of`), showing at most TOP_PER_TABLE rows.
+#[allow(clippy::too_many_arguments)]
+fn block(
+    f: &Findings,
+    j: &Jurisdiction,
+    id: &'static str,
+    title: &'static str,
+    intro: &'static str,
+    rules: &[&'static str],
+    headers: Vec<&'static str>,
+    group_of: &dyn Fn(&RowMap, &Json) -> (String, String),
+    cells: &dyn Fn(&RowMap, &Json) -> Vec<String>,
+) -> Block {
+    let all = f.of(rules);
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut shown = 0;
+    for r in &all {
+        let d = detail(r);
+        let (title, note) = group_of(r, &d);
+        let g = groups.entry(title.clone()).or_insert_with(|| Group {
+            title,
+            note,
+            count: 0,
+            rows: Vec::new(),
+        });
+        g.count += 1;
+        if shown < TOP_PER_TABLE {
+            g.rows.push(row(r, cells(r, &d)));
+            shown += 1;
+        }
+    }
+    Block {
+        id,
+        title,
+        intro,
+        rules: rules.to_vec(),
+        enabled: rules.iter().any(|c| j.rule_enabled(c)),
+        headers,
+        groups: groups.into_values().collect(),
+        count: all.len(),
+        hidden: all.len() - shown,
+    }
+}
+
+fn ungrouped(_: &RowMap, _: &Json) -> (String, String) {
+    (String::new(), String::new())
+}
+
+fn log_audit(f: &Findings, j: &Jurisdiction) -> Vec<Block> {
+    let business = |d: &Json| {
+        let days = list(d, "business_days");
+        format!("{} on {}", txt(d, "business_hours"), days)
+    };
+    vec![
+        block(
+            f,
+            j,
+            "bursts",
+            "Failed-login bursts",
+            "Accounts with at least the threshold of failed logins inside the sliding window; critical when a successful login followed the burst within the window.",
+            &["FAILED_LOGIN_BURST"],
+            vec!["Account", "Identity", "Failures", "Burst (local time)", "Success after the burst"],
+            &ungrouped,
+            &|r, d| {
+                vec![
+                    f.account(r),
+                    f.identity_of(r),
+                    format!(
+                        "{} (threshold {} in {} min)",
+                        txt(d, "burst_failures"),
+                        txt(d, "failed_login_threshold"),
+                        txt(d, "failed_login_window_minutes")
+                    ),
+                    format!(
+                        "{} – {}",
+                        f.time(d, "first_burst_failure"),
+                        f.time(d, "last_burst_failure")
+                    ),
+                    match d.get("success_after_burst_failure") {
+                        Some(Json::String(s)) => time_text(s, f.tz),
+                        _ => "none within the window".into(),
+                    },
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "countries",
+            "Logins from unexpected countries",
+            "Successful logins from a country outside the jurisdiction's allowed list.",
+            &["LOGIN_FROM_UNEXPECTED_COUNTRY"],
+            vec!["Account", "Identity", "Countries (logins)", "Allowed", "First – last login"],
+            &ungrouped,
+            &|r, d| {
+                let countries = match d.get("countries") {
+                    Some(Json::Array(a)) => a
+                        .iter()
+                        .take(8)
+                        .map(|c| format!("{} ({})", txt(c, "country"), txt(c, "logins")))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => "—".into(),
+                };
+                vec![
+                    f.account(r),
+                    f.identity_of(r),
+                    countries,
+                    list(d, "allowed_countries"),
+                    format!("{} – {}", f.time(d, "first_login"), f.time(d, "last_login")),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "travel",
+            "Impossible travel",
+            "Successful logins of one identity (across all its accounts and systems) from two countries closer in time than the travel threshold.",
+            &["IMPOSSIBLE_TRAVEL"],
+            vec!["Identity", "First pair", "Accounts", "Pairs", "Threshold"],
+            &ungrouped,
+            &|r, d| {
+                let first = d
+                    .get("pairs")
+                    .and_then(Json::as_array)
+                    .and_then(|a| a.first())
+                    .cloned()
+                    .unwrap_or(Json::Null);
+                vec![
+                    f.identity_of(r),
+                    format!(
+                        "{} {} → {} {} ({} min apart)",
+                        txt(&first, "from_country"),
+                        f.time(&first, "from_ts"),
+                        txt(&first, "to_country"),
+                        f.time(&first, "to_ts"),
+                        txt(&first, "gap_minutes")
+                    ),
+                    format!(
+                        "{} @ {} → {} @ {}",
+                        txt(&first, "from_account_id"),
+                        txt(&first, "from_system_id"),
+                        txt(&first, "to_account_id"),
+                        txt(&first, "to_system_id")
+                    ),
+                    txt(d, "pair_count"),
+                    format!("{} h", txt(d, "travel_hours")),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "offhours",
+            "Privileged actions outside business hours",
+            "Privileged actions at a local time or on a day outside the jurisdiction's business hours (local time, daylight saving applied).",
+            &["OFF_HOURS_PRIVILEGED_ACTION"],
+            vec!["Account", "Identity", "Actions", "First (local time)", "Last (local time)", "Business hours"],
+            &ungrouped,
+            &|r, d| {
+                vec![
+                    f.account(r),
+                    f.identity_of(r),
+                    format!("{}: {}", txt(d, "event_count"), list(d, "actions")),
+                    format!("{} ({})", f.time(d, "first_local_time"), txt(d, "first_weekday")),
+                    format!("{} ({})", f.time(d, "last_local_time"), txt(d, "last_weekday")),
+                    business(d),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "breakglass",
+            "Break-glass (emergency) account use",
+            "Every successful use of an emergency account: each needs a recorded incident and a review.",
+            &["EMERGENCY_ACCOUNT_USED"],
+            vec!["Account", "Account status", "Uses", "First – last use", "Actions", "Targets"],
+            &ungrouped,
+            &|r, d| {
+                vec![
+                    f.account(r),
+                    txt(d, "account_status"),
+                    txt(d, "successful_events"),
+                    format!("{} – {}", f.time(d, "first_use"), f.time(d, "last_use")),
+                    list(d, "actions"),
+                    list(d, "targets"),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "silent",
+            "Silent log feeds",
+            "Systems whose audit log has sent nothing for longer than the allowed silence.",
+            &["LOG_FEED_SILENT"],
+            vec!["System", "Last event (local time)", "Silence", "Allowed silence"],
+            &ungrouped,
+            &|r, d| {
+                vec![
+                    r.get("system_id").map(|s| f.system(s)).unwrap_or_else(|| "—".into()),
+                    f.time(d, "latest_event_ts"),
+                    format!("{} h", txt(d, "silence_hours")),
+                    format!("{} h", txt(d, "max_silence_hours")),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "integrity",
+            "Log integrity",
+            "Gaps in a system's sequence numbers and records failing the hash chain.",
+            &["LOG_SEQUENCE_GAP", "LOG_HASH_MISMATCH"],
+            vec!["System", "Check", "Where"],
+            &ungrouped,
+            &|r, d| {
+                let (check, at) = if get(r, "rule") == "LOG_SEQUENCE_GAP" {
+                    (
+                        "sequence gap".to_string(),
+                        format!(
+                            "{} missing: {} – {} (after {})",
+                            txt(d, "missing_count"),
+                            txt(d, "first_missing_seq"),
+                            txt(d, "last_missing_seq"),
+                            f.time(d, "ts_before_gap")
+                        ),
+                    )
+                } else {
+                    (
+                        format!("hash chain: {}", list(d, "failed_checks")),
+                        format!("sequence no. {}", r.get("seq").cloned().unwrap_or_else(|| txt(d, "seq"))),
+                    )
+                };
+                vec![
+                    r.get("system_id").map(|s| f.system(s)).unwrap_or_else(|| "—".into()),
+                    check,
+                    at,
+                ]
+            },
+        ),
+    ]
+}
+
+fn grading(f: &Findings, j: &Jurisdiction) -> Vec<Block> {
+    vec![
+        block(
+            f,
+            j,
+            "grade",
+            "Grade breaches by job function",
+            "Entitlements riskier than the holder's job function may hold (grading.toml).",
+            &["GRADE_EXCEEDED"],
+            vec!["Identity", "Account", "Highest risk held", "Entitlement (path)", "Above the grade"],
+            &|_, d| {
+                (
+                    txt(d, "job_function"),
+                    format!("may hold up to risk {}", txt(d, "max_risk")),
+                )
+            },
+            &|r, d| {
+                vec![
+                    f.identity_of(r),
+                    f.account(r),
+                    txt(d, "highest_risk"),
+                    format!(
+                        "{} ({})",
+                        txt(d, "highest_risk_entitlement_id"),
+                        txt(d, "highest_risk_path").replace(" > ", " → ")
+                    ),
+                    txt(d, "exceeding_count"),
+                ]
+            },
+        ),
+        block(
+            f,
+            j,
+            "peers",
+            "Peer outliers by department and function",
+            "Permissions held by at most the allowed share of the holder's peers (same department and job function).",
+            &["PEER_OUTLIER"],
+            vec!["Identity", "Account", "Unusual entitlements", "Holders in the group"],
+            &|_, d| {
+                (
+                    format!("{} / {}", txt(d, "department"), txt(d, "job_function")),
+                    format!(
+                        "peer group of {}; outlier when held by at most {} of peers (groups of at least {})",
+                        txt(d, "peer_group_size"),
+                        d.get("max_share")
+                            .and_then(Json::as_f64)
+                            .map(|s| format!("{}%", (s * 1000.0).round() / 10.0))
+                            .unwrap_or_else(|| "—".into()),
+                        txt(d, "min_size")
+                    ),
+                )
+            },
+            &|r, d| {
+                let ents = match d.get("grants") {
+                    Some(Json::Array(a)) => {
+                        let mut v: Vec<String> = a
+                            .iter()
+                            .take(6)
+                            .map(|g| format!("{} ({})", txt(g, "entitlement_id"), txt(g, "grant_id")))
+                            .collect();
+                        if a.len() > 6 {
+                            v.push(format!("+{} more", a.len() - 6));
+                        }
+                        v.join(", ")
+                    }
+                    _ => r.get("entitlement_id").cloned().unwrap_or_else(|| "—".into()),
+                };
+                vec![f.identity_of(r), f.account(r), ents, txt(d, "holders")]
+            },
+        ),
+    ]
+}
+
+/// Text of column `c` of frame `df` per row (nulls as empty).
+fn str_col(df: &DataFrame, c: &str) -> Result<Vec<String>> {
+    let Ok(col) = df.column(c) else {
+        return Ok(vec![String::new(); df.height()]);
+    };
+    let s = col.cast(&DataType::String)?;
+    Ok(s.str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// Int64 microsecond column (timestamps in frames are Int64 µs UTC).
+fn micros_col(df: &DataFrame, c: &str) -> Result<Vec<Option<i64>>> {
+    let Ok(col) = df.column(c) else {
+        return Ok(vec![None; df.height()]);
+    };
+    let s = col.cast(&DataType::Int64)?;
+    Ok(s.i64()?.iter().collect())
+}
+
+fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
+    let ex = &tables.exceptions;
+    let reported: BTreeSet<&str> = f
+        .rows
+        .iter()
+        .filter_map(|r| r.get("identity_id").map(String::as_str))
+        .collect();
+    // SOD_CONFLICT findings by (sod rule, identity): the findings an exception covers.
+    let mut conflicts: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for r in f.rows.iter().filter(|r| get(r, "rule") == "SOD_CONFLICT") {
+        conflicts
+            .entry((get(r, "sod_rule_id"), get(r, "identity_id")))
+            .or_default()
+            .push(get(r, "finding_id").to_string());
+    }
+    let ids = str_col(ex, "exception_id")?;
+    let rules = str_col(ex, "sod_rule_id")?;
+    let who = str_col(ex, "identity_id")?;
+    let by = str_col(ex, "approved_by")?;
+    let control = str_col(ex, "control")?;
+    let at = micros_col(ex, "approved_at")?;
+    let until = micros_col(ex, "expires_at")?;
+    let mut out = Exceptions::default();
+    let day = 86_400_000_000_i64;
+    let mut order: Vec<usize> = (0..ex.height())
+        .filter(|i| reported.contains(who[*i].as_str()))
+        .collect();
+    order.sort_by(|a, b| until[*a].cmp(&until[*b]).then(ids[*a].cmp(&ids[*b])));
+    for i in order {
+        let (Some(approved), Some(expires)) = (at[i], until[i]) else {
+            continue;
+        };
+        let days_left = (expires - t).div_euclid(day);
+        let self_approved = by[i] == who[i];
+        let row = ExceptionRow {
+            exception_id: ids[i].clone(),
+            sod_rule_id: rules[i].clone(),
+            identity: f.identity(&who[i]),
+            approved_by: f.identity(&by[i]),
+            approved_at: local_time(approved, f.tz),
+            expires_at: local_time(expires, f.tz),
+            control: control[i].clone(),
+            days_left,
+            note: if self_approved {
+                "approved by the identity it covers: not valid".into()
+            } else if approved >= t {
+                "approved after the evaluation instant: not yet in force".into()
+            } else if expires < t {
+                format!("expired {} day(s) ago", (t - expires).div_euclid(day))
+            } else {
+                format!("{days_left} day(s) left")
+            },
+            findings: conflicts
+                .get(&(rules[i].as_str(), who[i].as_str()))
+                .cloned()
+                .unwrap_or_default(),
+        };
+        out.total += 1;
+        // Validity as the contract defines it: approved_at < T <= expires_at, approver
+        // differs from the identity.
+        if expires < t {
+            out.expired.push(row);
+        } else if self_approved || approved >= t {
+            out.not_valid.push(row);
+        } else if expires - t <= EXPIRING_DAYS * day {
+            out.expiring.push(row);
+        } else {
+            out.in_force.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn pairs_map(df: &DataFrame, key: &str, value: &str) -> Result<HashMap<String, String>> {
+    let k = str_col(df, key)?;
+    let v = str_col(df, value)?;
+    Ok(k.into_iter().zip(v).collect())
 }
 
 pub fn build(
@@ -155,13 +781,22 @@ pub fn build(
     shared: &Shared,
 ) -> Result<ReportContext> {
     let rows = frame_rows(findings)?;
+    let names = pairs_map(&shared.tables.identities, "identity_id", "display_name")?;
+    let system_names = pairs_map(&shared.tables.systems, "system_id", "name")?;
+    let f = Findings {
+        rows: &rows,
+        names: &names,
+        systems: &system_names,
+        tz: j.timezone,
+    };
+
     let mut by_sev: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_stat: BTreeMap<String, u64> = BTreeMap::new();
     for r in &rows {
-        *by_sev
-            .entry(r.get("severity").cloned().unwrap_or_default())
-            .or_insert(0) += 1;
+        *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
+        *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }
-    let by_severity: Vec<(String, u64)> = ["critical", "high", "medium", "low"]
+    let by_severity: Vec<(String, u64)> = SEVERITIES
         .iter()
         .map(|s| (s.to_string(), by_sev.get(*s).copied().unwrap_or(0)))
         .collect();
@@ -169,10 +804,7 @@ pub fn build(
     let mut rules = Vec::new();
     for rule in REGISTRY {
         let m = rule.meta;
-        let of_rule: Vec<&BTreeMap<String, String>> = rows
-            .iter()
-            .filter(|r| r.get("rule").map(String::as_str) == Some(m.code))
-            .collect();
+        let of_rule = f.of(&[m.code]);
         let mut references: Vec<String> = m.references.iter().map(|s| s.to_string()).collect();
         for r in j.references.get(m.code).into_iter().flatten() {
             if !references.contains(r) {
@@ -182,25 +814,20 @@ pub fn build(
         let findings = of_rule
             .iter()
             .take(TOP_PER_RULE)
-            .map(|r| {
-                let columns: Vec<(String, String)> = KEY_COLUMNS
-                    .iter()
-                    .filter_map(|c| r.get(*c).map(|v| (c.to_string(), v.clone())))
-                    .collect();
-                let subject = columns
-                    .iter()
-                    .map(|(_, v)| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" / ");
-                FindingRow {
-                    finding_id: r.get("finding_id").cloned().unwrap_or_default(),
-                    severity: r.get("severity").cloned().unwrap_or_default(),
-                    status: r.get("status").cloned().unwrap_or_default(),
-                    first_seen: r.get("first_seen").cloned().unwrap_or_default(),
-                    subject,
-                    columns,
-                    evidence: evidence(r.get("detail").map(String::as_str).unwrap_or("")),
-                }
+            .map(|r| FindingRow {
+                finding_id: get(r, "finding_id").to_string(),
+                severity: get(r, "severity").to_string(),
+                status: get(r, "status").to_string(),
+                first_seen: get(r, "first_seen").to_string(),
+                subject: f.subject(r),
+                evidence: evidence::evidence(
+                    get(r, "detail"),
+                    j.timezone,
+                    &KEY_COLUMNS
+                        .iter()
+                        .filter_map(|c| r.get(*c).map(|v| (*c, v.as_str())))
+                        .collect::<Vec<_>>(),
+                ),
             })
             .collect();
         rules.push(RuleSection {
@@ -212,6 +839,16 @@ pub fn build(
             references,
             enabled: j.rule_enabled(m.code),
             count: of_rule.len(),
+            by_severity: SEVERITIES
+                .iter()
+                .map(|s| {
+                    (
+                        s.to_string(),
+                        of_rule.iter().filter(|r| get(r, "severity") == *s).count(),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
             hidden: of_rule.len().saturating_sub(TOP_PER_RULE),
             findings,
         });
@@ -219,6 +856,7 @@ pub fn build(
 
     let mut quarantine: BTreeMap<(String, String), u64> = BTreeMap::new();
     for q in &shared.ingest.quarantine {
+        // The reason's class (before any row-specific detail) keeps the table short.
         let class = q
             .reason
             .split([':', '('])
@@ -228,7 +866,7 @@ pub fn build(
             .to_string();
         *quarantine.entry((q.table.to_string(), class)).or_insert(0) += 1;
     }
-    let sys_rows = frame_rows(shared.systems)?;
+    let sys_rows = frame_rows(&shared.tables.systems)?;
     let systems = sys_rows
         .iter()
         .filter(|r| r.get("jurisdiction") == Some(&j.code))
@@ -254,6 +892,7 @@ pub fn build(
         path: f.path.clone(),
         sha256: f.sha256.clone(),
     };
+    let tables = shared.ingest.accounts.clone();
     Ok(ReportContext {
         code: j.code.clone(),
         name: j.name.clone(),
@@ -282,15 +921,24 @@ pub fn build(
         total: rows.len(),
         severity_svg: charts::severity_bars(&by_severity),
         by_severity,
+        by_status: by_stat.into_iter().collect(),
         delta: shared.history.delta(&j.code),
         previous_as_of: shared
             .history
             .previous
             .as_ref()
             .map(|(d, _)| d.format("%Y-%m-%d").to_string()),
+        runs: trend.len(),
+        exceptions: exceptions(&f, shared.tables, shared.t)?,
+        log_audit: log_audit(&f, j),
+        grading: grading(&f, j),
         rules,
+        top_per_rule: TOP_PER_RULE,
         freeze: frame_rows(freeze)?,
-        tables: shared.ingest.accounts.clone(),
+        rows_read: tables.iter().map(|t| t.rows_read).sum(),
+        rows_loaded: tables.iter().map(|t| t.rows_loaded).sum(),
+        rows_quarantined: tables.iter().map(|t| t.rows_quarantined).sum(),
+        tables,
         quarantine: quarantine
             .into_iter()
             .map(|((table, reason), count)| QuarantineCount {
@@ -299,6 +947,11 @@ pub fn build(
                 count,
             })
             .collect(),
+        trend_text: trend
+            .iter()
+            .map(|(d, n)| format!("{d}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         trend_svg: charts::trend(&trend),
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod context;
+pub mod evidence;
 pub mod ocsf;
 
 use std::path::Path;
@@ -30,6 +31,10 @@ impl Renderer {
     pub fn new(templates_dir: Option<&Path>) -> Result<Renderer> {
         let mut env = Environment::new();
         env.add_filter("md", md_escape);
+        // A block tag on its own line leaves no blank line behind: the Markdown template
+        // relies on this for its tables and nested lists.
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
         let mut used = Vec::new();
         for (name, builtin) in TEMPLATES {
             let over = templates_dir.map(|d| d.join(name)).filter(|p| p.is_file());
@@ -71,6 +76,16 @@ fn template_error(name: &str, e: &minijinja::Error) -> Error {
         name: name.to_string(),
         message,
     }
+}
+
+/// Whether a jurisdiction code may become a directory name: the policy's own rule
+/// (`[A-Z0-9_-]{1,16}`), checked again where the directory is made so that a policy
+/// loaded by another path can never write outside the output directory.
+pub fn safe_dir_name(code: &str) -> bool {
+    (1..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Markdown table cells: input text must not break the table or inject HTML.

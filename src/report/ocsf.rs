@@ -7,6 +7,18 @@ use serde_json::{json, Value};
 use crate::policy::Jurisdiction;
 use crate::rules;
 
+/// OCSF severity caption for our severity (the `severity` attribute is the caption of
+/// `severity_id`).
+fn severity_caption(s: &str) -> &'static str {
+    match s {
+        "low" => "Low",
+        "medium" => "Medium",
+        "high" => "High",
+        "critical" => "Critical",
+        _ => "Unknown",
+    }
+}
+
 fn severity_id(s: &str) -> u8 {
     match s {
         "low" => 2,
@@ -63,10 +75,12 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                 "category_uid": 2,
                 "category_name": "Findings",
                 "activity_id": 1,
+                "activity_name": "Create",
                 "type_uid": 200301,
+                "type_name": "Compliance Finding: Create",
                 "time": time,
                 "severity_id": severity_id(&severity),
-                "severity": severity,
+                "severity": severity_caption(&severity),
                 "status_id": if mitigated { 3 } else { 1 },
                 "status": if mitigated { "Suppressed" } else { "New" },
                 "finding_info": {
@@ -74,7 +88,6 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                     "title": meta.map(|m| m.title),
                     "desc": meta.map(|m| m.rationale),
                     "types": [code.clone()],
-                    "first_seen_time_dt": get("first_seen"),
                 },
                 "compliance": {
                     "control": code,
@@ -82,10 +95,16 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                     "requirements": requirements,
                     "status": if mitigated { "Pass" } else { "Fail" },
                     "status_id": if mitigated { 1 } else { 3 },
+                    "status_detail": if mitigated {
+                        "accepted: covered by a valid SoD exception"
+                    } else {
+                        "open"
+                    },
                 },
                 "remediation": {"desc": meta.map(|m| m.remediation)},
                 "resources": resources,
-                "unmapped": {"jurisdiction": j.code, "evidence": detail},
+                // first_seen is an as_of date, not an OCSF timestamp: kept unmapped.
+                "unmapped": {"jurisdiction": j.code, "first_seen": get("first_seen"), "evidence": detail},
                 "metadata": {
                     "version": "1.3.0",
                     "product": {"name": "permaudit", "vendor_name": "permaudit", "version": env!("CARGO_PKG_VERSION")},

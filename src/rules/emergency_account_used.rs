@@ -54,7 +54,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .unique()
                 .sort(SortOptions::default())
                 .alias("actions"),
-            col("target_id").drop_nulls().n_unique().alias("distinct_targets"),
+            col("target_id")
+                .drop_nulls()
+                .n_unique()
+                .alias("distinct_targets"),
             col("target_id")
                 .drop_nulls()
                 .unique()

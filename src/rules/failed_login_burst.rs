@@ -203,8 +203,11 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             out.account_id.push(a.to_string());
             out.jurisdiction.push(j.to_string());
             out.identity.push(ident.get(start).map(str::to_string));
-            out.severity
-                .push(if b.critical.is_some() { "critical" } else { "high" });
+            out.severity.push(if b.critical.is_some() {
+                "critical"
+            } else {
+                "high"
+            });
             out.failed_logins.push(b.failed_logins as u64);
             out.burst_failures.push(b.burst_failures as u64);
             out.peak.push(b.peak as u64);

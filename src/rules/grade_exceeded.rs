@@ -74,7 +74,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             [col("job_function")],
             [col("job_function")],
             JoinArgs::new(JoinType::Inner),
-        );
+        )
+        // Materialised once: the carriers and the final frame both read it.
+        .collect()?
+        .lazy();
 
     let own = grants.clone().select([
         col("grant_id"),

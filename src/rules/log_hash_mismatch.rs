@@ -222,7 +222,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("hash"),
             col("jurisdiction"),
         ])
-        .sort(["system_id", "seq", "event_id"], SortMultipleOptions::default())
+        .sort(
+            ["system_id", "seq", "event_id"],
+            SortMultipleOptions::default(),
+        )
         .collect()?;
     df.rechunk_mut();
     let cols = Cols {

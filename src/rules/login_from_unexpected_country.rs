@@ -32,9 +32,12 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     }
     let allowed = df!("jurisdiction" => jur, "src_country" => country)?.lazy();
     // Only jurisdictions that list countries are checked: an empty list means no check.
-    let checked = allowed.clone().group_by([col("jurisdiction")]).agg([col("src_country")
-        .sort(SortOptions::default())
-        .alias("allowed_countries")]);
+    let checked = allowed
+        .clone()
+        .group_by([col("jurisdiction")])
+        .agg([col("src_country")
+            .sort(SortOptions::default())
+            .alias("allowed_countries")]);
 
     let per_country = ctx
         .window_events

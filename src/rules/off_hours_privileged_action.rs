@@ -79,7 +79,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             [col("system_id"), col("action")],
             [col("system_id"), col("action")],
             JoinArgs::new(JoinType::Inner),
-        );
+        )
+        // Materialised once: every jurisdiction branch below reads it.
+        .collect()?
+        .lazy();
 
     // A time zone is a constant of the conversion, so each jurisdiction is its own branch.
     let branches: Vec<LazyFrame> = ctx
@@ -89,7 +92,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .map(|j| off_hours(events.clone(), j))
         .collect();
     if branches.is_empty() {
-        return Ok(super::util::stub_empty(ctx)?);
+        // The policy requires at least one jurisdiction; without one nothing can be judged.
+        return Ok(df!(
+            "jurisdiction" => Vec::<String>::new(),
+            "system_id" => Vec::<String>::new(),
+            "account_id" => Vec::<String>::new(),
+            "severity" => Vec::<String>::new(),
+            "detail" => Vec::<String>::new(),
+        )?);
     }
     let offending = concat(branches, UnionArgs::default())?;
 

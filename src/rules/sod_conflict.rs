@@ -110,23 +110,20 @@ pub(super) fn match_functions(
     patterns: LazyFrame,
     item_key: &[&str],
 ) -> Result<LazyFrame> {
-    let specific = items
-        .clone()
-        .join(
-            patterns.clone().filter(col("pat_system").is_not_null()),
-            [col("system_id"), col(name_col)],
-            [col("pat_system"), col("pat_name")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    let wildcard = items
-        .join(
-            patterns
-                .filter(col("pat_system").is_null())
-                .drop(cols(["pat_system"])),
-            [col(name_col)],
-            [col("pat_name")],
-            JoinArgs::new(JoinType::Inner),
-        );
+    let specific = items.clone().join(
+        patterns.clone().filter(col("pat_system").is_not_null()),
+        [col("system_id"), col(name_col)],
+        [col("pat_system"), col("pat_name")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    let wildcard = items.join(
+        patterns
+            .filter(col("pat_system").is_null())
+            .drop(cols(["pat_system"])),
+        [col(name_col)],
+        [col("pat_name")],
+        JoinArgs::new(JoinType::Inner),
+    );
     let mut subset: Vec<PlSmallStr> = vec!["sod_rule_id".into(), "fidx".into()];
     subset.extend(item_key.iter().map(|s| PlSmallStr::from(*s)));
     // Column order of the two joins is the same (items' columns, then rule and function).
@@ -143,7 +140,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
-    let held = ctx
+    // Match the (small) closure against the patterns first, then bring in the grants.
+    let matched_closure = match_functions(
+        ctx.closure.clone().lazy(),
+        "permission_id",
+        sod.patterns.clone(),
+        &["system_id", "entitlement_id", "permission_id"],
+    )?;
+    let matches = ctx
         .grants
         .clone()
         .lazy()
@@ -158,29 +162,26 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("granted_at"),
         ])
         .join(
-            ctx.closure.clone().lazy(),
+            matched_closure,
             [col("system_id"), col("entitlement_id")],
             [col("system_id"), col("entitlement_id")],
             JoinArgs::new(JoinType::Inner),
-        );
-    let matches = match_functions(
-        held,
-        "permission_id",
-        sod.patterns.clone(),
-        &["system_id", "account_id", "grant_id", "permission_id"],
-    )?
-    .join(
-        sod.rules.clone(),
-        [col("sod_rule_id")],
-        [col("sod_rule_id")],
-        JoinArgs::new(JoinType::Inner),
-    )
-    .with_column(
-        when(col("scope").eq(lit(Scope::Global.as_str())))
-            .then(lit(""))
-            .otherwise(col("jurisdiction"))
-            .alias("group_j"),
-    );
+        )
+        .join(
+            sod.rules.clone(),
+            [col("sod_rule_id")],
+            [col("sod_rule_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_column(
+            when(col("scope").eq(lit(Scope::Global.as_str())))
+                .then(lit(""))
+                .otherwise(col("jurisdiction"))
+                .alias("group_j"),
+        )
+        // Used three times below; computed once.
+        .collect()?
+        .lazy();
     let group = || vec![col("sod_rule_id"), col("identity_id"), col("group_j")];
 
     let per_function = matches
@@ -257,13 +258,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("covered").eq(col("n_functions")));
-    let involved = matches
-        .clone()
-        .group_by(group())
-        .agg([col("jurisdiction")
-            .unique()
-            .sort(SortOptions::default())
-            .alias("jurisdictions_involved")]);
+    let involved = matches.clone().group_by(group()).agg([col("jurisdiction")
+        .unique()
+        .sort(SortOptions::default())
+        .alias("jurisdictions_involved")]);
     let finding_rows = matches
         .select([
             col("sod_rule_id"),
@@ -294,10 +292,15 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Left),
         )
         .with_column(
-            when(col("exception").struct_().field_by_name("valid").eq(lit(true)))
-                .then(lit("mitigated"))
-                .otherwise(lit("open"))
-                .alias("status"),
+            when(
+                col("exception")
+                    .struct_()
+                    .field_by_name("valid")
+                    .eq(lit(true)),
+            )
+            .then(lit("mitigated"))
+            .otherwise(lit("open"))
+            .alias("status"),
         )
         .select([
             col("jurisdiction"),
@@ -334,9 +337,15 @@ fn exceptions(ctx: &Ctx) -> LazyFrame {
     let expired = col("expires_at").lt(lit(t));
     let reason = concat_str(
         [
-            when(expired.clone()).then(lit("expired")).otherwise(null_str()),
-            when(not_yet.clone()).then(lit("not yet approved at T")).otherwise(null_str()),
-            when(self_approved.clone()).then(lit("self-approved")).otherwise(null_str()),
+            when(expired.clone())
+                .then(lit("expired"))
+                .otherwise(null_str()),
+            when(not_yet.clone())
+                .then(lit("not yet approved at T"))
+                .otherwise(null_str()),
+            when(self_approved.clone())
+                .then(lit("self-approved"))
+                .otherwise(null_str()),
         ],
         ", ",
         true,
@@ -345,13 +354,7 @@ fn exceptions(ctx: &Ctx) -> LazyFrame {
         .exceptions
         .clone()
         .lazy()
-        .with_column(
-            self_approved
-                .or(not_yet)
-                .or(expired)
-                .not()
-                .alias("valid"),
-        )
+        .with_column(self_approved.or(not_yet).or(expired).not().alias("valid"))
         .sort(
             ["valid", "expires_at", "approved_at", "exception_id"],
             SortMultipleOptions::default()

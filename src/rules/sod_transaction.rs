@@ -55,7 +55,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("jurisdiction"),
             col("identity").alias("identity_id"),
         ]);
-    let matches = match_functions(events, "action", sod.patterns.clone(), &["_row"])?;
+    // Used three times below; computed once.
+    let matches = match_functions(events, "action", sod.patterns.clone(), &["_row"])?
+        .collect()?
+        .lazy();
     let group = [col("sod_rule_id"), col("identity_id"), col("target_id")];
 
     let per_function = matches
@@ -115,19 +118,16 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .filter(col("covered").eq(col("n_functions")));
     // Every account whose matching events make up the finding (for the freeze list), and
     // the jurisdictions they were performed in.
-    let involved = matches
-        .clone()
-        .group_by(group.clone())
-        .agg([
-            as_struct(vec![col("system_id"), col("account_id")])
-                .unique()
-                .sort(SortOptions::default())
-                .alias("accounts"),
-            col("jurisdiction")
-                .unique()
-                .sort(SortOptions::default())
-                .alias("jurisdictions_involved"),
-        ]);
+    let involved = matches.clone().group_by(group.clone()).agg([
+        as_struct(vec![col("system_id"), col("account_id")])
+            .unique()
+            .sort(SortOptions::default())
+            .alias("accounts"),
+        col("jurisdiction")
+            .unique()
+            .sort(SortOptions::default())
+            .alias("jurisdictions_involved"),
+    ]);
     let finding_rows = matches
         .select([
             col("sod_rule_id"),

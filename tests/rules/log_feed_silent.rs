@@ -38,7 +38,7 @@ fn silence_must_exceed_max_hours() {
 fn threshold_comes_from_the_system_jurisdiction() {
     let jur = DEFAULT_JURISDICTIONS.replace(
         "timezone = \"Europe/London\"",
-        "timezone = \"Europe/London\"\nmax_silence_hours = 100",
+        "timezone = \"Europe/London\"\nmax_silence_hours = 120",
     );
     let events = format!(
         "{HEADER}\
@@ -52,4 +52,19 @@ fn threshold_comes_from_the_system_jurisdiction() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["system_id"], "pay-hk");
     assert!(detail(&found[0])["silence_hours"].as_f64() == Some(108.0));
+}
+
+#[test]
+fn silence_exactly_the_custom_threshold_is_not_older() {
+    let jur = DEFAULT_JURISDICTIONS.replace(
+        "timezone = \"Europe/London\"",
+        "timezone = \"Europe/London\"\nmax_silence_hours = 108",
+    );
+    let events = format!("{HEADER}u1,2026-11-20T12:00:00Z,pay-uk,svc,payout.view,success\n");
+    let f = Fixture::new()
+        .policy("jurisdictions", &jur)
+        .table("audit_events", &events);
+    assert!(f.findings("2026-11-24", "LOG_FEED_SILENT").is_empty());
+    // One day later the same feed is 132 h silent.
+    assert_eq!(f.findings("2026-11-25", "LOG_FEED_SILENT").len(), 1);
 }

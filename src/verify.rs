@@ -1,0 +1,205 @@
+//! `permaudit verify`: re-hashes every output of every run in OUT and checks the manifest
+//! chain, naming each file or link that is wrong.
+//!
+//! What is checked, per dated directory `OUT/<D>/`:
+//! - `manifest.json` exists, parses, and its `as_of` is `D`;
+//! - every file listed in `outputs` exists and has the listed SHA-256, and no file in the
+//!   directory is missing from the list (the manifest itself is not in its own list);
+//! - the link: when the manifest names a previous run (`previous.as_of`, `previous.
+//!   manifest_sha256`), that run is earlier than `D`, exists, and its manifest has exactly
+//!   that SHA-256.
+//!
+//! Links are checked as named, not against today's order of the runs: a backfill of an
+//! earlier date, run after later dates were delivered, does not rewrite them (the contract
+//! forbids it), so a later run may name a run that is no longer its immediate predecessor,
+//! and a backfilled run with no earlier run names none. Both are valid. What breaks a link
+//! is a named manifest that changed or vanished — tampering, or a rerun of that date with
+//! different results, which the run log warns about and which a rerun of the later date
+//! mends. The latest manifest is named by nobody: its hash is printed on the run's summary
+//! line (`manifest_sha256=`), which is where to anchor the chain outside OUT.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Component, Path};
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result};
+use crate::output;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub runs: usize,
+    pub files: usize,
+    pub links: usize,
+    /// One line per wrong file or link, naming it.
+    pub problems: Vec<String>,
+    /// Not wrong, but worth saying (e.g. what an interrupted run left behind).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn date_str(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// A manifest path is input to verify: only plain relative paths inside the run directory
+/// are followed.
+fn safe_relative(p: &str) -> bool {
+    !p.is_empty()
+        && Path::new(p)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+pub fn verify(out: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let entries = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    let mut dated: Vec<NaiveDate> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(d) = NaiveDate::parse_from_str(&name, "%Y-%m-%d") {
+            if entry.path().is_dir() {
+                dated.push(d);
+            }
+        } else if name.starts_with(".staging-") || name.starts_with(".retired-") {
+            report.notes.push(format!(
+                "{name}: left by an interrupted or running run; the next run tidies it up"
+            ));
+        }
+    }
+    dated.sort();
+    report.notes.sort();
+
+    // Manifest hashes first: links are checked against them.
+    let mut manifest_sha: BTreeMap<NaiveDate, String> = BTreeMap::new();
+    for d in &dated {
+        let path = out.join(date_str(*d)).join("manifest.json");
+        if path.is_file() {
+            manifest_sha.insert(*d, output::sha256_file(&path)?);
+        }
+    }
+
+    for d in &dated {
+        report.runs += 1;
+        check_run(out, *d, &manifest_sha, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn check_run(
+    out: &Path,
+    d: NaiveDate,
+    manifest_sha: &BTreeMap<NaiveDate, String>,
+    report: &mut Report,
+) -> Result<()> {
+    let name = date_str(d);
+    let dir = out.join(&name);
+    let path = dir.join("manifest.json");
+    if !manifest_sha.contains_key(&d) {
+        report
+            .problems
+            .push(format!("{name}/manifest.json: missing"));
+        return Ok(());
+    }
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let manifest: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("{name}/manifest.json: not valid JSON ({e})"));
+            return Ok(());
+        }
+    };
+    if manifest["as_of"].as_str() != Some(name.as_str()) {
+        report.problems.push(format!(
+            "{name}/manifest.json: as_of is {} instead of {name}",
+            manifest["as_of"]
+        ));
+    }
+
+    // Outputs: listed files against the files actually there.
+    let actual: BTreeMap<String, String> = output::hash_tree(&dir)?
+        .into_iter()
+        .filter(|(p, _)| p != "manifest.json")
+        .collect();
+    let mut listed: BTreeMap<String, String> = BTreeMap::new();
+    match manifest["outputs"].as_array() {
+        Some(list) => {
+            for o in list {
+                match (o["path"].as_str(), o["sha256"].as_str()) {
+                    (Some(p), Some(h)) if safe_relative(p) => {
+                        listed.insert(p.to_string(), h.to_string());
+                    }
+                    _ => report
+                        .problems
+                        .push(format!("{name}/manifest.json: malformed outputs entry {o}")),
+                }
+            }
+        }
+        None => report
+            .problems
+            .push(format!("{name}/manifest.json: no outputs list")),
+    }
+    for (p, want) in &listed {
+        report.files += 1;
+        match actual.get(p) {
+            None => report
+                .problems
+                .push(format!("{name}/{p}: listed in the manifest but missing")),
+            Some(got) if got != want => report.problems.push(format!(
+                "{name}/{p}: SHA-256 {got} differs from the manifest's {want}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for p in actual.keys().filter(|p| !listed.contains_key(*p)) {
+        report
+            .problems
+            .push(format!("{name}/{p}: not listed in the manifest"));
+    }
+
+    // The link to the previous run, as named.
+    let prev = &manifest["previous"];
+    if prev.is_null() {
+        return Ok(());
+    }
+    report.links += 1;
+    let (Some(p_as_of), Some(p_sha)) = (prev["as_of"].as_str(), prev["manifest_sha256"].as_str())
+    else {
+        report.problems.push(format!(
+            "{name}/manifest.json: malformed previous link {prev}"
+        ));
+        return Ok(());
+    };
+    let Ok(p_date) = NaiveDate::parse_from_str(p_as_of, "%Y-%m-%d") else {
+        report.problems.push(format!(
+            "link {name} -> {p_as_of}: previous as_of is not a date"
+        ));
+        return Ok(());
+    };
+    if p_date >= d {
+        report.problems.push(format!(
+            "link {name} -> {p_as_of}: the previous run is not earlier"
+        ));
+    }
+    match manifest_sha.get(&p_date) {
+        None => report.problems.push(format!(
+            "link {name} -> {p_as_of}: {name}/manifest.json names {p_as_of}/manifest.json \
+             (SHA-256 {p_sha}), which is missing"
+        )),
+        Some(actual) if actual != p_sha => report.problems.push(format!(
+            "link {name} -> {p_as_of}: {name}/manifest.json names {p_as_of}/manifest.json \
+             with SHA-256 {p_sha}, but it has {actual}"
+        )),
+        Some(_) => {}
+    }
+    Ok(())
+}
