@@ -15,6 +15,7 @@ pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod resolve;
+pub mod review;
 pub mod rules;
 pub mod run;
 pub mod verify;

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use permaudit::config::RunConfig;
 use permaudit::error::{Error, Result};
@@ -106,6 +106,83 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Access review campaigns: open, ingest returned packets, status, close.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+}
+
+/// `permaudit review ...` (issue 7). Every subcommand reads the run configuration and
+/// writes under OUT/reviews/<campaign_id>/.
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Open a campaign for one jurisdiction; prints the campaign id as the last line.
+    #[command(after_help = EXIT_CODES)]
+    Open {
+        #[arg(long, default_value = "permaudit.toml")]
+        config: PathBuf,
+        /// Output directory (overrides the configuration's out_dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        jurisdiction: String,
+        /// Grants effective on this day are reviewed (default: the configuration's
+        /// `as_of`, else yesterday in UTC).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Last day for reviewers (default: as_of + 28 days).
+        #[arg(long)]
+        due: Option<NaiveDate>,
+        /// What happens on close to items nobody decided; fixed for the campaign.
+        #[arg(long, default_value = "revoke")]
+        on_no_response: permaudit::review::OnNoResponse,
+    },
+    /// Record the decisions of returned packets (CSV or XLSX); all files or nothing.
+    #[command(after_help = EXIT_CODES)]
+    Ingest {
+        #[arg(long, default_value = "permaudit.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        campaign: String,
+        /// Time recorded for the decisions (RFC 3339; default: now).
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Completion per reviewer, overdue items, rubber-stamp signals.
+    #[command(after_help = EXIT_CODES)]
+    Status {
+        #[arg(long, default_value = "permaudit.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        campaign: String,
+        /// Instant to judge overdue items at (RFC 3339; default: now).
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Close: apply on_no_response, write revocations.csv and signoff.json.
+    #[command(after_help = EXIT_CODES)]
+    Close {
+        #[arg(long, default_value = "permaudit.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        campaign: String,
+        /// Close time recorded (RFC 3339; default: now).
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+    },
+}
+
+fn parse_instant(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 timestamp with offset: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -250,6 +327,7 @@ fn execute(command: Command) -> Result<u8> {
                 ))),
             }
         }
+        Command::Review(cmd) => review_command(cmd),
         Command::Check { config } => {
             let cfg = RunConfig::load(&config)?;
             let inputs = Inputs {
@@ -268,6 +346,119 @@ fn execute(command: Command) -> Result<u8> {
             say(&format!(
                 "permaudit check status=ok quarantined={}",
                 report.quarantined()
+            ));
+            Ok(0)
+        }
+    }
+}
+
+fn review_command(cmd: ReviewCommand) -> Result<u8> {
+    use permaudit::review;
+    let (ReviewCommand::Open { config, out, .. }
+    | ReviewCommand::Ingest { config, out, .. }
+    | ReviewCommand::Status { config, out, .. }
+    | ReviewCommand::Close { config, out, .. }) = &cmd;
+    let cfg = RunConfig::load(config)?;
+    let out_dir = out.clone().unwrap_or_else(|| cfg.out_dir.clone());
+    let templates = cfg.templates_dir.as_deref();
+    match cmd {
+        ReviewCommand::Open {
+            jurisdiction,
+            as_of,
+            due,
+            on_no_response,
+            ..
+        } => {
+            let _lock = permaudit::lock::acquire(&out_dir)?;
+            let o = review::open::open(&review::open::OpenOptions {
+                inputs: Inputs {
+                    input_dir: &cfg.input_dir,
+                    policy_dir: &cfg.policy_dir,
+                    naive_tz: cfg.naive_timestamps_tz,
+                    lookback_days: cfg.activity_lookback_days,
+                },
+                config_sha256: &cfg.sha256,
+                templates_dir: templates,
+                out: &out_dir,
+                jurisdiction: &jurisdiction,
+                as_of: as_of.or(cfg.as_of).unwrap_or_else(yesterday),
+                due,
+                on_no_response,
+            })?;
+            say(&format!(
+                "permaudit review open status={} campaign={} items={} packets={} unassigned={} dir={}",
+                if o.created { "ok" } else { "exists" },
+                o.campaign_id,
+                o.items,
+                o.packets,
+                o.unassigned,
+                o.dir.display()
+            ));
+            // Scripts take the id from the last line.
+            say(&o.campaign_id);
+            Ok(0)
+        }
+        ReviewCommand::Ingest {
+            campaign,
+            at,
+            files,
+            ..
+        } => {
+            let _lock = permaudit::lock::acquire(&out_dir)?;
+            let s = review::ingest::ingest(
+                &out_dir,
+                &campaign,
+                &files,
+                at.unwrap_or_else(Utc::now),
+                templates,
+            )?;
+            say(&format!(
+                "permaudit review ingest status=ok campaign={campaign} files={} already_ingested={} decided={} pending={}",
+                s.files, s.already_ingested, s.decided, s.pending
+            ));
+            Ok(0)
+        }
+        ReviewCommand::Status { campaign, at, .. } => {
+            let stored = review::Stored::load(&out_dir, &campaign)?;
+            let st = review::status::status(&stored, at.unwrap_or_else(Utc::now));
+            for r in &st.reviewers {
+                say(&format!(
+                    "reviewer={} assigned={} keep={} revoke={} pending={} completion={}% overdue={}",
+                    r.reviewer_id, r.assigned, r.keep, r.revoke, r.pending, r.completion, r.overdue
+                ));
+            }
+            for sig in &st.signals {
+                say(&format!("signal {}: {}", sig.kind, sig.message));
+            }
+            say(&format!(
+                "permaudit review status campaign={} state={} items={} keep={} revoke={} escalated={} pending={} overdue={} unassigned={} due={}",
+                st.campaign_id,
+                if st.closed { "closed" } else { "open" },
+                st.items,
+                st.keep,
+                st.revoke,
+                st.escalated,
+                st.pending,
+                st.overdue,
+                st.unassigned,
+                st.due
+            ));
+            Ok(0)
+        }
+        ReviewCommand::Close { campaign, at, .. } => {
+            let _lock = permaudit::lock::acquire(&out_dir)?;
+            let s =
+                review::close::close(&out_dir, &campaign, at.unwrap_or_else(Utc::now), templates)?;
+            let dir = review::model::campaign_dir(&out_dir, &campaign)?;
+            say(&format!(
+                "permaudit review close status={} campaign={campaign} keep={} revoke={} escalated={} no_response={} revocations={} signoff={}",
+                if s.already_closed { "already_closed" } else { "ok" },
+                s.keep,
+                s.revoke,
+                s.escalated,
+                s.no_response,
+                dir.join(review::model::REVOCATIONS_FILE).display(),
+                dir.join(review::model::SIGNOFF_FILE).display()
             ));
             Ok(0)
         }

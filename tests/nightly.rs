@@ -11,8 +11,48 @@ use std::time::{Duration, Instant};
 const D1: &str = "2026-11-20";
 const D2: &str = "2026-11-24";
 
+/// The binary under test, pinned by a hard link taken once per test process: developers
+/// share one target directory, and a concurrent build replacing `target/debug/permaudit`
+/// in the middle of a test that compares the bytes of several runs would compare two
+/// different programs. (Falls back to the path itself where a link cannot be made.)
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_permaudit"))
+    static PINNED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let path = PINNED.get_or_init(|| {
+        let original = PathBuf::from(env!("CARGO_BIN_EXE_permaudit"));
+        // Links of finished test processes would keep old binaries' blocks alive.
+        for e in std::fs::read_dir(std::env::temp_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("permaudit-test-") {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let pinned = std::env::temp_dir().join(format!("permaudit-test-{}", std::process::id()));
+        let _ = std::fs::remove_file(&pinned);
+        match std::fs::hard_link(&original, &pinned) {
+            Ok(()) => pinned,
+            Err(_) => original,
+        }
+    });
+    Command::new(path)
+}
+
+/// Names of the files that differ between two trees (assert_eq on bytes prints megabytes).
+fn differing(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut names: Vec<String> = a
+        .iter()
+        .filter(|x| !b.contains(x))
+        .chain(b.iter().filter(|x| !a.contains(x)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// A copy of the sample (input + policy) in a temp dir with a config; `as_of` is written
@@ -313,6 +353,44 @@ fn a_rerun_replaces_the_output_with_the_same_bytes() {
 fn a_second_run_exits_3_at_once_naming_the_holder() {
     let (dir, cfg) = sample_copy(Some(D2), None);
     let out = dir.path().join("out");
+    let lock = out.join(".permaudit.lock");
+
+    // Deterministic: this test process holds the lock, as a running permaudit would.
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let mut held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&lock)
+        .expect("lock file");
+    held.lock().expect("flock");
+    let me = std::process::id();
+    std::io::Write::write_all(
+        &mut held,
+        format!("pid={me}\nstarted=2026-11-25T02:15:00Z\nhost=batch1\n").as_bytes(),
+    )
+    .expect("write");
+    let started = Instant::now();
+    let second = run(dir.path(), &cfg, &[]);
+    assert_eq!(second.status.code(), Some(3));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused at once"
+    );
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("pid {me}, started 2026-11-25T02:15:00Z on batch1"))
+            && err.contains("holds the lock"),
+        "{err}"
+    );
+    assert!(
+        second.stdout.is_empty(),
+        "no summary line for a refused run"
+    );
+    assert!(!out.join(D2).exists());
+    drop(held);
+
+    // Two real runs: the second one, started while the first holds the lock, is refused.
     let mut first = bin()
         .arg("run")
         .arg("--config")
@@ -323,31 +401,17 @@ fn a_second_run_exits_3_at_once_naming_the_holder() {
         .spawn()
         .expect("spawn");
     let holder = format!("pid={}", first.id());
-    let lock = out.join(".permaudit.lock");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder)) {
         assert!(Instant::now() < deadline, "first run never took the lock");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let started = Instant::now();
     let second = run(dir.path(), &cfg, &[]);
-    let waited = started.elapsed();
-    let still_running = first.try_wait().expect("try_wait").is_none();
-    assert_eq!(second.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&second.stderr);
-    assert!(
-        err.contains(&format!("pid {}", first.id())) && err.contains("holds the lock"),
-        "{err}"
-    );
-    assert!(
-        second.stdout.is_empty(),
-        "no summary line for a refused run"
-    );
-    if still_running {
-        assert!(
-            waited < Duration::from_secs(3),
-            "refused at once: {waited:?}"
-        );
+    // Only meaningful while the first still runs (a sample run takes seconds in debug).
+    if first.try_wait().expect("try_wait").is_none() {
+        assert_eq!(second.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&second.stderr);
+        assert!(err.contains(&format!("pid {}", first.id())), "{err}");
     }
     assert!(first.wait().expect("wait").success());
     assert!(out.join(D2).join("manifest.json").is_file());
@@ -491,7 +555,8 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
 
     // The disturbed directory: D1 delivered, then D2 killed again and again.
     ok(&run(dir.path(), &cfg, &["--out", "out", "--as-of", D1]));
-    assert_eq!(tree(&out.join(D1)), ref_d1);
+    let got = tree(&out.join(D1));
+    assert!(got == ref_d1, "{:?}", differing(&got, &ref_d1));
 
     let seed = std::env::var("PERMAUDIT_KILL_SEED")
         .ok()
@@ -504,22 +569,36 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
         });
     eprintln!("kill test: seed {seed}, run {total:?}, analysis {analysed:?}");
     let mut rng = Rng(seed);
-    const ROUNDS: usize = 26;
+    // Kills until KILLS have landed. The machine's speed varies (other builds, other tests),
+    // so the run's duration is re-estimated from every round that was not killed in time.
+    const KILLS: usize = 24;
+    const MAX_ROUNDS: usize = 80;
+    let (mut est_total, mut est_rest) = (total, total.saturating_sub(analysed));
     let mut kills = 0;
     let mut completed = 0;
     let mut outcomes = Vec::new();
-    for i in 0..ROUNDS {
+    let mut i = 0;
+    while kills < KILLS {
+        assert!(
+            i < MAX_ROUNDS,
+            "only {kills} kills landed in {i} rounds (seed {seed})"
+        );
+        let spawned = Instant::now();
         let (mut child, rx) = spawn_watched(dir.path(), &cfg, &out, D2);
         // Half the kills anywhere in the run, half after the analysis, when outputs,
-        // history and the swap are being written: the moments that matter most.
-        let slot = (i / 2) as f64 + rng.next();
-        let fraction = slot / (ROUNDS / 2) as f64;
-        if i % 2 == 0 {
-            let delay = total.mul_f64(fraction * 1.05);
-            std::thread::sleep(delay);
+        // history and the swap are being written: the moments that matter most. Delays are
+        // stratified over the phase (slot) with a random offset inside each slot.
+        let slot = ((kills / 2) % (KILLS / 2)) as f64 + rng.next();
+        let fraction = slot / (KILLS / 2) as f64;
+        let late = kills % 2 == 1;
+        let mut detected = None;
+        if late {
+            if wait_for(&rx, "detect done") {
+                detected = Some(Instant::now());
+            }
+            std::thread::sleep(est_rest.mul_f64(fraction));
         } else {
-            wait_for(&rx, "detect done");
-            std::thread::sleep((total.saturating_sub(analysed)).mul_f64(fraction * 1.1));
+            std::thread::sleep(est_total.mul_f64(fraction));
         }
         let alive = child.try_wait().expect("try_wait").is_none();
         if alive {
@@ -529,13 +608,21 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
             completed += 1;
         }
         let status = child.wait().expect("wait");
+        if !alive {
+            // Too slow a guess: this run finished before its kill; learn its real pace.
+            est_total = spawned.elapsed().mul_f64(0.95);
+            if let Some(d) = detected {
+                est_rest = d.elapsed().mul_f64(0.95);
+            }
+        }
         drop(rx);
         let live = out.join(D2);
         let state = if live.exists() {
-            assert_eq!(
-                tree(&live),
-                ref_d2,
-                "round {i} (seed {seed}): OUT/{D2} exists but differs from an undisturbed run"
+            let got = tree(&live);
+            assert!(
+                got == ref_d2,
+                "round {i} (seed {seed}): OUT/{D2} exists but differs from an undisturbed run: {:?}",
+                differing(&got, &ref_d2)
             );
             "complete"
         } else {
@@ -571,6 +658,7 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
             "round {i}: {}",
             String::from_utf8_lossy(&v.stdout)
         );
+        i += 1;
     }
     eprintln!("kill test: {kills} kills, {completed} completed: {outcomes:?}");
     assert!(kills >= 20, "only {kills} kills landed (seed {seed})");
@@ -581,7 +669,11 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
     assert!(child.wait().expect("wait").success());
     let got = tree(&out);
     assert_eq!(names(&got), names(&ref_all));
-    assert_eq!(got, ref_all, "seed {seed}");
+    assert!(
+        got == ref_all,
+        "seed {seed}: {:?}",
+        differing(&got, &ref_all)
+    );
 }
 
 #[test]
@@ -604,7 +696,8 @@ fn the_states_a_killed_swap_can_leave_are_tidied_by_the_next_run() {
         "{stdout}"
     );
     ok(&run(dir.path(), &cfg, &[]));
-    assert_eq!(tree(&out), delivered);
+    let got = tree(&out);
+    assert!(got == delivered, "{:?}", differing(&got, &delivered));
 }
 
 #[test]
@@ -729,6 +822,11 @@ fn check_validates_without_writing_and_says_what_run_says() {
     assert!(last(&c).is_some_and(|l| l.contains("granted_at")));
     assert_eq!(last(&c), last(&r));
     assert!(!dir.path().join("out").join(D2).exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/.permaudit.lock")).expect("lock"),
+        "",
+        "the lock is released on the error path too"
+    );
 
     // A policy error too.
     std::fs::write(&grants, g).expect("restore");

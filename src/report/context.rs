@@ -20,6 +20,10 @@ use crate::rules::REGISTRY;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
 pub const TOP_PER_RULE: usize = 100;
+/// Findings shown with their evidence in the whole report: when many rules fire, each
+/// shows fewer (never under MIN_PER_RULE) so that the HTML stays a few megabytes.
+pub const TOP_TOTAL: usize = 400;
+pub const MIN_PER_RULE: usize = 20;
 /// Rows shown per table of the log-audit and grading sections.
 pub const TOP_PER_TABLE: usize = 50;
 /// An exception expiring within this many days of T is flagged.
@@ -801,6 +805,12 @@ pub fn build(
         .map(|s| (s.to_string(), by_sev.get(*s).copied().unwrap_or(0)))
         .collect();
 
+    let firing = REGISTRY
+        .iter()
+        .filter(|r| rows.iter().any(|x| get(x, "rule") == r.meta.code))
+        .count()
+        .max(1);
+    let per_rule = (TOP_TOTAL / firing).clamp(MIN_PER_RULE, TOP_PER_RULE);
     let mut rules = Vec::new();
     for rule in REGISTRY {
         let m = rule.meta;
@@ -813,7 +823,7 @@ pub fn build(
         }
         let findings = of_rule
             .iter()
-            .take(TOP_PER_RULE)
+            .take(per_rule)
             .map(|r| FindingRow {
                 finding_id: get(r, "finding_id").to_string(),
                 severity: get(r, "severity").to_string(),
@@ -849,7 +859,7 @@ pub fn build(
                 })
                 .filter(|(_, n)| *n > 0)
                 .collect(),
-            hidden: of_rule.len().saturating_sub(TOP_PER_RULE),
+            hidden: of_rule.len().saturating_sub(per_rule),
             findings,
         });
     }
@@ -933,7 +943,7 @@ pub fn build(
         log_audit: log_audit(&f, j),
         grading: grading(&f, j),
         rules,
-        top_per_rule: TOP_PER_RULE,
+        top_per_rule: per_rule,
         freeze: frame_rows(freeze)?,
         rows_read: tables.iter().map(|t| t.rows_read).sum(),
         rows_loaded: tables.iter().map(|t| t.rows_loaded).sum(),

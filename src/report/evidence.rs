@@ -19,7 +19,7 @@ const MAX_SEGMENTS: usize = 12;
 /// Nesting shown before the rest of a value is given as compact text.
 const MAX_DEPTH: usize = 3;
 /// Nodes per finding: a hard bound on the size of one finding's evidence.
-const MAX_NODES: usize = 160;
+const MAX_NODES: usize = 80;
 
 /// Keys whose value names a record of a list, in order of preference.
 const TITLE_KEYS: [&str; 9] = [

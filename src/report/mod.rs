@@ -19,6 +19,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/report.html.j2"),
     ),
     ("report.md.j2", include_str!("../../templates/report.md.j2")),
+    // Access review campaign report (src/review/report.rs).
+    (
+        "review.html.j2",
+        include_str!("../../templates/review.html.j2"),
+    ),
+    ("review.md.j2", include_str!("../../templates/review.md.j2")),
 ];
 
 pub struct Renderer {
@@ -35,6 +41,8 @@ impl Renderer {
         // relies on this for its tables and nested lists.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        // Report files end with a newline like the templates do.
+        env.set_keep_trailing_newline(true);
         let mut used = Vec::new();
         for (name, builtin) in TEMPLATES {
             let over = templates_dir.map(|d| d.join(name)).filter(|p| p.is_file());

@@ -1,0 +1,408 @@
+//! `review ingest`: returned packets in, decisions recorded. Every row of every file is
+//! checked first; only when all of them pass is anything written, so a bad batch leaves
+//! the campaign exactly as it was.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::model::{self, Decision, Item, Returned, Source, Stored, Verdict, RETURNED_DIR};
+use super::packets::{read_rows, Row};
+use crate::error::{Error, Result};
+use crate::findings::neutralise;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    Unreadable,
+    MissingColumn,
+    NoReviewer,
+    UnknownReviewer,
+    MixedReviewers,
+    UnknownItem,
+    ChangedField,
+    BadDecision,
+    NotAssigned,
+    Duplicate,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Unreadable => "unreadable file",
+            ProblemKind::MissingColumn => "missing column",
+            ProblemKind::NoReviewer => "no reviewer",
+            ProblemKind::UnknownReviewer => "unknown reviewer",
+            ProblemKind::MixedReviewers => "mixed reviewers",
+            ProblemKind::UnknownItem => "unknown item",
+            ProblemKind::ChangedField => "changed field",
+            ProblemKind::BadDecision => "invalid decision",
+            ProblemKind::NotAssigned => "not assigned to this reviewer",
+            ProblemKind::Duplicate => "duplicate item",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub file: String,
+    /// Row as the spreadsheet numbers it (header = 1); None for file-level problems.
+    pub line: Option<usize>,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(
+                f,
+                "{}:{l}: {}: {}",
+                self.file,
+                self.kind.as_str(),
+                self.message
+            ),
+            None => write!(f, "{}: {}: {}", self.file, self.kind.as_str(), self.message),
+        }
+    }
+}
+
+/// One returned file that passed every check.
+struct Accepted {
+    name: String,
+    bytes: Vec<u8>,
+    sha256: String,
+    reviewer: String,
+    rows: usize,
+    decisions: Vec<(String, Verdict, Option<String>)>,
+}
+
+#[derive(Debug, Default)]
+pub struct IngestSummary {
+    pub files: usize,
+    /// Files whose exact content was ingested before: nothing to do.
+    pub already_ingested: usize,
+    pub decided: usize,
+    pub pending: usize,
+}
+
+/// The fixed fields a cell must still equal: as written (neutralised) or, if a tool
+/// stripped the protecting quote, the raw value.
+fn unchanged(cell: &str, expected: &str) -> bool {
+    cell == neutralise(expected).as_ref() || cell == expected
+}
+
+/// Checks one file; pushes problems and returns the accepted content when it has none.
+fn check_file(
+    stored: &Stored,
+    items: &HashMap<&str, &Item>,
+    name: &str,
+    bytes: Vec<u8>,
+    seen: &mut HashMap<String, String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Accepted> {
+    // Problems of this file go to `mine` first, so the closure below does not hold the
+    // caller's list; they are appended on every return path.
+    let mut mine: Vec<Problem> = Vec::new();
+    let accepted = check_rows(stored, items, name, bytes, seen, &mut mine);
+    problems.extend(mine);
+    accepted
+}
+
+fn check_rows(
+    stored: &Stored,
+    items: &HashMap<&str, &Item>,
+    name: &str,
+    bytes: Vec<u8>,
+    seen: &mut HashMap<String, String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Accepted> {
+    let mk = |line: Option<usize>, kind: ProblemKind, message: String| Problem {
+        file: name.to_string(),
+        line,
+        kind,
+        message,
+    };
+    let rows: Vec<Row> = match read_rows(name, &bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(mk(None, ProblemKind::Unreadable, e));
+            return None;
+        }
+    };
+    let header: Vec<&String> = rows
+        .first()
+        .map(|r| r.cells.keys().collect())
+        .unwrap_or_default();
+    for c in ["item_id", "reviewer_id", "decision"] {
+        if !rows.is_empty() && !header.iter().any(|h| h.as_str() == c) {
+            problems.push(mk(
+                None,
+                ProblemKind::MissingColumn,
+                format!("no column {c}"),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return None;
+    }
+    // The packet names its reviewer in every row; the first row's is the packet's.
+    let mut reviewers: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.cells.get("reviewer_id"))
+        .map(|s| s.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some(&reviewer) = reviewers.first() else {
+        problems.push(mk(
+            None,
+            ProblemKind::NoReviewer,
+            "the packet names no reviewer (column reviewer_id is empty)".to_string(),
+        ));
+        return None;
+    };
+    reviewers.sort_unstable();
+    reviewers.dedup();
+    if reviewers.len() > 1 {
+        problems.push(mk(
+            None,
+            ProblemKind::MixedReviewers,
+            format!("rows name several reviewers: {}", reviewers.join(", ")),
+        ));
+    }
+    if !stored
+        .campaign
+        .packets
+        .iter()
+        .any(|p| p.reviewer_id == reviewer)
+    {
+        problems.push(mk(
+            None,
+            ProblemKind::UnknownReviewer,
+            format!(
+                "{reviewer} has no packet in campaign {}",
+                stored.campaign.campaign_id
+            ),
+        ));
+        return None;
+    }
+
+    let mut decisions = Vec::new();
+    for row in &rows {
+        let line = Some(row.line);
+        let get = |c: &str| row.cells.get(c).map(String::as_str).unwrap_or_default();
+        let id = get("item_id");
+        let Some(item) = items.get(id) else {
+            problems.push(mk(
+                line,
+                ProblemKind::UnknownItem,
+                format!(
+                    "item {id:?} is not in campaign {}",
+                    stored.campaign.campaign_id
+                ),
+            ));
+            continue;
+        };
+        let foreign = item.reviewer_id.as_deref() != Some(reviewer);
+        if foreign {
+            problems.push(mk(
+                line,
+                ProblemKind::NotAssigned,
+                format!(
+                    "item {id} is assigned to {}, not to {reviewer}",
+                    item.reviewer_id.as_deref().unwrap_or("nobody (unassigned)")
+                ),
+            ));
+        }
+        for (col, expected) in item.packet_fields() {
+            // A foreign row's reviewer columns differ by definition: one problem is enough.
+            if foreign && matches!(col, "reviewer_id" | "reviewer_name") {
+                continue;
+            }
+            if let Some(cell) = row.cells.get(col) {
+                if !unchanged(cell, &expected) {
+                    problems.push(mk(
+                        line,
+                        ProblemKind::ChangedField,
+                        format!("item {id}: {col} was {expected:?}, the packet says {cell:?}"),
+                    ));
+                }
+            }
+        }
+        if let Some(first) = seen.insert(id.to_string(), format!("{name}:{}", row.line)) {
+            problems.push(mk(
+                line,
+                ProblemKind::Duplicate,
+                format!("item {id} is already decided in this batch at {first}"),
+            ));
+        }
+        let verdict = match get("decision").trim().to_ascii_lowercase().as_str() {
+            "" => None,
+            "keep" => Some(Verdict::Keep),
+            "revoke" => Some(Verdict::Revoke),
+            other => {
+                problems.push(mk(
+                    line,
+                    ProblemKind::BadDecision,
+                    format!(
+                        "item {id}: decision {other:?} (keep or revoke, or empty for undecided)"
+                    ),
+                ));
+                None
+            }
+        };
+        let comment = Some(get("comment").trim().to_string()).filter(|c| !c.is_empty());
+        if let Some(v) = verdict {
+            decisions.push((id.to_string(), v, comment));
+        }
+    }
+    if !problems.is_empty() {
+        return None;
+    }
+    Some(Accepted {
+        name: name.to_string(),
+        sha256: crate::hash::sha256_hex(&bytes),
+        bytes,
+        reviewer: reviewer.to_string(),
+        rows: rows.len(),
+        decisions,
+    })
+}
+
+/// Validates every file; returns the problems, or nothing written and an error listing
+/// them. Files already ingested (same SHA-256) are skipped: re-ingesting is a no-op.
+pub fn ingest(
+    out: &Path,
+    campaign_id: &str,
+    files: &[PathBuf],
+    at: DateTime<Utc>,
+    templates_dir: Option<&Path>,
+) -> Result<IngestSummary> {
+    let mut stored = Stored::load(out, campaign_id)?;
+    if stored.state.is_closed() {
+        return Err(Error::input(
+            "review ingest",
+            format!("campaign {campaign_id} is closed; nothing ingested"),
+        ));
+    }
+    let mut inputs = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+        inputs.push((f.display().to_string(), bytes));
+    }
+    let (accepted, skipped) = match check(&stored, inputs) {
+        Ok(x) => x,
+        Err(problems) => {
+            let mut msg = format!("{} problems.push(mk(s)); nothing ingested:", problems.len());
+            for p in &problems {
+                msg.push_str("\n  ");
+                msg.push_str(&p.to_string());
+            }
+            return Err(Error::input("review ingest", msg));
+        }
+    };
+    let at_s = model::fmt_time(at);
+    let mut decided = 0;
+    for a in &accepted {
+        let ext = if a.bytes.starts_with(b"PK\x03\x04") {
+            "xlsx"
+        } else {
+            "csv"
+        };
+        let stored_as = format!("{RETURNED_DIR}/{}.{ext}", a.sha256);
+        crate::output::write_atomic(&stored.dir.join(&stored_as), &a.bytes)?;
+        for (item, verdict, comment) in &a.decisions {
+            stored.state.decisions.insert(
+                item.clone(),
+                Decision {
+                    verdict: *verdict,
+                    source: Source::Reviewer,
+                    reviewer_id: Some(a.reviewer.clone()),
+                    decided_at: at_s.clone(),
+                    comment: comment.clone(),
+                    file_sha256: Some(a.sha256.clone()),
+                },
+            );
+        }
+        decided += a.decisions.len();
+        stored.state.returned.push(Returned {
+            file_name: Path::new(&a.name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: a.sha256.clone(),
+            stored_as,
+            reviewer_id: a.reviewer.clone(),
+            ingested_at: at_s.clone(),
+            rows: a.rows,
+            decided: a.decisions.len(),
+        });
+    }
+    if !accepted.is_empty() {
+        super::report::render(&stored, templates_dir)?;
+        stored.save_state()?;
+    }
+    let pending = stored
+        .campaign
+        .items
+        .iter()
+        .filter(|i| !stored.state.decisions.contains_key(&i.item_id))
+        .count();
+    Ok(IngestSummary {
+        files: files.len(),
+        already_ingested: skipped,
+        decided,
+        pending,
+    })
+}
+
+/// The pure part of ingest: (name, bytes) of each file in, accepted files or every problem
+/// out. Pure (no writes), so [`validate`] can share it.
+fn check(
+    stored: &Stored,
+    inputs: Vec<(String, Vec<u8>)>,
+) -> std::result::Result<(Vec<Accepted>, usize), Vec<Problem>> {
+    let items: HashMap<&str, &Item> = stored
+        .campaign
+        .items
+        .iter()
+        .map(|i| (i.item_id.as_str(), i))
+        .collect();
+    let done: BTreeMap<&str, ()> = stored
+        .state
+        .returned
+        .iter()
+        .map(|r| (r.sha256.as_str(), ()))
+        .collect();
+    let mut problems = Vec::new();
+    let mut seen = HashMap::new();
+    let mut accepted = Vec::new();
+    let mut skipped = 0;
+    let mut batch_hashes = std::collections::HashSet::new();
+    for (name, bytes) in inputs {
+        let sha = crate::hash::sha256_hex(&bytes);
+        if done.contains_key(sha.as_str()) || !batch_hashes.insert(sha) {
+            skipped += 1;
+            continue;
+        }
+        if let Some(a) = check_file(stored, &items, &name, bytes, &mut seen, &mut problems) {
+            accepted.push(a);
+        }
+    }
+    if problems.is_empty() {
+        Ok((accepted, skipped))
+    } else {
+        Err(problems)
+    }
+}
+
+/// Checks returned packets against a campaign without recording anything.
+pub fn validate(out: &Path, campaign_id: &str, files: &[PathBuf]) -> Result<Vec<Problem>> {
+    let stored = Stored::load(out, campaign_id)?;
+    let mut inputs = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+        inputs.push((f.display().to_string(), bytes));
+    }
+    Ok(check(&stored, inputs).err().unwrap_or_default())
+}
