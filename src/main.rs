@@ -111,6 +111,16 @@ enum Command {
     Review(ReviewCommand),
 }
 
+/// The configuration and output directory every review command works on.
+#[derive(clap::Args)]
+struct ReviewPlace {
+    #[arg(long, default_value = "permaudit.toml")]
+    config: PathBuf,
+    /// Output directory (overrides the configuration's out_dir).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 /// `permaudit review ...` (issue 7). Every subcommand reads the run configuration and
 /// writes under OUT/reviews/<campaign_id>/.
 #[derive(Subcommand)]
@@ -118,11 +128,8 @@ enum ReviewCommand {
     /// Open a campaign for one jurisdiction; prints the campaign id as the last line.
     #[command(after_help = EXIT_CODES)]
     Open {
-        #[arg(long, default_value = "permaudit.toml")]
-        config: PathBuf,
-        /// Output directory (overrides the configuration's out_dir).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        place: ReviewPlace,
         #[arg(long)]
         jurisdiction: String,
         /// Grants effective on this day are reviewed (default: the configuration's
@@ -139,10 +146,8 @@ enum ReviewCommand {
     /// Record the decisions of returned packets (CSV or XLSX); all files or nothing.
     #[command(after_help = EXIT_CODES)]
     Ingest {
-        #[arg(long, default_value = "permaudit.toml")]
-        config: PathBuf,
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        place: ReviewPlace,
         #[arg(long)]
         campaign: String,
         /// Time recorded for the decisions (RFC 3339; default: now).
@@ -154,10 +159,8 @@ enum ReviewCommand {
     /// Completion per reviewer, overdue items, rubber-stamp signals.
     #[command(after_help = EXIT_CODES)]
     Status {
-        #[arg(long, default_value = "permaudit.toml")]
-        config: PathBuf,
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        place: ReviewPlace,
         #[arg(long)]
         campaign: String,
         /// Instant to judge overdue items at (RFC 3339; default: now).
@@ -167,10 +170,8 @@ enum ReviewCommand {
     /// Close: apply on_no_response, write revocations.csv and signoff.json.
     #[command(after_help = EXIT_CODES)]
     Close {
-        #[arg(long, default_value = "permaudit.toml")]
-        config: PathBuf,
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        place: ReviewPlace,
         #[arg(long)]
         campaign: String,
         /// Close time recorded (RFC 3339; default: now).
@@ -354,12 +355,12 @@ fn execute(command: Command) -> Result<u8> {
 
 fn review_command(cmd: ReviewCommand) -> Result<u8> {
     use permaudit::review;
-    let (ReviewCommand::Open { config, out, .. }
-    | ReviewCommand::Ingest { config, out, .. }
-    | ReviewCommand::Status { config, out, .. }
-    | ReviewCommand::Close { config, out, .. }) = &cmd;
-    let cfg = RunConfig::load(config)?;
-    let out_dir = out.clone().unwrap_or_else(|| cfg.out_dir.clone());
+    let (ReviewCommand::Open { place, .. }
+    | ReviewCommand::Ingest { place, .. }
+    | ReviewCommand::Status { place, .. }
+    | ReviewCommand::Close { place, .. }) = &cmd;
+    let cfg = RunConfig::load(&place.config)?;
+    let out_dir = place.out.clone().unwrap_or_else(|| cfg.out_dir.clone());
     let templates = cfg.templates_dir.as_deref();
     match cmd {
         ReviewCommand::Open {

@@ -4,7 +4,7 @@
 use chrono_tz::Tz;
 
 use super::loader::TableLoader;
-use super::values::{parse_text, Value};
+use super::values::{parse_text, row_cells, Value};
 use super::{ColumnMap, FileRead};
 use crate::error::{Error, Result};
 
@@ -15,9 +15,6 @@ pub fn read(
     loader: &mut TableLoader,
 ) -> Result<FileRead> {
     let schema = loader.schema;
-    if bytes.is_empty() {
-        return Err(Error::input(rel, "empty file: no header row"));
-    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -109,20 +106,9 @@ pub fn cells_from_text<'a>(
     field: impl Fn(usize) -> Option<&'a str>,
     naive_tz: Option<Tz>,
 ) -> std::result::Result<Vec<Value>, String> {
-    let mut cells = Vec::with_capacity(columns.len());
-    let mut problems = Vec::new();
-    for (col, src) in columns.iter().zip(&map.sources) {
-        let raw = src.and_then(&field);
-        match parse_text(col, raw, naive_tz) {
-            Ok(v) => cells.push(v),
-            Err(e) => problems.push(e.describe(col.name)),
-        }
-    }
-    if problems.is_empty() {
-        Ok(cells)
-    } else {
-        Err(problems.join("; "))
-    }
+    row_cells(columns, |i, col| {
+        parse_text(col, map.sources[i].and_then(&field), naive_tz)
+    })
 }
 
 fn raw_json(names: &[String], rec: &csv::ByteRecord) -> String {

@@ -336,6 +336,14 @@ pub fn load(
                 sha256: hex::encode(Sha256::digest(&bytes)),
                 bytes: bytes.len() as u64,
             });
+            // Zero bytes is file-level in every format (contract section 3): an export that
+            // wrote nothing, not even a header, is broken rather than empty.
+            if bytes.is_empty() {
+                return Err(Error::input(
+                    &f.rel,
+                    "empty file: zero bytes, not even a header",
+                ));
+            }
             loader.start_file();
             let read = match f.format {
                 Format::Csv => csv_file::read(&f.rel, &bytes, naive_tz, &mut loader)?,

@@ -5,9 +5,9 @@ use chrono_tz::Tz;
 use serde_json::Value as Json;
 
 use super::loader::TableLoader;
-use super::values::{bad, parse_text, Value};
+use super::values::{bad, parse_text, row_cells, Value};
 use super::FileRead;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn read(
     rel: &str,
@@ -16,11 +16,6 @@ pub fn read(
     loader: &mut TableLoader,
 ) -> Result<FileRead> {
     let schema = loader.schema;
-    // A zero-byte file is a file-level error in every format (contract section 3): an
-    // export that wrote nothing is more likely broken than a day without events.
-    if bytes.is_empty() {
-        return Err(Error::input(rel, "empty file: zero bytes, no JSON lines"));
-    }
     // Editors on Windows put a byte order mark first; it is not part of the first object.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut unknown = std::collections::BTreeSet::new();
@@ -73,26 +68,13 @@ fn cells_from_json(
     obj: &serde_json::Map<String, Json>,
     naive_tz: Option<Tz>,
 ) -> std::result::Result<Vec<Value>, String> {
-    let mut cells = Vec::with_capacity(schema.columns.len());
-    let mut problems = Vec::new();
-    for col in schema.columns {
-        let parsed = match obj.get(col.name) {
-            None | Some(Json::Null) => parse_text(col, None, naive_tz),
-            Some(Json::String(s)) => parse_text(col, Some(s), naive_tz),
-            Some(v @ (Json::Array(_) | Json::Object(_))) => Err(bad(
-                "value (a JSON array or object, not a scalar)",
-                &v.to_string(),
-            )),
-            Some(other) => parse_text(col, Some(&other.to_string()), naive_tz),
-        };
-        match parsed {
-            Ok(v) => cells.push(v),
-            Err(e) => problems.push(e.describe(col.name)),
-        }
-    }
-    if problems.is_empty() {
-        Ok(cells)
-    } else {
-        Err(problems.join("; "))
-    }
+    row_cells(schema.columns, |_, col| match obj.get(col.name) {
+        None | Some(Json::Null) => parse_text(col, None, naive_tz),
+        Some(Json::String(s)) => parse_text(col, Some(s), naive_tz),
+        Some(v @ (Json::Array(_) | Json::Object(_))) => Err(bad(
+            "value (a JSON array or object, not a scalar)",
+            &v.to_string(),
+        )),
+        Some(other) => parse_text(col, Some(&other.to_string()), naive_tz),
+    })
 }

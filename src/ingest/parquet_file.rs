@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use super::loader::TableLoader;
 use super::schema::ColType;
-use super::values::{bad, finish, in_range, parse_text, Value};
+use super::values::{bad, finish, in_range, parse_text, row_cells, CellError, Value};
 use super::FileRead;
 use crate::error::{Error, Result};
 
@@ -60,9 +60,6 @@ fn read_checked(
     loader: &mut TableLoader,
 ) -> Result<FileRead> {
     let schema = loader.schema;
-    if bytes.is_empty() {
-        return Err(Error::input(rel, "empty file: not a Parquet file"));
-    }
     let df = ParquetReader::new(Cursor::new(bytes))
         .set_rechunk(true)
         .finish()
@@ -122,19 +119,14 @@ fn read_checked(
     }
 
     for row in 0..df.height() {
-        let mut cells = Vec::with_capacity(schema.columns.len());
-        let mut problems = Vec::new();
-        for (col, src) in schema.columns.iter().zip(&sources) {
-            let parsed = match src {
+        let cells = row_cells(schema.columns, |i, col| {
+            let parsed = match &sources[i] {
                 Source::Missing => finish(col, Value::Null),
                 Source::Text(ca) => parse_text(col, ca.get(row), naive_tz),
                 Source::Bytes(ca) => match ca.get(row).map(std::str::from_utf8) {
                     None => parse_text(col, None, naive_tz),
                     Some(Ok(text)) => parse_text(col, Some(text), naive_tz),
-                    Some(Err(_)) => {
-                        problems.push(format!("bytes that are not UTF-8 in column {}", col.name));
-                        continue;
-                    }
+                    Some(Err(_)) => Err(CellError::NotUtf8),
                 },
                 Source::Bool(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Bool)),
                 Source::Int(ca, file) => match ca.get(row) {
@@ -154,16 +146,8 @@ fn read_checked(
                     },
                 },
             };
-            match parsed {
-                Ok(v) => cells.push(v),
-                Err(e) => problems.push(e.describe(col.name)),
-            }
-        }
-        let cells = if problems.is_empty() {
-            Ok(cells)
-        } else {
-            Err(problems.join("; "))
-        };
+            parsed
+        });
         loader.push(rel, row as u64, cells, || raw_json(&df, row));
     }
     Ok(FileRead {

@@ -20,12 +20,14 @@ pub enum Value {
 pub enum CellError {
     Missing,
     Bad { what: String, value: String },
+    NotUtf8,
 }
 
 impl CellError {
     pub fn describe(&self, column: &str) -> String {
         match self {
             CellError::Missing => format!("missing required value in column {column}"),
+            CellError::NotUtf8 => format!("bytes that are not UTF-8 in column {column}"),
             CellError::Bad { what, value } => {
                 format!("bad {what} in column {column}: {value:?}")
             }
@@ -77,6 +79,27 @@ pub fn parse_text(
         },
     };
     finish(col, value)
+}
+
+/// Parses one row column by column (`cell(i, column)` for schema column `i`), keeping
+/// every problem so that the quarantine reason names all bad cells at once.
+pub fn row_cells(
+    columns: &[Column],
+    mut cell: impl FnMut(usize, &Column) -> Result<Value, CellError>,
+) -> Result<Vec<Value>, String> {
+    let mut cells = Vec::with_capacity(columns.len());
+    let mut problems = Vec::new();
+    for (i, col) in columns.iter().enumerate() {
+        match cell(i, col) {
+            Ok(v) => cells.push(v),
+            Err(e) => problems.push(e.describe(col.name)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(cells)
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// Applies the default and the requiredness check to an already typed value.

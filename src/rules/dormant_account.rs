@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{days, detail, ts_text, with_thresholds};
+use super::util::{JoinOnAccount, days, detail, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -36,12 +36,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .is_null()
                 .or(col("created_at").lt(col("threshold"))),
         )
-        .join(
-            ctx.last_login.clone().lazy(),
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .join_on_account(ctx.last_login.clone().lazy(), JoinType::Left)
         .filter(
             col("last_login")
                 .gt_eq(col("threshold"))

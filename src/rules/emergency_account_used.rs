@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -34,26 +34,11 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("account_id"),
             col("status").alias("account_status"),
         ]);
-    Ok(ctx
-        .window_events
-        .clone()
-        .lazy()
-        .filter(col("outcome").eq(lit("success")))
-        .join(
-            emergency,
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+    Ok(window_successes(ctx)
+        .join_on_account(emergency, JoinType::Inner)
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-        .agg([
+        .agg(with_activity_span([
             len().alias("successful_events"),
-            col("ts").min().alias("first_ts"),
-            col("ts").max().alias("last_ts"),
-            col("action")
-                .unique()
-                .sort(SortOptions::default())
-                .alias("actions"),
             col("target_id")
                 .drop_nulls()
                 .n_unique()
@@ -66,7 +51,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .alias("targets"),
             col("account_status").first(),
             col("identity").first(),
-        ])
+        ]))
         .select([
             col("jurisdiction"),
             col("system_id"),

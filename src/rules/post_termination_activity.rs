@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -35,11 +35,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("status").alias("account_status"),
             col("account_type"),
         ]);
-    Ok(ctx
-        .window_events
-        .clone()
-        .lazy()
-        .filter(col("outcome").eq(lit("success")))
+    Ok(window_successes(ctx)
         .select([
             col("system_id"),
             col("account_id"),
@@ -47,27 +43,16 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("action"),
         ])
-        .join(
-            leavers,
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .join_on_account(leavers, JoinType::Inner)
         .filter(col("ts").gt(col("terminated_at")))
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-        .agg([
+        .agg(with_activity_span([
             col("identity_id").first(),
             col("terminated_at").first(),
             col("account_status").first(),
             col("account_type").first(),
             len().cast(DataType::Int64).alias("events"),
-            col("ts").min().alias("first_ts"),
-            col("ts").max().alias("last_ts"),
-            col("action")
-                .unique()
-                .sort(SortOptions::default())
-                .alias("actions"),
-        ])
+        ]))
         .select([
             col("jurisdiction"),
             col("system_id"),

@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text, with_thresholds};
+use super::util::{JoinOnAccount, detail, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -47,12 +47,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("mfa"),
         ])
-        .join(
-            privileged,
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .join_on_account(privileged, JoinType::Inner)
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
         .agg([
             col("identity_id").first(),

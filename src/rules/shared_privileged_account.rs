@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::detail;
+use super::util::{JoinOnAccount, detail};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -46,12 +46,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .and(col("account_type").eq(lit("shared")))
                 .and(col("privileged_access")),
         )
-        .join(
-            privileged_grants,
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .join_on_account(privileged_grants, JoinType::Left)
         .select([
             col("jurisdiction"),
             col("system_id"),

@@ -104,6 +104,39 @@ pub(super) fn sod_frames(ctx: &Ctx, kind: SodKind) -> Result<SodFrames> {
 /// patterns match it, adding `sod_rule_id, fidx`. `*` patterns match on the name alone.
 /// An item matched by several patterns of one function appears once for that function;
 /// `item_key` identifies an item.
+/// Groups (one row per group and function) that cover every function of their rule, with
+/// each function's evidence (`fields`) as a list of structs in function order.
+pub(super) fn covering_groups(
+    per_function: LazyFrame,
+    sod: &SodFrames,
+    group: Vec<Expr>,
+    fields: Vec<Expr>,
+) -> LazyFrame {
+    let rule_key = || [col("sod_rule_id")];
+    let function_key = || [col("sod_rule_id"), col("fidx")];
+    per_function
+        .join(
+            sod.functions.clone(),
+            function_key(),
+            function_key(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by(group)
+        .agg([
+            len().cast(DataType::Int64).alias("covered"),
+            as_struct(fields)
+                .sort_by([col("fidx")], SortMultipleOptions::default())
+                .alias("functions"),
+        ])
+        .join(
+            sod.rules.clone(),
+            rule_key(),
+            rule_key(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("covered").eq(col("n_functions")))
+}
+
 pub(super) fn match_functions(
     items: LazyFrame,
     name_col: &str,
@@ -231,33 +264,19 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             .head(Some(MAX_MATCHES))
             .alias("matches"),
         ])
-        .join(
-            sod.functions.clone(),
-            [col("sod_rule_id"), col("fidx")],
-            [col("sod_rule_id"), col("fidx")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    let conflicts = per_function
-        .group_by(group())
-        .agg([
-            len().cast(DataType::Int64).alias("covered"),
-            as_struct(vec![
-                col("function"),
-                col("patterns"),
-                col("match_count"),
-                col("permission_count"),
-                col("matches"),
-            ])
-            .sort_by([col("fidx")], SortMultipleOptions::default())
-            .alias("functions"),
-        ])
-        .join(
-            sod.rules.clone(),
-            [col("sod_rule_id")],
-            [col("sod_rule_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("covered").eq(col("n_functions")));
+;
+    let conflicts = covering_groups(
+        per_function,
+        &sod,
+        group(),
+        vec![
+            col("function"),
+            col("patterns"),
+            col("match_count"),
+            col("permission_count"),
+            col("matches"),
+        ],
+    );
     let involved = matches.clone().group_by(group()).agg([col("jurisdiction")
         .unique()
         .sort(SortOptions::default())

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::sod_conflict::{match_functions, sod_frames, MAX_MATCHES};
+use super::sod_conflict::{covering_groups, match_functions, sod_frames, MAX_MATCHES};
 use super::util::{detail, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
@@ -88,34 +88,20 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             .head(Some(MAX_MATCHES))
             .alias("events"),
         ])
-        .join(
-            sod.functions.clone(),
-            [col("sod_rule_id"), col("fidx")],
-            [col("sod_rule_id"), col("fidx")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    let conflicts = per_function
-        .group_by(group.clone())
-        .agg([
-            len().cast(DataType::Int64).alias("covered"),
-            as_struct(vec![
-                col("function"),
-                col("patterns"),
-                col("event_count"),
-                col("first_ts"),
-                col("last_ts"),
-                col("events"),
-            ])
-            .sort_by([col("fidx")], SortMultipleOptions::default())
-            .alias("functions"),
-        ])
-        .join(
-            sod.rules.clone(),
-            [col("sod_rule_id")],
-            [col("sod_rule_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("covered").eq(col("n_functions")));
+;
+    let conflicts = covering_groups(
+        per_function,
+        &sod,
+        group.to_vec(),
+        vec![
+            col("function"),
+            col("patterns"),
+            col("event_count"),
+            col("first_ts"),
+            col("last_ts"),
+            col("events"),
+        ],
+    );
     // Every account whose matching events make up the finding (for the freeze list), and
     // the jurisdictions they were performed in.
     let involved = matches.clone().group_by(group.clone()).agg([

@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -22,11 +22,7 @@ pub static META: RuleMeta = RuleMeta {
 /// `accounts`. Events of unknown systems never reach the rules, so every event has a
 /// jurisdiction.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    Ok(ctx
-        .window_events
-        .clone()
-        .lazy()
-        .filter(col("outcome").eq(lit("success")))
+    Ok(window_successes(ctx)
         .select([
             col("system_id"),
             col("account_id"),
@@ -34,25 +30,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("action"),
         ])
-        .join(
-            ctx.accounts
+        .join_on_account(ctx.accounts
                 .clone()
                 .lazy()
-                .select([col("system_id"), col("account_id")]),
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Anti),
-        )
+                .select([col("system_id"), col("account_id")]), JoinType::Anti)
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-        .agg([
+        .agg(with_activity_span([
             len().cast(DataType::Int64).alias("events"),
-            col("ts").min().alias("first_ts"),
-            col("ts").max().alias("last_ts"),
-            col("action")
-                .unique()
-                .sort(SortOptions::default())
-                .alias("actions"),
-        ])
+        ]))
         .select([
             col("jurisdiction"),
             col("system_id"),

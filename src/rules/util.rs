@@ -46,3 +46,38 @@ pub fn stub_empty(_ctx: &Ctx) -> crate::error::Result<DataFrame> {
         df!("jurisdiction" => Vec::<String>::new(), "severity" => Vec::<String>::new(), "detail" => Vec::<String>::new())?,
     )
 }
+
+/// Joins on the account key `(system_id, account_id)`, the most common join of the rules.
+pub trait JoinOnAccount {
+    fn join_on_account(self, right: LazyFrame, how: JoinType) -> LazyFrame;
+}
+
+impl JoinOnAccount for LazyFrame {
+    fn join_on_account(self, right: LazyFrame, how: JoinType) -> LazyFrame {
+        let key = || [col("system_id"), col("account_id")];
+        self.join(right, key(), key(), JoinArgs::new(how))
+    }
+}
+
+/// Successful events of the activity window.
+pub fn window_successes(ctx: &Ctx) -> LazyFrame {
+    ctx.window_events
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit("success")))
+}
+
+/// Group aggregations plus the activity evidence every event rule shows: `first_ts`,
+/// `last_ts` and the sorted distinct `actions`.
+pub fn with_activity_span(aggs: impl IntoIterator<Item = Expr>) -> Vec<Expr> {
+    let mut all: Vec<Expr> = aggs.into_iter().collect();
+    all.extend([
+        col("ts").min().alias("first_ts"),
+        col("ts").max().alias("last_ts"),
+        col("action")
+            .unique()
+            .sort(SortOptions::default())
+            .alias("actions"),
+    ]);
+    all
+}
