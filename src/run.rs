@@ -125,7 +125,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     progress.stage(&format!("{} write", opts.as_of));
     let write_started = Instant::now();
     let staging = Staging::new(&opts.out_dir, opts.as_of)?;
-    write_all(cfg, &a, &history, &freeze, &renderer, &staging.dir)?;
+    write_all(cfg, opts, &a, &history, &freeze, &renderer, &staging.dir)?;
     tracing::info!(
         findings_in = a.findings.height(),
         freeze_rows = freeze.height(),
@@ -202,6 +202,7 @@ fn warn_on_broken_links(out: &Path, as_of: NaiveDate, manifest_sha256: &str) {
 
 fn write_all(
     cfg: &RunConfig,
+    opts: &RunOptions,
     a: &Analysis,
     history: &History,
     freeze: &DataFrame,
@@ -238,6 +239,7 @@ fn write_all(
         history,
         tables: &a.tables,
     };
+    let mut review_state: Vec<(String, String)> = Vec::new();
     for j in &a.policy.jurisdictions {
         // The code becomes a directory name: never trust it further than the policy's rule.
         if !crate::report::safe_dir_name(&j.code) {
@@ -266,7 +268,11 @@ fn write_all(
             &jdir.join("summary.json"),
             &summary(j.code.as_str(), &rows, history, a),
         )?;
-        let ctx = context::build(j, &findings, &jfreeze, &shared)?;
+        let review = crate::review::status::latest_summary(&opts.out_dir, &j.code, a.as_of)?;
+        if let Some(r) = &review {
+            review_state.extend(r.state_files.iter().cloned());
+        }
+        let ctx = context::build(j, &findings, &jfreeze, review, &shared)?;
         let value = minijinja::Value::from_serialize(&ctx);
         write_text(
             &jdir.join("report.md"),
@@ -295,6 +301,7 @@ fn write_all(
         "policy": policy_files.iter().map(|(p, h)| json!({"path": p, "sha256": h})).collect::<Vec<_>>(),
         "inputs": a.ingest.accounts.iter().flat_map(|t| t.files.iter().map(|f| json!({"table": t.table, "path": f.path, "bytes": f.bytes, "sha256": f.sha256}))).collect::<Vec<_>>(),
         "ignored_files": a.ingest.ignored_files,
+        "review_state": review_state.iter().map(|(p, h)| json!({"path": p, "sha256": h})).collect::<Vec<_>>(),
         "templates": renderer.used.iter().map(|(n, h, o)| json!({"name": n, "sha256": h, "overridden": o})).collect::<Vec<_>>(),
         "tables": a.ingest.accounts.iter().map(|t| json!({"table": t.table, "rows_read": t.rows_read, "rows_loaded": t.rows_loaded, "rows_quarantined": t.rows_quarantined})).collect::<Vec<_>>(),
         "findings": a.findings.height(),

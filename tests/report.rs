@@ -111,7 +111,7 @@ impl World {
             tables: &self.tables,
         };
         let freeze = DataFrame::empty();
-        let ctx = context::build(j, findings, &freeze, &shared).expect("context");
+        let ctx = context::build(j, findings, &freeze, None, &shared).expect("context");
         let v = minijinja::Value::from_serialize(&ctx);
         let r = Renderer::new(None).expect("renderer");
         (

@@ -1054,6 +1054,30 @@ fn full_campaign_through_the_cli() {
         .find(|d| d.reviewer_id.as_deref() == Some(a.reviewer_id.as_str()))
         .expect("decision");
     assert_eq!(d.decided_at, "2026-12-01T01:00:00Z");
+    // The nightly compliance report of the campaign's jurisdiction shows it, and its
+    // manifest hashes the review state the report read.
+    run_ok(&["run", "--config", cfg, "--out", o]);
+    let day = out.path().join("2026-11-24");
+    let md = std::fs::read_to_string(day.join("HK/report.md")).expect("report.md");
+    assert!(md.contains("## 7. Access reviews"), "{md}");
+    assert!(md.contains(&format!("`{id}`")), "{md}");
+    assert!(md.contains("closed 2026-12-21T00:00:00Z"), "{md}");
+    let html = std::fs::read_to_string(day.join("HK/report.html")).expect("report.html");
+    assert!(html.contains("id=\"access-reviews\""));
+    let sg = std::fs::read_to_string(day.join("SG/report.md")).expect("SG report.md");
+    assert!(
+        sg.contains("No access-review campaign has been opened"),
+        "{sg}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(day.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let state_sha = sha(&dir.join("state.json"));
+    let listed = manifest["review_state"].as_array().expect("review_state");
+    assert!(listed
+        .iter()
+        .any(|f| f["path"] == format!("reviews/{id}/state.json")
+            && f["sha256"] == state_sha.as_str()));
     // Bad input is exit code 2 with a clear message.
     let bad = bin()
         .args([
@@ -1092,5 +1116,20 @@ fn compliance_report_summary_names_the_latest_campaign_and_overdue_items() {
         .expect("summary")
         .expect("some");
     assert_eq!(late.overdue, late.items);
+    assert_eq!(late.overdue_items.len(), late.overdue);
     assert_eq!(late.state_files.len(), 2);
+    // Decided items are no longer overdue.
+    let s = load(o, &id);
+    let p = &s.campaign.packets[0];
+    let f = o.join("returned.csv");
+    fill_csv(o, &id, &p.reviewer_id, &f, |_, _| ("keep", ""));
+    ingest(o, &id, &[f], at("2026-12-10T09:00:00Z"), None).expect("ingest");
+    let late = latest_summary(o, "HK", date("2026-12-21"))
+        .expect("summary")
+        .expect("some");
+    assert_eq!(late.overdue, late.items - p.items);
+    assert!(late
+        .overdue_items
+        .iter()
+        .all(|i| i.reviewer_id.as_deref() != Some(p.reviewer_id.as_str())));
 }

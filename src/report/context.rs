@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::history::{Delta, History};
 use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
+use crate::review::status::AccessReviewSummary;
 use crate::rules::REGISTRY;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
@@ -177,6 +178,10 @@ pub struct ReportContext {
     pub trend_svg: String,
     /// The trend as text ("2026-11-23: 20, 2026-11-24: 22") for the Markdown report.
     pub trend_text: String,
+    /// The jurisdiction's latest access-review campaign, if any was opened by this as_of.
+    pub access_review: Option<AccessReviewSummary>,
+    /// How many overdue items the report lists; the rest are in `review status`.
+    pub overdue_shown: usize,
 }
 
 pub struct Shared<'a> {
@@ -782,6 +787,7 @@ pub fn build(
     j: &Jurisdiction,
     findings: &DataFrame,
     freeze: &DataFrame,
+    access_review: Option<AccessReviewSummary>,
     shared: &Shared,
 ) -> Result<ReportContext> {
     let rows = frame_rows(findings)?;
@@ -963,5 +969,7 @@ pub fn build(
             .collect::<Vec<_>>()
             .join(", "),
         trend_svg: charts::trend(&trend),
+        access_review,
+        overdue_shown: TOP_PER_TABLE,
     })
 }

@@ -179,6 +179,22 @@ pub fn status(s: &Stored, at: DateTime<Utc>) -> Status {
     st
 }
 
+/// One undecided item past the campaign's due date, as the compliance report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverdueItem {
+    pub item_id: String,
+    /// Reviewer id, or None for an item nobody could be assigned.
+    pub reviewer_id: Option<String>,
+    pub reviewer_name: Option<String>,
+    pub identity_id: Option<String>,
+    pub display_name: Option<String>,
+    pub system_id: String,
+    pub account_id: String,
+    pub entitlement_id: String,
+    pub privileged: bool,
+    pub findings: String,
+}
+
 /// What the compliance report's "access reviews" section needs about one jurisdiction: its
 /// latest campaign with `as_of` on or before the report's, and the overdue items in it.
 #[derive(Debug, Clone, Serialize)]
@@ -195,6 +211,8 @@ pub struct AccessReviewSummary {
     pub pending: usize,
     /// Undecided items whose due date is before the report's as_of.
     pub overdue: usize,
+    /// The overdue items themselves, items with findings first (as in the packets).
+    pub overdue_items: Vec<OverdueItem>,
     pub signals: usize,
     /// (path relative to OUT, sha256) of the state read, for the manifest (contract 6:
     /// "the manifest also hashes ... any review state a report read").
@@ -234,6 +252,26 @@ pub fn latest_summary(
             ));
         }
     }
+    // status() counts every undecided item as overdue once the due date has passed.
+    let late = st.overdue > 0;
+    let overdue_items = s
+        .campaign
+        .items
+        .iter()
+        .filter(|i| late && !s.state.decisions.contains_key(&i.item_id))
+        .map(|i| OverdueItem {
+            item_id: i.item_id.clone(),
+            reviewer_id: i.reviewer_id.clone(),
+            reviewer_name: i.reviewer_name.clone(),
+            identity_id: i.identity_id.clone(),
+            display_name: i.display_name.clone(),
+            system_id: i.system_id.clone(),
+            account_id: i.account_id.clone(),
+            entitlement_id: i.entitlement_id.clone(),
+            privileged: i.privileged,
+            findings: i.findings.join(", "),
+        })
+        .collect();
     Ok(Some(AccessReviewSummary {
         campaign_id: st.campaign_id,
         as_of: st.as_of,
@@ -246,6 +284,7 @@ pub fn latest_summary(
         escalated: st.escalated,
         pending: st.pending,
         overdue: st.overdue,
+        overdue_items,
         signals: st.signals.len(),
         state_files,
     }))
