@@ -1864,3 +1864,89 @@ fn account_with_an_unknown_identity_is_loaded_as_orphaned() {
     let l = load_ok(&f);
     assert_eq!(l.counts("accounts"), (1, 1, 0));
 }
+
+/// Native-typed Parquet takes the columnar path, text-typed Parquet the row path: the same
+/// rows must give the same loaded frame, quarantine rows and reasons either way.
+#[test]
+fn parquet_columnar_and_row_paths_agree() {
+    let ts_text = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default()
+    };
+    // (event_id, ts, system_id, outcome, mfa, seq, src_ip)
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(&str, Option<i64>, &str, &str, Option<bool>, Option<i64>, &str)> = vec![
+        ("e1", Some(T0), "pay-hk", "success", Some(true), Some(1), "10.0.0.1"),
+        ("  ", Some(T0), "pay-hk", "success", None, Some(2), ""),
+        ("e3", None, "pay-hk", "failure", Some(false), None, "x"),
+        ("e4", Some(T0 + HOUR), "nope", "success", None, Some(4), ""),
+        ("e1", Some(T0 + 2 * HOUR), "pay-hk", "success", None, None, ""),
+        ("e6", Some(T0 + 3 * HOUR), "pay-hk", "maybe", None, None, ""),
+        ("e7", Some(T0 + 4 * HOUR), "pay-hk", "", None, None, ""),
+        ("e8", Some(T0 + 5 * HOUR), "pay-hk", "failure", Some(true), Some(8), ""),
+    ];
+    let n = rows.len();
+    let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let systems: Vec<&str> = rows.iter().map(|r| r.2).collect();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.3).collect();
+    let ips: Vec<&str> = rows.iter().map(|r| r.6).collect();
+    let common = |ts: Column, mfa: Column, seq: Column| {
+        DataFrame::new_infer_height(vec![
+            string_col("event_id", &ids),
+            ts,
+            string_col("system_id", &systems),
+            string_col("account_id", &vec!["alice"; n]),
+            string_col("action", &vec!["login"; n]),
+            string_col("outcome", &outcomes),
+            mfa,
+            seq,
+            string_col("src_ip", &ips),
+        ])
+        .expect("frame")
+    };
+    let ts_native: Vec<Option<i64>> = rows.iter().map(|r| r.1).collect();
+    let native = common(
+        Series::new("ts".into(), ts_native)
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .expect("datetime")
+            .into(),
+        Series::new("mfa".into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()).into(),
+        Series::new("seq".into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()).into(),
+    );
+    let text = |v: Vec<Option<String>>, name: &str| -> Column {
+        Series::new(name.into(), v).into()
+    };
+    let texts = common(
+        text(rows.iter().map(|r| r.1.map(ts_text)).collect(), "ts"),
+        text(rows.iter().map(|r| r.4.map(|b| b.to_string())).collect(), "mfa"),
+        text(rows.iter().map(|r| r.5.map(|s| s.to_string())).collect(), "seq"),
+    );
+    let load_with = |df: DataFrame| {
+        load_edited_ok(&base(), move |dir| {
+            remove(&dir.join("audit_events.csv"));
+            write_parquet(&dir.join("audit_events.parquet"), df);
+        })
+    };
+    let a = load_with(native);
+    let b = load_with(texts);
+    assert_eq!(a.counts("audit_events"), b.counts("audit_events"));
+    assert_eq!(a.counts("audit_events"), (8, 2, 6));
+    assert_eq!(
+        a.frame("audit_events").equals_missing(b.frame("audit_events")),
+        true,
+        "{}\n{}",
+        a.frame("audit_events"),
+        b.frame("audit_events")
+    );
+    let reasons = |l: &Loaded| -> Vec<(u64, String)> {
+        l.report
+            .quarantine
+            .iter()
+            .map(|q| (q.line, q.reason.clone()))
+            .collect()
+    };
+    assert_eq!(reasons(&a), reasons(&b));
+    assert_eq!(a.strs("audit_events", "src_ip")[1], None, "empty text is null");
+    assert_eq!(a.bools("audit_events", "mfa"), b.bools("audit_events", "mfa"));
+}

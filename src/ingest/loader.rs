@@ -1,6 +1,7 @@
 //! Row-level checks shared by every input format: typed cells in, a canonical frame and
 //! quarantine rows out. Keys and references are checked here, in file order.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
@@ -77,10 +78,16 @@ pub fn empty_frame(schema: &TableSchema) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
+/// The text of schema column `i` of the row being checked (None for null).
+type CellText<'c> = dyn Fn(usize) -> Option<Cow<'c, str>> + 'c;
+
 pub struct TableLoader<'k> {
     pub schema: &'static TableSchema,
     known: &'k mut Known,
     builders: Vec<Builder>,
+    /// Loaded rows so far, in file order: canonical chunks (from columnar readers) and,
+    /// last, the rows in `builders` (from row-by-row readers).
+    chunks: Vec<DataFrame>,
     /// key -> (file, position) of the first loaded row with that key.
     keys: HashMap<Vec<String>, (String, u64)>,
     key_idx: Vec<usize>,
@@ -100,6 +107,7 @@ impl<'k> TableLoader<'k> {
             schema,
             known,
             builders: schema.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            chunks: Vec::new(),
             keys: HashMap::new(),
             key_idx,
             rows_read: 0,
@@ -124,41 +132,105 @@ impl<'k> TableLoader<'k> {
         cells: std::result::Result<Vec<Value>, String>,
         raw: impl FnOnce() -> String,
     ) {
-        self.rows_read += 1;
-        let verdict = cells.and_then(|cells| self.check(file, pos, &cells).map(|()| cells));
-        match verdict {
-            Ok(cells) => {
-                self.remember(&cells);
-                for (b, v) in self.builders.iter_mut().zip(cells) {
-                    b.push(v);
-                }
-                self.rows_loaded += 1;
+        let verdict = cells.and_then(|cells| {
+            self.check(file, pos, &|i| value_text(&cells[i]))
+                .map(|()| cells)
+        });
+        if let Some(cells) = self.settle(file, pos, verdict, raw) {
+            for (b, v) in self.builders.iter_mut().zip(cells) {
+                b.push(v);
             }
-            Err(reason) => self.quarantine.push(QuarantineRow {
-                table: self.schema.name,
-                source_file: file.to_string(),
-                line: pos,
-                reason,
-                raw: raw(),
-            }),
         }
     }
 
-    fn str_at<'a>(&self, cells: &'a [Value], col: &str) -> Option<&'a str> {
-        match self.schema.column_index(col).map(|i| &cells[i]) {
-            Some(Value::Str(s)) => Some(s.as_str()),
-            _ => None,
+    /// Offers one row of a canonical chunk the caller keeps (see [`Self::push_chunk`]):
+    /// the cells are already valid and `text` reads them. True when the row is loaded.
+    pub fn admit<'c>(
+        &mut self,
+        file: &str,
+        pos: u64,
+        text: &CellText<'c>,
+        raw: impl FnOnce() -> String,
+    ) -> bool {
+        let verdict = self.check(file, pos, text);
+        self.settle(file, pos, verdict, raw).is_some()
+    }
+
+    /// Counts a row for a reader that already knows it cannot be loaded (a bad cell).
+    pub fn reject(&mut self, file: &str, pos: u64, reason: String, raw: impl FnOnce() -> String) {
+        self.settle::<()>(file, pos, Err(reason), raw);
+    }
+
+    /// Appends the rows a columnar reader loaded through [`Self::admit`], as a frame with
+    /// the canonical columns, after every row loaded before.
+    pub fn push_chunk(&mut self, df: DataFrame) -> Result<()> {
+        self.flush_builders()?;
+        self.chunks.push(df);
+        Ok(())
+    }
+
+    fn flush_builders(&mut self) -> Result<()> {
+        let fresh = self.schema.columns.iter().map(|c| Builder::new(c.ty)).collect();
+        let builders = std::mem::replace(&mut self.builders, fresh);
+        let cols = self
+            .schema
+            .columns
+            .iter()
+            .zip(builders)
+            .map(|(c, b)| b.into_column(c.name))
+            .collect();
+        let df = DataFrame::new_infer_height(cols)?;
+        if df.height() > 0 || self.chunks.is_empty() {
+            self.chunks.push(df);
+        }
+        Ok(())
+    }
+
+    /// Counts the row and quarantines it when the verdict is a reason.
+    fn settle<T>(
+        &mut self,
+        file: &str,
+        pos: u64,
+        verdict: std::result::Result<T, String>,
+        raw: impl FnOnce() -> String,
+    ) -> Option<T> {
+        self.rows_read += 1;
+        match verdict {
+            Ok(t) => {
+                self.rows_loaded += 1;
+                Some(t)
+            }
+            Err(reason) => {
+                self.quarantine.push(QuarantineRow {
+                    table: self.schema.name,
+                    source_file: file.to_string(),
+                    line: pos,
+                    reason,
+                    raw: raw(),
+                });
+                None
+            }
         }
     }
 
-    fn check(&mut self, file: &str, pos: u64, cells: &[Value]) -> std::result::Result<(), String> {
-        self.table_rule(cells)?;
+    fn text_of<'c>(&self, text: &CellText<'c>, col: &str) -> Option<Cow<'c, str>> {
+        self.schema.column_index(col).and_then(text)
+    }
+
+    fn check(
+        &mut self,
+        file: &str,
+        pos: u64,
+        text: &CellText<'_>,
+    ) -> std::result::Result<(), String> {
+        self.table_rule(text)?;
         for r in self.schema.references {
-            let vals: Vec<&str> = r
+            let owned: Vec<Cow<str>> = r
                 .columns
                 .iter()
-                .filter_map(|c| self.str_at(cells, c))
+                .filter_map(|c| self.text_of(text, c))
                 .collect();
+            let vals: Vec<&str> = owned.iter().map(|v| v.as_ref()).collect();
             let ok = match (r.table, vals.as_slice()) {
                 (Table::Systems, [s]) => self.known.systems.contains(*s),
                 (Table::Accounts, [s, a]) => self
@@ -189,7 +261,7 @@ impl<'k> TableLoader<'k> {
             let key: Vec<String> = self
                 .key_idx
                 .iter()
-                .map(|&i| value_text(&cells[i]))
+                .map(|&i| text(i).map(Cow::into_owned).unwrap_or_default())
                 .collect();
             if let Some((f, p)) = self.keys.get(&key) {
                 let cols: Vec<&str> = self.schema.key.to_vec();
@@ -200,24 +272,26 @@ impl<'k> TableLoader<'k> {
                     position_word(f)
                 ));
             }
+            self.remember(text);
             self.keys.insert(key, (file.to_string(), pos));
+        } else {
+            self.remember(text);
         }
         Ok(())
     }
 
     /// Row checks that belong to one table only.
-    fn table_rule(&self, cells: &[Value]) -> std::result::Result<(), String> {
+    fn table_rule(&self, text: &CellText<'_>) -> std::result::Result<(), String> {
         match self.schema.table {
             Table::Identities => {
-                let terminated = self.str_at(cells, "status") == Some("terminated");
-                let at = self.schema.column_index("terminated_at").map(|i| &cells[i]);
-                if terminated && matches!(at, Some(Value::Null) | None) {
+                let terminated = self.text_of(text, "status").as_deref() == Some("terminated");
+                if terminated && self.text_of(text, "terminated_at").is_none() {
                     return Err("terminated identity without terminated_at".into());
                 }
             }
             Table::Exceptions => {
-                if let Some(id) = self.str_at(cells, "sod_rule_id") {
-                    if !self.known.sod_rule_ids.contains(id) {
+                if let Some(id) = self.text_of(text, "sod_rule_id") {
+                    if !self.known.sod_rule_ids.contains(id.as_ref()) {
                         return Err(format!("unknown SoD rule ({id:?})"));
                     }
                 }
@@ -228,8 +302,12 @@ impl<'k> TableLoader<'k> {
     }
 
     /// Makes an accepted row available to the reference checks of later tables.
-    fn remember(&mut self, cells: &[Value]) {
-        let s = |c: &str| self.str_at(cells, c).unwrap_or_default().to_string();
+    fn remember(&mut self, text: &CellText<'_>) {
+        let s = |c: &str| {
+            self.text_of(text, c)
+                .map(Cow::into_owned)
+                .unwrap_or_default()
+        };
         match self.schema.table {
             Table::Systems => {
                 let k = s("system_id");
@@ -248,25 +326,27 @@ impl<'k> TableLoader<'k> {
         }
     }
 
-    pub fn finish(self) -> Result<(DataFrame, u64, u64, Vec<QuarantineRow>)> {
-        let cols = self
-            .schema
-            .columns
-            .iter()
-            .zip(self.builders)
-            .map(|(c, b)| b.into_column(c.name))
-            .collect();
-        let df = DataFrame::new_infer_height(cols)?;
+    pub fn finish(mut self) -> Result<(DataFrame, u64, u64, Vec<QuarantineRow>)> {
+        self.flush_builders()?;
+        let mut chunks = std::mem::take(&mut self.chunks).into_iter();
+        let mut df = match chunks.next() {
+            Some(df) => df,
+            None => empty_frame(self.schema)?,
+        };
+        for c in chunks {
+            df.vstack_mut_owned(c)?;
+        }
+        df.rechunk_mut();
         Ok((df, self.rows_read, self.rows_loaded, self.quarantine))
     }
 }
 
-fn value_text(v: &Value) -> String {
+fn value_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::Str(s) => s.clone(),
-        Value::Int(i) | Value::Ts(i) => i.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
+        Value::Str(s) => Some(Cow::Borrowed(s.as_str())),
+        Value::Int(i) | Value::Ts(i) => Some(Cow::Owned(i.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        Value::Null => None,
     }
 }
 

@@ -1,13 +1,14 @@
 //! Parquet files through polars' reader. A column must have the contract's type or be a
 //! string (parsed like CSV text); anything else rejects the file.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::loader::TableLoader;
-use super::schema::ColType;
+use super::schema::{ColType, Column as SchemaColumn};
 use super::values::{bad, finish, in_range, parse_text, row_cells, CellError, Value};
 use super::FileRead;
 use crate::error::{Error, Result};
@@ -118,41 +119,238 @@ fn read_checked(
         sources.push(src);
     }
 
-    for row in 0..df.height() {
-        let cells = row_cells(schema.columns, |i, col| {
-            let parsed = match &sources[i] {
-                Source::Missing => finish(col, Value::Null),
-                Source::Text(ca) => parse_text(col, ca.get(row), naive_tz),
-                Source::Bytes(ca) => match ca.get(row).map(std::str::from_utf8) {
-                    None => parse_text(col, None, naive_tz),
-                    Some(Ok(text)) => parse_text(col, Some(text), naive_tz),
-                    Some(Err(_)) => Err(CellError::NotUtf8),
-                },
-                Source::Bool(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Bool)),
-                Source::Int(ca, file) => match ca.get(row) {
-                    Some(v) => Ok(Value::Int(v)),
-                    None => match file.get(row) {
-                        Ok(AnyValue::Null) => finish(col, Value::Null),
-                        Ok(v) => Err(bad("integer", &v.to_string())),
-                        Err(e) => Err(bad("integer", &e.to_string())),
-                    },
-                },
-                Source::Micros(ca, phys, unit) => match ca.get(row).and_then(in_range) {
-                    Some(v) => Ok(Value::Ts(v)),
-                    // Shown as the stored number: polars cannot format it as a date.
-                    None => match phys.get(row) {
-                        None => finish(col, Value::Null),
-                        Some(v) => Err(bad("timestamp", &format!("{v} {unit} since the epoch"))),
-                    },
-                },
-            };
-            parsed
-        });
-        loader.push(rel, row as u64, cells, || raw_json(&df, row));
+    if sources.iter().zip(schema.columns).all(|(s, c)| columnar(s, c.ty)) {
+        read_columnar(rel, &df, &sources, loader)?;
+    } else {
+        for row in 0..df.height() {
+            let cells = cells_at(schema.columns, &sources, row, naive_tz);
+            loader.push(rel, row as u64, cells, || raw_json(&df, row));
+        }
     }
     Ok(FileRead {
         unknown_columns: map.unknown,
     })
+}
+
+/// The typed cells of one row, or every problem in it.
+fn cells_at(
+    columns: &[SchemaColumn],
+    sources: &[Source],
+    row: usize,
+    naive_tz: Option<Tz>,
+) -> std::result::Result<Vec<Value>, String> {
+    row_cells(columns, |i, col| match &sources[i] {
+        Source::Missing => finish(col, Value::Null),
+        Source::Text(ca) => parse_text(col, ca.get(row), naive_tz),
+        Source::Bytes(ca) => match ca.get(row).map(std::str::from_utf8) {
+            None => parse_text(col, None, naive_tz),
+            Some(Ok(text)) => parse_text(col, Some(text), naive_tz),
+            Some(Err(_)) => Err(CellError::NotUtf8),
+        },
+        Source::Bool(ca) => finish(col, ca.get(row).map_or(Value::Null, Value::Bool)),
+        Source::Int(ca, file) => match ca.get(row) {
+            Some(v) => Ok(Value::Int(v)),
+            None => match file.get(row) {
+                Ok(AnyValue::Null) => finish(col, Value::Null),
+                Ok(v) => Err(bad("integer", &v.to_string())),
+                Err(e) => Err(bad("integer", &e.to_string())),
+            },
+        },
+        Source::Micros(ca, phys, unit) => match ca.get(row).and_then(in_range) {
+            Some(v) => Ok(Value::Ts(v)),
+            // Shown as the stored number: polars cannot format it as a date.
+            None => match phys.get(row) {
+                None => finish(col, Value::Null),
+                Some(v) => Err(bad("timestamp", &format!("{v} {unit} since the epoch"))),
+            },
+        },
+    })
+}
+
+/// Whether a column can be validated column-wise: native types, and strings only where
+/// the contract wants text (text needing parsing into other types goes row by row).
+fn columnar(src: &Source, ty: ColType) -> bool {
+    match src {
+        Source::Missing | Source::Bool(_) | Source::Int(..) | Source::Micros(..) => true,
+        Source::Text(_) => matches!(ty, ColType::Id | ColType::Text | ColType::Enum(_)),
+        Source::Bytes(_) => false,
+    }
+}
+
+/// The bulk path (generated and exported Parquet is native-typed): each column is
+/// validated and made canonical at once; only the key, reference and table checks, which
+/// depend on the rows before, go row by row, on borrowed values. Rows with a bad cell get
+/// the same reasons as on the row path.
+fn read_columnar(
+    rel: &str,
+    df: &DataFrame,
+    sources: &[Source],
+    loader: &mut TableLoader,
+) -> Result<()> {
+    let schema = loader.schema;
+    let n = df.height();
+    let mut bad_rows = vec![false; n];
+    let canon: Vec<Column> = schema
+        .columns
+        .iter()
+        .zip(sources)
+        .map(|(col, src)| canonical(col, src, n, &mut bad_rows))
+        .collect::<Result<_>>()?;
+    let cells: Vec<Cell> = canon.iter().map(Cell::of).collect::<Result<_>>()?;
+    let mut keep = Vec::with_capacity(n);
+    for (row, is_bad) in bad_rows.iter().enumerate() {
+        let raw = || raw_json(df, row);
+        let loaded = if *is_bad {
+            match cells_at(schema.columns, sources, row, None) {
+                Err(reason) => {
+                    loader.reject(rel, row as u64, reason, raw);
+                    false
+                }
+                // Not expected (the column checks mirror the cell parser); checked as
+                // any row would be, from the canonical values.
+                Ok(_) => loader.admit(rel, row as u64, &|i| cells[i].text(row), raw),
+            }
+        } else {
+            loader.admit(rel, row as u64, &|i| cells[i].text(row), raw)
+        };
+        keep.push(loaded);
+    }
+    let mut chunk = DataFrame::new_infer_height(canon)?;
+    if keep.iter().any(|k| !k) {
+        let mask = BooleanChunked::from_slice(PlSmallStr::from_static("keep"), &keep);
+        chunk = chunk.filter(&mask)?;
+    }
+    loader.push_chunk(chunk)
+}
+
+/// A canonical column, read back as text for the row checks.
+enum Cell<'a> {
+    Str(&'a StringChunked),
+    Bool(&'a BooleanChunked),
+    Int(&'a Int64Chunked),
+}
+
+impl<'a> Cell<'a> {
+    fn of(c: &'a Column) -> Result<Cell<'a>> {
+        Ok(match c.dtype() {
+            DataType::Boolean => Cell::Bool(c.bool()?),
+            DataType::Int64 => Cell::Int(c.i64()?),
+            _ => Cell::Str(c.str()?),
+        })
+    }
+
+    fn text(&self, row: usize) -> Option<Cow<'a, str>> {
+        match self {
+            Cell::Str(ca) => ca.get(row).map(Cow::Borrowed),
+            Cell::Bool(ca) => ca.get(row).map(|b| Cow::Owned(b.to_string())),
+            Cell::Int(ca) => ca.get(row).map(|v| Cow::Owned(v.to_string())),
+        }
+    }
+}
+
+/// One schema column in canonical form (defaults applied, blanks null, out-of-range
+/// timestamps null), marking the rows whose cell is bad or missing.
+fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) -> Result<Column> {
+    let name = PlSmallStr::from_static(col.name);
+    // A null cell takes the default, else is a problem when the column is required.
+    let null_is_bad = col.default.is_none() && col.required;
+    let series = match src {
+        Source::Text(ca) => {
+            let blank = |s: &str| match col.ty {
+                ColType::Id => s.trim().is_empty(),
+                _ => s.is_empty(),
+            };
+            let values: Vec<Option<&str>> = ca
+                .iter()
+                .enumerate()
+                .map(|(row, v)| match v.filter(|s| !blank(s)) {
+                    None => {
+                        bad_rows[row] |= null_is_bad;
+                        col.default
+                    }
+                    Some(s) => {
+                        if let ColType::Enum(words) = col.ty {
+                            if !words.contains(&s) {
+                                bad_rows[row] = true;
+                            }
+                        }
+                        Some(s)
+                    }
+                })
+                .collect();
+            StringChunked::from_iter_options(name, values.into_iter()).into_series()
+        }
+        Source::Bool(ca) => {
+            let default = col.default.map(|d| d == "true");
+            ca.iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    v.or_else(|| {
+                        bad_rows[row] |= null_is_bad;
+                        default
+                    })
+                })
+                .collect::<BooleanChunked>()
+                .with_name(name)
+                .into_series()
+        }
+        Source::Int(ca, file) => {
+            let file_null = file.is_null();
+            ca.iter()
+                .zip(file_null.iter())
+                .enumerate()
+                .map(|(row, (v, was_null))| {
+                    if v.is_none() {
+                        if was_null == Some(true) {
+                            bad_rows[row] |= null_is_bad;
+                        } else {
+                            bad_rows[row] = true;
+                        }
+                    }
+                    v
+                })
+                .collect::<Int64Chunked>()
+                .with_name(name)
+                .into_series()
+        }
+        Source::Micros(ca, phys, _) => ca
+            .iter()
+            .zip(phys.iter())
+            .enumerate()
+            .map(|(row, (v, stored))| {
+                let v = v.and_then(in_range);
+                if v.is_none() {
+                    if stored.is_none() {
+                        bad_rows[row] |= null_is_bad;
+                    } else {
+                        bad_rows[row] = true;
+                    }
+                }
+                v
+            })
+            .collect::<Int64Chunked>()
+            .with_name(name)
+            .into_series(),
+        Source::Bytes(_) => {
+            return Err(Error::Internal(format!(
+                "column {}: byte strings are read row by row",
+                col.name
+            )))
+        }
+        Source::Missing => {
+            bad_rows.iter_mut().for_each(|b| *b |= null_is_bad);
+            match (col.default, col.ty) {
+                (Some(d), ColType::Bool) => Series::new(name, vec![d == "true"; n]),
+                (Some(d), _) => Series::new(name, vec![d; n]),
+                (None, ColType::Bool) => Series::full_null(name, n, &DataType::Boolean),
+                (None, ColType::Int | ColType::Timestamp) => {
+                    Series::full_null(name, n, &DataType::Int64)
+                }
+                (None, _) => Series::full_null(name, n, &DataType::String),
+            }
+        }
+    };
+    Ok(series.into())
 }
 
 fn type_word(ty: ColType) -> &'static str {
