@@ -11,7 +11,7 @@ use permaudit::config::RunConfig;
 use permaudit::error::{Error, Result};
 use permaudit::generate::{self, GenOptions, Preset};
 use permaudit::pipeline::{self, Inputs};
-use permaudit::run::run_range;
+use permaudit::run::{run_range, RunFlags};
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input, \
 configuration or policy (nothing written); 3 another run holds the lock of the output directory \
@@ -64,6 +64,10 @@ enum Command {
         /// Any quarantined row is fatal (exit 2).
         #[arg(long)]
         strict: bool,
+        /// Ignore the incremental state in OUT/state/ (event digests, file hashes) and
+        /// read every input again; the state is rebuilt.
+        #[arg(long)]
+        full: bool,
         /// Exit 1 when a finding of this severity or above exists.
         #[arg(long, value_enum)]
         fail_on: Option<Severity>,
@@ -261,6 +265,7 @@ fn execute(command: Command) -> Result<u8> {
             to,
             out,
             strict,
+            full,
             fail_on,
         } => {
             let cfg = RunConfig::load(&config)?;
@@ -270,7 +275,7 @@ fn execute(command: Command) -> Result<u8> {
             };
             let out_dir = out.unwrap_or_else(|| cfg.out_dir.clone());
             let mut failing = false;
-            run_range(&cfg, &dates, &out_dir, strict, |s| {
+            run_range(&cfg, &dates, &out_dir, RunFlags { strict, full }, |s| {
                 let sev = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
                 say(&format!(
                     "permaudit run as_of={} status=ok findings={} critical={} high={} medium={} low={} freeze={} quarantined={} manifest_sha256={} out={}",

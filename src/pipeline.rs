@@ -8,9 +8,10 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::error::Result;
+use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, Tables};
 use crate::policy::Policy;
-use crate::resolve::Ctx;
+use crate::resolve::{Ctx, MICROS_PER_DAY};
 use crate::{findings, rules};
 
 /// What a run knows after detection.
@@ -31,7 +32,29 @@ pub struct Inputs<'a> {
     pub lookback_days: i64,
 }
 
+/// Loads everything, keeping the rows of every event partition.
 pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
+    load_with(inputs, &ingest::EventsPlan::default())
+}
+
+/// The event partitions an evaluation at `as_of` needs rows of: those reaching its
+/// activity window (the others contribute their digests only).
+pub fn window_plan<'a>(
+    inputs: &Inputs,
+    as_of: NaiveDate,
+    store: Option<&'a Store>,
+) -> ingest::EventsPlan<'a> {
+    let t_day = crate::resolve::evaluation_instant(as_of).div_euclid(MICROS_PER_DAY);
+    ingest::EventsPlan {
+        keep_days: Some(t_day - inputs.lookback_days..t_day),
+        store,
+    }
+}
+
+pub fn load_with(
+    inputs: &Inputs,
+    plan: &ingest::EventsPlan,
+) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
     let discovery = ingest::discover(inputs.input_dir)?;
@@ -39,7 +62,7 @@ pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
         tracing::info!(file = %f, "ignored input file");
     }
     let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids)?;
+    let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan)?;
     for (file, column) in &report.unknown_columns {
         tracing::info!(%file, %column, "unknown column ignored");
     }
@@ -64,15 +87,20 @@ pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
 }
 
 pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {
-    let (policy, tables, ingest) = load(inputs)?;
+    analyze_with(inputs, as_of, None)
+}
+
+/// Analyses `as_of`, reusing and storing event digests in `store` when given.
+pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Analysis> {
+    let (policy, tables, ingest) = load_with(inputs, &window_plan(inputs, as_of, store))?;
     let started = Instant::now();
     let (findings, t) = {
         let ctx = Ctx::build(&tables, &policy, as_of, inputs.lookback_days)?;
         tracing::info!(
             grants_in = tables.grants.height(),
-            events_in = tables.audit_events.height(),
+            window_events = ctx.window_events.height(),
+            sequenced_events = ctx.seq_events.height(),
             grants = ctx.grants.height(),
-            events = ctx.events.height(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "resolve done"
         );
@@ -81,7 +109,7 @@ pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {
         let findings = findings::detect(&ctx)?;
         tracing::info!(
             grants_in = ctx.grants.height(),
-            events_in = ctx.events.height(),
+            window_events = ctx.window_events.height(),
             findings = findings.height(),
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
             "detect done"

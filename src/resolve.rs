@@ -53,8 +53,11 @@ pub struct Ctx<'a> {
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
     /// and `effective` (active and account status `active`).
     pub grants: DataFrame,
-    /// Events with `ts < T`, with `jurisdiction`.
-    pub events: DataFrame,
+    /// Events with `ts < T` and a `seq` (the digest columns), with `jurisdiction`.
+    pub seq_events: DataFrame,
+    /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
+    /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
+    pub feed: DataFrame,
     /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
     /// account's `identity` (null when the account is unknown or has no identity).
     pub window_events: DataFrame,
@@ -188,39 +191,63 @@ impl<'a> Ctx<'a> {
             .with_column(col("privileged_access").fill_null(lit(false)))
             .collect()?;
 
-        let events = tables
-            .audit_events
-            .clone()
-            .lazy()
-            .filter(col("ts").lt(lit(t)))
-            .join(
+        // T and the window start are UTC midnights: the digests' per-day rows are before T
+        // exactly when their day is.
+        let t_day = t.div_euclid(MICROS_PER_DAY);
+        let with_jurisdiction = |lf: LazyFrame| {
+            lf.join(
                 systems.clone().lazy(),
                 [col("system_id")],
                 [col("system_id")],
                 JoinArgs::new(JoinType::Left),
             )
-            .collect()?;
-        let window_events = events
-            .clone()
-            .lazy()
-            .filter(col("ts").gt_eq(lit(window_start)))
-            .join(
-                accounts.clone().lazy().select([
-                    col("system_id"),
-                    col("account_id"),
-                    col("identity"),
+        };
+        let digests = &tables.events;
+        let seq_events =
+            with_jurisdiction(digests.seq.clone().lazy().filter(col("ts").lt(lit(t)))).collect()?;
+        let feed = with_jurisdiction(
+            digests
+                .feed
+                .clone()
+                .lazy()
+                .filter(col("day").lt(lit(t_day)))
+                .sort(
+                    ["latest_ts", "latest_event_id"],
+                    SortMultipleOptions::default(),
+                )
+                .group_by([col("system_id")])
+                .agg([
+                    col("events").sum().cast(IDX_DTYPE).alias("events_before_t"),
+                    col("first_ts").min(),
+                    col("latest_ts").last(),
+                    col("latest_event_id").last(),
                 ]),
-                [col("system_id"), col("account_id")],
-                [col("system_id"), col("account_id")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .collect()?;
+        )
+        .collect()?;
+        let window_events = with_jurisdiction(
+            tables
+                .audit_events
+                .clone()
+                .lazy()
+                .filter(col("ts").gt_eq(lit(window_start)).and(col("ts").lt(lit(t)))),
+        )
+        .join(
+            accounts
+                .clone()
+                .lazy()
+                .select([col("system_id"), col("account_id"), col("identity")]),
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?;
 
-        let successes = events
+        let usage = digests
+            .usage
             .clone()
             .lazy()
-            .filter(col("outcome").eq(lit("success")));
-        let last_use = successes
+            .filter(col("day").lt(lit(t_day)));
+        let last_use = usage
             .clone()
             .join(
                 tables
@@ -233,12 +260,12 @@ impl<'a> Ctx<'a> {
                 JoinArgs::new(JoinType::Inner),
             )
             .group_by([col("system_id"), col("account_id"), col("permission_id")])
-            .agg([col("ts").max().alias("last_use")])
+            .agg([col("last_ts").max().alias("last_use")])
             .collect()?;
-        let last_login = successes
+        let last_login = usage
             .filter(col("action").eq(lit("login")))
             .group_by([col("system_id"), col("account_id")])
-            .agg([col("ts").max().alias("last_login")])
+            .agg([col("last_ts").max().alias("last_login")])
             .collect()?;
 
         Ok(Ctx {
@@ -254,7 +281,8 @@ impl<'a> Ctx<'a> {
             identities,
             accounts,
             grants,
-            events,
+            seq_events,
+            feed,
             window_events,
             last_use,
             last_login,

@@ -13,17 +13,27 @@ use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::findings::{write_csv, write_parquet};
 use crate::history::{self, History};
+use crate::ingest::state::Store;
 use crate::ingest::QuarantineRow;
 use crate::lock;
 use crate::output::{self, Staging};
-use crate::pipeline::{analyze, Analysis, Inputs};
+use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
 
 pub struct RunOptions {
     pub as_of: NaiveDate,
     pub out_dir: PathBuf,
+    pub flags: RunFlags,
+}
+
+/// How a run treats problems and the incremental state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFlags {
+    /// Any quarantined row is fatal.
     pub strict: bool,
+    /// Ignore the stored event digests and file hashes (they are rebuilt).
+    pub full: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +59,7 @@ const FREEZE_RULES: [&str; 4] = [
 /// One day: takes the output directory's lock, runs, releases it.
 pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
     let mut last = None;
-    run_range(cfg, &[opts.as_of], &opts.out_dir, opts.strict, |s| {
+    run_range(cfg, &[opts.as_of], &opts.out_dir, opts.flags, |s| {
         last = Some(s.clone())
     })?;
     last.ok_or_else(|| Error::Internal("run produced no summary".into()))
@@ -62,7 +72,7 @@ pub fn run_range(
     cfg: &RunConfig,
     dates: &[NaiveDate],
     out_dir: &Path,
-    strict: bool,
+    flags: RunFlags,
     mut done: impl FnMut(&RunSummary),
 ) -> Result<()> {
     let mut dates = dates.to_vec();
@@ -74,7 +84,7 @@ pub fn run_range(
         let opts = RunOptions {
             as_of,
             out_dir: out_dir.to_path_buf(),
-            strict,
+            flags,
         };
         let summary = run_locked(cfg, &opts, &progress)?;
         done(&summary);
@@ -97,9 +107,10 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
         lookback_days: cfg.activity_lookback_days,
     };
     let renderer = Renderer::new(cfg.templates_dir.as_deref())?;
-    let mut a = analyze(&inputs, opts.as_of)?;
+    let store = Store::open(&opts.out_dir, !opts.flags.full);
+    let mut a = analyze_with(&inputs, opts.as_of, Some(&store))?;
     let quarantined = a.ingest.quarantined();
-    if opts.strict && quarantined > 0 {
+    if opts.flags.strict && quarantined > 0 {
         let detail = a
             .ingest
             .accounts
@@ -147,6 +158,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     // The run is delivered; indexing it now saves the next run the work, and a crash
     // before this line is repaired by the next run's sync.
     history::sync(&opts.out_dir)?;
+    store.commit()?;
     warn_on_broken_links(&opts.out_dir, opts.as_of, &manifest_sha256);
 
     let mut by_severity = BTreeMap::new();

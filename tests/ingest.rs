@@ -1876,15 +1876,47 @@ fn parquet_columnar_and_row_paths_agree() {
     };
     // (event_id, ts, system_id, outcome, mfa, seq, src_ip)
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(&str, Option<i64>, &str, &str, Option<bool>, Option<i64>, &str)> = vec![
-        ("e1", Some(T0), "pay-hk", "success", Some(true), Some(1), "10.0.0.1"),
+    let rows: Vec<(
+        &str,
+        Option<i64>,
+        &str,
+        &str,
+        Option<bool>,
+        Option<i64>,
+        &str,
+    )> = vec![
+        (
+            "e1",
+            Some(T0),
+            "pay-hk",
+            "success",
+            Some(true),
+            Some(1),
+            "10.0.0.1",
+        ),
         ("  ", Some(T0), "pay-hk", "success", None, Some(2), ""),
         ("e3", None, "pay-hk", "failure", Some(false), None, "x"),
         ("e4", Some(T0 + HOUR), "nope", "success", None, Some(4), ""),
-        ("e1", Some(T0 + 2 * HOUR), "pay-hk", "success", None, None, ""),
+        (
+            "e1",
+            Some(T0 + 2 * HOUR),
+            "pay-hk",
+            "success",
+            None,
+            None,
+            "",
+        ),
         ("e6", Some(T0 + 3 * HOUR), "pay-hk", "maybe", None, None, ""),
         ("e7", Some(T0 + 4 * HOUR), "pay-hk", "", None, None, ""),
-        ("e8", Some(T0 + 5 * HOUR), "pay-hk", "failure", Some(true), Some(8), ""),
+        (
+            "e8",
+            Some(T0 + 5 * HOUR),
+            "pay-hk",
+            "failure",
+            Some(true),
+            Some(8),
+            "",
+        ),
     ];
     let n = rows.len();
     let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
@@ -1914,13 +1946,18 @@ fn parquet_columnar_and_row_paths_agree() {
         Series::new("mfa".into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()).into(),
         Series::new("seq".into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()).into(),
     );
-    let text = |v: Vec<Option<String>>, name: &str| -> Column {
-        Series::new(name.into(), v).into()
-    };
+    let text =
+        |v: Vec<Option<String>>, name: &str| -> Column { Series::new(name.into(), v).into() };
     let texts = common(
         text(rows.iter().map(|r| r.1.map(ts_text)).collect(), "ts"),
-        text(rows.iter().map(|r| r.4.map(|b| b.to_string())).collect(), "mfa"),
-        text(rows.iter().map(|r| r.5.map(|s| s.to_string())).collect(), "seq"),
+        text(
+            rows.iter().map(|r| r.4.map(|b| b.to_string())).collect(),
+            "mfa",
+        ),
+        text(
+            rows.iter().map(|r| r.5.map(|s| s.to_string())).collect(),
+            "seq",
+        ),
     );
     let load_with = |df: DataFrame| {
         load_edited_ok(&base(), move |dir| {
@@ -1933,7 +1970,8 @@ fn parquet_columnar_and_row_paths_agree() {
     assert_eq!(a.counts("audit_events"), b.counts("audit_events"));
     assert_eq!(a.counts("audit_events"), (8, 2, 6));
     assert_eq!(
-        a.frame("audit_events").equals_missing(b.frame("audit_events")),
+        a.frame("audit_events")
+            .equals_missing(b.frame("audit_events")),
         true,
         "{}\n{}",
         a.frame("audit_events"),
@@ -1947,6 +1985,13 @@ fn parquet_columnar_and_row_paths_agree() {
             .collect()
     };
     assert_eq!(reasons(&a), reasons(&b));
-    assert_eq!(a.strs("audit_events", "src_ip")[1], None, "empty text is null");
-    assert_eq!(a.bools("audit_events", "mfa"), b.bools("audit_events", "mfa"));
+    assert_eq!(
+        a.strs("audit_events", "src_ip")[1],
+        None,
+        "empty text is null"
+    );
+    assert_eq!(
+        a.bools("audit_events", "mfa"),
+        b.bools("audit_events", "mfa")
+    );
 }

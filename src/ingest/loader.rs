@@ -170,7 +170,12 @@ impl<'k> TableLoader<'k> {
     }
 
     fn flush_builders(&mut self) -> Result<()> {
-        let fresh = self.schema.columns.iter().map(|c| Builder::new(c.ty)).collect();
+        let fresh = self
+            .schema
+            .columns
+            .iter()
+            .map(|c| Builder::new(c.ty))
+            .collect();
         let builders = std::mem::replace(&mut self.builders, fresh);
         let cols = self
             .schema

@@ -2,23 +2,28 @@
 //! exact row accounting. The only module that reads input files.
 
 pub mod csv_file;
+pub mod events;
 pub mod loader;
 pub mod ndjson_file;
 pub mod parquet_file;
 pub mod schema;
+pub mod state;
 pub mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use polars::prelude::DataFrame;
-use sha2::{Digest, Sha256};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use events::{EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
 use schema::{Table, TableSchema};
+use state::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -115,7 +120,7 @@ pub struct FileRead {
     pub unknown_columns: Vec<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     pub path: String,
     pub sha256: String,
@@ -133,7 +138,9 @@ pub struct TableAccount {
 
 /// The canonical frames, one per contract table, with the schema's columns in order.
 /// Strings are `String`, booleans `Boolean`, integers and timestamps `Int64` (timestamps in
-/// microseconds since the Unix epoch, UTC).
+/// microseconds since the Unix epoch, UTC). `audit_events` holds the rows of the event
+/// partitions that were asked for (those reaching the activity window); `events` holds
+/// the digests of every partition.
 #[derive(Debug, Clone)]
 pub struct Tables {
     pub systems: DataFrame,
@@ -145,6 +152,7 @@ pub struct Tables {
     pub action_permissions: DataFrame,
     pub audit_events: DataFrame,
     pub exceptions: DataFrame,
+    pub events: EventDigests,
 }
 
 impl Tables {
@@ -175,6 +183,7 @@ impl Tables {
             action_permissions: e(&schema::ACTION_PERMISSIONS)?,
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
+            events: EventDigests::of(&[])?,
         })
     }
 }
@@ -305,12 +314,58 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// How the audit-event partitions are read.
+#[derive(Default)]
+pub struct EventsPlan<'a> {
+    /// UTC days whose partitions keep their rows (None: every partition keeps them).
+    pub keep_days: Option<Range<i64>>,
+    /// Where digests and file hashes are reused from and stored (None: nothing is).
+    pub store: Option<&'a Store>,
+}
+
+impl EventsPlan<'_> {
+    fn wants_rows(&self, days: Option<(i64, i64)>) -> bool {
+        match &self.keep_days {
+            None => true,
+            Some(r) => Partition::meets(days, r),
+        }
+    }
+}
+
+fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(&f.path).map_err(|e| Error::io(&f.path, e))?;
+    // Zero bytes is file-level in every format (contract section 3): an export that wrote
+    // nothing, not even a header, is broken rather than empty.
+    if bytes.is_empty() {
+        return Err(Error::input(
+            &f.rel,
+            "empty file: zero bytes, not even a header",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads one file of any format into the loader.
+pub fn read_file(
+    f: &SourceFile,
+    bytes: &[u8],
+    naive_tz: Option<Tz>,
+    loader: &mut TableLoader,
+) -> Result<FileRead> {
+    match f.format {
+        Format::Csv => csv_file::read(&f.rel, bytes, naive_tz, loader),
+        Format::Parquet => parquet_file::read(&f.rel, bytes, naive_tz, loader),
+        Format::Ndjson => ndjson_file::read(&f.rel, bytes, naive_tz, loader),
+    }
+}
+
 /// Loads every table in dependency order. File-level problems are errors; row-level ones
 /// end up in the report's quarantine.
 pub fn load(
     discovery: &Discovery,
     naive_tz: Option<Tz>,
     sod_rule_ids: impl IntoIterator<Item = String>,
+    plan: &EventsPlan,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.into_iter().collect(),
@@ -327,29 +382,42 @@ pub fn load(
             .get(&schema.table)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        if schema.table == Table::AuditEvents {
+            let (partitions, account) = load_events(files, naive_tz, &known.systems, plan)?;
+            for p in &partitions {
+                report.unknown_columns.extend(
+                    p.meta
+                        .unknown_columns
+                        .iter()
+                        .map(|c| (p.meta.file.path.clone(), c.clone())),
+                );
+                report
+                    .quarantine
+                    .extend(p.meta.quarantine.iter().map(|q| q.row()));
+            }
+            report.accounts.push(account);
+            tables.events = EventDigests::of(&partitions)?;
+            tables.audit_events = events::stack(
+                partitions.into_iter().filter_map(|p| p.rows),
+                loader::empty_frame(schema)?,
+            )?;
+            continue;
+        }
         let mut loader = TableLoader::new(schema, &mut known);
         let mut inputs = Vec::new();
         for f in files {
-            let bytes = std::fs::read(&f.path).map_err(|e| Error::io(&f.path, e))?;
+            let bytes = read_bytes(f)?;
+            let sha256 = crate::hash::sha256_hex(&bytes);
+            if let Some(store) = plan.store {
+                store.record_sha256(&f.rel, &f.path, &sha256);
+            }
             inputs.push(InputFile {
                 path: f.rel.clone(),
-                sha256: hex::encode(Sha256::digest(&bytes)),
+                sha256,
                 bytes: bytes.len() as u64,
             });
-            // Zero bytes is file-level in every format (contract section 3): an export that
-            // wrote nothing, not even a header, is broken rather than empty.
-            if bytes.is_empty() {
-                return Err(Error::input(
-                    &f.rel,
-                    "empty file: zero bytes, not even a header",
-                ));
-            }
             loader.start_file();
-            let read = match f.format {
-                Format::Csv => csv_file::read(&f.rel, &bytes, naive_tz, &mut loader)?,
-                Format::Parquet => parquet_file::read(&f.rel, &bytes, naive_tz, &mut loader)?,
-                Format::Ndjson => ndjson_file::read(&f.rel, &bytes, naive_tz, &mut loader)?,
-            };
+            let read = read_file(f, &bytes, naive_tz, &mut loader)?;
             report
                 .unknown_columns
                 .extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
@@ -366,4 +434,86 @@ pub fn load(
         *tables.slot(schema.table) = df;
     }
     Ok((tables, report))
+}
+
+/// Every partition of the events table, in file order: from the store when its digest is
+/// there, else read, validated, digested and stored. Partitions are independent, so they
+/// are processed in parallel; only the first error in file order is reported.
+fn load_events(
+    files: &[SourceFile],
+    naive_tz: Option<Tz>,
+    systems: &HashSet<String>,
+    plan: &EventsPlan,
+) -> Result<(Vec<Partition>, TableAccount)> {
+    let mut ids: Vec<&str> = systems.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    let systems_fp = crate::hash::sha256_hex(ids.join("\n").as_bytes());
+    let results: Vec<Result<Partition>> = files
+        .par_iter()
+        .map(|f| load_partition(f, naive_tz, systems, &systems_fp, plan))
+        .collect();
+    let partitions = results.into_iter().collect::<Result<Vec<_>>>()?;
+    tracing::info!(
+        partitions = partitions.len(),
+        digests_reused = partitions.iter().filter(|p| p.reused).count(),
+        rows_kept = partitions
+            .iter()
+            .filter_map(|p| p.rows.as_ref().map(DataFrame::height))
+            .sum::<usize>(),
+        "audit event partitions"
+    );
+    let account = TableAccount {
+        table: schema::AUDIT_EVENTS.name,
+        rows_read: partitions.iter().map(|p| p.meta.rows_read).sum(),
+        rows_loaded: partitions.iter().map(|p| p.meta.rows_loaded).sum(),
+        rows_quarantined: partitions
+            .iter()
+            .map(|p| p.meta.rows_read - p.meta.rows_loaded)
+            .sum(),
+        files: partitions.iter().map(|p| p.meta.file.clone()).collect(),
+    };
+    Ok((partitions, account))
+}
+
+fn load_partition(
+    f: &SourceFile,
+    naive_tz: Option<Tz>,
+    systems: &HashSet<String>,
+    systems_fp: &str,
+    plan: &EventsPlan,
+) -> Result<Partition> {
+    let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz);
+    let from_store = |sha: &str| {
+        let store = plan.store?;
+        store.load(&key_of(sha), |days| plan.wants_rows(days))
+    };
+    let cached_sha = plan.store.and_then(|s| s.cached_sha256(&f.rel, &f.path));
+    if let Some(p) = cached_sha.as_deref().and_then(from_store) {
+        return Ok(p);
+    }
+    let bytes = read_bytes(f)?;
+    let sha256 = crate::hash::sha256_hex(&bytes);
+    if let Some(store) = plan.store {
+        store.record_sha256(&f.rel, &f.path, &sha256);
+    }
+    if let Some(p) = from_store(&sha256) {
+        return Ok(p);
+    }
+    let (rows, mut meta) = events::load_rows(f, &bytes, naive_tz, systems)?;
+    drop(bytes);
+    meta.file.sha256 = sha256.clone();
+    let digest = events::digest(&rows)?;
+    let mut p = Partition {
+        meta,
+        digest,
+        rows: None,
+        reused: false,
+    };
+    if let Some(store) = plan.store {
+        store.save(&key_of(&sha256), &p, &rows)?;
+    }
+    if plan.wants_rows(p.meta.days) {
+        p.rows = Some(rows);
+    }
+    Ok(p)
 }

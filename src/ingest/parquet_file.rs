@@ -119,7 +119,11 @@ fn read_checked(
         sources.push(src);
     }
 
-    if sources.iter().zip(schema.columns).all(|(s, c)| columnar(s, c.ty)) {
+    if sources
+        .iter()
+        .zip(schema.columns)
+        .all(|(s, c)| columnar(s, c.ty))
+    {
         read_columnar(rel, &df, &sources, loader)?;
     } else {
         for row in 0..df.height() {

@@ -20,18 +20,7 @@ pub static META: RuleMeta = RuleMeta {
 /// A system with events before T whose latest event (any action, any outcome, with or
 /// without `seq`) is older than `max_silence_hours`: `latest < T - H hours`.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let latest = ctx
-        .events
-        .clone()
-        .lazy()
-        .sort(["ts", "event_id"], SortMultipleOptions::default())
-        .group_by([col("system_id"), col("jurisdiction")])
-        .agg([
-            col("ts").last().alias("latest_ts"),
-            col("event_id").last().alias("latest_event_id"),
-            col("ts").first().alias("first_ts"),
-            len().alias("events_before_t"),
-        ]);
+    let latest = ctx.feed.clone().lazy();
     Ok(with_thresholds(latest, ctx)
         .filter(col("latest_ts").lt(lit(ctx.t) - hours("max_silence_hours")))
         .select([

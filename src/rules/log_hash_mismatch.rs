@@ -205,7 +205,7 @@ fn check_system(cols: &Cols, range: std::ops::Range<usize>) -> Vec<Finding> {
 /// hashed records is one finding. Events before T with non-null seq and hash only.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let mut df = ctx
-        .events
+        .seq_events
         .clone()
         .lazy()
         .filter(col("seq").is_not_null().and(col("hash").is_not_null()))

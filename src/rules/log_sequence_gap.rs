@@ -25,7 +25,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     // One row per distinct seq; a duplicated seq is LOG_HASH_MISMATCH's business, here the
     // earliest of the records is the one shown as the neighbour of a gap.
     let seqs = ctx
-        .events
+        .seq_events
         .clone()
         .lazy()
         .filter(col("seq").is_not_null())

@@ -1,0 +1,200 @@
+//! Incremental nightly runs (issue 8): a run that reuses the stored digests of unchanged
+//! audit-event partitions writes exactly the same bytes as a `--full` run, when a new day
+//! arrives, when an old partition changes and when one is deleted; and the digests of
+//! changed or deleted partitions are never reused.
+//!
+//! Generated data shaped like the small preset (32 days, hash-chained and sequenced logs,
+//! planted cases of every rule) at a volume a debug build runs in seconds; the benchmark
+//! (`bench/run.sh`) checks the same equality on the medium preset.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use permaudit::generate::{generate, GenOptions};
+use polars::prelude::*;
+
+const LAST: &str = "2026-11-24";
+const BEFORE: &str = "2026-11-23";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_permaudit"))
+}
+
+/// Runs `permaudit run` and returns its stderr log.
+fn run(config: &Path, out: &Path, as_of: &str, full: bool) -> String {
+    let mut cmd = bin();
+    cmd.args(["run", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .args(["--as-of", as_of]);
+    if full {
+        cmd.arg("--full");
+    }
+    let o = cmd.output().expect("run permaudit");
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "run {as_of} failed: {log}");
+    log
+}
+
+/// The `key=value` field of the "audit event partitions" log line.
+fn partitions_field(log: &str, key: &str) -> usize {
+    let line = log
+        .lines()
+        .find(|l| l.contains("audit event partitions"))
+        .unwrap_or_else(|| panic!("no partitions line in {log}"));
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+}
+
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("prefix").to_path_buf();
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+fn assert_same_output(a: &Path, b: &Path, what: &str) {
+    let fa = files(&a.join(LAST));
+    let fb = files(&b.join(LAST));
+    assert_eq!(
+        fa.keys().collect::<Vec<_>>(),
+        fb.keys().collect::<Vec<_>>(),
+        "{what}: file lists differ"
+    );
+    for (path, bytes) in &fa {
+        assert!(
+            fb[path] == *bytes,
+            "{what}: {} differs between the incremental and the full run",
+            path.display()
+        );
+    }
+}
+
+fn digests(out: &Path) -> usize {
+    std::fs::read_dir(out.join("state/events"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn partition(data: &Path, day: &str) -> PathBuf {
+    data.join(format!("input/audit_events/date={day}/part-0.parquet"))
+}
+
+#[test]
+fn incremental_runs_equal_full_runs() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let d = data.path();
+    let days = 32;
+    generate(&GenOptions {
+        out: d.to_path_buf(),
+        seed: 3,
+        identities: 300,
+        days,
+        events_per_day: 1_200,
+        force: false,
+    })
+    .expect("generate");
+    let config = d.join("permaudit.toml");
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (a.path(), b.path());
+    let days = days as usize;
+
+    // The night before: the last day's partition has not arrived yet.
+    let last = partition(d, LAST);
+    let held = d.join("held.parquet");
+    std::fs::rename(&last, &held).expect("hold the last day");
+    std::fs::remove_dir(last.parent().expect("dir")).expect("rmdir");
+    let log = run(&config, a, BEFORE, false);
+    assert_eq!(partitions_field(&log, "digests_reused"), 0);
+    run(&config, b, BEFORE, true);
+    assert_eq!(digests(a), days - 1);
+
+    // The new day arrives: only it is read.
+    std::fs::create_dir_all(last.parent().expect("dir")).expect("mkdir");
+    std::fs::rename(&held, &last).expect("deliver the last day");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "partitions"), days);
+    assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    let log = run(&config, b, LAST, true);
+    assert_eq!(partitions_field(&log, "digests_reused"), 0);
+    assert_same_output(a, b, "new day");
+    assert_eq!(digests(a), days);
+
+    // An old partition is rewritten with rows removed: its digest is not reused.
+    let old = partition(d, "2026-11-20");
+    let df = ParquetReader::new(std::fs::File::open(&old).expect("open"))
+        .finish()
+        .expect("read");
+    let mut df = df.slice(0, df.height() / 2);
+    ParquetWriter::new(std::fs::File::create(&old).expect("create"))
+        .finish(&mut df)
+        .expect("write");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    run(&config, b, LAST, true);
+    assert_same_output(a, b, "changed partition");
+    assert_eq!(digests(a), days, "the stale digest is removed");
+
+    // A partition is deleted.
+    let gone = partition(d, "2026-11-10");
+    std::fs::remove_file(&gone).expect("delete");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "partitions"), days - 1);
+    assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    run(&config, b, LAST, true);
+    assert_same_output(a, b, "deleted partition");
+    assert_eq!(digests(a), days - 1);
+
+    // Deleting the state only costs a slow run.
+    std::fs::remove_dir_all(a.join("state")).expect("rm state");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "digests_reused"), 0);
+    assert_same_output(a, b, "state deleted");
+}
+
+/// A run that fails on a file-level problem leaves no state behind (only the lock file).
+#[test]
+fn failed_run_leaves_no_state() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let d = data.path();
+    generate(&GenOptions {
+        out: d.to_path_buf(),
+        seed: 1,
+        identities: 50,
+        days: 3,
+        events_per_day: 100,
+        force: false,
+    })
+    .expect("generate");
+    std::fs::write(partition(d, LAST), b"").expect("truncate");
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = out.path().join("out");
+    let r = bin()
+        .args(["run", "--config"])
+        .arg(d.join("permaudit.toml"))
+        .arg("--out")
+        .arg(&o)
+        .output()
+        .expect("run");
+    assert_eq!(r.status.code(), Some(2));
+    let left: Vec<_> = std::fs::read_dir(&o)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from(".permaudit.lock")]);
+}
