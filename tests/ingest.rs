@@ -1969,10 +1969,9 @@ fn parquet_columnar_and_row_paths_agree() {
     let b = load_with(texts);
     assert_eq!(a.counts("audit_events"), b.counts("audit_events"));
     assert_eq!(a.counts("audit_events"), (8, 2, 6));
-    assert_eq!(
+    assert!(
         a.frame("audit_events")
             .equals_missing(b.frame("audit_events")),
-        true,
         "{}\n{}",
         a.frame("audit_events"),
         b.frame("audit_events")
