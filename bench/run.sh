@@ -2,11 +2,17 @@
 # Benchmark of permaudit on generated data (issue 8).
 #
 #   bench/run.sh                 # small and medium presets
-#   bench/run.sh small medium large
+#   bench/run.sh small medium large medium180
 #
 # Builds the release binary, generates each preset (seed 1) into $BENCH_DIR/<preset>
-# (default: target/bench-data), runs a full `permaudit run` on it, and prints wall time,
-# CPU time (user + system) and peak RSS of every step, measured by `/usr/bin/time -v`.
+# (default: target/bench-data; `medium180` is medium with 180 days of history), and per
+# preset measures:
+#   full_run     `permaudit run --full` of the last day into an empty output directory;
+#   prepare      the night before (last day's partition held back), building the state;
+#   incremental  the last day once its partition arrives, reusing the other digests;
+# then checks that the incremental and full runs wrote byte-identical findings and prints
+# wall time, CPU time (user + system) and peak RSS of every step (`/usr/bin/time -v`), and
+# the ratio incremental / full.
 # Generated data is reused when its permaudit.toml names the same preset sizes; set
 # REGENERATE=1 to force a fresh generation. Results go to stdout and $BENCH_DIR/results.tsv.
 set -euo pipefail
@@ -53,11 +59,35 @@ measure() {
 
 for preset in "${presets[@]}"; do
     dir=$BENCH_DIR/$preset
+    case $preset in
+        medium180) gen=(--preset medium --days 180) ;;
+        *) gen=(--preset "$preset") ;;
+    esac
     if [ "${REGENERATE:-0}" = 1 ] || ! grep -q -- "--seed ${SEED}"'`' "$dir/permaudit.toml" 2>/dev/null; then
-        measure "$preset" generate "$BIN" generate --out "$dir" --preset "$preset" --seed "$SEED" --force
+        measure "$preset" generate "$BIN" generate --out "$dir" "${gen[@]}" --seed "$SEED" --force
     fi
-    rm -rf "$dir/out"
-    measure "$preset" full_run "$BIN" run --config "$dir/permaudit.toml"
+    cfg=$dir/permaudit.toml
+    rm -rf "$dir/out" "$dir/out-incremental"
+    last=$(ls "$dir/input/audit_events" | sort | tail -1)
+    last_day=${last#date=}
+    before=$(date -d "$last_day - 1 day" +%F)
+    # Both output directories get the night before first, so that their histories (and
+    # hence first_seen) agree and the last day's outputs can be compared byte for byte.
+    "$BIN" run --config "$cfg" --full --as-of "$before" > /dev/null 2>&1
+    measure "$preset" full_run "$BIN" run --config "$cfg" --full --as-of "$last_day"
+    mv "$dir/input/audit_events/$last" "$dir/held-partition"
+    measure "$preset" prepare "$BIN" run --config "$cfg" --out "$dir/out-incremental" --as-of "$before"
+    mv "$dir/held-partition" "$dir/input/audit_events/$last"
+    measure "$preset" incremental "$BIN" run --config "$cfg" --out "$dir/out-incremental" --as-of "$last_day"
+    grep -h "audit event partitions" "$BENCH_DIR/$preset.incremental.log" | sed 's/^.*INFO //' >&2
+    if cmp -s "$dir/out/$last_day/findings.csv" "$dir/out-incremental/$last_day/findings.csv"; then
+        echo "$preset: incremental findings.csv is byte-identical to the full run's" >&2
+    else
+        echo "$preset: incremental and full findings differ" >&2
+        exit 1
+    fi
+    awk -F'\t' -v p="$preset" '$1 == p && $2 == "full_run" { f = $3 } $1 == p && $2 == "incremental" { i = $3 }
+        END { if (f > 0) printf "%s: incremental / full wall time = %.3f\n", p, i / f }' "$RESULTS" >&2
 done
 
 echo

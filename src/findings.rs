@@ -46,7 +46,17 @@ const STRING_KEYS: [&str; 7] = [
 pub fn detect(ctx: &Ctx) -> Result<DataFrame> {
     let frames = REGISTRY
         .iter()
-        .map(|rule| normalize(rule, (rule.evaluate)(ctx)?, ctx.policy))
+        .map(|rule| {
+            let started = std::time::Instant::now();
+            let frame = (rule.evaluate)(ctx)?;
+            tracing::debug!(
+                rule = rule.meta.code,
+                findings = frame.height(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "rule evaluated"
+            );
+            normalize(rule, frame, ctx.policy)
+        })
         .collect::<Result<Vec<_>>>()?;
     let all = concat(
         frames.into_iter().map(IntoLazy::lazy).collect::<Vec<_>>(),
