@@ -99,7 +99,8 @@ pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) ->
         tracing::info!(
             grants_in = tables.grants.height(),
             window_events = ctx.window_events.height(),
-            sequenced_events = ctx.seq_events.height(),
+            sequenced_raw = ctx.log_chains.raw.height(),
+            sequenced_edges = ctx.log_chains.edges.height(),
             grants = ctx.grants.height(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "resolve done"

@@ -53,8 +53,8 @@ pub struct Ctx<'a> {
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
     /// and `effective` (active and account status `active`).
     pub grants: DataFrame,
-    /// Events with `ts < T` and a `seq` (the digest columns), with `jurisdiction`.
-    pub seq_events: DataFrame,
+    /// The sequenced records before T, as the log-chain rules read them.
+    pub log_chains: LogChains,
     /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
     /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
     pub feed: DataFrame,
@@ -66,6 +66,24 @@ pub struct Ctx<'a> {
     pub last_use: DataFrame,
     /// `system_id, account_id, last_login`: latest successful `login` before T.
     pub last_login: DataFrame,
+}
+
+/// The log chains of every system, from the partitions' digests (see
+/// [`crate::ingest::events::EventDigests`]): raw records for the systems whose partitions
+/// overlap in seq, and for the others each partition's edge records, lowest seqs and own
+/// findings. Frames carry [`crate::ingest::events`]' seq columns.
+pub struct LogChains {
+    /// Records with `ts < T` of the systems evaluated on all their records.
+    pub raw: DataFrame,
+    pub edges: DataFrame,
+    /// `system_id, seq`: each partition's lowest seq.
+    pub gap_starts: DataFrame,
+    /// `system_id, seq`: each partition's lowest hashed seq.
+    pub hash_starts: DataFrame,
+    /// Gaps inside single partitions: `system_id, seq, after_seq, detail`.
+    pub gap_local: DataFrame,
+    /// Hash-chain findings inside single partitions: `system_id, seq, detail`.
+    pub hash_local: DataFrame,
 }
 
 impl<'a> Ctx<'a> {
@@ -203,8 +221,19 @@ impl<'a> Ctx<'a> {
             )
         };
         let digests = &tables.events;
-        let seq_events =
-            with_jurisdiction(digests.seq.clone().lazy().filter(col("ts").lt(lit(t)))).collect()?;
+        let log_chains = LogChains {
+            raw: digests
+                .seq_raw
+                .clone()
+                .lazy()
+                .filter(col("ts").lt(lit(t)))
+                .collect()?,
+            edges: digests.seq_edges.clone(),
+            gap_starts: digests.gap_starts.clone(),
+            hash_starts: digests.hash_starts.clone(),
+            gap_local: digests.gap_local.clone(),
+            hash_local: digests.hash_local.clone(),
+        };
         let feed = with_jurisdiction(
             digests
                 .feed
@@ -281,7 +310,7 @@ impl<'a> Ctx<'a> {
             identities,
             accounts,
             grants,
-            seq_events,
+            log_chains,
             feed,
             window_events,
             last_use,

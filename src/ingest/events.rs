@@ -33,16 +33,48 @@ const SEQ_COLUMNS: [&str; 10] = [
 /// What every rule reading beyond the activity window needs from one partition. Day
 /// numbers are UTC days since the epoch; the evaluation instant and the window start are
 /// UTC midnights, so "before T" is exactly "day < T's day" for the per-day aggregates.
+///
+/// The log-chain rules see a partition through its `seq` ranges: the findings inside the
+/// partition (computed here by the rules' own functions) and its edge records, the ones a
+/// check across partitions can need. When two partitions of a system overlap in seq, that
+/// system's raw records (the `seq.parquet` of the stored partition) are used instead.
 #[derive(Debug, Clone)]
 pub struct Digest {
-    /// Events with a `seq` ([`SEQ_COLUMNS`]): LOG_SEQUENCE_GAP and LOG_HASH_MISMATCH.
-    pub seq: DataFrame,
+    /// Per `system_id`: `min_seq, max_seq` over records with a seq, and `min_hashed,
+    /// max_hashed` over those that also have a hash.
+    pub seq_ranges: DataFrame,
+    /// Every record ([`SEQ_COLUMNS`]) at one of those four seqs.
+    pub seq_edges: DataFrame,
+    /// LOG_SEQUENCE_GAP's gaps inside the partition (`system_id, seq, after_seq, detail`).
+    pub gap_local: DataFrame,
+    /// LOG_HASH_MISMATCH's findings inside the partition (`system_id, seq, detail`), except
+    /// at `min_hashed`, which depends on the partition before.
+    pub hash_local: DataFrame,
     /// Per `system_id, day`: `events`, `first_ts`, `latest_ts`, `latest_event_id` (the
     /// last by `ts, event_id`): LOG_FEED_SILENT.
     pub feed: DataFrame,
     /// Successful events per `system_id, account_id, action, day`: `last_ts`. Last use of
     /// a permission and last login.
     pub usage: DataFrame,
+}
+
+/// Where a partition's records with a seq ([`SEQ_COLUMNS`]) are, when needed whole.
+#[derive(Debug, Clone)]
+pub enum SeqRecords {
+    Memory(DataFrame),
+    File(std::path::PathBuf),
+}
+
+impl SeqRecords {
+    fn read(&self) -> Result<DataFrame> {
+        match self {
+            SeqRecords::Memory(df) => Ok(df.clone()),
+            SeqRecords::File(path) => {
+                let f = std::fs::File::open(path).map_err(|e| crate::error::Error::io(path, e))?;
+                Ok(ParquetReader::new(f).finish()?)
+            }
+        }
+    }
 }
 
 /// The numbers and quarantine of one partition, stored beside its digest.
@@ -83,6 +115,7 @@ impl StoredQuarantine {
 pub struct Partition {
     pub meta: PartitionMeta,
     pub digest: Digest,
+    pub seq: SeqRecords,
     pub rows: Option<DataFrame>,
     /// Whether the digest came from the store (the file was not read).
     pub reused: bool,
@@ -147,13 +180,59 @@ fn day() -> Expr {
     col("ts").floor_div(lit(MICROS_PER_DAY)).alias("day")
 }
 
-/// The digest of a partition's loaded (canonical) rows.
-pub fn digest(rows: &DataFrame) -> Result<Digest> {
-    let lf = rows.clone().lazy();
-    let seq = lf
+/// The records with a seq of a partition's loaded (canonical) rows.
+pub fn seq_records(rows: &DataFrame) -> Result<DataFrame> {
+    Ok(rows
         .clone()
+        .lazy()
         .filter(col("seq").is_not_null())
         .select(SEQ_COLUMNS.map(col))
+        .collect()?)
+}
+
+/// The digest of a partition's loaded (canonical) rows and its records with a seq.
+pub fn digest(rows: &DataFrame, seq: &DataFrame) -> Result<Digest> {
+    let lf = rows.clone().lazy();
+    let hashed = col("hash").is_not_null();
+    let seq_ranges = seq
+        .clone()
+        .lazy()
+        .group_by([col("system_id")])
+        .agg([
+            col("seq").min().alias("min_seq"),
+            col("seq").max().alias("max_seq"),
+            col("seq").filter(hashed.clone()).min().alias("min_hashed"),
+            col("seq").filter(hashed).max().alias("max_hashed"),
+        ])
+        .sort(["system_id"], SortMultipleOptions::default())
+        .collect()?;
+    let with_ranges = seq.clone().lazy().join(
+        seq_ranges.clone().lazy(),
+        [col("system_id")],
+        [col("system_id")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    let at = |c: &str| col("seq").eq(col(c)).fill_null(lit(false));
+    let seq_edges = with_ranges
+        .filter(
+            at("min_seq")
+                .or(at("max_seq"))
+                .or(at("min_hashed"))
+                .or(at("max_hashed")),
+        )
+        .select(SEQ_COLUMNS.map(col))
+        .collect()?;
+    let gap_local = crate::rules::log_sequence_gap::gaps(seq.clone().lazy())?.collect()?;
+    let hash_local = crate::rules::log_hash_mismatch::check(seq.clone().lazy())?
+        .lazy()
+        .join(
+            seq_ranges.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("seq").neq(col("min_hashed")).fill_null(lit(true)))
+        .select([col("system_id"), col("seq"), col("detail")])
         .collect()?;
     let feed = lf
         .clone()
@@ -183,10 +262,17 @@ pub fn digest(rows: &DataFrame) -> Result<Digest> {
             SortMultipleOptions::default(),
         )
         .collect()?;
-    Ok(Digest { seq, feed, usage })
+    Ok(Digest {
+        seq_ranges,
+        seq_edges,
+        gap_local,
+        hash_local,
+        feed,
+        usage,
+    })
 }
 
-/// Every partition's digest part, stacked (in file order).
+/// Frames stacked in order.
 pub fn stack(parts: impl Iterator<Item = DataFrame>, empty: DataFrame) -> Result<DataFrame> {
     let mut out: Option<DataFrame> = None;
     for df in parts {
@@ -202,19 +288,134 @@ pub fn stack(parts: impl Iterator<Item = DataFrame>, empty: DataFrame) -> Result
     Ok(df)
 }
 
-/// The digests of all partitions, stacked: what the resolver reads.
+/// The digests of all partitions, stacked: what the resolver reads. For the log chains,
+/// each system is either compact (edges, starts and local findings) or raw (all its
+/// records), never both.
 #[derive(Debug, Clone)]
 pub struct EventDigests {
-    pub seq: DataFrame,
+    /// Records ([`SEQ_COLUMNS`]) of the systems evaluated on all their records.
+    pub seq_raw: DataFrame,
+    /// Edge records of the other systems.
+    pub seq_edges: DataFrame,
+    /// `system_id, seq`: each partition's lowest seq (compact systems).
+    pub gap_starts: DataFrame,
+    /// `system_id, seq`: each partition's lowest hashed seq (compact systems).
+    pub hash_starts: DataFrame,
+    pub gap_local: DataFrame,
+    pub hash_local: DataFrame,
     pub feed: DataFrame,
     pub usage: DataFrame,
 }
 
 impl EventDigests {
-    pub fn of(partitions: &[Partition]) -> Result<EventDigests> {
-        let empty = digest(&super::loader::empty_frame(&AUDIT_EVENTS)?)?;
+    /// Stacks the partitions' digests for an evaluation whose T falls on UTC day `t_day`
+    /// (None: unknown, every system is evaluated raw). A system is compact when no two of
+    /// its partitions overlap in seq and all of them lie before T; only then are the
+    /// findings inside one partition independent of the others.
+    pub fn of(partitions: &[Partition], t_day: Option<i64>) -> Result<EventDigests> {
+        let empty_rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
+        let empty_seq = seq_records(&empty_rows)?;
+        let empty = digest(&empty_rows, &empty_seq)?;
+        let mut tagged = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            let last_day = p.meta.days.map_or(i64::MIN, |d| d.1);
+            let n = p.digest.seq_ranges.height();
+            let mut df = p.digest.seq_ranges.clone();
+            df.with_column(Column::new("last_day".into(), vec![last_day; n]))?;
+            tagged.push(df);
+        }
+        let ranges = stack(
+            tagged.into_iter(),
+            empty
+                .seq_ranges
+                .clone()
+                .lazy()
+                .with_column(lit(0i64).alias("last_day"))
+                .collect()?,
+        )?;
+        let raw_systems = match t_day {
+            None => ranges
+                .clone()
+                .lazy()
+                .select([col("system_id")])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?,
+            Some(t_day) => ranges
+                .clone()
+                .lazy()
+                .sort(["system_id", "min_seq"], SortMultipleOptions::default())
+                .with_column(
+                    col("max_seq")
+                        .cum_max(false)
+                        .shift(lit(1))
+                        .over([col("system_id")])?
+                        .alias("max_before"),
+                )
+                .filter(
+                    col("min_seq")
+                        .lt_eq(col("max_before"))
+                        .fill_null(lit(false))
+                        .or(col("last_day").gt_eq(lit(t_day))),
+                )
+                .select([col("system_id")])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?,
+        };
+        let raw_ids: std::collections::HashSet<String> = raw_systems
+            .column("system_id")?
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect();
+        let is_raw = |df: &DataFrame| -> Result<bool> {
+            Ok(df
+                .column("system_id")?
+                .str()?
+                .iter()
+                .flatten()
+                .any(|s| raw_ids.contains(s)))
+        };
+        let only = |df: DataFrame, raw: bool| -> Result<DataFrame> {
+            Ok(df
+                .lazy()
+                .join(
+                    raw_systems.clone().lazy(),
+                    [col("system_id")],
+                    [col("system_id")],
+                    JoinArgs::new(if raw { JoinType::Semi } else { JoinType::Anti }),
+                )
+                .collect()?)
+        };
+        let mut raw_parts = Vec::new();
+        for p in partitions {
+            if is_raw(&p.digest.seq_ranges)? {
+                raw_parts.push(only(p.seq.read()?, true)?);
+            }
+        }
+        let compact = |f: fn(&Digest) -> &DataFrame, empty: &DataFrame| -> Result<DataFrame> {
+            only(
+                stack(
+                    partitions.iter().map(|p| f(&p.digest).clone()),
+                    empty.clone(),
+                )?,
+                false,
+            )
+        };
+        let starts = |c: &str| -> Result<DataFrame> {
+            Ok(only(ranges.clone(), false)?
+                .lazy()
+                .filter(col(c).is_not_null())
+                .select([col("system_id"), col(c).alias("seq")])
+                .collect()?)
+        };
         Ok(EventDigests {
-            seq: stack(partitions.iter().map(|p| p.digest.seq.clone()), empty.seq)?,
+            seq_raw: stack(raw_parts.into_iter(), empty_seq)?,
+            seq_edges: compact(|d| &d.seq_edges, &empty.seq_edges)?,
+            gap_starts: starts("min_seq")?,
+            hash_starts: starts("min_hashed")?,
+            gap_local: compact(|d| &d.gap_local, &empty.gap_local)?,
+            hash_local: compact(|d| &d.hash_local, &empty.hash_local)?,
             feed: stack(partitions.iter().map(|p| p.digest.feed.clone()), empty.feed)?,
             usage: stack(
                 partitions.iter().map(|p| p.digest.usage.clone()),

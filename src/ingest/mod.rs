@@ -13,10 +13,11 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use chrono_tz::Tz;
 use polars::prelude::DataFrame;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use events::{EventDigests, Partition};
@@ -183,7 +184,7 @@ impl Tables {
             action_permissions: e(&schema::ACTION_PERMISSIONS)?,
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
-            events: EventDigests::of(&[])?,
+            events: EventDigests::of(&[], None)?,
         })
     }
 }
@@ -314,6 +315,9 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// Polars queries in debug builds use deep stacks; the default 2 MiB is not enough.
+const PARTITION_THREAD_STACK: usize = 64 << 20;
+
 /// How the audit-event partitions are read.
 #[derive(Default)]
 pub struct EventsPlan<'a> {
@@ -396,7 +400,7 @@ pub fn load(
                     .extend(p.meta.quarantine.iter().map(|q| q.row()));
             }
             report.accounts.push(account);
-            tables.events = EventDigests::of(&partitions)?;
+            tables.events = EventDigests::of(&partitions, plan.keep_days.as_ref().map(|r| r.end))?;
             tables.audit_events = events::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 loader::empty_frame(schema)?,
@@ -448,11 +452,41 @@ fn load_events(
     let mut ids: Vec<&str> = systems.iter().map(String::as_str).collect();
     ids.sort_unstable();
     let systems_fp = crate::hash::sha256_hex(ids.join("\n").as_bytes());
-    let results: Vec<Result<Partition>> = files
-        .par_iter()
-        .map(|f| load_partition(f, naive_tz, systems, &systems_fp, plan))
-        .collect();
-    let partitions = results.into_iter().collect::<Result<Vec<_>>>()?;
+    // Plain threads, not rayon tasks: a rayon worker blocked in a polars query would steal
+    // further partitions onto its own stack, nesting as deep as there are files.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Partition>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..workers {
+            std::thread::Builder::new()
+                .name("permaudit-partitions".into())
+                .stack_size(PARTITION_THREAD_STACK)
+                .spawn_scoped(scope, || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let r = load_partition(f, naive_tz, systems, &systems_fp, plan);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start a worker thread: {e}")))?;
+        }
+        Ok(())
+    })?;
+    let partitions = slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(Error::Internal("a partition worker failed".into())))
+        })
+        .collect::<Result<Vec<_>>>()?;
     tracing::info!(
         partitions = partitions.len(),
         digests_reused = partitions.iter().filter(|p| p.reused).count(),
@@ -502,16 +536,19 @@ fn load_partition(
     let (rows, mut meta) = events::load_rows(f, &bytes, naive_tz, systems)?;
     drop(bytes);
     meta.file.sha256 = sha256.clone();
-    let digest = events::digest(&rows)?;
+    let seq = events::seq_records(&rows)?;
+    let digest = events::digest(&rows, &seq)?;
     let mut p = Partition {
         meta,
         digest,
+        seq: events::SeqRecords::Memory(DataFrame::empty()),
         rows: None,
         reused: false,
     };
-    if let Some(store) = plan.store {
-        store.save(&key_of(&sha256), &p, &rows)?;
-    }
+    p.seq = match plan.store {
+        Some(store) => store.save(&key_of(&sha256), &p, &rows, &seq)?,
+        None => events::SeqRecords::Memory(seq),
+    };
     if plan.wants_rows(p.meta.days) {
         p.rows = Some(rows);
     }

@@ -17,15 +17,22 @@ use std::time::UNIX_EPOCH;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::events::{Digest, Partition, PartitionMeta};
+use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use crate::error::{Error, Result};
 
 /// Bumped whenever the digest's content or meaning changes.
-const DIGEST_FORMAT: u32 = 1;
+const DIGEST_FORMAT: u32 = 2;
 const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
-const PARTS: [&str; 3] = ["seq", "feed", "usage"];
+const PARTS: [&str; 6] = [
+    "seq_ranges",
+    "seq_edges",
+    "gap_local",
+    "hash_local",
+    "feed",
+    "usage",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CachedHash {
@@ -143,10 +150,17 @@ impl Store {
         };
         let mut parts = PARTS.iter().map(|p| read(p));
         let digest = Digest {
-            seq: parts.next()??,
+            seq_ranges: parts.next()??,
+            seq_edges: parts.next()??,
+            gap_local: parts.next()??,
+            hash_local: parts.next()??,
             feed: parts.next()??,
             usage: parts.next()??,
         };
+        let seq_file = dir.join("seq.parquet");
+        if !seq_file.is_file() {
+            return None;
+        }
         let rows = if want_rows(meta.days) {
             Some(read("rows")?)
         } else {
@@ -157,6 +171,7 @@ impl Store {
         Some(Partition {
             meta,
             digest,
+            seq: SeqRecords::File(seq_file),
             rows,
             reused: true,
         })
@@ -171,24 +186,40 @@ impl Store {
     /// Stores a partition (its rows too, for later windows) under `key`: written aside
     /// now, so that memory holds only the partitions the run needs, and moved into place
     /// by [`Self::commit`] when the run succeeds (a failed run changes nothing in OUT).
-    pub fn save(&self, key: &str, p: &Partition, rows: &DataFrame) -> Result<()> {
+    pub fn save(
+        &self,
+        key: &str,
+        p: &Partition,
+        rows: &DataFrame,
+        seq: &DataFrame,
+    ) -> Result<SeqRecords> {
         let tmp = self.pending().join(key);
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let write = |name: &str, df: &DataFrame| -> Result<()> {
+        let write = |name: &str, df: &DataFrame| -> Result<PathBuf> {
             let path = tmp.join(format!("{name}.parquet"));
             let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
             ParquetWriter::new(f).finish(&mut df.clone())?;
-            Ok(())
+            Ok(path)
         };
         write("rows", rows)?;
-        write("seq", &p.digest.seq)?;
-        write("feed", &p.digest.feed)?;
-        write("usage", &p.digest.usage)?;
+        let seq_file = write("seq", seq)?;
+        let d = &p.digest;
+        for (name, df) in PARTS.iter().zip([
+            &d.seq_ranges,
+            &d.seq_edges,
+            &d.gap_local,
+            &d.hash_local,
+            &d.feed,
+            &d.usage,
+        ]) {
+            write(name, df)?;
+        }
         let meta = tmp.join("meta.json");
         let json = serde_json::to_vec(&p.meta).map_err(|e| Error::Internal(e.to_string()))?;
         fs::write(&meta, json).map_err(|e| Error::io(&meta, e))?;
         self.mark_used(key);
-        Ok(())
+        // Read back from the pending entry if a raw evaluation needs it (until commit).
+        Ok(SeqRecords::File(seq_file))
     }
 
     /// After a successful run: saves the hash cache and removes the digests no input has

@@ -34,7 +34,6 @@ struct Rec<'a> {
     ts: i64,
     prev_hash: Option<&'a str>,
     hash: &'a str,
-    jurisdiction: &'a str,
 }
 
 impl Rec<'_> {
@@ -79,7 +78,6 @@ fn ts_rfc3339(us: i64) -> String {
 struct Finding {
     system_id: String,
     seq: i64,
-    jurisdiction: String,
     detail: String,
 }
 
@@ -96,7 +94,6 @@ struct Cols<'a> {
     ts: &'a Int64Chunked,
     prev_hash: &'a StringChunked,
     hash: &'a StringChunked,
-    jurisdiction: &'a StringChunked,
 }
 
 impl<'a> Cols<'a> {
@@ -112,7 +109,6 @@ impl<'a> Cols<'a> {
             ts: self.ts.get(i)?,
             prev_hash: self.prev_hash.get(i),
             hash: self.hash.get(i)?,
-            jurisdiction: self.jurisdiction.get(i)?,
         })
     }
 }
@@ -144,7 +140,6 @@ fn check_system(cols: &Cols, range: std::ops::Range<usize>) -> Vec<Finding> {
         let finding = |rec: &Rec, detail: Value| Finding {
             system_id: rec.system_id.to_string(),
             seq: rec.seq,
-            jurisdiction: rec.jurisdiction.to_string(),
             detail: detail.to_string(),
         };
         if run.len() > 1 {
@@ -203,11 +198,48 @@ fn check_system(cols: &Cols, range: std::ops::Range<usize>) -> Vec<Finding> {
 /// Per system, ordered by seq: each record's hash must match its content and its
 /// `prev_hash` must equal the hash of the record with `seq - 1`; a seq held by two or more
 /// hashed records is one finding. Events before T with non-null seq and hash only.
+///
+/// The records come as digests ([`crate::resolve::LogChains`]): systems whose partitions
+/// overlap in seq are checked on all their records; for the others, each partition's own
+/// findings were computed when it was digested ([`check`] on the partition alone), except
+/// at its lowest hashed seq, whose predecessor may sit in another partition: those are
+/// checked here on the partitions' edge records, which hold every record they need.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let mut df = ctx
-        .seq_events
-        .clone()
-        .lazy()
+    let chains = &ctx.log_chains;
+    let at_starts = check(chains.edges.clone().lazy())?.lazy().join(
+        chains.hash_starts.clone().lazy(),
+        [col("system_id"), col("seq")],
+        [col("system_id"), col("seq")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    let all = concat(
+        [
+            check(chains.raw.clone().lazy())?.lazy(),
+            at_starts,
+            chains.hash_local.clone().lazy(),
+        ],
+        UnionArgs::default(),
+    )?;
+    Ok(all
+        .join(
+            ctx.systems.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("seq"),
+            lit("critical").alias("severity"),
+            col("detail"),
+        ])
+        .collect()?)
+}
+
+/// The findings among `records` taken on their own: `system_id, seq, detail`.
+pub fn check(records: LazyFrame) -> Result<DataFrame> {
+    let mut df = records
         .filter(col("seq").is_not_null().and(col("hash").is_not_null()))
         .select([
             col("event_id"),
@@ -220,7 +252,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("prev_hash"),
             col("hash"),
-            col("jurisdiction"),
         ])
         .sort(
             ["system_id", "seq", "event_id"],
@@ -239,7 +270,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         ts: df.column("ts")?.i64()?,
         prev_hash: df.column("prev_hash")?.str()?,
         hash: df.column("hash")?.str()?,
-        jurisdiction: df.column("jurisdiction")?.str()?,
     };
     let mut ranges = Vec::new();
     let mut start = 0;
@@ -255,10 +285,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .collect();
 
     let frame = df!(
-        "jurisdiction" => findings.iter().map(|f| f.jurisdiction.as_str()).collect::<Vec<_>>(),
         "system_id" => findings.iter().map(|f| f.system_id.as_str()).collect::<Vec<_>>(),
         "seq" => findings.iter().map(|f| f.seq).collect::<Vec<_>>(),
-        "severity" => vec!["critical"; findings.len()],
         "detail" => findings.iter().map(|f| f.detail.as_str()).collect::<Vec<_>>(),
     )?;
     Ok(frame)

@@ -21,31 +21,59 @@ pub static META: RuleMeta = RuleMeta {
 /// Each run of missing numbers between a system's lowest and highest loaded `seq` (over the
 /// whole history before T, not only the activity window: a deletion stays visible for as
 /// long as the surrounding records are loaded), keyed by its first missing number.
+///
+/// The records come as digests ([`crate::resolve::LogChains`]): systems whose partitions
+/// overlap in seq are searched on all their records; for the others, the gaps inside each
+/// partition were found when it was digested ([`gaps`] on the partition alone), and the
+/// gaps between partitions, those ending at a partition's lowest seq, are found here on
+/// the partitions' edge records.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let chains = &ctx.log_chains;
+    let between = gaps(chains.edges.clone().lazy())?.join(
+        chains.gap_starts.clone().lazy(),
+        [col("system_id"), col("after_seq")],
+        [col("system_id"), col("seq")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    let all = concat(
+        [
+            gaps(chains.raw.clone().lazy())?,
+            between,
+            chains.gap_local.clone().lazy(),
+        ],
+        UnionArgs::default(),
+    )?;
+    Ok(all
+        .join(
+            ctx.systems.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("seq"),
+            lit("critical").alias("severity"),
+            col("detail"),
+        ])
+        .collect()?)
+}
+
+/// The gaps among `records` taken on their own: `system_id`, `seq` (the first missing
+/// number), `after_seq` (the loaded seq that ends the gap), `detail`.
+pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
     // One row per distinct seq; a duplicated seq is LOG_HASH_MISMATCH's business, here the
     // earliest of the records is the one shown as the neighbour of a gap.
-    let seqs = ctx
-        .seq_events
-        .clone()
-        .lazy()
+    let seqs = records
         .filter(col("seq").is_not_null())
-        .select([
-            col("system_id"),
-            col("jurisdiction"),
-            col("seq"),
-            col("event_id"),
-            col("ts"),
-        ])
+        .select([col("system_id"), col("seq"), col("event_id"), col("ts")])
         .sort(
             ["system_id", "seq", "ts", "event_id"],
             SortMultipleOptions::default(),
         )
         .group_by_stable([col("system_id"), col("seq")])
-        .agg([
-            col("jurisdiction").first(),
-            col("event_id").first(),
-            col("ts").first(),
-        ]);
+        .agg([col("event_id").first(), col("ts").first()]);
     let prev = |c: &str| col(c).shift(lit(1)).over([col("system_id")]);
     Ok(seqs
         .with_columns([
@@ -56,10 +84,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         // `prev_seq + 1` cannot overflow: prev_seq < seq.
         .filter(col("seq").gt(col("prev_seq") + lit(1i64)))
         .select([
-            col("jurisdiction"),
             col("system_id"),
             (col("prev_seq") + lit(1i64)).alias("first_missing"),
-            lit("critical").alias("severity"),
+            col("seq").alias("after_seq"),
             detail(vec![
                 (col("prev_seq") + lit(1i64)).alias("first_missing_seq"),
                 (col("seq") - lit(1i64)).alias("last_missing_seq"),
@@ -72,6 +99,5 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 ts_text(col("ts")).alias("ts_after_gap"),
             ]),
         ])
-        .rename(["first_missing"], ["seq"], true)
-        .collect()?)
+        .rename(["first_missing"], ["seq"], true))
 }
