@@ -221,6 +221,12 @@ impl<'a> Ctx<'a> {
             )
         };
         let digests = &tables.events;
+        tracing::debug!(
+            usage_rows = digests.usage.height(),
+            feed_rows = digests.feed.height(),
+            window_rows = tables.audit_events.height(),
+            "event digests stacked"
+        );
         let log_chains = LogChains {
             raw: digests
                 .seq_raw

@@ -30,6 +30,28 @@ const SEQ_COLUMNS: [&str; 10] = [
     "hash",
 ];
 
+/// The columns the window rules read; an evaluation keeps only these of the window's
+/// rows (the log-chain columns are served by the digests).
+pub const WINDOW_COLUMNS: [&str; 9] = [
+    "event_id",
+    "ts",
+    "system_id",
+    "account_id",
+    "action",
+    "outcome",
+    "target_id",
+    "mfa",
+    "src_country",
+];
+
+/// `df` with only `columns`, when given.
+pub fn project(df: DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
+    Ok(match columns {
+        Some(c) => df.select(c.iter().copied())?,
+        None => df,
+    })
+}
+
 /// What every rule reading beyond the activity window needs from one partition. Day
 /// numbers are UTC days since the epoch; the evaluation instant and the window start are
 /// UTC midnights, so "before T" is exactly "day < T's day" for the per-day aggregates.

@@ -140,8 +140,9 @@ pub struct TableAccount {
 /// The canonical frames, one per contract table, with the schema's columns in order.
 /// Strings are `String`, booleans `Boolean`, integers and timestamps `Int64` (timestamps in
 /// microseconds since the Unix epoch, UTC). `audit_events` holds the rows of the event
-/// partitions that were asked for (those reaching the activity window); `events` holds
-/// the digests of every partition.
+/// partitions that were asked for (with an activity window: only the partitions reaching
+/// it, and only [`events::WINDOW_COLUMNS`]); `events` holds the digests of every
+/// partition.
 #[derive(Debug, Clone)]
 pub struct Tables {
     pub systems: DataFrame,
@@ -328,6 +329,11 @@ pub struct EventsPlan<'a> {
 }
 
 impl EventsPlan<'_> {
+    /// The columns kept of the rows: with a window, what the window rules read.
+    fn row_columns(&self) -> Option<&'static [&'static str]> {
+        self.keep_days.as_ref().map(|_| &events::WINDOW_COLUMNS[..])
+    }
+
     fn wants_rows(&self, days: Option<(i64, i64)>) -> bool {
         match &self.keep_days {
             None => true,
@@ -403,7 +409,7 @@ pub fn load(
             tables.events = EventDigests::of(&partitions, plan.keep_days.as_ref().map(|r| r.end))?;
             tables.audit_events = events::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
-                loader::empty_frame(schema)?,
+                events::project(loader::empty_frame(schema)?, plan.row_columns())?,
             )?;
             continue;
         }
@@ -519,7 +525,11 @@ fn load_partition(
     let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz);
     let from_store = |sha: &str| {
         let store = plan.store?;
-        store.load(&key_of(sha), |days| plan.wants_rows(days))
+        store.load(
+            &key_of(sha),
+            |days| plan.wants_rows(days),
+            plan.row_columns(),
+        )
     };
     let cached_sha = plan.store.and_then(|s| s.cached_sha256(&f.rel, &f.path));
     if let Some(p) = cached_sha.as_deref().and_then(from_store) {
@@ -550,7 +560,7 @@ fn load_partition(
         None => events::SeqRecords::Memory(seq),
     };
     if plan.wants_rows(p.meta.days) {
-        p.rows = Some(rows);
+        p.rows = Some(events::project(rows, plan.row_columns())?);
     }
     Ok(p)
 }

@@ -131,12 +131,14 @@ impl Store {
         self.root.join(format!(".pending-{}", std::process::id()))
     }
 
-    /// The stored partition under `key`, with its rows when `want_rows(days)` says so;
+    /// The stored partition under `key`, with its rows (only `columns`, when given) when
+    /// `want_rows(days)` says so;
     /// None when absent or unreadable (it is then computed again).
     pub fn load(
         &self,
         key: &str,
         want_rows: impl Fn(Option<(i64, i64)>) -> bool,
+        columns: Option<&[&str]>,
     ) -> Option<Partition> {
         if !self.reuse {
             return None;
@@ -144,10 +146,14 @@ impl Store {
         let dir = self.dir(key);
         let meta: PartitionMeta =
             serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
-        let read = |name: &str| -> Option<DataFrame> {
+        let read_columns = |name: &str, columns: Option<&[&str]>| -> Option<DataFrame> {
             let f = fs::File::open(dir.join(format!("{name}.parquet"))).ok()?;
-            ParquetReader::new(f).finish().ok()
+            ParquetReader::new(f)
+                .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
+                .finish()
+                .ok()
         };
+        let read = |name: &str| read_columns(name, None);
         let mut parts = PARTS.iter().map(|p| read(p));
         let digest = Digest {
             seq_ranges: parts.next()??,
@@ -162,7 +168,7 @@ impl Store {
             return None;
         }
         let rows = if want_rows(meta.days) {
-            Some(read("rows")?)
+            Some(read_columns("rows", columns)?)
         } else {
             None
         };
