@@ -68,8 +68,12 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn assert_same_output(a: &Path, b: &Path, what: &str) {
-    let fa = files(&a.join(LAST));
-    let fb = files(&b.join(LAST));
+    assert_same_day(a, b, LAST, what);
+}
+
+fn assert_same_day(a: &Path, b: &Path, day: &str, what: &str) {
+    let fa = files(&a.join(day));
+    let fb = files(&b.join(day));
     assert_eq!(
         fa.keys().collect::<Vec<_>>(),
         fb.keys().collect::<Vec<_>>(),
@@ -159,6 +163,17 @@ fn incremental_runs_equal_full_runs() {
     run(&config, b, LAST, true);
     assert_same_output(a, b, "deleted partition");
     assert_eq!(digests(a), days - 1);
+
+    // A backfill of an earlier day (partitions after its T), then the last day again: the
+    // usage rollup is rebuilt for the earlier T, then extended.
+    let early = "2026-11-20";
+    run(&config, a, early, false);
+    run(&config, b, early, true);
+    assert_same_day(a, b, early, "backfill");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    run(&config, b, LAST, true);
+    assert_same_output(a, b, "after a backfill");
 
     // Deleting the state only costs a slow run.
     std::fs::remove_dir_all(a.join("state")).expect("rm state");

@@ -139,11 +139,24 @@ pub struct Partition {
     pub digest: Digest,
     pub seq: SeqRecords,
     pub rows: Option<DataFrame>,
+    /// The digest's key in the store (empty without a store).
+    pub key: String,
+    /// Whether `digest.usage` was left unread because the store's rollup covers it.
+    pub usage_skipped: bool,
     /// Whether the digest came from the store (the file was not read).
     pub reused: bool,
 }
 
 impl Partition {
+    /// Reads the usage digest the load skipped (the rollup covered it, but not this time).
+    fn load_usage(&mut self, store: &super::state::Store) -> Result<()> {
+        if self.usage_skipped {
+            self.digest.usage = store.usage_of(&self.key)?;
+            self.usage_skipped = false;
+        }
+        Ok(())
+    }
+
     /// Whether the partition holds events on any of `days`.
     pub fn meets(days: Option<(i64, i64)>, wanted: &Range<i64>) -> bool {
         days.is_some_and(|(lo, hi)| lo < wanted.end && hi >= wanted.start)
@@ -334,7 +347,11 @@ impl EventDigests {
     /// (None: unknown, every system is evaluated raw). A system is compact when no two of
     /// its partitions overlap in seq and all of them lie before T; only then are the
     /// findings inside one partition independent of the others.
-    pub fn of(partitions: &[Partition], t_day: Option<i64>) -> Result<EventDigests> {
+    pub fn of(
+        partitions: &[Partition],
+        t_day: Option<i64>,
+        usage: Option<DataFrame>,
+    ) -> Result<EventDigests> {
         let empty_rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
         let empty_seq = seq_records(&empty_rows)?;
         let empty = digest(&empty_rows, &empty_seq)?;
@@ -352,7 +369,7 @@ impl EventDigests {
                 .seq_ranges
                 .clone()
                 .lazy()
-                .with_column(lit(0i64).alias("last_day"))
+                .with_column(lit(0i64).cast(DataType::Int64).alias("last_day"))
                 .collect()?,
         )?;
         let raw_systems = match t_day {
@@ -439,10 +456,97 @@ impl EventDigests {
             gap_local: compact(|d| &d.gap_local, &empty.gap_local)?,
             hash_local: compact(|d| &d.hash_local, &empty.hash_local)?,
             feed: stack(partitions.iter().map(|p| p.digest.feed.clone()), empty.feed)?,
-            usage: stack(
-                partitions.iter().map(|p| p.digest.usage.clone()),
-                empty.usage,
-            )?,
+            usage: match usage {
+                Some(u) => u,
+                None => stack(
+                    partitions.iter().map(|p| p.digest.usage.clone()),
+                    empty.usage,
+                )?,
+            },
         })
     }
+}
+
+/// The usage digest of all partitions for an evaluation on UTC day `t_day`, through the
+/// store's rollup: the partitions wholly before T are folded into one frame of latest use
+/// per (system, account, action), dated their last day, which is before T, so the result
+/// answers "last use before T" exactly as the per-day rows would. The rollup is reused when
+/// every partition it folded is still there unchanged and before T (then only the others
+/// are added), else rebuilt from every partition's usage; the new rollup is stored for the
+/// next run. Partitions reaching T or later keep their per-day rows.
+pub fn rolled_usage(
+    partitions: &mut [Partition],
+    t_day: i64,
+    store: &super::state::Store,
+) -> Result<DataFrame> {
+    let before_t = |p: &Partition| p.meta.days.is_none_or(|d| d.1 < t_day);
+    let eligible: std::collections::BTreeSet<String> = partitions
+        .iter()
+        .filter(|p| before_t(p))
+        .map(|p| p.key.clone())
+        .collect();
+    let previous = store.rollup().filter(|r| r.keys.is_subset(&eligible));
+    let mut folded = vec![match previous {
+        Some(_) => store.rollup_usage()?,
+        None => DataFrame::empty(),
+    }];
+    for p in partitions.iter_mut().filter(|p| before_t(p)) {
+        if previous.is_some_and(|r| r.keys.contains(&p.key)) {
+            continue;
+        }
+        p.load_usage(store)?;
+        folded.push(p.digest.usage.clone().drop("day")?);
+    }
+    let last_day = partitions
+        .iter()
+        .filter(|p| before_t(p))
+        .filter_map(|p| p.meta.days.map(|d| d.1))
+        .max()
+        .unwrap_or(t_day - 1);
+    let empty = digest(
+        &super::loader::empty_frame(&AUDIT_EVENTS)?,
+        &seq_records(&super::loader::empty_frame(&AUDIT_EVENTS)?)?,
+    )?
+    .usage;
+    let folded: Vec<LazyFrame> = folded
+        .into_iter()
+        .filter(|df| df.width() > 0)
+        .map(IntoLazy::lazy)
+        .chain([empty.clone().lazy().drop(cols(["day"]))])
+        .collect();
+    let rollup = concat(folded, UnionArgs::default())?
+        .group_by([col("system_id"), col("account_id"), col("action")])
+        .agg([col("last_ts").max()])
+        .sort(
+            ["system_id", "account_id", "action"],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
+    store.save_rollup(
+        &super::state::RollupMeta {
+            keys: eligible,
+            last_day,
+        },
+        &rollup,
+    )?;
+    let dated = rollup
+        .lazy()
+        .with_column(lit(last_day).cast(DataType::Int64).alias("day"))
+        .select(
+            empty
+                .get_column_names()
+                .into_iter()
+                .map(|c| col(c.clone()))
+                .collect::<Vec<_>>(),
+        );
+    let mut later = Vec::new();
+    for p in partitions.iter_mut().filter(|p| !before_t(p)) {
+        p.load_usage(store)?;
+        later.push(p.digest.usage.clone().lazy());
+    }
+    Ok(concat(
+        std::iter::once(dated).chain(later).collect::<Vec<_>>(),
+        UnionArgs::default(),
+    )?
+    .collect()?)
 }

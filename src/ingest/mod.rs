@@ -185,7 +185,7 @@ impl Tables {
             action_permissions: e(&schema::ACTION_PERMISSIONS)?,
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
-            events: EventDigests::of(&[], None)?,
+            events: EventDigests::of(&[], None, None)?,
         })
     }
 }
@@ -393,7 +393,7 @@ pub fn load(
             .map(Vec::as_slice)
             .unwrap_or_default();
         if schema.table == Table::AuditEvents {
-            let (partitions, account) = load_events(files, naive_tz, &known.systems, plan)?;
+            let (mut partitions, account) = load_events(files, naive_tz, &known.systems, plan)?;
             for p in &partitions {
                 report.unknown_columns.extend(
                     p.meta
@@ -406,7 +406,14 @@ pub fn load(
                     .extend(p.meta.quarantine.iter().map(|q| q.row()));
             }
             report.accounts.push(account);
-            tables.events = EventDigests::of(&partitions, plan.keep_days.as_ref().map(|r| r.end))?;
+            let t_day = plan.keep_days.as_ref().map(|r| r.end);
+            let usage = match (t_day, plan.store) {
+                (Some(t_day), Some(store)) => {
+                    Some(events::rolled_usage(&mut partitions, t_day, store)?)
+                }
+                _ => None,
+            };
+            tables.events = EventDigests::of(&partitions, t_day, usage)?;
             tables.audit_events = events::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 events::project(loader::empty_frame(schema)?, plan.row_columns())?,
@@ -525,10 +532,14 @@ fn load_partition(
     let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz);
     let from_store = |sha: &str| {
         let store = plan.store?;
+        let key = key_of(sha);
+        let covered =
+            plan.keep_days.is_some() && store.rollup().is_some_and(|r| r.keys.contains(&key));
         store.load(
-            &key_of(sha),
+            &key,
             |days| plan.wants_rows(days),
             plan.row_columns(),
+            covered,
         )
     };
     let cached_sha = plan.store.and_then(|s| s.cached_sha256(&f.rel, &f.path));
@@ -553,6 +564,8 @@ fn load_partition(
         digest,
         seq: events::SeqRecords::Memory(DataFrame::empty()),
         rows: None,
+        key: key_of(&sha256),
+        usage_skipped: false,
         reused: false,
     };
     p.seq = match plan.store {

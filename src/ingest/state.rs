@@ -25,6 +25,7 @@ const DIGEST_FORMAT: u32 = 2;
 const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
+const ROLLUP_DIR: &str = "usage_rollup";
 const PARTS: [&str; 6] = [
     "seq_ranges",
     "seq_edges",
@@ -42,8 +43,20 @@ struct CachedHash {
     sha256: String,
 }
 
+/// Which partitions the usage rollup folds together: the latest successful use per
+/// (system, account, action) over all of them, so that a nightly run reads one frame
+/// instead of every partition's usage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RollupMeta {
+    /// Digest keys of the partitions folded in.
+    pub keys: BTreeSet<String>,
+    /// The last UTC day of any of them (their usage counts as that day's).
+    pub last_day: i64,
+}
+
 pub struct Store {
     out: PathBuf,
+    rollup: Option<RollupMeta>,
     /// Whether OUT and OUT/state existed before this run (a failed run leaves no trace).
     existed: (bool, bool),
     root: PathBuf,
@@ -73,8 +86,16 @@ impl Store {
         } else {
             BTreeMap::new()
         };
+        let rollup = if reuse {
+            fs::read(root.join(ROLLUP_DIR).join("meta.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+        } else {
+            None
+        };
         Store {
             out: out.to_path_buf(),
+            rollup,
             existed,
             root,
             reuse,
@@ -126,6 +147,35 @@ impl Store {
         self.root.join(EVENTS_DIR).join(key)
     }
 
+    /// The stored usage rollup's description, if there is one.
+    pub fn rollup(&self) -> Option<&RollupMeta> {
+        self.rollup.as_ref()
+    }
+
+    /// The stored usage rollup (`system_id, account_id, action, last_ts`).
+    pub fn rollup_usage(&self) -> Result<DataFrame> {
+        read_parquet(&self.root.join(ROLLUP_DIR).join("usage.parquet"))
+    }
+
+    /// A stored partition's usage digest, read on its own (its load skipped it because
+    /// the rollup covered it).
+    pub fn usage_of(&self, key: &str) -> Result<DataFrame> {
+        read_parquet(&self.dir(key).join("usage.parquet"))
+    }
+
+    /// Stores the new rollup, moved into place by [`Self::commit`].
+    pub fn save_rollup(&self, meta: &RollupMeta, usage: &DataFrame) -> Result<()> {
+        let dir = self.pending().join(ROLLUP_DIR);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join("usage.parquet");
+        let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        ParquetWriter::new(f).finish(&mut usage.clone())?;
+        let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
+        let m = dir.join("meta.json");
+        fs::write(&m, json).map_err(|e| Error::io(&m, e))?;
+        Ok(())
+    }
+
     /// New entries wait here until the run succeeds ([`Self::commit`]).
     fn pending(&self) -> PathBuf {
         self.root.join(format!(".pending-{}", std::process::id()))
@@ -139,6 +189,7 @@ impl Store {
         key: &str,
         want_rows: impl Fn(Option<(i64, i64)>) -> bool,
         columns: Option<&[&str]>,
+        skip_usage: bool,
     ) -> Option<Partition> {
         if !self.reuse {
             return None;
@@ -154,7 +205,13 @@ impl Store {
                 .ok()
         };
         let read = |name: &str| read_columns(name, None);
-        let mut parts = PARTS.iter().map(|p| read(p));
+        let mut parts = PARTS.iter().map(|p| {
+            if *p == "usage" && skip_usage {
+                Some(DataFrame::empty())
+            } else {
+                read(p)
+            }
+        });
         let digest = Digest {
             seq_ranges: parts.next()??,
             seq_edges: parts.next()??,
@@ -179,6 +236,8 @@ impl Store {
             digest,
             seq: SeqRecords::File(seq_file),
             rows,
+            key: key.to_string(),
+            usage_skipped: skip_usage,
             reused: true,
         })
     }
@@ -244,6 +303,14 @@ impl Store {
             .map_err(|_| Error::Internal("digest set lock poisoned".into()))?;
         let events = self.root.join(EVENTS_DIR);
         fs::create_dir_all(&events).map_err(|e| Error::io(&events, e))?;
+        let rollup = self.pending().join(ROLLUP_DIR);
+        if rollup.is_dir() {
+            let to = self.root.join(ROLLUP_DIR);
+            if to.exists() {
+                fs::remove_dir_all(&to).map_err(|e| Error::io(&to, e))?;
+            }
+            fs::rename(&rollup, &to).map_err(|e| Error::io(&to, e))?;
+        }
         if let Ok(entries) = fs::read_dir(self.pending()) {
             for e in entries.flatten() {
                 let to = events.join(e.file_name());
@@ -275,6 +342,11 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(ParquetReader::new(f).finish()?)
 }
 
 impl Drop for Store {
