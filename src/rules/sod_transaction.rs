@@ -60,6 +60,29 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .collect()?
         .lazy();
     let group = [col("sod_rule_id"), col("identity_id"), col("target_id")];
+    // Most (identity, target) pairs see one function only; the evidence below is built
+    // for the groups that cover every function of their rule, the only ones that fire.
+    let covering = matches
+        .clone()
+        .group_by(group.clone())
+        .agg([col("fidx").n_unique().cast(DataType::Int64).alias("covered")])
+        .join(
+            sod.rules.clone(),
+            [col("sod_rule_id")],
+            [col("sod_rule_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("covered").eq(col("n_functions")))
+        .select(group.clone());
+    let matches = matches
+        .join(
+            covering,
+            group.clone(),
+            group.clone(),
+            JoinArgs::new(JoinType::Semi),
+        )
+        .collect()?
+        .lazy();
 
     let per_function = matches
         .clone()
