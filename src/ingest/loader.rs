@@ -89,7 +89,10 @@ pub struct TableLoader<'k> {
     /// last, the rows in `builders` (from row-by-row readers).
     chunks: Vec<DataFrame>,
     /// key -> (file, position) of the first loaded row with that key.
-    keys: HashMap<Vec<String>, (String, u64)>,
+    /// Fast hashing: tens of millions of event ids go through here in a full run.
+    keys: PlHashMap<Vec<String>, (usize, u64)>,
+    /// Files named by `keys` (by index: one string per file, not per row).
+    key_files: Vec<String>,
     key_idx: Vec<usize>,
     pub rows_read: u64,
     pub rows_loaded: u64,
@@ -108,7 +111,8 @@ impl<'k> TableLoader<'k> {
             known,
             builders: schema.columns.iter().map(|c| Builder::new(c.ty)).collect(),
             chunks: Vec::new(),
-            keys: HashMap::new(),
+            keys: PlHashMap::new(),
+            key_files: Vec::new(),
             key_idx,
             rows_read: 0,
             rows_loaded: 0,
@@ -268,7 +272,8 @@ impl<'k> TableLoader<'k> {
                 .iter()
                 .map(|&i| text(i).map(Cow::into_owned).unwrap_or_default())
                 .collect();
-            if let Some((f, p)) = self.keys.get(&key) {
+            if let Some((fi, p)) = self.keys.get(&key) {
+                let f = self.key_files.get(*fi).map_or("", String::as_str);
                 let cols: Vec<&str> = self.schema.key.to_vec();
                 let vals: Vec<&str> = key.iter().map(String::as_str).collect();
                 return Err(format!(
@@ -278,7 +283,10 @@ impl<'k> TableLoader<'k> {
                 ));
             }
             self.remember(text);
-            self.keys.insert(key, (file.to_string(), pos));
+            if self.key_files.last().map(String::as_str) != Some(file) {
+                self.key_files.push(file.to_string());
+            }
+            self.keys.insert(key, (self.key_files.len() - 1, pos));
         } else {
             self.remember(text);
         }

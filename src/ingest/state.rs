@@ -169,7 +169,7 @@ impl Store {
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let path = dir.join("usage.parquet");
         let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        ParquetWriter::new(f).finish(&mut usage.clone())?;
+        writer(f).finish(&mut usage.clone())?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
         let m = dir.join("meta.json");
         fs::write(&m, json).map_err(|e| Error::io(&m, e))?;
@@ -263,7 +263,7 @@ impl Store {
         let write = |name: &str, df: &DataFrame| -> Result<PathBuf> {
             let path = tmp.join(format!("{name}.parquet"));
             let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            ParquetWriter::new(f).finish(&mut df.clone())?;
+            writer(f).finish(&mut df.clone())?;
             Ok(path)
         };
         write("rows", rows)?;
@@ -342,6 +342,11 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The state is a cache read back by the next run: fast compression beats small files.
+fn writer(f: fs::File) -> ParquetWriter<fs::File> {
+    ParquetWriter::new(f).with_compression(ParquetCompression::Lz4Raw)
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame> {
