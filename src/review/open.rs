@@ -153,7 +153,10 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
         return reopen(opts, &id, due);
     }
 
-    let (policy, tables, _ingest) = pipeline::load(&opts.inputs)?;
+    // The nightly run's view of the events (window rows, digests of the rest): the same
+    // findings with bounded memory.
+    let plan = pipeline::window_plan(&opts.inputs, opts.as_of, None);
+    let (policy, tables, _ingest) = pipeline::load_with(&opts.inputs, &plan)?;
     let j = policy.jurisdiction(code).ok_or_else(|| {
         Error::input(
             "--jurisdiction",
