@@ -3,15 +3,16 @@
 //! arrives, when an old partition changes and when one is deleted; and the digests of
 //! changed or deleted partitions are never reused.
 //!
-//! Generated data shaped like the small preset (32 days, hash-chained and sequenced logs,
-//! planted cases of every rule) at a volume a debug build runs in seconds; the benchmark
+//! The scenarios run on generated data shaped like the small preset (32 days, hash-chained
+//! and sequenced logs, planted cases of every rule) at a volume a debug build runs in
+//! seconds; one test runs the small preset itself (new day only), and the benchmark
 //! (`bench/run.sh`) checks the same equality on the medium preset.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use permaudit::generate::{generate, GenOptions};
+use permaudit::generate::{generate, GenOptions, Preset};
 use polars::prelude::*;
 
 const LAST: &str = "2026-11-24";
@@ -212,4 +213,37 @@ fn failed_run_leaves_no_state() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from(".permaudit.lock")]);
+}
+
+/// The small preset itself (2,000 identities, 30 days, 20,000 events a day): the night
+/// before builds the state, the new day runs incrementally and writes what two `--full`
+/// runs write.
+#[test]
+fn small_preset_incremental_equals_full() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let d = data.path();
+    let (identities, days, events_per_day) = Preset::Small.sizes();
+    generate(&GenOptions {
+        out: d.to_path_buf(),
+        seed: 1,
+        identities,
+        days,
+        events_per_day,
+        force: false,
+    })
+    .expect("generate");
+    let config = d.join("permaudit.toml");
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (a.path(), b.path());
+    let last = partition(d, LAST);
+    let held = d.join("held.parquet");
+    std::fs::rename(&last, &held).expect("hold the last day");
+    run(&config, a, BEFORE, false);
+    run(&config, b, BEFORE, true);
+    std::fs::rename(&held, &last).expect("deliver the last day");
+    let log = run(&config, a, LAST, false);
+    assert_eq!(partitions_field(&log, "digests_reused"), days as usize - 1);
+    run(&config, b, LAST, true);
+    assert_same_output(a, b, "small preset");
 }
