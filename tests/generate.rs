@@ -1,7 +1,10 @@
 //! The synthetic data generator: deterministic bytes, contract-conforming input (nothing
 //! quarantined), and planted cases that make most rules fire.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use permaudit::generate::{generate, GenOptions, AS_OF};
@@ -20,24 +23,6 @@ fn opts(out: &Path, seed: u64) -> GenOptions {
     }
 }
 
-/// Every file under `dir`, by relative path, with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).expect("prefix").to_path_buf();
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes_and_many_rules_fire() {
     let a = tempfile::tempdir().expect("tempdir");
@@ -47,9 +32,9 @@ fn same_seed_same_bytes_other_seed_other_bytes_and_many_rules_fire() {
     generate(&opts(b.path(), 7)).expect("generate b");
     generate(&opts(c.path(), 8)).expect("generate c");
 
-    let fa = files(a.path());
-    let fb = files(b.path());
-    let fc = files(c.path());
+    let fa = common::files(a.path());
+    let fb = common::files(b.path());
+    let fc = common::files(c.path());
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (path, bytes) in &fa {
         assert!(

@@ -8,7 +8,9 @@
 //! seconds; one test runs the small preset itself (new day only), and the benchmark
 //! (`bench/run.sh`) checks the same equality on the medium preset.
 
-use std::collections::BTreeMap;
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,30 +53,13 @@ fn partitions_field(log: &str, key: &str) -> usize {
         .unwrap_or_else(|| panic!("no {key} in {line}"))
 }
 
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).expect("prefix").to_path_buf();
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 fn assert_same_output(a: &Path, b: &Path, what: &str) {
     assert_same_day(a, b, LAST, what);
 }
 
 fn assert_same_day(a: &Path, b: &Path, day: &str, what: &str) {
-    let fa = files(&a.join(day));
-    let fb = files(&b.join(day));
+    let fa = common::files(&a.join(day));
+    let fb = common::files(&b.join(day));
     assert_eq!(
         fa.keys().collect::<Vec<_>>(),
         fb.keys().collect::<Vec<_>>(),

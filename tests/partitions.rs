@@ -3,6 +3,9 @@
 //! alone, checks across partitions on edge records) must equal an evaluation on all
 //! records at once.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 
 use permaudit::generate::{generate, GenOptions};
@@ -16,19 +19,6 @@ fn root() -> &'static Path {
 
 fn date(s: &str) -> chrono::NaiveDate {
     s.parse().expect("date")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let p = e.expect("entry").path();
-        let t = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
 }
 
 fn inputs<'a>(input: &'a Path, policy: &'a Path) -> Inputs<'a> {
@@ -98,7 +88,7 @@ fn sample_split_by_day_or_interleaved_gives_the_pinned_findings() {
     );
     // By UTC day: log chains cross partition boundaries every day.
     let by_day = tempfile::tempdir().expect("tempdir");
-    copy_dir(&sample, by_day.path());
+    common::copy_dir(&sample, by_day.path());
     split_sample(by_day.path(), |_, ts| {
         format!("date={}/part-0.csv", ts.get(..10).unwrap_or("none"))
     });
@@ -110,7 +100,7 @@ fn sample_split_by_day_or_interleaved_gives_the_pinned_findings() {
     );
     // Interleaved: every system's seq ranges overlap between files, so chains go raw.
     let mixed = tempfile::tempdir().expect("tempdir");
-    copy_dir(&sample, mixed.path());
+    common::copy_dir(&sample, mixed.path());
     split_sample(mixed.path(), |i, _| format!("part-{}.csv", i % 3));
     let m = mixed.path();
     assert_same(

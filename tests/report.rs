@@ -4,6 +4,9 @@
 //! Golden files live in `tests/golden/`; refresh them after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test --test report golden`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -408,8 +411,8 @@ fn bin() -> Command {
 
 fn sample_copy(extra_config: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(Path::new("data/sample/input"), &dir.path().join("input"));
-    copy_dir(Path::new("data/sample/policy"), &dir.path().join("policy"));
+    common::copy_dir(Path::new("data/sample/input"), &dir.path().join("input"));
+    common::copy_dir(Path::new("data/sample/policy"), &dir.path().join("policy"));
     let cfg = dir.path().join("permaudit.toml");
     std::fs::write(
         &cfg,
@@ -417,19 +420,6 @@ fn sample_copy(extra_config: &str) -> (tempfile::TempDir, PathBuf) {
     )
     .expect("config");
     (dir, cfg)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read sample") {
-        let p = e.expect("entry").path();
-        let target = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy_dir(&p, &target);
-        } else {
-            std::fs::copy(&p, target).expect("copy");
-        }
-    }
 }
 
 fn run_sample(extra_config: &str) -> (tempfile::TempDir, PathBuf) {

@@ -2,6 +2,9 @@
 //! packets (CSV and XLSX round trip), every ingest error, status signals, close with each
 //! on_no_response, the sign-off hashes, and last-reviewed dates feeding the next campaign.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -100,23 +103,10 @@ fn base(nr: OnNoResponse) -> &'static Path {
         .path()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read") {
-        let p = e.expect("entry").path();
-        let t = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy_tree(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
-}
-
 /// A fresh copy of an opened sample campaign: (out dir, campaign id).
 fn campaign(nr: OnNoResponse) -> (tempfile::TempDir, String) {
     let out = tempfile::tempdir().expect("tempdir");
-    copy_tree(base(nr), out.path());
+    common::copy_dir(base(nr), out.path());
     (out, format!("HK-{AS_OF}"))
 }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::loader::{Known, QuarantineRow, TableLoader};
+use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
 use crate::error::Result;
@@ -78,6 +78,29 @@ pub struct Digest {
     /// Successful events per `system_id, account_id, action, day`: `last_ts`. Last use of
     /// a permission and last login.
     pub usage: DataFrame,
+}
+
+impl Digest {
+    /// The parts' names, in the order of [`Self::parts`] (file names in the store).
+    pub const PARTS: [&'static str; 6] = [
+        "seq_ranges",
+        "seq_edges",
+        "gap_local",
+        "hash_local",
+        "feed",
+        "usage",
+    ];
+
+    pub fn parts(&self) -> [&DataFrame; 6] {
+        [
+            &self.seq_ranges,
+            &self.seq_edges,
+            &self.gap_local,
+            &self.hash_local,
+            &self.feed,
+            &self.usage,
+        ]
+    }
 }
 
 /// Where a partition's records with a seq ([`SEQ_COLUMNS`]) are, when needed whole.
@@ -307,20 +330,10 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame) -> Result<Digest> {
     })
 }
 
-/// Frames stacked in order.
-pub fn stack(parts: impl Iterator<Item = DataFrame>, empty: DataFrame) -> Result<DataFrame> {
-    let mut out: Option<DataFrame> = None;
-    for df in parts {
-        match out.as_mut() {
-            None => out = Some(df),
-            Some(o) => {
-                o.vstack_mut_owned(df)?;
-            }
-        }
-    }
-    let mut df = out.unwrap_or(empty);
-    df.rechunk_mut();
-    Ok(df)
+/// The digest of a partition without events: the schema of every part.
+fn empty_digest() -> Result<Digest> {
+    let rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
+    digest(&rows, &seq_records(&rows)?)
 }
 
 /// The digests of all partitions, stacked: what the resolver reads. For the log chains,
@@ -352,9 +365,8 @@ impl EventDigests {
         t_day: Option<i64>,
         usage: Option<DataFrame>,
     ) -> Result<EventDigests> {
-        let empty_rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
-        let empty_seq = seq_records(&empty_rows)?;
-        let empty = digest(&empty_rows, &empty_seq)?;
+        let empty_seq = seq_records(&super::loader::empty_frame(&AUDIT_EVENTS)?)?;
+        let empty = empty_digest()?;
         let mut tagged = Vec::with_capacity(partitions.len());
         for p in partitions {
             let last_day = p.meta.days.map_or(i64::MIN, |d| d.1);
@@ -486,16 +498,17 @@ pub fn rolled_usage(
         .map(|p| p.key.clone())
         .collect();
     let previous = store.rollup().filter(|r| r.keys.is_subset(&eligible));
-    let mut folded = vec![match previous {
-        Some(_) => store.rollup_usage()?,
-        None => DataFrame::empty(),
-    }];
+    let empty = empty_digest()?.usage;
+    let mut folded = vec![empty.clone().lazy().drop(cols(["day"]))];
+    if previous.is_some() {
+        folded.push(store.rollup_usage()?.lazy());
+    }
     for p in partitions.iter_mut().filter(|p| before_t(p)) {
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
         p.load_usage(store)?;
-        folded.push(p.digest.usage.clone().drop("day")?);
+        folded.push(p.digest.usage.clone().lazy().drop(cols(["day"])));
     }
     let last_day = partitions
         .iter()
@@ -503,17 +516,6 @@ pub fn rolled_usage(
         .filter_map(|p| p.meta.days.map(|d| d.1))
         .max()
         .unwrap_or(t_day - 1);
-    let empty = digest(
-        &super::loader::empty_frame(&AUDIT_EVENTS)?,
-        &seq_records(&super::loader::empty_frame(&AUDIT_EVENTS)?)?,
-    )?
-    .usage;
-    let folded: Vec<LazyFrame> = folded
-        .into_iter()
-        .filter(|df| df.width() > 0)
-        .map(IntoLazy::lazy)
-        .chain([empty.clone().lazy().drop(cols(["day"]))])
-        .collect();
     let rollup = concat(folded, UnionArgs::default())?
         .group_by([col("system_id"), col("account_id"), col("action")])
         .agg([col("last_ts").max()])

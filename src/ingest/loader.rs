@@ -68,6 +68,22 @@ impl Builder {
     }
 }
 
+/// Frames stacked in order, as one chunk (`empty` when there are none).
+pub fn stack(parts: impl Iterator<Item = DataFrame>, empty: DataFrame) -> Result<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for df in parts {
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(o) => {
+                o.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    let mut df = out.unwrap_or(empty);
+    df.rechunk_mut();
+    Ok(df)
+}
+
 /// The canonical (empty) frame of a table: what every reader produces.
 pub fn empty_frame(schema: &TableSchema) -> Result<DataFrame> {
     let cols = schema
@@ -341,15 +357,8 @@ impl<'k> TableLoader<'k> {
 
     pub fn finish(mut self) -> Result<(DataFrame, u64, u64, Vec<QuarantineRow>)> {
         self.flush_builders()?;
-        let mut chunks = std::mem::take(&mut self.chunks).into_iter();
-        let mut df = match chunks.next() {
-            Some(df) => df,
-            None => empty_frame(self.schema)?,
-        };
-        for c in chunks {
-            df.vstack_mut_owned(c)?;
-        }
-        df.rechunk_mut();
+        let chunks = std::mem::take(&mut self.chunks);
+        let df = stack(chunks.into_iter(), empty_frame(self.schema)?)?;
         Ok((df, self.rows_read, self.rows_loaded, self.quarantine))
     }
 }

@@ -414,7 +414,7 @@ pub fn load(
                 _ => None,
             };
             tables.events = EventDigests::of(&partitions, t_day, usage)?;
-            tables.audit_events = events::stack(
+            tables.audit_events = loader::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 events::project(loader::empty_frame(schema)?, plan.row_columns())?,
             )?;
@@ -424,13 +424,9 @@ pub fn load(
         let mut inputs = Vec::new();
         for f in files {
             let bytes = read_bytes(f)?;
-            let sha256 = crate::hash::sha256_hex(&bytes);
-            if let Some(store) = plan.store {
-                store.record_sha256(&f.rel, &f.path, &sha256);
-            }
             inputs.push(InputFile {
                 path: f.rel.clone(),
-                sha256,
+                sha256: crate::hash::sha256_hex(&bytes),
                 bytes: bytes.len() as u64,
             });
             loader.start_file();

@@ -26,14 +26,6 @@ const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
-const PARTS: [&str; 6] = [
-    "seq_ranges",
-    "seq_edges",
-    "gap_local",
-    "hash_local",
-    "feed",
-    "usage",
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CachedHash {
@@ -205,7 +197,7 @@ impl Store {
                 .ok()
         };
         let read = |name: &str| read_columns(name, None);
-        let mut parts = PARTS.iter().map(|p| {
+        let mut parts = Digest::PARTS.iter().map(|p| {
             if *p == "usage" && skip_usage {
                 Some(DataFrame::empty())
             } else {
@@ -268,15 +260,7 @@ impl Store {
         };
         write("rows", rows)?;
         let seq_file = write("seq", seq)?;
-        let d = &p.digest;
-        for (name, df) in PARTS.iter().zip([
-            &d.seq_ranges,
-            &d.seq_edges,
-            &d.gap_local,
-            &d.hash_local,
-            &d.feed,
-            &d.usage,
-        ]) {
+        for (name, df) in Digest::PARTS.iter().zip(p.digest.parts()) {
             write(name, df)?;
         }
         let meta = tmp.join("meta.json");

@@ -3,6 +3,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::util::critical_on_systems;
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -212,29 +213,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         [col("system_id"), col("seq")],
         JoinArgs::new(JoinType::Semi),
     );
-    let all = concat(
-        [
+    critical_on_systems(
+        vec![
             check(chains.raw.clone().lazy())?.lazy(),
             at_starts,
             chains.hash_local.clone().lazy(),
         ],
-        UnionArgs::default(),
-    )?;
-    Ok(all
-        .join(
-            ctx.systems.clone().lazy(),
-            [col("system_id")],
-            [col("system_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col("jurisdiction"),
-            col("system_id"),
-            col("seq"),
-            lit("critical").alias("severity"),
-            col("detail"),
-        ])
-        .collect()?)
+        ctx,
+    )
 }
 
 /// The findings among `records` taken on their own: `system_id, seq, detail`.

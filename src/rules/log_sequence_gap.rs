@@ -1,6 +1,6 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{critical_on_systems, detail, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -35,29 +35,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         [col("system_id"), col("seq")],
         JoinArgs::new(JoinType::Semi),
     );
-    let all = concat(
-        [
+    critical_on_systems(
+        vec![
             gaps(chains.raw.clone().lazy())?,
             between,
             chains.gap_local.clone().lazy(),
         ],
-        UnionArgs::default(),
-    )?;
-    Ok(all
-        .join(
-            ctx.systems.clone().lazy(),
-            [col("system_id")],
-            [col("system_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col("jurisdiction"),
-            col("system_id"),
-            col("seq"),
-            lit("critical").alias("severity"),
-            col("detail"),
-        ])
-        .collect()?)
+        ctx,
+    )
 }
 
 /// The gaps among `records` taken on their own: `system_id`, `seq` (the first missing

@@ -40,13 +40,6 @@ pub fn hours(c: &str) -> Expr {
     col(c) * lit(crate::resolve::MICROS_PER_HOUR)
 }
 
-/// TEMPORARY: an empty findings frame for rules not yet written.
-pub fn stub_empty(_ctx: &Ctx) -> crate::error::Result<DataFrame> {
-    Ok(
-        df!("jurisdiction" => Vec::<String>::new(), "severity" => Vec::<String>::new(), "detail" => Vec::<String>::new())?,
-    )
-}
-
 /// Joins on the account key `(system_id, account_id)`, the most common join of the rules.
 pub trait JoinOnAccount {
     fn join_on_account(self, right: LazyFrame, how: JoinType) -> LazyFrame;
@@ -80,4 +73,24 @@ pub fn with_activity_span(aggs: impl IntoIterator<Item = Expr>) -> Vec<Expr> {
             .alias("actions"),
     ]);
     all
+}
+
+/// Log-chain findings (`system_id, seq, detail`) from several sources, as one critical
+/// finding frame with each system's jurisdiction.
+pub fn critical_on_systems(parts: Vec<LazyFrame>, ctx: &Ctx) -> crate::error::Result<DataFrame> {
+    Ok(concat(parts, UnionArgs::default())?
+        .join(
+            ctx.systems.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("seq"),
+            lit("critical").alias("severity"),
+            col("detail"),
+        ])
+        .collect()?)
 }
