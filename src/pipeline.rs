@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, Tables};
 use crate::policy::Policy;
-use crate::resolve::{Ctx, MICROS_PER_DAY};
+use crate::resolve::{Ctx, Resolved, MICROS_PER_DAY};
 use crate::{findings, rules};
 
 /// What a run knows after detection.
@@ -34,12 +34,48 @@ pub struct Inputs<'a> {
 
 /// Loads everything, keeping the rows of every event partition.
 pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
-    load_with(inputs, &ingest::EventsPlan::default())
+    load_with(inputs, &ingest::EventsPlan::default(), |_, _| Ok(None))
+}
+
+/// What an evaluation at one date reads: the digests of every event partition, the rows
+/// of the activity window that some rule reads, and the facts resolved before the events.
+pub struct Loaded {
+    pub policy: Policy,
+    pub tables: Tables,
+    pub ingest: IngestReport,
+    pub resolved: Resolved,
+}
+
+/// Loads what an evaluation at `as_of` needs, reusing and storing event digests in `store`
+/// when given. The facts that do not depend on events are resolved first, so that the
+/// window partitions keep only the rows the rules read ([`rules::window_rows`]).
+pub fn load_at(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Loaded> {
+    let mut resolved = None;
+    let (policy, tables, ingest) = load_with(
+        inputs,
+        &window_plan(inputs, as_of, store),
+        |policy, tables| {
+            let r = Resolved::build(tables, policy, as_of, inputs.lookback_days)?;
+            let rows = rules::window_rows(&r, policy)?;
+            resolved = Some(r);
+            Ok(rows)
+        },
+    )?;
+    let resolved = match resolved {
+        Some(r) => r,
+        None => Resolved::build(&tables, &policy, as_of, inputs.lookback_days)?,
+    };
+    Ok(Loaded {
+        policy,
+        tables,
+        ingest,
+        resolved,
+    })
 }
 
 /// The event partitions an evaluation at `as_of` needs rows of: those reaching its
 /// activity window (the others contribute their digests only).
-pub fn window_plan<'a>(
+fn window_plan<'a>(
     inputs: &Inputs,
     as_of: NaiveDate,
     store: Option<&'a Store>,
@@ -51,9 +87,10 @@ pub fn window_plan<'a>(
     }
 }
 
-pub fn load_with(
+fn load_with(
     inputs: &Inputs,
     plan: &ingest::EventsPlan,
+    mut window_rows: impl FnMut(&Policy, &Tables) -> Result<Option<Expr>>,
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
@@ -62,7 +99,9 @@ pub fn load_with(
         tracing::info!(file = %f, "ignored input file");
     }
     let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan)?;
+    let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
+        window_rows(&policy, t)
+    })?;
     for (file, column) in &report.unknown_columns {
         tracing::info!(%file, %column, "unknown column ignored");
     }
@@ -92,10 +131,15 @@ pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {
 
 /// Analyses `as_of`, reusing and storing event digests in `store` when given.
 pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Analysis> {
-    let (policy, tables, ingest) = load_with(inputs, &window_plan(inputs, as_of, store))?;
+    let Loaded {
+        policy,
+        tables,
+        ingest,
+        resolved,
+    } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
     let (findings, t) = {
-        let ctx = Ctx::build(&tables, &policy, as_of, inputs.lookback_days)?;
+        let ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
         tracing::info!(
             grants_in = tables.grants.height(),
             window_events = ctx.window_events.height(),

@@ -53,6 +53,9 @@ pub struct Ctx<'a> {
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
     /// and `effective` (active and account status `active`).
     pub grants: DataFrame,
+    /// `system_id, action, permissions`: the actions exercising a privileged permission
+    /// (privileged itself or reaching one), with the sorted ids of those permissions.
+    pub privileged_actions: DataFrame,
     /// The sequenced records before T, as the log-chain rules read them.
     pub log_chains: LogChains,
     /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
@@ -86,13 +89,30 @@ pub struct LogChains {
     pub hash_local: DataFrame,
 }
 
-impl<'a> Ctx<'a> {
+/// The facts that do not depend on audit events: everything [`Ctx`] holds but the event
+/// aggregates. Resolved before the events are read, so that only the window rows some rule
+/// reads are kept (see [`crate::rules::window_rows`]).
+pub struct Resolved {
+    pub t: i64,
+    pub window_start: i64,
+    pub jurisdictions: DataFrame,
+    pub systems: DataFrame,
+    pub entitlements: DataFrame,
+    pub closure: DataFrame,
+    pub identities: DataFrame,
+    pub accounts: DataFrame,
+    pub grants: DataFrame,
+    pub privileged_actions: DataFrame,
+}
+
+impl Resolved {
+    /// Reads the tables other than `audit_events` (and `events`) only.
     pub fn build(
-        tables: &'a Tables,
-        policy: &'a Policy,
+        tables: &Tables,
+        policy: &Policy,
         as_of: NaiveDate,
         lookback_days: i64,
-    ) -> Result<Ctx<'a>> {
+    ) -> Result<Resolved> {
         let t = evaluation_instant(as_of);
         let window_start = t - lookback_days * MICROS_PER_DAY;
         let jurisdictions = jurisdiction_frame(policy)?;
@@ -208,7 +228,54 @@ impl<'a> Ctx<'a> {
             )
             .with_column(col("privileged_access").fill_null(lit(false)))
             .collect()?;
+        let privileged_actions = privileged_actions(tables, &entitlements)?;
+        Ok(Resolved {
+            t,
+            window_start,
+            jurisdictions,
+            systems,
+            entitlements,
+            closure,
+            identities,
+            accounts,
+            grants,
+            privileged_actions,
+        })
+    }
+}
 
+impl<'a> Ctx<'a> {
+    /// Resolves everything at `as_of` from tables holding every event row the rules read.
+    pub fn build(
+        tables: &'a Tables,
+        policy: &'a Policy,
+        as_of: NaiveDate,
+        lookback_days: i64,
+    ) -> Result<Ctx<'a>> {
+        let resolved = Resolved::build(tables, policy, as_of, lookback_days)?;
+        Self::with_events(tables, policy, as_of, resolved)
+    }
+
+    /// Adds the event aggregates (from `tables.events` and the window rows of
+    /// `tables.audit_events`) to facts resolved earlier.
+    pub fn with_events(
+        tables: &'a Tables,
+        policy: &'a Policy,
+        as_of: NaiveDate,
+        r: Resolved,
+    ) -> Result<Ctx<'a>> {
+        let Resolved {
+            t,
+            window_start,
+            jurisdictions,
+            systems,
+            entitlements,
+            closure,
+            identities,
+            accounts,
+            grants,
+            privileged_actions,
+        } = r;
         // T and the window start are UTC midnights: the digests' per-day rows are before T
         // exactly when their day is.
         let t_day = t.div_euclid(MICROS_PER_DAY);
@@ -316,6 +383,7 @@ impl<'a> Ctx<'a> {
             identities,
             accounts,
             grants,
+            privileged_actions,
             log_chains,
             feed,
             window_events,
@@ -323,6 +391,34 @@ impl<'a> Ctx<'a> {
             last_login,
         })
     }
+}
+
+fn privileged_actions(tables: &Tables, entitlements: &DataFrame) -> Result<DataFrame> {
+    let privileged = entitlements
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit("permission")).and(col("privileged_eff")))
+        .select([
+            col("system_id"),
+            col("entitlement_id").alias("permission_id"),
+        ]);
+    Ok(tables
+        .action_permissions
+        .clone()
+        .lazy()
+        .select([col("system_id"), col("action"), col("permission_id")])
+        .join(
+            privileged,
+            [col("system_id"), col("permission_id")],
+            [col("system_id"), col("permission_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("system_id"), col("action")])
+        .agg([col("permission_id")
+            .unique()
+            .sort(SortOptions::default())
+            .alias("permissions")])
+        .collect()?)
 }
 
 fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {

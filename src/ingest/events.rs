@@ -44,14 +44,6 @@ pub const WINDOW_COLUMNS: [&str; 9] = [
     "src_country",
 ];
 
-/// `df` with only `columns`, when given.
-pub fn project(df: DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
-    Ok(match columns {
-        Some(c) => df.select(c.iter().copied())?,
-        None => df,
-    })
-}
-
 /// What every rule reading beyond the activity window needs from one partition. Day
 /// numbers are UTC days since the epoch; the evaluation instant and the window start are
 /// UTC midnights, so "before T" is exactly "day < T's day" for the per-day aggregates.
@@ -178,6 +170,11 @@ impl Partition {
             self.usage_skipped = false;
         }
         Ok(())
+    }
+
+    /// Moves the usage digest out (the rollup has it from then on).
+    fn take_usage(&mut self) -> DataFrame {
+        std::mem::replace(&mut self.digest.usage, DataFrame::empty())
     }
 
     /// Whether the partition holds events on any of `days`.
@@ -479,6 +476,9 @@ impl EventDigests {
     }
 }
 
+/// Partitions whose usage is folded into the rollup at once.
+const USAGE_FOLD_BATCH: usize = 8;
+
 /// The usage digest of all partitions for an evaluation on UTC day `t_day`, through the
 /// store's rollup: the partitions wholly before T are folded into one frame of latest use
 /// per (system, account, action), dated their last day, which is before T, so the result
@@ -499,31 +499,44 @@ pub fn rolled_usage(
         .collect();
     let previous = store.rollup().filter(|r| r.keys.is_subset(&eligible));
     let empty = empty_digest()?.usage;
-    let mut folded = vec![empty.clone().lazy().drop(cols(["day"]))];
+    let key = || [col("system_id"), col("account_id"), col("action")];
+    let fold = |parts: Vec<LazyFrame>| -> Result<LazyFrame> {
+        Ok(concat(parts, UnionArgs::default())?
+            .group_by(key())
+            .agg([col("last_ts").max()])
+            .collect()?
+            .lazy())
+    };
+    let mut rollup = empty.clone().lazy().drop(cols(["day"]));
     if previous.is_some() {
-        folded.push(store.rollup_usage()?.lazy());
+        rollup = store.rollup_usage()?.lazy();
     }
+    // Folded a few partitions at a time: memory holds the rollup and one batch.
+    let mut batch = Vec::new();
     for p in partitions.iter_mut().filter(|p| before_t(p)) {
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
         p.load_usage(store)?;
-        folded.push(p.digest.usage.clone().lazy().drop(cols(["day"])));
+        batch.push(p.take_usage().lazy().drop(cols(["day"])));
+        if batch.len() == USAGE_FOLD_BATCH {
+            batch.push(rollup);
+            rollup = fold(std::mem::take(&mut batch))?;
+        }
     }
+    batch.push(rollup);
+    let rollup = fold(batch)?
+        .sort(
+            ["system_id", "account_id", "action"],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
     let last_day = partitions
         .iter()
         .filter(|p| before_t(p))
         .filter_map(|p| p.meta.days.map(|d| d.1))
         .max()
         .unwrap_or(t_day - 1);
-    let rollup = concat(folded, UnionArgs::default())?
-        .group_by([col("system_id"), col("account_id"), col("action")])
-        .agg([col("last_ts").max()])
-        .sort(
-            ["system_id", "account_id", "action"],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
     store.save_rollup(
         &super::state::RollupMeta {
             keys: eligible,
@@ -544,7 +557,7 @@ pub fn rolled_usage(
     let mut later = Vec::new();
     for p in partitions.iter_mut().filter(|p| !before_t(p)) {
         p.load_usage(store)?;
-        later.push(p.digest.usage.clone().lazy());
+        later.push(p.take_usage().lazy());
     }
     Ok(concat(
         std::iter::once(dated).chain(later).collect::<Vec<_>>(),

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono_tz::Tz;
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, Expr, IntoLazy};
 
 use crate::error::{Error, Result};
 use events::{EventDigests, Partition};
@@ -342,6 +342,26 @@ impl EventsPlan<'_> {
     }
 }
 
+/// What is kept of a partition's rows: the columns and the rows (those the predicate holds
+/// for), when given.
+pub struct RowsWanted<'a> {
+    pub columns: Option<&'static [&'static str]>,
+    pub filter: Option<&'a Expr>,
+}
+
+impl RowsWanted<'_> {
+    pub fn apply(&self, df: DataFrame) -> Result<DataFrame> {
+        let df = match self.columns {
+            Some(c) => df.select(c.iter().copied())?,
+            None => df,
+        };
+        Ok(match self.filter {
+            Some(f) => df.lazy().filter(f.clone()).collect()?,
+            None => df,
+        })
+    }
+}
+
 fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
     let bytes = std::fs::read(&f.path).map_err(|e| Error::io(&f.path, e))?;
     // Zero bytes is file-level in every format (contract section 3): an export that wrote
@@ -371,11 +391,16 @@ pub fn read_file(
 
 /// Loads every table in dependency order. File-level problems are errors; row-level ones
 /// end up in the report's quarantine.
+///
+/// `window_rows` sees the tables loaded before the events (every one but `exceptions`) and
+/// may return a predicate over [`events::WINDOW_COLUMNS`]: with an activity window, the
+/// kept rows are then only those it holds for.
 pub fn load(
     discovery: &Discovery,
     naive_tz: Option<Tz>,
     sod_rule_ids: impl IntoIterator<Item = String>,
     plan: &EventsPlan,
+    mut window_rows: impl FnMut(&Tables) -> Result<Option<Expr>>,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.into_iter().collect(),
@@ -393,7 +418,16 @@ pub fn load(
             .map(Vec::as_slice)
             .unwrap_or_default();
         if schema.table == Table::AuditEvents {
-            let (mut partitions, account) = load_events(files, naive_tz, &known.systems, plan)?;
+            let filter = match plan.keep_days {
+                Some(_) => window_rows(&tables)?,
+                None => None,
+            };
+            let rows = RowsWanted {
+                columns: plan.row_columns(),
+                filter: filter.as_ref(),
+            };
+            let (mut partitions, account) =
+                load_events(files, naive_tz, &known.systems, plan, &rows)?;
             for p in &partitions {
                 report.unknown_columns.extend(
                     p.meta
@@ -416,7 +450,7 @@ pub fn load(
             tables.events = EventDigests::of(&partitions, t_day, usage)?;
             tables.audit_events = loader::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
-                events::project(loader::empty_frame(schema)?, plan.row_columns())?,
+                rows.apply(loader::empty_frame(schema)?)?,
             )?;
             continue;
         }
@@ -457,6 +491,7 @@ fn load_events(
     naive_tz: Option<Tz>,
     systems: &HashSet<String>,
     plan: &EventsPlan,
+    rows: &RowsWanted,
 ) -> Result<(Vec<Partition>, TableAccount)> {
     let mut ids: Vec<&str> = systems.iter().map(String::as_str).collect();
     ids.sort_unstable();
@@ -478,7 +513,7 @@ fn load_events(
                 .spawn_scoped(scope, || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    let r = load_partition(f, naive_tz, systems, &systems_fp, plan);
+                    let r = load_partition(f, naive_tz, systems, &systems_fp, plan, rows);
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(r);
                     }
@@ -524,6 +559,7 @@ fn load_partition(
     systems: &HashSet<String>,
     systems_fp: &str,
     plan: &EventsPlan,
+    rows_wanted: &RowsWanted,
 ) -> Result<Partition> {
     let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz);
     let from_store = |sha: &str| {
@@ -531,12 +567,7 @@ fn load_partition(
         let key = key_of(sha);
         let covered =
             plan.keep_days.is_some() && store.rollup().is_some_and(|r| r.keys.contains(&key));
-        store.load(
-            &key,
-            |days| plan.wants_rows(days),
-            plan.row_columns(),
-            covered,
-        )
+        store.load(&key, |days| plan.wants_rows(days), rows_wanted, covered)
     };
     let cached_sha = plan.store.and_then(|s| s.cached_sha256(&f.rel, &f.path));
     if let Some(p) = cached_sha.as_deref().and_then(from_store) {
@@ -565,11 +596,20 @@ fn load_partition(
         reused: false,
     };
     p.seq = match plan.store {
-        Some(store) => store.save(&key_of(&sha256), &p, &rows, &seq)?,
+        Some(store) => {
+            let seq = store.save(&key_of(&sha256), &p, &rows, &seq)?;
+            if plan.keep_days.is_some() {
+                // The usage rollup reads it back from the store one partition at a time,
+                // so that memory never holds every partition's usage at once.
+                p.digest.usage = DataFrame::empty();
+                p.usage_skipped = true;
+            }
+            seq
+        }
         None => events::SeqRecords::Memory(seq),
     };
     if plan.wants_rows(p.meta.days) {
-        p.rows = Some(events::project(rows, plan.row_columns())?);
+        p.rows = Some(rows_wanted.apply(rows)?);
     }
     Ok(p)
 }

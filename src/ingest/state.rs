@@ -18,6 +18,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
+use super::RowsWanted;
 use crate::error::{Error, Result};
 
 /// Bumped whenever the digest's content or meaning changes.
@@ -149,9 +150,13 @@ impl Store {
         read_parquet(&self.root.join(ROLLUP_DIR).join("usage.parquet"))
     }
 
-    /// A stored partition's usage digest, read on its own (its load skipped it because
-    /// the rollup covered it).
+    /// A stored partition's usage digest, read on its own (memory did not keep it: the
+    /// rollup covered it, or it was just stored); a pending entry comes first.
     pub fn usage_of(&self, key: &str) -> Result<DataFrame> {
+        let pending = self.pending().join(key).join("usage.parquet");
+        if pending.is_file() {
+            return read_parquet(&pending);
+        }
         read_parquet(&self.dir(key).join("usage.parquet"))
     }
 
@@ -180,7 +185,7 @@ impl Store {
         &self,
         key: &str,
         want_rows: impl Fn(Option<(i64, i64)>) -> bool,
-        columns: Option<&[&str]>,
+        rows_wanted: &RowsWanted,
         skip_usage: bool,
     ) -> Option<Partition> {
         if !self.reuse {
@@ -189,14 +194,10 @@ impl Store {
         let dir = self.dir(key);
         let meta: PartitionMeta =
             serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
-        let read_columns = |name: &str, columns: Option<&[&str]>| -> Option<DataFrame> {
+        let read = |name: &str| -> Option<DataFrame> {
             let f = fs::File::open(dir.join(format!("{name}.parquet"))).ok()?;
-            ParquetReader::new(f)
-                .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
-                .finish()
-                .ok()
+            ParquetReader::new(f).finish().ok()
         };
-        let read = |name: &str| read_columns(name, None);
         let mut parts = Digest::PARTS.iter().map(|p| {
             if *p == "usage" && skip_usage {
                 Some(DataFrame::empty())
@@ -217,7 +218,12 @@ impl Store {
             return None;
         }
         let rows = if want_rows(meta.days) {
-            Some(read_columns("rows", columns)?)
+            let f = fs::File::open(dir.join("rows.parquet")).ok()?;
+            let columns = rows_wanted
+                .columns
+                .map(|c| c.iter().map(|s| s.to_string()).collect());
+            let rows = ParquetReader::new(f).with_columns(columns).finish().ok()?;
+            Some(rows_wanted.apply(rows).ok()?)
         } else {
             None
         };

@@ -155,15 +155,19 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
 
     // The nightly run's view of the events (window rows, digests of the rest): the same
     // findings with bounded memory.
-    let plan = pipeline::window_plan(&opts.inputs, opts.as_of, None);
-    let (policy, tables, _ingest) = pipeline::load_with(&opts.inputs, &plan)?;
+    let pipeline::Loaded {
+        policy,
+        tables,
+        resolved,
+        ..
+    } = pipeline::load_at(&opts.inputs, opts.as_of, None)?;
     let j = policy.jurisdiction(code).ok_or_else(|| {
         Error::input(
             "--jurisdiction",
             format!("{code} is not defined in the policy's jurisdictions.toml"),
         )
     })?;
-    let ctx = Ctx::build(&tables, &policy, opts.as_of, opts.inputs.lookback_days)?;
+    let ctx = Ctx::with_events(&tables, &policy, opts.as_of, resolved)?;
     let findings = crate::findings::detect(&ctx)?;
     let reviewed = last_reviewed(opts.out, ctx.t)?;
     let (items, not_due) = build_items(&ctx, &findings, &reviewed, code, &id)?;

@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "DORMANT_ACCOUNT",
+    window_rows: None,
     title: "Interactive account unused beyond the dormancy period",
     key: &["system_id", "account_id"],
     severity: "medium if the account has privileged access, else low",

@@ -1,15 +1,17 @@
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
+use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 /// Evidence lists at most this many distinct targets; `distinct_targets` gives the count.
 const MAX_TARGETS_SHOWN: usize = 50;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EMERGENCY_ACCOUNT_USED",
+    window_rows: Some(window_rows),
     title: "Emergency (break-glass) account was used",
     key: &["system_id", "account_id"],
     severity: "high",
@@ -20,6 +22,16 @@ pub static META: RuleMeta = RuleMeta {
                   action taken, rotate the account's credentials and disable it again.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
 };
+
+/// Successful events of emergency accounts.
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
+    let emergency = r
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("account_type").eq(lit("emergency")));
+    Ok(success().and(account_in(emergency)?))
+}
 
 /// Successful events in the activity window by an account of type `emergency`, whatever its
 /// status (a disabled break-glass account that still acts is worse, not better).

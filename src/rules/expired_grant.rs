@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXPIRED_GRANT",
+    window_rows: None,
     title: "Grant past its expiry date still active",
     key: &["grant_id"],
     severity: "high if the entitlement is privileged, else medium",

@@ -1,14 +1,16 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text, with_thresholds};
+use super::util::{detail, login, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
 
 pub static META: RuleMeta = RuleMeta {
     code: "FAILED_LOGIN_BURST",
+    window_rows: Some(window_rows),
     title: "Burst of failed logins on one account",
     key: &["system_id", "account_id"],
     severity: "critical if a successful login follows a failure of the burst within the \
@@ -114,6 +116,11 @@ struct Out {
     next_success: Vec<Option<i64>>,
     threshold: Vec<i64>,
     window_minutes: Vec<i64>,
+}
+
+/// Every login, failed or not (a success can end a burst).
+fn window_rows(_: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(login())
 }
 
 /// In the activity window, at least `failed_login_threshold` failed `login` events of the

@@ -8,6 +8,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "GRADE_EXCEEDED",
+    window_rows: None,
     title: "Grant riskier than the holder's job function allows",
     key: &["grant_id"],
     severity: "high if the entitlement is privileged, else medium",

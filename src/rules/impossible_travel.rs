@@ -1,12 +1,13 @@
 use polars::prelude::*;
 
-use super::util::{detail, hours, ts_text, with_thresholds};
+use super::util::{detail, hours, located_logins, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "IMPOSSIBLE_TRAVEL",
+    window_rows: Some(located_logins),
     title: "Successive sign-ins from different countries too close together",
     key: &["identity_id"],
     severity: "high",

@@ -7,6 +7,7 @@ use crate::resolve::{Ctx, MICROS_PER_HOUR};
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_FEED_SILENT",
+    window_rows: None,
     title: "System's audit log feed has gone silent",
     key: &["system_id"],
     severity: "high",

@@ -10,6 +10,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_HASH_MISMATCH",
+    window_rows: None,
     title: "Audit log record fails its hash-chain check",
     key: &["system_id", "seq"],
     severity: "critical",

@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_SEQUENCE_GAP",
+    window_rows: None,
     title: "Audit log sequence numbers are missing",
     key: &["system_id", "seq"],
     severity: "critical",

@@ -1,12 +1,13 @@
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{detail, located_logins, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOGIN_FROM_UNEXPECTED_COUNTRY",
+    window_rows: Some(located_logins),
     title: "Successful login from a country the jurisdiction does not allow",
     key: &["system_id", "account_id"],
     severity: "high",

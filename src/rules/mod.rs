@@ -8,13 +8,21 @@
 
 pub mod util;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, Expr};
 
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
+
+/// The activity-window rows a rule reads, as a predicate over
+/// [`crate::ingest::events::WINDOW_COLUMNS`]. It must hold for every row the rule's
+/// `evaluate` can use (keeping more rows is only slower; keeping fewer misses findings).
+pub type WindowRows = fn(&Resolved, &Policy) -> Result<Expr>;
 
 pub struct RuleMeta {
     pub code: &'static str,
+    /// None for rules that read no activity-window rows.
+    pub window_rows: Option<WindowRows>,
     pub title: &'static str,
     /// Columns that identify one finding of this rule (besides `jurisdiction`).
     pub key: &'static [&'static str],
@@ -64,6 +72,20 @@ registry![
     log_feed_silent,
     log_hash_mismatch,
 ];
+
+/// The window rows any rule reads (None when no rule reads any): the nightly run keeps
+/// only these of the window's partitions.
+pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Expr>> {
+    let mut any: Option<Expr> = None;
+    for f in REGISTRY.iter().filter_map(|r| r.meta.window_rows) {
+        let p = f(resolved, policy)?;
+        any = Some(match any {
+            Some(a) => a.or(p),
+            None => p,
+        });
+    }
+    Ok(any)
+}
 
 pub fn codes() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.meta.code).collect()

@@ -1,14 +1,16 @@
 use chrono::Weekday;
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::util::{detail, pair_in, success, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::policy::Jurisdiction;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 pub static META: RuleMeta = RuleMeta {
     code: "OFF_HOURS_PRIVILEGED_ACTION",
+    window_rows: Some(window_rows),
     title: "Privileged action outside business hours",
     key: &["system_id", "account_id"],
     severity: "medium",
@@ -31,35 +33,14 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
     (Weekday::Sun, "sun"),
 ];
 
+/// Successful events of actions exercising a privileged permission.
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(success().and(pair_in("system_id", "action", r.privileged_actions.clone().lazy())?))
+}
+
 /// Successful window events exercising a privileged permission, at a local time (the
 /// jurisdiction's timezone, DST-aware) outside `[start, end)` or on a non-business day.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let privileged = ctx
-        .entitlements
-        .clone()
-        .lazy()
-        .filter(col("kind").eq(lit("permission")).and(col("privileged_eff")))
-        .select([
-            col("system_id"),
-            col("entitlement_id").alias("permission_id"),
-        ]);
-    let privileged_actions = ctx
-        .tables
-        .action_permissions
-        .clone()
-        .lazy()
-        .select([col("system_id"), col("action"), col("permission_id")])
-        .join(
-            privileged,
-            [col("system_id"), col("permission_id")],
-            [col("system_id"), col("permission_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("system_id"), col("action")])
-        .agg([col("permission_id")
-            .unique()
-            .sort(SortOptions::default())
-            .alias("permissions")]);
     let events = ctx
         .window_events
         .clone()
@@ -75,7 +56,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("identity"),
         ])
         .join(
-            privileged_actions,
+            ctx.privileged_actions.clone().lazy(),
             [col("system_id"), col("action")],
             [col("system_id"), col("action")],
             JoinArgs::new(JoinType::Inner),

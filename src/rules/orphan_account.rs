@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "ORPHAN_ACCOUNT",
+    window_rows: None,
     title: "Active account without an accountable owner",
     key: &["system_id", "account_id"],
     severity: "high if the account has privileged access, else medium",

@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "PEER_OUTLIER",
+    window_rows: None,
     title: "Permission rarely held by the holder's peers",
     key: &["identity_id", "system_id", "entitlement_id"],
     severity: "low",

@@ -1,12 +1,14 @@
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
+use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 pub static META: RuleMeta = RuleMeta {
     code: "POST_TERMINATION_ACTIVITY",
+    window_rows: Some(window_rows),
     title: "Activity on a leaver's account after termination",
     key: &["system_id", "account_id"],
     severity: "critical",
@@ -17,6 +19,11 @@ pub static META: RuleMeta = RuleMeta {
                   the termination time, and revoke all of the identity's access.",
     references: &["PCI DSS v4.0.1 req. 8.2.5"],
 };
+
+/// Successful events of accounts whose identity has left.
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(success().and(account_in(r.accounts.clone().lazy().filter(col("terminated")))?))
+}
 
 /// Successful events in the activity window after `terminated_at` by any account (whatever
 /// its status) of an identity terminated at T. No grace period: any use after leaving is

@@ -1,12 +1,14 @@
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, ts_text, with_thresholds};
+use super::util::{JoinOnAccount, detail, login, success, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 pub static META: RuleMeta = RuleMeta {
     code: "PRIVILEGED_NO_MFA",
+    window_rows: Some(window_rows),
     title: "Privileged account signed in without multi-factor authentication",
     key: &["system_id", "account_id"],
     severity: "high",
@@ -16,6 +18,13 @@ pub static META: RuleMeta = RuleMeta {
                   and review the sessions listed.",
     references: &["PCI DSS v4.0.1 req. 8.4.1"],
 };
+
+/// Successful logins not known to have used MFA.
+fn window_rows(_: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(success()
+        .and(login())
+        .and(col("mfa").eq(lit(true)).fill_null(lit(false)).not()))
+}
 
 /// Successful `login` events in the activity window, of an account with privileged access
 /// in a jurisdiction requiring MFA for it, whose `mfa` is not true: an unknown factor

@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SELF_APPROVED_GRANT",
+    window_rows: None,
     title: "Grant given or approved by its own holder",
     key: &["grant_id"],
     severity: "high",

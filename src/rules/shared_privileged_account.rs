@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SHARED_PRIVILEGED_ACCOUNT",
+    window_rows: None,
     title: "Shared account with privileged access",
     key: &["system_id", "account_id"],
     severity: "high",

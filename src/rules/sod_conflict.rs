@@ -11,6 +11,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SOD_CONFLICT",
+    window_rows: None,
     title: "Segregation-of-duties conflict in held permissions",
     key: &["sod_rule_id", "identity_id"],
     severity: "the SoD rule's risk",

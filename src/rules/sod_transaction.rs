@@ -4,14 +4,15 @@
 use polars::prelude::*;
 
 use super::sod_conflict::{covering_groups, match_functions, sod_frames, MAX_MATCHES};
-use super::util::{detail, ts_text};
+use super::util::{detail, pair_in, success, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::policy::SodKind;
-use crate::resolve::Ctx;
+use crate::policy::{Policy, SodKind};
+use crate::resolve::{Ctx, Resolved};
 
 pub static META: RuleMeta = RuleMeta {
     code: "SOD_TRANSACTION",
+    window_rows: Some(window_rows),
     title: "One person performed incompatible steps on the same transaction",
     key: &["sod_rule_id", "identity_id", "target_id"],
     severity: "critical",
@@ -23,6 +24,35 @@ pub static META: RuleMeta = RuleMeta {
                   workflow.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
 };
+
+/// Successful events with a target whose action one of the transaction rules' patterns names.
+fn window_rows(_: &Resolved, policy: &Policy) -> Result<Expr> {
+    let (mut names, mut systems, mut actions) = (Vec::new(), Vec::new(), Vec::new());
+    let patterns = policy
+        .sod_rules
+        .iter()
+        .filter(|r| r.kind == SodKind::Transaction)
+        .flat_map(|r| &r.functions)
+        .flat_map(|f| &f.patterns);
+    for p in patterns {
+        match &p.system {
+            Some(s) => {
+                systems.push(s.clone());
+                actions.push(p.name.clone());
+            }
+            None => names.push(p.name.clone()),
+        }
+    }
+    let anywhere = col("action").is_in(lit(Series::new("names".into(), names)).implode(false), false);
+    let on_system = pair_in(
+        "system_id",
+        "action",
+        df!("system_id" => systems, "action" => actions)?.lazy(),
+    )?;
+    Ok(success()
+        .and(col("target_id").is_not_null())
+        .and(anywhere.or(on_system)))
+}
 
 /// Successful window events of accounts with a resolved identity, on a non-null target,
 /// matched to the rule functions by (system_id, action); per (rule, identity, target) the

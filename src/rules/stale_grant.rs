@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "STALE_GRANT",
+    window_rows: None,
     title: "Granted access not used within the stale-grant period",
     key: &["grant_id"],
     severity: "medium if the entitlement is privileged, else low",

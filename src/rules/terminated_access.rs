@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "TERMINATED_ACCESS",
+    window_rows: None,
     title: "Leaver still holds an active account",
     key: &["system_id", "account_id"],
     severity: "high",

@@ -7,6 +7,7 @@ use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
     code: "UNAPPROVED_PRIVILEGED_GRANT",
+    window_rows: None,
     title: "Privileged grant without a recorded approval",
     key: &["grant_id"],
     severity: "high",

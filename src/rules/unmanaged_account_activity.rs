@@ -1,12 +1,14 @@
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, ts_text, window_successes, with_activity_span};
+use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::Ctx;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 pub static META: RuleMeta = RuleMeta {
     code: "UNMANAGED_ACCOUNT_ACTIVITY",
+    window_rows: Some(window_rows),
     title: "Activity by an account unknown to the account inventory",
     key: &["system_id", "account_id"],
     severity: "high",
@@ -17,6 +19,11 @@ pub static META: RuleMeta = RuleMeta {
                   provisioning with an owner, and review the actions listed.",
     references: &["PCI DSS v4.0.1 req. 7.2.4"],
 };
+
+/// Successful events of accounts the accounts table does not list.
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(success().and(account_in(r.accounts.clone().lazy())?.not()))
+}
 
 /// Successful events in the activity window by a (system_id, account_id) absent from
 /// `accounts`. Events of unknown systems never reach the rules, so every event has a

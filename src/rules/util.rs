@@ -2,7 +2,9 @@
 
 use polars::prelude::*;
 
-use crate::resolve::Ctx;
+use crate::error::Result;
+use crate::policy::Policy;
+use crate::resolve::{Ctx, Resolved};
 
 /// Evidence: the given named expressions as one JSON object in the `detail` column.
 pub fn detail(fields: Vec<Expr>) -> Expr {
@@ -54,10 +56,52 @@ impl JoinOnAccount for LazyFrame {
 
 /// Successful events of the activity window.
 pub fn window_successes(ctx: &Ctx) -> LazyFrame {
-    ctx.window_events
-        .clone()
-        .lazy()
-        .filter(col("outcome").eq(lit("success")))
+    ctx.window_events.clone().lazy().filter(success())
+}
+
+pub fn success() -> Expr {
+    col("outcome").eq(lit("success"))
+}
+
+pub fn login() -> Expr {
+    col("action").eq(lit("login"))
+}
+
+/// The window rows of the travel and country rules: successful logins with a source
+/// country.
+pub fn located_logins(_: &Resolved, _: &Policy) -> Result<Expr> {
+    Ok(success().and(login()).and(col("src_country").is_not_null()))
+}
+
+/// An injective text key of two string columns (the first one's byte length leads), so that
+/// pairs can be tested with `is_in`.
+fn pair_key(a: Expr, b: Expr) -> Expr {
+    concat_str(
+        [
+            a.clone().str().len_bytes().cast(DataType::String),
+            lit(":"),
+            a,
+            b,
+        ],
+        "",
+        false,
+    )
+}
+
+/// Whether the row's `(a, b)` is one of `pairs`' rows (columns `a` and `b` there too).
+pub fn pair_in(a: &str, b: &str, pairs: LazyFrame) -> Result<Expr> {
+    let keys = pairs
+        .select([pair_key(col(a), col(b)).alias("key")])
+        .collect()?
+        .column("key")?
+        .as_materialized_series()
+        .clone();
+    Ok(pair_key(col(a), col(b)).is_in(lit(keys).implode(false), false))
+}
+
+/// Whether the row's account is one of `accounts`' rows.
+pub fn account_in(accounts: LazyFrame) -> Result<Expr> {
+    pair_in("system_id", "account_id", accounts)
 }
 
 /// Group aggregations plus the activity evidence every event rule shows: `first_ts`,
