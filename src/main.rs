@@ -13,6 +13,12 @@ use permaudit::generate::{self, GenOptions, Preset};
 use permaudit::pipeline::{self, Inputs};
 use permaudit::run::{run_range, RunFlags};
 
+// Hundreds of millions of short-lived strings and hash tables per night: glibc's allocator
+// spent a sixth of ingest in malloc/free and kept freed pages, so RSS grew with every
+// partition. mimalloc returns them and is faster on this workload (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input, \
 configuration or policy (nothing written); 3 another run holds the lock of the output directory \
 (nothing done); 4 internal or I/O error; 5 verify found a wrong file or link.";

@@ -2,7 +2,7 @@
 //! quarantine rows out. Keys and references are checked here, in file order.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use polars::prelude::*;
 
@@ -22,13 +22,15 @@ pub struct QuarantineRow {
     pub raw: String,
 }
 
-/// Keys of the tables loaded so far, for reference checks.
+/// Keys of the tables loaded so far, for reference checks. Pairs are nested by system so
+/// that a lookup borrows the row's text instead of allocating a key per row.
 #[derive(Debug, Default)]
 pub struct Known {
     pub systems: HashSet<String>,
-    pub accounts: HashSet<(String, String)>,
-    /// (system_id, entitlement_id) -> kind
-    pub entitlements: HashMap<(String, String), String>,
+    /// system_id -> account_ids
+    pub accounts: PlHashMap<String, PlHashSet<String>>,
+    /// system_id -> entitlement_id -> kind
+    pub entitlements: PlHashMap<String, PlHashMap<String, String>>,
     pub sod_rule_ids: HashSet<String>,
 }
 
@@ -106,10 +108,12 @@ pub struct TableLoader<'k> {
     chunks: Vec<DataFrame>,
     /// key -> (file, position) of the first loaded row with that key.
     /// Fast hashing: tens of millions of event ids go through here in a full run.
-    keys: PlHashMap<Vec<String>, (usize, u64)>,
+    keys: PlHashMap<String, (usize, u64)>,
     /// Files named by `keys` (by index: one string per file, not per row).
     key_files: Vec<String>,
     key_idx: Vec<usize>,
+    /// Column indices of each of the schema's references, resolved once.
+    ref_idx: Vec<Vec<usize>>,
     pub rows_read: u64,
     pub rows_loaded: u64,
     pub quarantine: Vec<QuarantineRow>,
@@ -130,6 +134,16 @@ impl<'k> TableLoader<'k> {
             keys: PlHashMap::new(),
             key_files: Vec::new(),
             key_idx,
+            ref_idx: schema
+                .references
+                .iter()
+                .map(|r| {
+                    r.columns
+                        .iter()
+                        .filter_map(|c| schema.column_index(c))
+                        .collect()
+                })
+                .collect(),
             rows_read: 0,
             rows_loaded: 0,
             quarantine: Vec::new(),
@@ -249,21 +263,18 @@ impl<'k> TableLoader<'k> {
         text: &CellText<'_>,
     ) -> std::result::Result<(), String> {
         self.table_rule(text)?;
-        for r in self.schema.references {
-            let owned: Vec<Cow<str>> = r
-                .columns
-                .iter()
-                .filter_map(|c| self.text_of(text, c))
-                .collect();
+        for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
+            let owned: Vec<Cow<str>> = idx.iter().filter_map(|&i| text(i)).collect();
             let vals: Vec<&str> = owned.iter().map(|v| v.as_ref()).collect();
             let ok = match (r.table, vals.as_slice()) {
                 (Table::Systems, [s]) => self.known.systems.contains(*s),
                 (Table::Accounts, [s, a]) => self
                     .known
                     .accounts
-                    .contains(&(s.to_string(), a.to_string())),
+                    .get(*s)
+                    .is_some_and(|accounts| accounts.contains(*a)),
                 (Table::Entitlements, [s, e]) => {
-                    match self.known.entitlements.get(&(s.to_string(), e.to_string())) {
+                    match self.known.entitlements.get(*s).and_then(|es| es.get(*e)) {
                         None => false,
                         Some(kind) => match r.kind {
                             Some(want) if kind != want => {
@@ -283,15 +294,20 @@ impl<'k> TableLoader<'k> {
             }
         }
         if !self.key_idx.is_empty() {
-            let key: Vec<String> = self
+            let parts: Vec<Cow<str>> = self
                 .key_idx
                 .iter()
-                .map(|&i| text(i).map(Cow::into_owned).unwrap_or_default())
+                .map(|&i| text(i).unwrap_or_default())
                 .collect();
+            let key = match parts.as_slice() {
+                [one] => one.to_string(),
+                // Each part led by its byte length, so that distinct keys stay distinct.
+                many => many.iter().map(|p| format!("{}:{p}", p.len())).collect(),
+            };
             if let Some((fi, p)) = self.keys.get(&key) {
                 let f = self.key_files.get(*fi).map_or("", String::as_str);
                 let cols: Vec<&str> = self.schema.key.to_vec();
-                let vals: Vec<&str> = key.iter().map(String::as_str).collect();
+                let vals: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
                 return Err(format!(
                     "duplicate primary key ({}), first loaded from {f} {} {p}",
                     describe_key(&cols, &vals),
@@ -343,13 +359,20 @@ impl<'k> TableLoader<'k> {
                 self.known.systems.insert(k);
             }
             Table::Accounts => {
-                let k = (s("system_id"), s("account_id"));
-                self.known.accounts.insert(k);
+                let (system, account) = (s("system_id"), s("account_id"));
+                self.known
+                    .accounts
+                    .entry(system)
+                    .or_default()
+                    .insert(account);
             }
             Table::Entitlements => {
-                let k = (s("system_id"), s("entitlement_id"));
-                let kind = s("kind");
-                self.known.entitlements.insert(k, kind);
+                let (system, id, kind) = (s("system_id"), s("entitlement_id"), s("kind"));
+                self.known
+                    .entitlements
+                    .entry(system)
+                    .or_default()
+                    .insert(id, kind);
             }
             _ => {}
         }

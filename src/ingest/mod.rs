@@ -597,7 +597,13 @@ fn load_partition(
     };
     p.seq = match plan.store {
         Some(store) => {
-            let seq = store.save(&key_of(&sha256), &p, &rows, &seq)?;
+            // Windows only move forward from night to night, so rows wholly before this
+            // one are not stored: a run of an earlier date reads that input again.
+            let stored = match &plan.keep_days {
+                Some(w) if !p.meta.days.is_some_and(|d| d.1 >= w.start) => None,
+                _ => Some(rows.select(events::WINDOW_COLUMNS)?),
+            };
+            let seq = store.save(&key_of(&sha256), &p, stored.as_ref(), &seq)?;
             if plan.keep_days.is_some() {
                 // The usage rollup reads it back from the store one partition at a time,
                 // so that memory never holds every partition's usage at once.

@@ -246,14 +246,15 @@ impl Store {
         }
     }
 
-    /// Stores a partition (its rows too, for later windows) under `key`: written aside
+    /// Stores a partition (with the window rules' columns of its rows, when given, for
+    /// later windows) under `key`: written aside
     /// now, so that memory holds only the partitions the run needs, and moved into place
     /// by [`Self::commit`] when the run succeeds (a failed run changes nothing in OUT).
     pub fn save(
         &self,
         key: &str,
         p: &Partition,
-        rows: &DataFrame,
+        rows: Option<&DataFrame>,
         seq: &DataFrame,
     ) -> Result<SeqRecords> {
         let tmp = self.pending().join(key);
@@ -264,7 +265,9 @@ impl Store {
             writer(f).finish(&mut df.clone())?;
             Ok(path)
         };
-        write("rows", rows)?;
+        if let Some(rows) = rows {
+            write("rows", rows)?;
+        }
         let seq_file = write("seq", seq)?;
         for (name, df) in Digest::PARTS.iter().zip(p.digest.parts()) {
             write(name, df)?;
