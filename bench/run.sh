@@ -75,10 +75,11 @@ for preset in "${presets[@]}"; do
     mv "$dir/input/audit_events/$last" "$dir/held-partition"
     measure "$preset" prepare "$BIN" run --config "$cfg" --out "$dir/out-incremental" --as-of "$before"
     mv "$dir/held-partition" "$dir/input/audit_events/$last"
-    # The full run starts from the same history (hence the same first_seen), so that the
-    # last day's outputs can be compared byte for byte; --full ignores any state.
+    # The full run starts from the same history (the night before's run directory, hence
+    # the same first_seen), so that the last day's outputs can be compared byte for byte;
+    # --full ignores any state.
     mkdir -p "$dir/out"
-    cp -r "$dir/out-incremental/history" "$dir/out/"
+    cp -r "$dir/out-incremental/$before" "$dir/out-incremental/history" "$dir/out/"
     measure "$preset" full_run "$BIN" run --config "$cfg" --full --as-of "$last_day"
     measure "$preset" incremental "$BIN" run --config "$cfg" --out "$dir/out-incremental" --as-of "$last_day"
     grep -h "audit event partitions" "$BENCH_DIR/$preset.incremental.log" | sed 's/^.*INFO //' >&2

@@ -10,6 +10,7 @@ pub mod history;
 pub mod ingest;
 pub mod lock;
 pub mod output;
+pub mod parallel;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;

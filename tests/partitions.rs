@@ -1,7 +1,7 @@
 //! However the audit events are cut into files, the findings are the same: the per-partition
 //! digests (and the compact log chains in particular: findings inside a partition computed
-//! alone, checks across partitions on edge records) must equal an evaluation on all
-//! records at once.
+//! alone, checks across partitions on edge records) and the window rows the rules declare
+//! must equal an evaluation on all records at once.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -146,4 +146,27 @@ fn generated_day_partitions_match_an_evaluation_on_all_records() {
             "the planted log cases fire"
         );
     }
+
+    // The equality above is not vacuous: the nightly path kept only some window rows.
+    let i = inputs(&input, &policy);
+    let as_of = date("2026-11-24");
+    let kept = pipeline::load_at(&i, as_of, None)
+        .expect("load_at")
+        .tables
+        .audit_events
+        .height();
+    let (_, all, _) = pipeline::load(&i).expect("load");
+    let t = permaudit::resolve::evaluation_instant(as_of);
+    let start = t - 30 * permaudit::resolve::MICROS_PER_DAY;
+    let in_window = all
+        .audit_events
+        .lazy()
+        .filter(col("ts").gt_eq(lit(start)).and(col("ts").lt(lit(t))))
+        .collect()
+        .expect("window")
+        .height();
+    assert!(
+        kept > 0 && kept * 2 < in_window,
+        "kept {kept} of {in_window} window rows"
+    );
 }

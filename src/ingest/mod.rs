@@ -13,8 +13,6 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use chrono_tz::Tz;
 use polars::prelude::{DataFrame, Expr, IntoLazy};
@@ -316,9 +314,6 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Polars queries in debug builds use deep stacks; the default 2 MiB is not enough.
-const PARTITION_THREAD_STACK: usize = 64 << 20;
-
 /// How the audit-event partitions are read.
 #[derive(Default)]
 pub struct EventsPlan<'a> {
@@ -496,41 +491,9 @@ fn load_events(
     let mut ids: Vec<&str> = systems.iter().map(String::as_str).collect();
     ids.sort_unstable();
     let systems_fp = crate::hash::sha256_hex(ids.join("\n").as_bytes());
-    // Plain threads, not rayon tasks: a rayon worker blocked in a polars query would steal
-    // further partitions onto its own stack, nesting as deep as there are files.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Partition>>>> =
-        files.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..workers {
-            std::thread::Builder::new()
-                .name("permaudit-partitions".into())
-                .stack_size(PARTITION_THREAD_STACK)
-                .spawn_scoped(scope, || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    let r = load_partition(f, naive_tz, systems, &systems_fp, plan, rows);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(r);
-                    }
-                })
-                .map_err(|e| Error::Internal(format!("cannot start a worker thread: {e}")))?;
-        }
-        Ok(())
+    let partitions = crate::parallel::map_in_order("partitions", files, |f| {
+        load_partition(f, naive_tz, systems, &systems_fp, plan, rows)
     })?;
-    let partitions = slots
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(Error::Internal("a partition worker failed".into())))
-        })
-        .collect::<Result<Vec<_>>>()?;
     tracing::info!(
         partitions = partitions.len(),
         digests_reused = partitions.iter().filter(|p| p.reused).count(),

@@ -1,0 +1,53 @@
+//! CPU-parallel work outside polars' own pool.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// Stack of each worker: polars queries nest deeply (a join of joins of scans...).
+const WORKER_STACK: usize = 64 << 20;
+
+/// `f` of every item, on one plain thread per core taking the next item as it gets free;
+/// the results in item order, or the first error in item order.
+///
+/// Plain threads, not rayon tasks: a rayon worker blocked in a polars query steals further
+/// tasks onto its own stack, nesting as deep as there are items.
+pub fn map_in_order<T: Sync, R: Send>(
+    name: &str,
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<R>>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..workers {
+            std::thread::Builder::new()
+                .name(format!("permaudit-{name}"))
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start a worker thread: {e}")))?;
+        }
+        Ok(())
+    })?;
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(Error::Internal(format!("a {name} worker failed"))))
+        })
+        .collect()
+}
