@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
-use polars::prelude::{DataFrame, Expr, IntoLazy};
+use polars::prelude::{col, DataFrame, Expr, IntoLazy, LazyFrame};
 
 use crate::error::{Error, Result};
 use events::{EventDigests, Partition};
@@ -346,14 +346,18 @@ pub struct RowsWanted<'a> {
 
 impl RowsWanted<'_> {
     pub fn apply(&self, df: DataFrame) -> Result<DataFrame> {
-        let df = match self.columns {
-            Some(c) => df.select(c.iter().copied())?,
-            None => df,
+        Ok(self.apply_lazy(df.lazy()).collect()?)
+    }
+
+    pub fn apply_lazy(&self, lf: LazyFrame) -> LazyFrame {
+        let lf = match self.columns {
+            Some(c) => lf.select(c.iter().map(|c| col(*c)).collect::<Vec<_>>()),
+            None => lf,
         };
-        Ok(match self.filter {
-            Some(f) => df.lazy().filter(f.clone()).collect()?,
-            None => df,
-        })
+        match self.filter {
+            Some(f) => lf.filter(f.clone()),
+            None => lf,
+        }
     }
 }
 

@@ -218,12 +218,11 @@ impl Store {
             return None;
         }
         let rows = if want_rows(meta.days) {
-            let f = fs::File::open(dir.join("rows.parquet")).ok()?;
-            let columns = rows_wanted
-                .columns
-                .map(|c| c.iter().map(|s| s.to_string()).collect());
-            let rows = ParquetReader::new(f).with_columns(columns).finish().ok()?;
-            Some(rows_wanted.apply(rows).ok()?)
+            // Scanned lazily, so that the predicate is applied inside the reader and only
+            // the kept rows are materialised.
+            let path = PlRefPath::try_from_path(&dir.join("rows.parquet")).ok()?;
+            let scan = LazyFrame::scan_parquet(path, ScanArgsParquet::default()).ok()?;
+            Some(rows_wanted.apply_lazy(scan).collect().ok()?)
         } else {
             None
         };

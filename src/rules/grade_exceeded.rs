@@ -76,12 +76,31 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             [col("job_function")],
             JoinArgs::new(JoinType::Inner),
         )
-        // Materialised once: the carriers and the final frame both read it.
+        // Materialised once: the entitlements granted and the final frame both read it.
         .collect()?
         .lazy();
 
-    let own = grants.clone().select([
-        col("grant_id"),
+    // What exceeds a grade depends only on the entitlement and the grade's rank, so it is
+    // worked out once per (entitlement, rank) rather than per grant: millions of grants
+    // share a few thousand of those.
+    let ent_key = || [col("system_id"), col("entitlement_id"), col("max_rank")];
+    let granted = grants
+        .clone()
+        .select([
+            col("system_id"),
+            col("entitlement_id"),
+            col("max_rank"),
+            col("kind"),
+            col("risk"),
+        ])
+        .unique(
+            Some(cols(["system_id", "entitlement_id", "max_rank"])),
+            UniqueKeepStrategy::Any,
+        );
+    let own = granted.clone().select([
+        col("system_id"),
+        col("entitlement_id"),
+        col("max_rank"),
         col("entitlement_id").alias("carrier_id"),
         col("kind").alias("carrier_kind"),
         col("risk").alias("carrier_risk"),
@@ -92,9 +111,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         col("entitlement_id").alias("permission_id"),
         col("risk").alias("carrier_risk"),
     ]);
-    let through_closure = grants
-        .clone()
-        .select([col("grant_id"), col("system_id"), col("entitlement_id")])
+    let through_closure = granted
+        .select(ent_key())
         .join(
             ctx.closure.clone().lazy(),
             [col("system_id"), col("entitlement_id")],
@@ -108,7 +126,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .select([
-            col("grant_id"),
+            col("system_id"),
+            col("entitlement_id"),
+            col("max_rank"),
             col("permission_id").alias("carrier_id"),
             lit("permission").alias("carrier_kind"),
             col("carrier_risk"),
@@ -117,23 +137,28 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     // A granted permission is also its own closure: keep one row, the grant's own.
     let carriers = concat([own, through_closure], UnionArgs::default())?
         .unique_stable(
-            Some(cols(["grant_id", "carrier_id"])),
+            Some(cols([
+                "system_id",
+                "entitlement_id",
+                "max_rank",
+                "carrier_id",
+            ])),
             UniqueKeepStrategy::First,
         )
         .with_column(risk_rank(col("carrier_risk")).alias("carrier_rank"));
 
     let exceeding = carriers
-        .join(
-            grants.clone().select([col("grant_id"), col("max_rank")]),
-            [col("grant_id")],
-            [col("grant_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
         .filter(col("carrier_rank").gt(col("max_rank")))
         .sort_by_exprs(
-            [col("grant_id"), col("carrier_rank"), col("carrier_id")],
+            [
+                col("system_id"),
+                col("entitlement_id"),
+                col("max_rank"),
+                col("carrier_rank"),
+                col("carrier_id"),
+            ],
             SortMultipleOptions::default()
-                .with_order_descending_multi([false, true, false])
+                .with_order_descending_multi([false, false, false, true, false])
                 .with_maintain_order(true),
         )
         .with_column(
@@ -145,7 +170,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ])
             .alias("carrier"),
         )
-        .group_by_stable([col("grant_id")])
+        .group_by_stable(ent_key())
         .agg([
             len().alias("exceeding_count"),
             col("carrier_risk")
@@ -162,8 +187,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     Ok(grants
         .join(
             exceeding,
-            [col("grant_id")],
-            [col("grant_id")],
+            ent_key(),
+            ent_key(),
             JoinArgs::new(JoinType::Inner),
         )
         .select([
