@@ -512,38 +512,40 @@ pub fn rolled_usage(
         rollup = store.rollup_usage()?.lazy();
     }
     // Folded a few partitions at a time: memory holds the rollup and one batch.
-    let mut batch = Vec::new();
+    let (mut batch, mut added) = (Vec::new(), 0);
     for p in partitions.iter_mut().filter(|p| before_t(p)) {
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
         p.load_usage(store)?;
         batch.push(p.take_usage().lazy().drop(cols(["day"])));
+        added += 1;
         if batch.len() == USAGE_FOLD_BATCH {
             batch.push(rollup);
             rollup = fold(std::mem::take(&mut batch))?;
         }
     }
-    batch.push(rollup);
-    let rollup = fold(batch)?
-        .sort(
-            ["system_id", "account_id", "action"],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
     let last_day = partitions
         .iter()
         .filter(|p| before_t(p))
         .filter_map(|p| p.meta.days.map(|d| d.1))
         .max()
         .unwrap_or(t_day - 1);
-    store.save_rollup(
-        &super::state::RollupMeta {
-            keys: eligible,
-            last_day,
-        },
-        &rollup,
-    )?;
+    // Unchanged (a rerun of the same night): the stored rollup stays as it is.
+    let rollup = if previous.is_some() && added == 0 {
+        rollup.collect()?
+    } else {
+        batch.push(rollup);
+        let rollup = fold(batch)?.collect()?;
+        store.save_rollup(
+            &super::state::RollupMeta {
+                keys: eligible,
+                last_day,
+            },
+            &rollup,
+        )?;
+        rollup
+    };
     let dated = rollup
         .lazy()
         .with_column(lit(last_day).cast(DataType::Int64).alias("day"))
