@@ -21,12 +21,60 @@ pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
     next.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
 }
 
-/// Everything the rules read. Frames follow the canonical conventions of
-/// [`crate::ingest::Tables`]: timestamps are `Int64` microseconds UTC.
+/// Everything the rules read: the facts [`Resolved`] before the events (reached through
+/// `Deref`: `ctx.grants`, `ctx.t`...) and the event aggregates. Frames follow the
+/// canonical conventions of [`crate::ingest::Tables`]: timestamps are `Int64` microseconds
+/// UTC.
 pub struct Ctx<'a> {
     pub policy: &'a Policy,
     pub tables: &'a Tables,
     pub as_of: NaiveDate,
+    pub resolved: Resolved,
+    /// The sequenced records before T, as the log-chain rules read them.
+    pub log_chains: LogChains,
+    /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
+    /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
+    pub feed: DataFrame,
+    /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
+    /// account's `identity` (null when the account is unknown or has no identity).
+    pub window_events: DataFrame,
+    /// `system_id, account_id, permission_id, last_use`: latest successful event before T
+    /// exercising the permission (through action_permissions).
+    pub last_use: DataFrame,
+    /// `system_id, account_id, last_login`: latest successful `login` before T.
+    pub last_login: DataFrame,
+}
+
+impl std::ops::Deref for Ctx<'_> {
+    type Target = Resolved;
+
+    fn deref(&self) -> &Resolved {
+        &self.resolved
+    }
+}
+
+/// The log chains of every system, from the partitions' digests (see
+/// [`crate::ingest::events::EventDigests`]): raw records for the systems whose partitions
+/// overlap in seq, and for the others each partition's edge records, lowest seqs and own
+/// findings. Frames carry [`crate::ingest::events`]' seq columns.
+pub struct LogChains {
+    /// Records with `ts < T` of the systems evaluated on all their records.
+    pub raw: DataFrame,
+    pub edges: DataFrame,
+    /// `system_id, seq`: each partition's lowest seq.
+    pub gap_starts: DataFrame,
+    /// `system_id, seq`: each partition's lowest hashed seq.
+    pub hash_starts: DataFrame,
+    /// Gaps inside single partitions: `system_id, seq, after_seq, detail`.
+    pub gap_local: DataFrame,
+    /// Hash-chain findings inside single partitions: `system_id, seq, detail`.
+    pub hash_local: DataFrame,
+}
+
+/// The facts that do not depend on audit events: everything [`Ctx`] holds but the event
+/// aggregates. Resolved before the events are read, so that only the window rows some rule
+/// reads are kept (see [`crate::rules::window_rows`]).
+pub struct Resolved {
     /// Evaluation instant T.
     pub t: i64,
     /// Start of the activity window, `T - activity_lookback_days`.
@@ -55,53 +103,6 @@ pub struct Ctx<'a> {
     pub grants: DataFrame,
     /// `system_id, action, permissions`: the actions exercising a privileged permission
     /// (privileged itself or reaching one), with the sorted ids of those permissions.
-    pub privileged_actions: DataFrame,
-    /// The sequenced records before T, as the log-chain rules read them.
-    pub log_chains: LogChains,
-    /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
-    /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
-    pub feed: DataFrame,
-    /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
-    /// account's `identity` (null when the account is unknown or has no identity).
-    pub window_events: DataFrame,
-    /// `system_id, account_id, permission_id, last_use`: latest successful event before T
-    /// exercising the permission (through action_permissions).
-    pub last_use: DataFrame,
-    /// `system_id, account_id, last_login`: latest successful `login` before T.
-    pub last_login: DataFrame,
-}
-
-/// The log chains of every system, from the partitions' digests (see
-/// [`crate::ingest::events::EventDigests`]): raw records for the systems whose partitions
-/// overlap in seq, and for the others each partition's edge records, lowest seqs and own
-/// findings. Frames carry [`crate::ingest::events`]' seq columns.
-pub struct LogChains {
-    /// Records with `ts < T` of the systems evaluated on all their records.
-    pub raw: DataFrame,
-    pub edges: DataFrame,
-    /// `system_id, seq`: each partition's lowest seq.
-    pub gap_starts: DataFrame,
-    /// `system_id, seq`: each partition's lowest hashed seq.
-    pub hash_starts: DataFrame,
-    /// Gaps inside single partitions: `system_id, seq, after_seq, detail`.
-    pub gap_local: DataFrame,
-    /// Hash-chain findings inside single partitions: `system_id, seq, detail`.
-    pub hash_local: DataFrame,
-}
-
-/// The facts that do not depend on audit events: everything [`Ctx`] holds but the event
-/// aggregates. Resolved before the events are read, so that only the window rows some rule
-/// reads are kept (see [`crate::rules::window_rows`]).
-pub struct Resolved {
-    pub t: i64,
-    pub window_start: i64,
-    pub jurisdictions: DataFrame,
-    pub systems: DataFrame,
-    pub entitlements: DataFrame,
-    pub closure: DataFrame,
-    pub identities: DataFrame,
-    pub accounts: DataFrame,
-    pub grants: DataFrame,
     pub privileged_actions: DataFrame,
 }
 
@@ -264,18 +265,7 @@ impl<'a> Ctx<'a> {
         as_of: NaiveDate,
         r: Resolved,
     ) -> Result<Ctx<'a>> {
-        let Resolved {
-            t,
-            window_start,
-            jurisdictions,
-            systems,
-            entitlements,
-            closure,
-            identities,
-            accounts,
-            grants,
-            privileged_actions,
-        } = r;
+        let (t, window_start, systems, accounts) = (r.t, r.window_start, &r.systems, &r.accounts);
         // T and the window start are UTC midnights: the digests' per-day rows are before T
         // exactly when their day is.
         let t_day = t.div_euclid(MICROS_PER_DAY);
@@ -374,16 +364,7 @@ impl<'a> Ctx<'a> {
             policy,
             tables,
             as_of,
-            t,
-            window_start,
-            jurisdictions,
-            systems,
-            entitlements,
-            closure,
-            identities,
-            accounts,
-            grants,
-            privileged_actions,
+            resolved: r,
             log_chains,
             feed,
             window_events,

@@ -567,7 +567,7 @@ fn load_partition(
             // Windows only move forward from night to night, so rows wholly before this
             // one are not stored: a run of an earlier date reads that input again.
             let stored = match &plan.keep_days {
-                Some(w) if !p.meta.days.is_some_and(|d| d.1 >= w.start) => None,
+                Some(w) if p.meta.days.is_none_or(|d| d.1 < w.start) => None,
                 _ => Some(rows.select(events::WINDOW_COLUMNS)?),
             };
             let seq = store.save(&key_of(&sha256), &p, stored.as_ref(), &seq)?;
