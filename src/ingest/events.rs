@@ -536,7 +536,13 @@ pub fn rolled_usage(
         rollup.collect()?
     } else {
         batch.push(rollup);
-        let rollup = fold(batch)?.collect()?;
+        // Sorted so that the stored rollup is the same bytes however it was folded.
+        let rollup = fold(batch)?
+            .sort(
+                ["system_id", "account_id", "action"],
+                SortMultipleOptions::default(),
+            )
+            .collect()?;
         store.save_rollup(
             &super::state::RollupMeta {
                 keys: eligible,
