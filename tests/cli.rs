@@ -1,5 +1,8 @@
 //! End-to-end: the binary on the sample and on broken inputs, as a user runs it.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,24 +26,6 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf) {
     std::fs::write(&cfg, "input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\nas_of = \"2026-11-24\"\n")
         .expect("config");
     (dir, cfg)
-}
-
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
-                out.push((rel, std::fs::read(&p).expect("read file")));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -67,9 +52,8 @@ fn sample_run_writes_every_output_and_is_deterministic() {
         "{stdout}"
     );
     run("out-b");
-    let a = tree(&dir.path().join("out-a/2026-11-24"));
-    let b = tree(&dir.path().join("out-b/2026-11-24"));
-    let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    let a = common::files(&dir.path().join("out-a/2026-11-24"));
+    let b = common::files(&dir.path().join("out-b/2026-11-24"));
     for f in [
         "findings.csv",
         "findings.parquet",
@@ -83,27 +67,21 @@ fn sample_run_writes_every_output_and_is_deterministic() {
         "HK/summary.json",
         "CN/report.html",
     ] {
-        assert!(names.contains(&f), "{f} missing from {names:?}");
+        assert!(
+            a.contains_key(Path::new(f)),
+            "{f} missing from {:?}",
+            a.keys()
+        );
     }
     assert_eq!(a, b, "same inputs, same as_of: byte-identical outputs");
-    let cn = String::from_utf8_lossy(
-        &a.iter()
-            .find(|(n, _)| n == "CN/report.md")
-            .expect("CN report")
-            .1,
-    )
-    .into_owned();
+    let cn =
+        String::from_utf8_lossy(a.get(Path::new("CN/report.md")).expect("CN report")).into_owned();
     assert!(
         cn.contains("no systems"),
         "a jurisdiction without systems says so"
     );
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &a.iter()
-            .find(|(n, _)| n == "manifest.json")
-            .expect("manifest")
-            .1,
-    )
-    .expect("json");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(a.get(Path::new("manifest.json")).expect("manifest")).expect("json");
     let grants = manifest["tables"]
         .as_array()
         .expect("tables")

@@ -16,6 +16,7 @@ use std::process::Command;
 
 use permaudit::generate::{generate, GenOptions, Preset};
 use polars::prelude::*;
+use tempfile::TempDir;
 
 const LAST: &str = "2026-11-24";
 const BEFORE: &str = "2026-11-23";
@@ -84,20 +85,46 @@ fn partition(data: &Path, day: &str) -> PathBuf {
     data.join(format!("input/audit_events/date={day}/part-0.parquet"))
 }
 
-#[test]
-fn incremental_runs_equal_full_runs() {
+/// `permaudit generate` of `(identities, days, events_per_day)` into a temp dir.
+fn generated(seed: u64, (identities, days, events_per_day): (usize, u32, usize)) -> TempDir {
     let data = tempfile::tempdir().expect("tempdir");
-    let d = data.path();
-    let days = 32;
     generate(&GenOptions {
-        out: d.to_path_buf(),
-        seed: 3,
-        identities: 300,
+        out: data.path().to_path_buf(),
+        seed,
+        identities,
         days,
-        events_per_day: 1_200,
+        events_per_day,
         force: false,
     })
     .expect("generate");
+    data
+}
+
+/// The last day's partition of `data`, moved aside as if it had not arrived yet.
+struct HeldDay {
+    last: PathBuf,
+    held: PathBuf,
+}
+
+impl HeldDay {
+    fn hold(data: &Path) -> HeldDay {
+        let (last, held) = (partition(data, LAST), data.join("held.parquet"));
+        std::fs::rename(&last, &held).expect("hold the last day");
+        std::fs::remove_dir(last.parent().expect("dir")).expect("rmdir");
+        HeldDay { last, held }
+    }
+
+    fn deliver(&self) {
+        std::fs::create_dir_all(self.last.parent().expect("dir")).expect("mkdir");
+        std::fs::rename(&self.held, &self.last).expect("deliver the last day");
+    }
+}
+
+#[test]
+fn incremental_runs_equal_full_runs() {
+    let days = 32;
+    let data = generated(3, (300, days, 1_200));
+    let d = data.path();
     let config = d.join("permaudit.toml");
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
@@ -105,24 +132,23 @@ fn incremental_runs_equal_full_runs() {
     let days = days as usize;
 
     // The night before: the last day's partition has not arrived yet.
-    let last = partition(d, LAST);
-    let held = d.join("held.parquet");
-    std::fs::rename(&last, &held).expect("hold the last day");
-    std::fs::remove_dir(last.parent().expect("dir")).expect("rmdir");
+    let day = HeldDay::hold(d);
     let log = run(&config, a, BEFORE, false);
     assert_eq!(partitions_field(&log, "digests_reused"), 0);
     run(&config, b, BEFORE, true);
     assert_eq!(digests(a), days - 1);
 
     // The new day arrives: only it is read.
-    std::fs::create_dir_all(last.parent().expect("dir")).expect("mkdir");
-    std::fs::rename(&held, &last).expect("deliver the last day");
+    day.deliver();
     let log = run(&config, a, LAST, false);
     assert_eq!(partitions_field(&log, "partitions"), days);
     assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    let kept = partitions_field(&log, "rows_kept");
     let log = run(&config, b, LAST, true);
     assert_eq!(partitions_field(&log, "digests_reused"), 0);
     assert_same_output(a, b, "new day");
+    // Window rows read back from the state are filtered like freshly read ones.
+    assert_eq!(kept, partitions_field(&log, "rows_kept"));
     assert_eq!(digests(a), days);
 
     // An old partition is rewritten with rows removed: its digest is not reused.
@@ -171,17 +197,8 @@ fn incremental_runs_equal_full_runs() {
 /// A run that fails on a file-level problem leaves no state behind (only the lock file).
 #[test]
 fn failed_run_leaves_no_state() {
-    let data = tempfile::tempdir().expect("tempdir");
+    let data = generated(1, (50, 3, 100));
     let d = data.path();
-    generate(&GenOptions {
-        out: d.to_path_buf(),
-        seed: 1,
-        identities: 50,
-        days: 3,
-        events_per_day: 100,
-        force: false,
-    })
-    .expect("generate");
     std::fs::write(partition(d, LAST), b"").expect("truncate");
     let out = tempfile::tempdir().expect("tempdir");
     let o = out.path().join("out");
@@ -205,30 +222,22 @@ fn failed_run_leaves_no_state() {
 /// runs write.
 #[test]
 fn small_preset_incremental_equals_full() {
-    let data = tempfile::tempdir().expect("tempdir");
+    let sizes = Preset::Small.sizes();
+    let data = generated(1, sizes);
     let d = data.path();
-    let (identities, days, events_per_day) = Preset::Small.sizes();
-    generate(&GenOptions {
-        out: d.to_path_buf(),
-        seed: 1,
-        identities,
-        days,
-        events_per_day,
-        force: false,
-    })
-    .expect("generate");
     let config = d.join("permaudit.toml");
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
     let (a, b) = (a.path(), b.path());
-    let last = partition(d, LAST);
-    let held = d.join("held.parquet");
-    std::fs::rename(&last, &held).expect("hold the last day");
+    let day = HeldDay::hold(d);
     run(&config, a, BEFORE, false);
     run(&config, b, BEFORE, true);
-    std::fs::rename(&held, &last).expect("deliver the last day");
+    day.deliver();
     let log = run(&config, a, LAST, false);
-    assert_eq!(partitions_field(&log, "digests_reused"), days as usize - 1);
+    assert_eq!(
+        partitions_field(&log, "digests_reused"),
+        sizes.1 as usize - 1
+    );
     run(&config, b, LAST, true);
     assert_same_output(a, b, "small preset");
 }

@@ -2,6 +2,10 @@
 //! crash safety under real SIGKILLs, byte-identical reruns, history across runs, verify,
 //! check, and the documented exit codes.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -43,16 +47,14 @@ fn bin() -> Command {
 }
 
 /// Names of the files that differ between two trees (assert_eq on bytes prints megabytes).
-fn differing(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)]) -> Vec<String> {
-    let mut names: Vec<String> = a
-        .iter()
-        .filter(|x| !b.contains(x))
-        .chain(b.iter().filter(|x| !a.contains(x)))
-        .map(|(n, _)| n.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+fn differing(a: &Tree, b: &Tree) -> Vec<PathBuf> {
+    a.keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// A copy of the sample (input + policy) in a temp dir with a config; `as_of` is written
@@ -107,27 +109,11 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Every file below `dir` (hidden ones included) with its bytes, sorted by path.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
-                out.push((rel, std::fs::read(&p).expect("read file")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
+/// Every file below a directory (hidden ones included) with its bytes, by path.
+type Tree = BTreeMap<PathBuf, Vec<u8>>;
 
-fn names(t: &[(String, Vec<u8>)]) -> Vec<&str> {
-    t.iter().map(|(n, _)| n.as_str()).collect()
+fn names(t: &Tree) -> Vec<&PathBuf> {
+    t.keys().collect()
 }
 
 fn manifest(out: &Path, date: &str) -> serde_json::Value {
@@ -273,14 +259,14 @@ fn a_backfill_never_rewrites_later_outputs_and_a_rerun_brings_history_up_to_date
     let (dir, cfg) = sample_copy(None, None);
     let out = dir.path().join("out");
     ok(&run(dir.path(), &cfg, &["--as-of", D2]));
-    let delivered = tree(&out.join(D2));
+    let delivered = common::files(&out.join(D2));
     let alone = first_seen(&out, D2);
     assert!(alone.iter().all(|(_, s)| s == D2), "first run: all new");
 
     // Backfill the earlier day: the later output stays byte for byte as delivered.
     ok(&run(dir.path(), &cfg, &["--as-of", D1]));
     assert_eq!(
-        tree(&out.join(D2)),
+        common::files(&out.join(D2)),
         delivered,
         "backfill rewrote a later run"
     );
@@ -339,11 +325,11 @@ fn a_rerun_replaces_the_output_with_the_same_bytes() {
     let (dir, cfg) = sample_copy(Some(D2), Some(3000));
     let out = dir.path().join("out");
     ok(&run(dir.path(), &cfg, &[]));
-    let first = tree(&out);
+    let first = common::files(&out);
     ok(&run(dir.path(), &cfg, &[]));
-    assert_eq!(names(&tree(&out)), names(&first));
+    assert_eq!(names(&common::files(&out)), names(&first));
     assert_eq!(
-        tree(&out),
+        common::files(&out),
         first,
         "a rerun is byte-identical, history included"
     );
@@ -549,13 +535,13 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
     let analysed = started.elapsed();
     assert!(child.wait().expect("wait").success());
     let total = started.elapsed();
-    let ref_d1 = tree(&reference.join(D1));
-    let ref_d2 = tree(&reference.join(D2));
-    let ref_all = tree(&reference);
+    let ref_d1 = common::files(&reference.join(D1));
+    let ref_d2 = common::files(&reference.join(D2));
+    let ref_all = common::files(&reference);
 
     // The disturbed directory: D1 delivered, then D2 killed again and again.
     ok(&run(dir.path(), &cfg, &["--out", "out", "--as-of", D1]));
-    let got = tree(&out.join(D1));
+    let got = common::files(&out.join(D1));
     assert!(got == ref_d1, "{:?}", differing(&got, &ref_d1));
 
     let seed = std::env::var("PERMAUDIT_KILL_SEED")
@@ -618,7 +604,7 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
         drop(rx);
         let live = out.join(D2);
         let state = if live.exists() {
-            let got = tree(&live);
+            let got = common::files(&live);
             assert!(
                 got == ref_d2,
                 "round {i} (seed {seed}): OUT/{D2} exists but differs from an undisturbed run: {:?}",
@@ -636,7 +622,7 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
             );
         }
         assert_eq!(
-            tree(&out.join(D1)),
+            common::files(&out.join(D1)),
             ref_d1,
             "round {i}: earlier run touched"
         );
@@ -667,7 +653,7 @@ fn killing_the_run_at_random_moments_never_leaves_a_half_written_output() {
     // store and lock file included.
     let (mut child, _rx) = spawn_watched(dir.path(), &cfg, &out, D2);
     assert!(child.wait().expect("wait").success());
-    let got = tree(&out);
+    let got = common::files(&out);
     assert_eq!(names(&got), names(&ref_all));
     assert!(
         got == ref_all,
@@ -683,7 +669,7 @@ fn the_states_a_killed_swap_can_leave_are_tidied_by_the_next_run() {
     let (dir, cfg) = sample_copy(Some(D2), Some(3000));
     let out = dir.path().join("out");
     ok(&run(dir.path(), &cfg, &[]));
-    let delivered = tree(&out);
+    let delivered = common::files(&out);
     std::fs::rename(out.join(D2), out.join(format!(".retired-{D2}.4242"))).expect("retire");
     let staging = out.join(format!(".staging-{D2}.4243"));
     std::fs::create_dir_all(staging.join("HK")).expect("staging");
@@ -696,7 +682,7 @@ fn the_states_a_killed_swap_can_leave_are_tidied_by_the_next_run() {
         "{stdout}"
     );
     ok(&run(dir.path(), &cfg, &[]));
-    let got = tree(&out);
+    let got = common::files(&out);
     assert!(got == delivered, "{:?}", differing(&got, &delivered));
 }
 

@@ -507,19 +507,20 @@ pub fn rolled_usage(
             .collect()?
             .lazy())
     };
-    let mut rollup = empty.clone().lazy().drop(cols(["day"]));
-    if previous.is_some() {
-        rollup = store.rollup_usage()?.lazy();
-    }
+    // A rerun of the same night: every eligible partition is folded already.
+    let unchanged = previous.is_some_and(|r| r.keys == eligible);
+    let mut rollup = match previous {
+        Some(_) => store.rollup_usage()?.lazy(),
+        None => empty.clone().lazy().drop(cols(["day"])),
+    };
     // Folded a few partitions at a time: memory holds the rollup and one batch.
-    let (mut batch, mut added) = (Vec::new(), 0);
+    let mut batch = Vec::new();
     for p in partitions.iter_mut().filter(|p| before_t(p)) {
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
         p.load_usage(store)?;
         batch.push(p.take_usage().lazy().drop(cols(["day"])));
-        added += 1;
         if batch.len() == USAGE_FOLD_BATCH {
             batch.push(rollup);
             rollup = fold(std::mem::take(&mut batch))?;
@@ -531,8 +532,8 @@ pub fn rolled_usage(
         .filter_map(|p| p.meta.days.map(|d| d.1))
         .max()
         .unwrap_or(t_day - 1);
-    // Unchanged (a rerun of the same night): the stored rollup stays as it is.
-    let rollup = if previous.is_some() && added == 0 {
+    // Unchanged, the stored rollup stays as it is.
+    let rollup = if unchanged {
         rollup.collect()?
     } else {
         batch.push(rollup);

@@ -6,7 +6,7 @@ use polars::prelude::*;
 use super::util::{detail, ts_text};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::policy::{Scope, SodKind, SodRule};
+use crate::policy::{Policy, Scope, SodKind, SodRule};
 use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
@@ -37,9 +37,8 @@ pub(super) struct SodFrames {
     pub empty: bool,
 }
 
-pub(super) fn sod_frames(ctx: &Ctx, kind: SodKind) -> Result<SodFrames> {
-    let rules: Vec<&SodRule> = ctx
-        .policy
+pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
+    let rules: Vec<&SodRule> = policy
         .sod_rules
         .iter()
         .filter(|r| r.kind == kind)
@@ -170,7 +169,7 @@ pub(super) fn match_functions(
 /// A group that covers every function is a conflict; it yields one finding per
 /// jurisdiction among its matches.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let sod = sod_frames(ctx, SodKind::Static)?;
+    let sod = sod_frames(ctx.policy, SodKind::Static)?;
     if sod.empty {
         return Ok(empty());
     }

@@ -25,40 +25,28 @@ pub static META: RuleMeta = RuleMeta {
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
 };
 
-/// Successful events with a target whose action one of the transaction rules' patterns names.
-fn window_rows(_: &Resolved, policy: &Policy) -> Result<Expr> {
-    let (mut names, mut systems, mut actions) = (Vec::new(), Vec::new(), Vec::new());
-    let patterns = policy
-        .sod_rules
-        .iter()
-        .filter(|r| r.kind == SodKind::Transaction)
-        .flat_map(|r| &r.functions)
-        .flat_map(|f| &f.patterns);
-    for p in patterns {
-        match &p.system {
-            Some(s) => {
-                systems.push(s.clone());
-                actions.push(p.name.clone());
-            }
-            None => names.push(p.name.clone()),
-        }
-    }
-    let anywhere = col("action").is_in(lit(Series::new("names".into(), names)).implode(false), false);
-    let on_system = pair_in(
-        "system_id",
-        "action",
-        df!("system_id" => systems, "action" => actions)?.lazy(),
-    )?;
+/// Successful events with a target whose (system, action) one of the transaction rules'
+/// patterns matches; a `*` pattern stands for every system.
+fn window_rows(r: &Resolved, policy: &Policy) -> Result<Expr> {
+    let pairs = sod_frames(policy, SodKind::Transaction)?
+        .patterns
+        .cross_join(r.systems.clone().lazy().select([col("system_id")]), None)
+        .filter(
+            col("pat_system")
+                .is_null()
+                .or(col("pat_system").eq(col("system_id"))),
+        )
+        .select([col("system_id"), col("pat_name").alias("action")]);
     Ok(success()
         .and(col("target_id").is_not_null())
-        .and(anywhere.or(on_system)))
+        .and(pair_in("system_id", "action", pairs)?))
 }
 
 /// Successful window events of accounts with a resolved identity, on a non-null target,
 /// matched to the rule functions by (system_id, action); per (rule, identity, target) the
 /// events must cover every function. Account and identity status do not matter.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let sod = sod_frames(ctx, SodKind::Transaction)?;
+    let sod = sod_frames(ctx.policy, SodKind::Transaction)?;
     if sod.empty {
         return Ok(empty());
     }
