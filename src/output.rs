@@ -44,11 +44,12 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
 
 /// Finishes what an interrupted run left: a retired directory whose replacement never
 /// arrived is put back; staging directories, completed retirements and temporary files of
-/// the history store are removed. Only called under the run lock, so nothing it removes
+/// the history store and of the incremental state are removed. Only called under the run lock, so nothing it removes
 /// belongs to a live run. Every step is idempotent: a crash inside `recover` is finished
 /// by the next one.
 pub fn recover(out: &Path) -> Result<()> {
     remove_temp_files(&out.join(crate::history::STORE_DIR))?;
+    remove_temp_files(&out.join(crate::ingest::state::STATE_DIR))?;
     let Ok(entries) = fs::read_dir(out) else {
         return Ok(());
     };

@@ -675,6 +675,7 @@ fn the_states_a_killed_swap_can_leave_are_tidied_by_the_next_run() {
     std::fs::create_dir_all(staging.join("HK")).expect("staging");
     std::fs::write(staging.join("findings.csv"), "finding_id,rul").expect("partial");
     std::fs::write(out.join("history/runs.parquet.tmp-4243"), "PAR").expect("tmp");
+    std::fs::write(out.join("state/file_hashes.json.tmp-4243"), "{").expect("state tmp");
     let v = verify(&out);
     let stdout = String::from_utf8_lossy(&v.stdout).into_owned();
     assert!(

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 /// Bumped whenever the digest's content or meaning changes.
 const DIGEST_FORMAT: u32 = 2;
-const STATE_DIR: &str = "state";
+pub const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
