@@ -1,7 +1,6 @@
 //! End-to-end: the binary on the sample and on broken inputs, as a user runs it.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,7 @@
 //! The synthetic data generator: deterministic bytes, contract-conforming input (nothing
 //! quarantined), and planted cases that make most rules fire.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -8,8 +8,7 @@
 //! seconds; one test runs the small preset itself (new day only), and the benchmark
 //! (`bench/run.sh`) checks the same equality on the medium preset.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,8 +3,7 @@
 //! source file, position, reason and raw text; and for every table
 //! `rows_read = rows_loaded + rows_quarantined`. Nothing panics.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::Path;
 

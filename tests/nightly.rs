@@ -2,8 +2,7 @@
 //! crash safety under real SIGKILLs, byte-identical reruns, history across runs, verify,
 //! check, and the documented exit codes.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

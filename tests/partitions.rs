@@ -3,8 +3,7 @@
 //! alone, checks across partitions on edge records) and the window rows the rules declare
 //! must equal an evaluation on all records at once.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::Path;
 

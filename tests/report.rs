@@ -4,8 +4,7 @@
 //! Golden files live in `tests/golden/`; refresh them after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test --test report golden`.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,8 +2,7 @@
 //! packets (CSV and XLSX round trip), every ingest error, status signals, close with each
 //! on_no_response, the sign-off hashes, and last-reviewed dates feeding the next campaign.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! `data/sample/expected_findings.csv` was derived independently (by hand and by
 //! `data/sample/reference_rules.py`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

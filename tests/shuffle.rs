@@ -1,7 +1,7 @@
 //! Property: the order of input rows (without duplicate keys) changes no finding, not even
 //! its evidence.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

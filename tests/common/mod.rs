@@ -1,6 +1,5 @@
 //! Test fixture: a small input directory and policy written to a temp dir, analysed for one
 //! as_of. Tables not given are header-only.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,4 @@
-//! One test binary for every detection rule: a module per rule.
-
-#[path = "../common/mod.rs"]
-mod common;
+//! Every detection rule: a module per rule.
 
 mod dormant_account;
 mod emergency_account_used;

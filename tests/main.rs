@@ -1,0 +1,18 @@
+//! The integration suite, linked as one test binary: every test module below shares one copy
+//! of polars, so a cold `cargo test` links it once instead of once per file (a debug test
+//! binary is over 100 MB). `cargo test --test suite rules::` runs one module's tests.
+
+mod common;
+
+mod cli;
+mod generate;
+mod incremental;
+mod ingest;
+mod nightly;
+mod partitions;
+mod policy;
+mod report;
+mod review;
+mod rules;
+mod sample;
+mod shuffle;
