@@ -196,7 +196,7 @@ fn parse_as_of(value: &toml::Value) -> Option<NaiveDate> {
 }
 
 /// Strict `YYYY-MM-DD`: chrono alone would also take unpadded fields such as `2026-1-5`.
-pub(crate) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
+pub fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
         && b.iter().enumerate().all(|(i, c)| {

@@ -56,13 +56,13 @@ enum Command {
         #[arg(long, default_value = "permaudit.toml")]
         config: PathBuf,
         /// Day to evaluate (default: the configuration's `as_of`, else yesterday in UTC).
-        #[arg(long, conflicts_with_all = ["from", "to"])]
+        #[arg(long, value_parser = iso_date, conflicts_with_all = ["from", "to"])]
         as_of: Option<NaiveDate>,
         /// Backfill: first day of a range run in date order under one lock (with --to).
-        #[arg(long, requires = "to")]
+        #[arg(long, value_parser = iso_date, requires = "to")]
         from: Option<NaiveDate>,
         /// Backfill: last day of the range, inclusive (with --from).
-        #[arg(long, requires = "from")]
+        #[arg(long, value_parser = iso_date, requires = "from")]
         to: Option<NaiveDate>,
         /// Output directory (overrides the configuration's out_dir).
         #[arg(long)]
@@ -144,10 +144,10 @@ enum ReviewCommand {
         jurisdiction: String,
         /// Grants effective on this day are reviewed (default: the configuration's
         /// `as_of`, else yesterday in UTC).
-        #[arg(long)]
+        #[arg(long, value_parser = iso_date)]
         as_of: Option<NaiveDate>,
         /// Last day for reviewers (default: as_of + 28 days).
-        #[arg(long)]
+        #[arg(long, value_parser = iso_date)]
         due: Option<NaiveDate>,
         /// What happens on close to items nobody decided; fixed for the campaign.
         #[arg(long, default_value = "revoke")]
@@ -486,6 +486,12 @@ fn date_range(from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>> {
         ));
     }
     Ok(from.iter_days().take_while(|d| *d <= to).collect())
+}
+
+/// Dates on the command line are as strict as in the configuration: `YYYY-MM-DD` only.
+fn iso_date(s: &str) -> std::result::Result<NaiveDate, String> {
+    permaudit::config::parse_iso_date(s)
+        .ok_or_else(|| format!("{s:?} is not a date of the form YYYY-MM-DD"))
 }
 
 fn yesterday() -> NaiveDate {

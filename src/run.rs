@@ -302,7 +302,9 @@ fn write_all(
         .collect();
     let manifest = json!({
         "as_of": a.as_of.format("%Y-%m-%d").to_string(),
-        "evaluation_instant": context::local_time(a.t, chrono_tz::UTC),
+        // RFC 3339, for machines; the reports show it in each jurisdiction's time zone.
+        "evaluation_instant": chrono::DateTime::from_timestamp_micros(a.t)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "tool": {"name": "permaudit", "version": env!("CARGO_PKG_VERSION")},
         "configuration": {
             "file": cfg.source.file_name().map(|n| n.to_string_lossy().into_owned()),

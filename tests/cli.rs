@@ -90,6 +90,25 @@ fn sample_run_writes_every_output_and_is_deterministic() {
         .clone();
     assert_eq!(grants["rows_read"], 401);
     assert_eq!(grants["rows_quarantined"], 0);
+    assert_eq!(manifest["evaluation_instant"], "2026-11-25T00:00:00Z");
+}
+
+#[test]
+fn dates_on_the_command_line_are_strict() {
+    let (dir, cfg) = sample_copy();
+    for loose in ["2026-1-5", " 2026-11-24", "+2026-11-24", "24/11/2026"] {
+        let o = bin()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .args(["--as-of", loose])
+            .current_dir(dir.path())
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{loose:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("YYYY-MM-DD"), "{err}");
+    }
+    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

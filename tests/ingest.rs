@@ -356,6 +356,48 @@ fn required_table_absent_is_a_file_level_error() {
 }
 
 #[test]
+fn csv_quote_never_closed_is_a_file_level_error() {
+    // One stray quote would otherwise make the rest of the file a single value: a grant
+    // file of 3 rows would load as 1, silently.
+    let grants = "grant_id,system_id,account_id,entitlement_id,granted_at,ticket\n\
+                  g1,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,CHG-1\n\
+                  g2,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,\"CHG-2\n\
+                  g3,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,CHG-3\n";
+    let msg = input_error(load_edited(&base(), |dir| {
+        write(&dir.join("grants.csv"), grants)
+    }));
+    assert!(msg.contains("grants.csv"), "{msg}");
+    assert!(msg.contains("line 3"), "{msg}");
+    assert!(msg.contains("never closed"), "{msg}");
+
+    // Quotes that are closed, escaped quotes and a quote inside an unquoted field are fine.
+    let grants = "grant_id,system_id,account_id,entitlement_id,granted_at,ticket\n\
+                  g1,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,\"CHG \"\"1\"\"\nsecond line\"\n\
+                  g2,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,CH\"G-2\n\
+                  g3,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,\"\"";
+    let l = load_edited_ok(&base(), |dir| write(&dir.join("grants.csv"), grants));
+    assert_eq!(l.counts("grants").0, 3);
+}
+
+#[test]
+fn unreadable_input_is_a_file_level_error() {
+    // A dangling link where a table should be.
+    let msg = input_error(load_edited(&base(), |dir| {
+        remove(&dir.join("grants.csv"));
+        std::os::unix::fs::symlink(dir.join("nowhere.csv"), dir.join("grants.csv"))
+            .expect("symlink");
+    }));
+    assert!(msg.contains("grants.csv"), "{msg}");
+    assert!(msg.contains("unreadable"), "{msg}");
+
+    // No input directory at all.
+    let msg = input_error(load_edited(&base(), |dir| {
+        std::fs::remove_dir_all(dir).expect("rm input");
+    }));
+    assert!(msg.contains("input_dir"), "{msg}");
+}
+
+#[test]
 fn optional_table_absent_is_empty() {
     let l = load_edited_ok(&base(), |dir| remove(&dir.join("exceptions.csv")));
     assert_eq!(l.counts("exceptions"), (0, 0, 0));
@@ -518,6 +560,33 @@ fn parquet_column_of_the_wrong_type_rejects_the_file() {
     }));
     assert!(msg.contains("identities.parquet"), "{msg}");
     assert!(msg.contains("identity_id"), "{msg}");
+}
+
+#[test]
+fn parquet_dictionary_encoded_strings_are_strings() {
+    // pandas writes a `category` column as an Arrow dictionary: text all the same.
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        let mut df = events_frame(string_col("ts", &["2026-11-24T08:15:00Z"]));
+        for name in ["outcome", "system_id"] {
+            let cat = df
+                .column(name)
+                .expect("column")
+                .cast(&DataType::from_categories(Categories::global()))
+                .expect("categorical");
+            df.with_column(cat).expect("replace");
+        }
+        write_parquet(&dir.join("audit_events.parquet"), df);
+    });
+    assert_eq!(l.counts("audit_events"), (1, 1, 0));
+    assert_eq!(
+        l.strs("audit_events", "outcome"),
+        vec![Some("success".into())]
+    );
+    assert_eq!(
+        l.strs("audit_events", "system_id"),
+        vec![Some("pay-hk".into())]
+    );
 }
 
 #[test]
@@ -1553,6 +1622,19 @@ fn ndjson_lines_are_rows_and_malformed_lines_are_quarantined() {
         l.report.unknown_columns,
         vec![("audit_events.jsonl".to_string(), "device".to_string())]
     );
+}
+
+#[test]
+fn ndjson_required_key_in_no_object_is_a_missing_column() {
+    // A renamed field in the export: every object lacks `outcome`. That is the file's
+    // missing column, not one missing value per row.
+    let line = "{\"event_id\":\"e0\",\"ts\":\"2026-11-24T08:15:00Z\",\"system_id\":\"pay-hk\",\"account_id\":\"alice\",\"action\":\"login\",\"result\":\"success\"}\n";
+    let msg = input_error(load_edited(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        write(&dir.join("audit_events.ndjson"), line.repeat(3));
+    }));
+    assert!(msg.contains("audit_events.ndjson"), "{msg}");
+    assert!(msg.contains("missing required column(s): outcome"), "{msg}");
 }
 
 #[test]

@@ -38,9 +38,11 @@ pub fn read(
     let map = ColumnMap::new(rel, schema, &names)?;
 
     let mut lines = LineCounter::default();
+    let mut last_start = header.position().map(|p| p.byte()).unwrap_or_default();
     for rec in records {
         let rec = rec.map_err(|e| Error::input(rel, format!("unreadable CSV: {e}")))?;
         let start = rec.position().map(|p| p.byte()).unwrap_or_default();
+        last_start = start;
         let line = lines.line_of_record(bytes, start);
         let fields: Vec<Option<&str>> = rec.iter().map(|f| std::str::from_utf8(f).ok()).collect();
         let raw = || raw_json(&names, &rec);
@@ -61,9 +63,49 @@ pub fn read(
         let cells = cells_from_text(schema.columns, &map, |i| fields[i], naive_tz);
         loader.push(rel, line, cells, raw);
     }
+    // The csv crate ends a quoted field that is never closed at the end of the file: one
+    // stray quote would silently turn every later line into a single value. Such a quote
+    // can only be in the last record, so only that one is scanned.
+    let last_start = usize::try_from(last_start).unwrap_or(usize::MAX);
+    if let Some(quote) = bytes
+        .get(last_start..)
+        .and_then(unclosed_quote)
+        .map(|q| last_start + q)
+    {
+        let line = bytes[..quote].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::input(
+            rel,
+            format!(
+                "line {line}: a quoted field opened here is never closed (the quote runs to \
+                 the end of the file, swallowing every later line)"
+            ),
+        ));
+    }
     Ok(FileRead {
         unknown_columns: map.unknown,
     })
+}
+
+/// The offset of the opening quote of a quoted field that `record` (a record's bytes up to
+/// the end of the file) leaves open, as the csv crate reads quotes: a quote opens a field
+/// only as its first byte, `""` inside is an escaped quote, and a lone one closes it.
+fn unclosed_quote(record: &[u8]) -> Option<usize> {
+    let mut open: Option<usize> = None;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < record.len() {
+        let b = record[i];
+        match open {
+            Some(_) if b == b'"' && record.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => open = None,
+            Some(_) => {}
+            None if b == b'"' && field_start => open = Some(i),
+            None => {}
+        }
+        field_start = open.is_none() && matches!(b, b',' | b'\n' | b'\r');
+        i += 1;
+    }
+    open
 }
 
 /// Physical 1-based line numbers of records.

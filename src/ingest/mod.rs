@@ -206,10 +206,18 @@ impl IngestReport {
 /// Finds the files of every table. Two formats of one table is a file-level error.
 pub fn discover(input_dir: &Path) -> Result<Discovery> {
     let mut d = Discovery::default();
-    let entries = std::fs::read_dir(input_dir).map_err(|e| Error::io(input_dir, e))?;
+    // An input that cannot be read is a file-level input problem (exit 2, contract section
+    // 3), not an operational IO failure.
+    let unreadable = |e: std::io::Error| {
+        Error::input(
+            input_dir.display().to_string(),
+            format!("the input directory (input_dir in the run configuration) cannot be read: {e}"),
+        )
+    };
+    let entries = std::fs::read_dir(input_dir).map_err(unreadable)?;
     let mut names: Vec<(String, PathBuf, bool)> = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(input_dir, e))?;
+        let entry = entry.map_err(unreadable)?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         names.push((name, path.clone(), path.is_dir()));
@@ -281,8 +289,9 @@ fn walk(
     ignored: &mut Vec<String>,
 ) -> Result<()> {
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        entries.push(entry.map_err(|e| Error::io(dir, e))?.path());
+    let unreadable = |e| Error::input(relative(root, dir), format!("unreadable directory: {e}"));
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        entries.push(entry.map_err(unreadable)?.path());
     }
     entries.sort();
     for path in entries {
@@ -362,7 +371,8 @@ impl RowsWanted<'_> {
 }
 
 fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(&f.path).map_err(|e| Error::io(&f.path, e))?;
+    let bytes = std::fs::read(&f.path)
+        .map_err(|e| Error::input(&f.rel, format!("unreadable file: {e}")))?;
     // Zero bytes is file-level in every format (contract section 3): an export that wrote
     // nothing, not even a header, is broken rather than empty.
     if bytes.is_empty() {

@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 use super::loader::TableLoader;
 use super::values::{bad, parse_text, row_cells, Value};
 use super::FileRead;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub fn read(
     rel: &str,
@@ -19,6 +19,10 @@ pub fn read(
     // Editors on Windows put a byte order mark first; it is not part of the first object.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut unknown = std::collections::BTreeSet::new();
+    // Which schema columns some object of the file names: a required key that no object
+    // names is a missing column, not a missing value in every row.
+    let mut named = vec![false; schema.columns.len()];
+    let mut objects = 0usize;
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -47,13 +51,34 @@ pub fn read(
                 continue;
             }
         };
-        unknown.extend(
-            obj.keys()
-                .filter(|k| schema.column_index(k).is_none())
-                .cloned(),
-        );
+        objects += 1;
+        for k in obj.keys() {
+            match schema.column_index(k) {
+                Some(i) => named[i] = true,
+                None => {
+                    unknown.insert(k.clone());
+                }
+            }
+        }
         let cells = cells_from_json(schema, &obj, naive_tz);
         loader.push(rel, pos, cells, || text.to_string());
+    }
+    let missing: Vec<&str> = schema
+        .columns
+        .iter()
+        .zip(&named)
+        .filter(|(c, named)| c.required && !**named)
+        .map(|(c, _)| c.name)
+        .collect();
+    if objects > 0 && !missing.is_empty() {
+        return Err(Error::input(
+            rel,
+            format!(
+                "missing required column(s): {} (table {}): no object in the file has the key",
+                missing.join(", "),
+                schema.name
+            ),
+        ));
     }
     Ok(FileRead {
         unknown_columns: unknown.into_iter().collect(),

@@ -92,6 +92,11 @@ fn read_checked(
         };
         let src = match (&dtype, col.ty) {
             (DataType::String, _) => Source::Text(s.str()?.clone()),
+            // Dictionary-encoded strings (pandas `category`, Arrow dictionaries) are strings
+            // too: the file's logical type is text.
+            (d, _) if d.is_categorical() || d.is_enum() => {
+                Source::Text(s.cast(&DataType::String)?.str()?.clone())
+            }
             // A column without a single value (writers give it the Null type): every cell
             // is null, which the requiredness check handles row by row.
             (DataType::Null, _) => Source::Missing,
