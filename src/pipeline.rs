@@ -1,5 +1,6 @@
 //! The pipeline as one readable function per stage: ingest -> resolve -> detect.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -102,9 +103,7 @@ fn load_with(
     let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
         window_rows(&policy, t)
     })?;
-    for (file, column) in &report.unknown_columns {
-        tracing::info!(%file, %column, "unknown column ignored");
-    }
+    log_unknown_columns(&report.unknown_columns);
     for a in &report.accounts {
         tracing::info!(
             table = a.table,
@@ -177,4 +176,36 @@ fn system_jurisdictions(systems: &DataFrame) -> Result<Vec<(String, String)>> {
     Ok((0..systems.height())
         .filter_map(|i| Some((ids.get(i)?.to_string(), js.get(i)?.to_string())))
         .collect())
+}
+
+/// Unknown columns are listed once each (contract section 2), however many partitions carry
+/// them. One that differs from a contract column only in case, spaces or dashes is most
+/// likely a typo that leaves the real column at its default, so it is a warning.
+fn log_unknown_columns(unknown: &[(String, String)]) {
+    let mut files: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (file, column) in unknown {
+        files.entry(column).or_default().push(file);
+    }
+    let canonical = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
+    for (column, files) in files {
+        let first = files[0];
+        let count = files.len();
+        let fixed = canonical(column);
+        let near = ingest::schema::ALL
+            .iter()
+            .flat_map(|t| t.columns)
+            .find(|c| c.name == fixed && fixed != column);
+        match near {
+            Some(c) => tracing::warn!(
+                column = %format!("{column:?}"),
+                first_file = %first,
+                files = count,
+                "unknown column ignored: it looks like the contract column {:?}, which this file therefore does not have",
+                c.name
+            ),
+            None => {
+                tracing::info!(%column, first_file = %first, files = count, "unknown column ignored")
+            }
+        }
+    }
 }

@@ -94,6 +94,28 @@ fn sample_run_writes_every_output_and_is_deterministic() {
 }
 
 #[test]
+fn a_header_typo_on_an_optional_column_is_a_warning() {
+    let (dir, cfg) = sample_copy();
+    let path = dir.path().join("input/entitlements.csv");
+    let text = std::fs::read_to_string(&path).expect("entitlements");
+    std::fs::write(&path, text.replacen(",privileged,", ", Privileged,", 1)).expect("write");
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let warning = err
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("unknown column"))
+        .unwrap_or_else(|| panic!("no warning in {err}"));
+    assert!(warning.contains("\"privileged\""), "{warning}");
+    assert!(warning.contains("entitlements.csv"), "{warning}");
+}
+
+#[test]
 fn dates_on_the_command_line_are_strict() {
     let (dir, cfg) = sample_copy();
     for loose in ["2026-1-5", " 2026-11-24", "+2026-11-24", "24/11/2026"] {
