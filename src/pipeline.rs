@@ -114,6 +114,7 @@ fn load_with(
         );
     }
     policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
+    warn_on_dead_sod_patterns(&policy, &tables.entitlements)?;
     tracing::info!(
         rows_read = report.accounts.iter().map(|a| a.rows_read).sum::<u64>(),
         rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
@@ -176,6 +177,52 @@ fn system_jurisdictions(systems: &DataFrame) -> Result<Vec<(String, String)>> {
     Ok((0..systems.height())
         .filter_map(|i| Some((ids.get(i)?.to_string(), js.get(i)?.to_string())))
         .collect())
+}
+
+/// A static SoD pattern that matches no permission can never fire: the function it belongs
+/// to is satisfied only through its other patterns, if any. The contract makes only an
+/// unknown system a configuration error, so a name that matches nothing (a typo, or a role,
+/// whose permissions are what the closure reaches) is a warning rather than silence.
+fn warn_on_dead_sod_patterns(policy: &Policy, entitlements: &DataFrame) -> Result<()> {
+    let systems = entitlements.column("system_id")?.str()?;
+    let ids = entitlements.column("entitlement_id")?.str()?;
+    let kinds = entitlements.column("kind")?.str()?;
+    let mut by_name: PlHashMap<&str, Vec<(&str, &str)>> = PlHashMap::new();
+    for ((system, id), kind) in systems.iter().zip(ids.iter()).zip(kinds.iter()) {
+        if let (Some(system), Some(id), Some(kind)) = (system, id, kind) {
+            by_name.entry(id).or_default().push((system, kind));
+        }
+    }
+    let static_rules = policy
+        .sod_rules
+        .iter()
+        .filter(|r| r.kind == crate::policy::SodKind::Static);
+    for rule in static_rules {
+        for function in &rule.functions {
+            for pattern in &function.patterns {
+                let matching = by_name.get(pattern.name.as_str()).map_or(&[][..], |v| v);
+                let mut kinds = matching
+                    .iter()
+                    .filter(|(system, _)| pattern.matches(system, &pattern.name))
+                    .map(|(_, kind)| *kind);
+                if kinds.clone().any(|k| k == "permission") {
+                    continue;
+                }
+                let why = if kinds.any(|k| k == "role") {
+                    "names a role: patterns match permissions, so list the permissions the role grants"
+                } else {
+                    "matches no permission in the entitlements table"
+                };
+                tracing::warn!(
+                    sod_rule = %rule.id,
+                    function = %function.name,
+                    %pattern,
+                    "SoD pattern {why}; it can never match"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Unknown columns are listed once each (contract section 2), however many partitions carry

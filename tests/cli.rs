@@ -94,11 +94,16 @@ fn sample_run_writes_every_output_and_is_deterministic() {
 }
 
 #[test]
-fn a_header_typo_on_an_optional_column_is_a_warning() {
+fn typos_that_would_silently_disable_a_control_are_warnings() {
     let (dir, cfg) = sample_copy();
     let path = dir.path().join("input/entitlements.csv");
     let text = std::fs::read_to_string(&path).expect("entitlements");
     std::fs::write(&path, text.replacen(",privileged,", ", Privileged,", 1)).expect("write");
+    let path = dir.path().join("policy/sod_rules.toml");
+    let text = std::fs::read_to_string(&path).expect("sod rules");
+    let text = text.replacen("\"*:payout.release\"", "\"*:role.payout_checker\"", 1);
+    let text = text.replacen("\"*:beneficiary.create\"", "\"*:beneficiary.creat\"", 1);
+    std::fs::write(&path, text).expect("write");
     let o = bin()
         .args(["run", "--config"])
         .arg(&cfg)
@@ -107,12 +112,17 @@ fn a_header_typo_on_an_optional_column_is_a_warning() {
         .expect("run");
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    let warning = err
-        .lines()
-        .find(|l| l.contains("WARN") && l.contains("unknown column"))
-        .unwrap_or_else(|| panic!("no warning in {err}"));
-    assert!(warning.contains("\"privileged\""), "{warning}");
-    assert!(warning.contains("entitlements.csv"), "{warning}");
+    let warning = |needle: &str| {
+        err.lines()
+            .find(|l| l.contains("WARN") && l.contains(needle))
+            .unwrap_or_else(|| panic!("no warning about {needle} in {err}"))
+            .to_string()
+    };
+    let column = warning("unknown column");
+    assert!(column.contains("\"privileged\""), "{column}");
+    assert!(column.contains("entitlements.csv"), "{column}");
+    assert!(warning("role.payout_checker").contains("names a role"));
+    assert!(warning("beneficiary.creat").contains("matches no permission"));
 }
 
 #[test]
