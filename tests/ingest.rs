@@ -390,6 +390,17 @@ fn unreadable_input_is_a_file_level_error() {
     assert!(msg.contains("grants.csv"), "{msg}");
     assert!(msg.contains("unreadable"), "{msg}");
 
+    // A Spark-style folder of parts where one file belongs.
+    let msg = input_error(load_edited(&base(), |dir| {
+        remove(&dir.join("exceptions.csv"));
+        write(&dir.join("exceptions.parquet").join("part-0.parquet"), b"x");
+    }));
+    assert!(msg.contains("exceptions.parquet"), "{msg}");
+    assert!(
+        msg.contains("only audit_events may be given as a directory"),
+        "{msg}"
+    );
+
     // No input directory at all.
     let msg = input_error(load_edited(&base(), |dir| {
         std::fs::remove_dir_all(dir).expect("rm input");

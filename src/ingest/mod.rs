@@ -242,6 +242,24 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
             }
         });
         let Some(table) = table else {
+            // A Spark-style `grants.parquet/` or a `grants/` folder of parts: ignoring it
+            // would make the table absent, or silently empty if it is optional.
+            let stem = path.file_stem().and_then(|x| x.to_str());
+            if let Some(s) = schema::ALL
+                .iter()
+                .find(|s| is_dir && (stem == Some(s.name) || name == s.name))
+            {
+                let hint = if s.table == Table::AuditEvents {
+                    "name the directory audit_events/".to_string()
+                } else {
+                    format!(
+                        "only audit_events may be given as a directory; give table {} as one \
+                         file, {}.csv or {}.parquet",
+                        s.name, s.name, s.name
+                    )
+                };
+                return Err(Error::input(name, format!("is a directory: {hint}")));
+            }
             d.ignored.push(name);
             continue;
         };
