@@ -1,43 +1,21 @@
 //! End-to-end: the binary on the sample and on broken inputs, as a user runs it.
 
-use crate::common;
+use crate::common::{self, run_in, sample_copy};
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_permaudit"))
-}
-
-/// A copy of the sample (input + policy) and a config pointing at it, in a temp dir.
-fn sample_copy() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for sub in ["input", "policy"] {
-        let from = Path::new("data/sample").join(sub);
-        let to = dir.path().join(sub);
-        std::fs::create_dir_all(&to).expect("mkdir");
-        for e in std::fs::read_dir(&from).expect("read sample") {
-            let p = e.expect("entry").path();
-            std::fs::copy(&p, to.join(p.file_name().expect("name"))).expect("copy");
-        }
-    }
-    let cfg = dir.path().join("permaudit.toml");
-    std::fs::write(&cfg, "input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\nas_of = \"2026-11-24\"\n")
-        .expect("config");
-    (dir, cfg)
+/// Rewrites one file of the copy.
+fn edit(dir: &Path, rel: &str, change: impl FnOnce(String) -> String) {
+    let path = dir.join(rel);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, change(text)).expect("write");
 }
 
 #[test]
 fn sample_run_writes_every_output_and_is_deterministic() {
-    let (dir, cfg) = sample_copy();
+    let (dir, cfg) = sample_copy("");
     let run = |out: &str| {
-        let o = bin()
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .args(["--out", out])
-            .current_dir(dir.path())
-            .output()
-            .expect("run");
+        let o = run_in(dir.path(), &cfg, &["--out", out]);
         assert!(
             o.status.success(),
             "run failed: {}",
@@ -95,21 +73,15 @@ fn sample_run_writes_every_output_and_is_deterministic() {
 
 #[test]
 fn typos_that_would_silently_disable_a_control_are_warnings() {
-    let (dir, cfg) = sample_copy();
-    let path = dir.path().join("input/entitlements.csv");
-    let text = std::fs::read_to_string(&path).expect("entitlements");
-    std::fs::write(&path, text.replacen(",privileged,", ", Privileged,", 1)).expect("write");
-    let path = dir.path().join("policy/sod_rules.toml");
-    let text = std::fs::read_to_string(&path).expect("sod rules");
-    let text = text.replacen("\"*:payout.release\"", "\"*:role.payout_checker\"", 1);
-    let text = text.replacen("\"*:beneficiary.create\"", "\"*:beneficiary.creat\"", 1);
-    std::fs::write(&path, text).expect("write");
-    let o = bin()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let (dir, cfg) = sample_copy("");
+    edit(dir.path(), "input/entitlements.csv", |t| {
+        t.replacen(",privileged,", ", Privileged,", 1)
+    });
+    edit(dir.path(), "policy/sod_rules.toml", |t| {
+        t.replacen("\"*:payout.release\"", "\"*:role.payout_checker\"", 1)
+            .replacen("\"*:beneficiary.create\"", "\"*:beneficiary.creat\"", 1)
+    });
+    let o = run_in(dir.path(), &cfg, &[]);
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     let warning = |needle: &str| {
@@ -127,15 +99,9 @@ fn typos_that_would_silently_disable_a_control_are_warnings() {
 
 #[test]
 fn dates_on_the_command_line_are_strict() {
-    let (dir, cfg) = sample_copy();
+    let (dir, cfg) = sample_copy("");
     for loose in ["2026-1-5", " 2026-11-24", "+2026-11-24", "24/11/2026"] {
-        let o = bin()
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .args(["--as-of", loose])
-            .current_dir(dir.path())
-            .output()
-            .expect("run");
+        let o = run_in(dir.path(), &cfg, &["--as-of", loose]);
         assert_eq!(o.status.code(), Some(2), "{loose:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("YYYY-MM-DD"), "{err}");
@@ -145,17 +111,11 @@ fn dates_on_the_command_line_are_strict() {
 
 #[test]
 fn file_level_error_exits_2_and_writes_nothing() {
-    let (dir, cfg) = sample_copy();
-    let grants = dir.path().join("input/grants.csv");
-    let text = std::fs::read_to_string(&grants).expect("grants");
-    let fixed = text.replacen("granted_at", "granted_on", 1);
-    std::fs::write(&grants, fixed).expect("write");
-    let o = bin()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let (dir, cfg) = sample_copy("");
+    edit(dir.path(), "input/grants.csv", |t| {
+        t.replacen("granted_at", "granted_on", 1)
+    });
+    let o = run_in(dir.path(), &cfg, &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -170,7 +130,7 @@ fn file_level_error_exits_2_and_writes_nothing() {
 
 #[test]
 fn strict_makes_a_quarantined_row_fatal() {
-    let (dir, cfg) = sample_copy();
+    let (dir, cfg) = sample_copy("");
     let ids = dir.path().join("input/identities.csv");
     let mut text = std::fs::read_to_string(&ids).expect("identities");
     let cols = text.lines().next().expect("header").split(',').count();
@@ -179,12 +139,7 @@ fn strict_makes_a_quarantined_row_fatal() {
     text.push_str(&format!("{}\n", row.join(",")));
     std::fs::write(&ids, text).expect("write");
 
-    let o = bin()
-        .args(["run", "--strict", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let o = run_in(dir.path(), &cfg, &["--strict"]);
     assert_eq!(
         o.status.code(),
         Some(2),
@@ -193,12 +148,7 @@ fn strict_makes_a_quarantined_row_fatal() {
     );
     assert!(!dir.path().join("out/2026-11-24").exists());
 
-    let o = bin()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let o = run_in(dir.path(), &cfg, &[]);
     assert!(o.status.success());
     let q = std::fs::read_to_string(dir.path().join("out/2026-11-24/quarantine.csv"))
         .expect("quarantine");
@@ -211,7 +161,7 @@ fn strict_makes_a_quarantined_row_fatal() {
 
 #[test]
 fn hostile_names_are_escaped_in_reports_and_neutralised_in_csv() {
-    let (dir, cfg) = sample_copy();
+    let (dir, cfg) = sample_copy("");
     let accounts = dir.path().join("input/accounts.csv");
     let mut text = std::fs::read_to_string(&accounts).expect("accounts");
     let header: Vec<String> = text
@@ -233,12 +183,7 @@ fn hostile_names_are_escaped_in_reports_and_neutralised_in_csv() {
         .collect();
     text.push_str(&format!("{}\n", row.join(",")));
     std::fs::write(&accounts, text).expect("write");
-    let o = bin()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let o = run_in(dir.path(), &cfg, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html =
         std::fs::read_to_string(dir.path().join("out/2026-11-24/HK/report.html")).expect("html");

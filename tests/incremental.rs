@@ -8,10 +8,9 @@
 //! seconds; one test runs the small preset itself (new day only), and the benchmark
 //! (`bench/run.sh`) checks the same equality on the medium preset.
 
-use crate::common;
+use crate::common::{self, bin};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use permaudit::generate::{generate, GenOptions, Preset};
 use polars::prelude::*;
@@ -19,10 +18,6 @@ use tempfile::TempDir;
 
 const LAST: &str = "2026-11-24";
 const BEFORE: &str = "2026-11-23";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_permaudit"))
-}
 
 /// Runs `permaudit run` and returns its stderr log.
 fn run(config: &Path, out: &Path, as_of: &str, full: bool) -> String {

@@ -4,10 +4,9 @@
 //! Golden files live in `tests/golden/`; refresh them after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test --test report golden`.
 
-use crate::common;
+use crate::common::{run_in, sample_copy};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::{DateTime, NaiveDate};
 use permaudit::findings::COLUMNS;
@@ -404,31 +403,9 @@ fn ocsf_records_follow_the_compliance_finding_class() {
 
 // ---- end to end on the sample -------------------------------------------------------
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_permaudit"))
-}
-
-fn sample_copy(extra_config: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    common::copy_dir(Path::new("data/sample/input"), &dir.path().join("input"));
-    common::copy_dir(Path::new("data/sample/policy"), &dir.path().join("policy"));
-    let cfg = dir.path().join("permaudit.toml");
-    std::fs::write(
-        &cfg,
-        format!("input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\nas_of = \"2026-11-24\"\n{extra_config}"),
-    )
-    .expect("config");
-    (dir, cfg)
-}
-
 fn run_sample(extra_config: &str) -> (tempfile::TempDir, PathBuf) {
     let (dir, cfg) = sample_copy(extra_config);
-    let o = bin()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
+    let o = run_in(dir.path(), &cfg, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = dir.path().join("out/2026-11-24");
     (dir, out)

@@ -348,7 +348,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
 }
 
 /// Per (rule, identity) the exception that decides the status: a valid one if any
-/// (the one lasting longest), else the most recent invalid one, with why it does not count.
+/// (the one lasting longest), else the one that expired last (the evidence the contract
+/// names), else the most recent other invalid one; with why it does not count.
 fn exceptions(ctx: &Ctx) -> LazyFrame {
     let t = ctx.t;
     let self_approved = col("approved_by").eq(col("identity_id"));
@@ -373,11 +374,14 @@ fn exceptions(ctx: &Ctx) -> LazyFrame {
         .exceptions
         .clone()
         .lazy()
-        .with_column(self_approved.or(not_yet).or(expired).not().alias("valid"))
+        .with_columns([
+            self_approved.or(not_yet).or(expired.clone()).not().alias("valid"),
+            expired.alias("lapsed"),
+        ])
         .sort(
-            ["valid", "expires_at", "approved_at", "exception_id"],
+            ["valid", "lapsed", "expires_at", "approved_at", "exception_id"],
             SortMultipleOptions::default()
-                .with_order_descending_multi([true, true, true, false])
+                .with_order_descending_multi([true, true, true, true, false])
                 .with_maintain_order(true),
         )
         .unique_stable(

@@ -185,3 +185,41 @@ pub fn files(dir: &std::path::Path) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     out
 }
+
+/// The binary under test.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_permaudit"))
+}
+
+/// A copy of the sample (input + policy) and a config pointing at it (plus `extra_config`),
+/// in a temp dir.
+pub fn sample_copy(extra_config: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(
+        std::path::Path::new("data/sample/input"),
+        &dir.path().join("input"),
+    );
+    copy_dir(
+        std::path::Path::new("data/sample/policy"),
+        &dir.path().join("policy"),
+    );
+    let cfg = dir.path().join("permaudit.toml");
+    std::fs::write(
+        &cfg,
+        format!("input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\nas_of = \"2026-11-24\"\n{extra_config}"),
+    )
+    .expect("config");
+    (dir, cfg)
+}
+
+/// `permaudit run ARGS --config CFG` in `dir`.
+pub fn run_in(dir: &std::path::Path, cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    bin()
+        .arg("run")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .current_dir(dir)
+        .output()
+        .expect("run")
+}

@@ -344,6 +344,7 @@ fn exceptions_decide_the_status() {
         x-dave,SOD-G,dave,dave,2026-11-01T00:00:00Z,2026-12-31T00:00:00Z,\n\
         x-erin-old,SOD-G,erin,mgr,2026-01-01T00:00:00Z,2026-06-30T00:00:00Z,\n\
         x-erin,SOD-G,erin,mgr,2026-07-01T00:00:00Z,2026-11-24T23:59:59Z,\n\
+        x-erin-self,SOD-G,erin,erin,2026-10-01T00:00:00Z,2027-01-31T00:00:00Z,\n\
         x-frank,SOD-OTHER,frank,mgr,2026-11-01T00:00:00Z,2026-12-31T00:00:00Z,\n";
     let sod = format!(
         "{}\n{}",
@@ -381,7 +382,7 @@ fn exceptions_decide_the_status() {
     assert_eq!(exc("carol")["not_valid_because"], "not yet approved at T");
     assert_eq!(status("dave"), "open");
     assert_eq!(exc("dave")["not_valid_because"], "self-approved");
-    // The latest expired exception is shown.
+    // The latest expired exception is shown, even beside an invalid one lasting longer.
     assert_eq!(status("erin"), "open");
     assert_eq!(exc("erin")["exception_id"], "x-erin");
     assert_eq!(exc("erin")["not_valid_because"], "expired");
