@@ -71,8 +71,13 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .group_by([col("grant_id")])
         .agg([
             col("permission_id").n_unique().alias("closure_permissions"),
+            // Ties (one action exercising several permissions of the closure) go to the
+            // greatest id, so the evidence does not depend on the joins' row order.
             col("permission_id")
-                .sort_by([col("last_use")], SortMultipleOptions::default())
+                .sort_by(
+                    [col("last_use"), col("permission_id")],
+                    SortMultipleOptions::default(),
+                )
                 .last()
                 .alias("last_used_permission"),
             col("last_use").max(),

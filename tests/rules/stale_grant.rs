@@ -204,3 +204,25 @@ g-uk-used,pay-uk,a2,p.view,2026-10-01T00:00:00Z,\n";
     assert_eq!(d["stale_grant_days"], 30);
     assert_eq!(d["unused_since"], "2026-10-26T00:00:00Z");
 }
+
+#[test]
+fn an_action_exercising_two_permissions_names_the_greatest_as_last_used() {
+    // One event of `approve` exercises both permissions of r.ops's closure at once: the
+    // evidence names the same one whatever the order of the mapping's rows.
+    for mapping in [
+        "pay-hk,approve,p.release\npay-hk,approve,p.view\n",
+        "pay-hk,approve,p.view\npay-hk,approve,p.release\n",
+    ] {
+        let found = fixture(
+            "pay-hk,a1,alice,active\n",
+            "g1,pay-hk,a1,r.ops,2026-01-01T00:00:00Z,\n",
+            "e1,2026-06-01T00:00:00Z,pay-hk,a1,approve,success\n",
+        )
+        .table("action_permissions", &format!("{ACTIONS}{mapping}"))
+        .findings("2026-11-24", "STALE_GRANT");
+        let found = by_grant(&found);
+        let d = detail(&found["g1"]);
+        assert_eq!(d["last_use"], "2026-06-01T00:00:00Z");
+        assert_eq!(d["last_used_permission"], "p.view", "{mapping}");
+    }
+}
