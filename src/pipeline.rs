@@ -179,48 +179,26 @@ fn system_jurisdictions(systems: &DataFrame) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// A static SoD pattern that matches no permission can never fire: the function it belongs
-/// to is satisfied only through its other patterns, if any. The contract makes only an
-/// unknown system a configuration error, so a name that matches nothing (a typo, or a role,
-/// whose permissions are what the closure reaches) is a warning rather than silence.
+/// Warns of the static SoD patterns that can never match: a typo or a role id would
+/// otherwise disable a control in silence.
 fn warn_on_dead_sod_patterns(policy: &Policy, entitlements: &DataFrame) -> Result<()> {
     let systems = entitlements.column("system_id")?.str()?;
     let ids = entitlements.column("entitlement_id")?.str()?;
     let kinds = entitlements.column("kind")?.str()?;
-    let mut by_name: PlHashMap<&str, Vec<(&str, &str)>> = PlHashMap::new();
-    for ((system, id), kind) in systems.iter().zip(ids.iter()).zip(kinds.iter()) {
-        if let (Some(system), Some(id), Some(kind)) = (system, id, kind) {
-            by_name.entry(id).or_default().push((system, kind));
-        }
-    }
-    let static_rules = policy
-        .sod_rules
+    let rows: Vec<(&str, &str, &str)> = systems
         .iter()
-        .filter(|r| r.kind == crate::policy::SodKind::Static);
-    for rule in static_rules {
-        for function in &rule.functions {
-            for pattern in &function.patterns {
-                let matching = by_name.get(pattern.name.as_str()).map_or(&[][..], |v| v);
-                let mut kinds = matching
-                    .iter()
-                    .filter(|(system, _)| pattern.matches(system, &pattern.name))
-                    .map(|(_, kind)| *kind);
-                if kinds.clone().any(|k| k == "permission") {
-                    continue;
-                }
-                let why = if kinds.any(|k| k == "role") {
-                    "names a role: patterns match permissions, so list the permissions the role grants"
-                } else {
-                    "matches no permission in the entitlements table"
-                };
-                tracing::warn!(
-                    sod_rule = %rule.id,
-                    function = %function.name,
-                    %pattern,
-                    "SoD pattern {why}; it can never match"
-                );
-            }
-        }
+        .zip(ids.iter())
+        .zip(kinds.iter())
+        .filter_map(|((s, i), k)| Some((s?, i?, k?)))
+        .collect();
+    for d in policy.dead_static_patterns(&rows) {
+        tracing::warn!(
+            sod_rule = %d.rule.id,
+            function = %d.function.name,
+            pattern = %d.pattern,
+            "SoD pattern {}; it can never match",
+            d.why
+        );
     }
     Ok(())
 }
@@ -229,14 +207,13 @@ fn warn_on_dead_sod_patterns(policy: &Policy, entitlements: &DataFrame) -> Resul
 /// them. One that differs from a contract column only in case, spaces or dashes is most
 /// likely a typo that leaves the real column at its default, so it is a warning.
 fn log_unknown_columns(unknown: &[(String, String)]) {
-    let mut files: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // Per column: the first file naming it, and how many do.
+    let mut files: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
     for (file, column) in unknown {
-        files.entry(column).or_default().push(file);
+        files.entry(column).or_insert((file, 0)).1 += 1;
     }
     let canonical = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
-    for (column, files) in files {
-        let first = files[0];
-        let count = files.len();
+    for (column, (first, count)) in files {
         let fixed = canonical(column);
         let near = ingest::schema::ALL
             .iter()

@@ -390,7 +390,16 @@ fn unreadable_input_is_a_file_level_error() {
     assert!(msg.contains("grants.csv"), "{msg}");
     assert!(msg.contains("unreadable"), "{msg}");
 
-    // A Spark-style folder of parts where one file belongs.
+    // No input directory at all.
+    let msg = input_error(load_edited(&base(), |dir| {
+        std::fs::remove_dir_all(dir).expect("rm input");
+    }));
+    assert!(msg.contains("input_dir"), "{msg}");
+}
+
+#[test]
+fn a_folder_where_a_table_file_belongs_is_a_file_level_error() {
+    // A Spark-style folder of parts: ignored, the optional table would be silently empty.
     let msg = input_error(load_edited(&base(), |dir| {
         remove(&dir.join("exceptions.csv"));
         write(&dir.join("exceptions.parquet").join("part-0.parquet"), b"x");
@@ -400,12 +409,6 @@ fn unreadable_input_is_a_file_level_error() {
         msg.contains("only audit_events may be given as a directory"),
         "{msg}"
     );
-
-    // No input directory at all.
-    let msg = input_error(load_edited(&base(), |dir| {
-        std::fs::remove_dir_all(dir).expect("rm input");
-    }));
-    assert!(msg.contains("input_dir"), "{msg}");
 }
 
 #[test]

@@ -62,13 +62,7 @@ fn differing(a: &Tree, b: &Tree) -> Vec<PathBuf> {
 fn sample_copy(as_of: Option<&str>, max_events: Option<usize>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     for sub in ["input", "policy"] {
-        let from = Path::new("data/sample").join(sub);
-        let to = dir.path().join(sub);
-        std::fs::create_dir_all(&to).expect("mkdir");
-        for e in std::fs::read_dir(&from).expect("read sample") {
-            let p = e.expect("entry").path();
-            std::fs::copy(&p, to.join(p.file_name().expect("name"))).expect("copy");
-        }
+        common::copy_dir(&Path::new("data/sample").join(sub), &dir.path().join(sub));
     }
     if let Some(n) = max_events {
         let path = dir.path().join("input/audit_events.csv");

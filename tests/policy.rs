@@ -1189,6 +1189,33 @@ fn validate_against_systems_rejects_unknown_jurisdiction() {
     assert_mentions(&err.to_string(), &["\"hk\""]);
 }
 
+// ---------------------------------------------------------------- dead_static_patterns
+
+#[test]
+fn static_patterns_that_match_no_permission_are_reported_with_why() {
+    let policy = load(&policy_dir()).unwrap();
+    // SOD-001: beneficiary.create exists on pay-sg only (`*` reaches it), pay-hk's
+    // beneficiary.edit is missing, payout.release is a role. SOD-003's patterns match
+    // permissions. The transaction rule SOD-002 is not about entitlements.
+    let ents = [
+        ("pay-sg", "beneficiary.create", "permission"),
+        ("pay-sg", "beneficiary.edit", "permission"),
+        ("pay-hk", "payout.release", "role"),
+        ("pay-hk", "admin", "permission"),
+        ("pay-sg", "audit.read", "permission"),
+    ];
+    let dead: Vec<(String, &str)> = policy
+        .dead_static_patterns(&ents)
+        .iter()
+        .map(|d| (format!("{} {}", d.rule.id, d.pattern), d.why))
+        .collect();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert_eq!(dead[0].0, "SOD-001 pay-hk:beneficiary.edit");
+    assert!(dead[0].1.contains("matches no permission"), "{dead:?}");
+    assert_eq!(dead[1].0, "SOD-001 *:payout.release");
+    assert!(dead[1].1.contains("names a role"), "{dead:?}");
+}
+
 // ---------------------------------------------------------------- run configuration
 
 #[test]

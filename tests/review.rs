@@ -2,12 +2,11 @@
 //! packets (CSV and XLSX round trip), every ingest error, status signals, close with each
 //! on_no_response, the sign-off hashes, and last-reviewed dates feeding the next campaign.
 
-use crate::common;
+use crate::common::{self, bin};
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use permaudit::pipeline::Inputs;
@@ -38,13 +37,7 @@ fn at(s: &str) -> DateTime<Utc> {
 fn sample_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for sub in ["input", "policy"] {
-        let from = root().join("data/sample").join(sub);
-        let to = dir.path().join(sub);
-        std::fs::create_dir_all(&to).expect("mkdir");
-        for e in std::fs::read_dir(&from).expect("read sample") {
-            let p = e.expect("entry").path();
-            std::fs::copy(&p, to.join(p.file_name().expect("name"))).expect("copy");
-        }
+        common::copy_dir(&root().join("data/sample").join(sub), &dir.path().join(sub));
     }
     dir
 }
@@ -924,10 +917,6 @@ fn closed_campaign_feeds_last_reviewed_of_the_next() {
 }
 
 // ---------------------------------------------------------------- end to end (CLI)
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_permaudit"))
-}
 
 fn run_ok(args: &[&str]) -> String {
     let o = bin().args(args).output().expect("run");

@@ -245,10 +245,7 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
             // A Spark-style `grants.parquet/` or a `grants/` folder of parts: ignoring it
             // would make the table absent, or silently empty if it is optional.
             let stem = path.file_stem().and_then(|x| x.to_str());
-            if let Some(s) = schema::ALL
-                .iter()
-                .find(|s| is_dir && (stem == Some(s.name) || name == s.name))
-            {
+            if let Some(s) = schema::ALL.iter().find(|s| is_dir && stem == Some(s.name)) {
                 let hint = if s.table == Table::AuditEvents {
                     "name the directory audit_events/".to_string()
                 } else {

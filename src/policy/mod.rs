@@ -18,6 +18,14 @@ pub use grading::Grading;
 pub use jurisdictions::{BusinessHours, Jurisdiction};
 pub use sod::{Pattern, Scope, SodFunction, SodKind, SodRule};
 
+/// A static SoD pattern that can never match (see [`Policy::dead_static_patterns`]).
+pub struct DeadPattern<'p> {
+    pub rule: &'p SodRule,
+    pub function: &'p SodFunction,
+    pub pattern: &'p Pattern,
+    pub why: &'static str,
+}
+
 pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
 pub const SOD_RULES_FILE: &str = "sod_rules.toml";
 pub const GRADING_FILE: &str = "grading.toml";
@@ -146,6 +154,43 @@ impl Policy {
             }
         }
         Ok(())
+    }
+
+    /// The static SoD patterns that match no permission of `entitlements` (`system_id,
+    /// entitlement_id, kind` rows), with why: such a pattern can never fire. The contract
+    /// makes only an unknown system a configuration error (a pattern for a permission not
+    /// yet provisioned is legitimate), so the caller warns rather than fails.
+    pub fn dead_static_patterns<'p>(
+        &'p self,
+        entitlements: &[(&str, &str, &str)],
+    ) -> Vec<DeadPattern<'p>> {
+        let mut dead = Vec::new();
+        for rule in self.sod_rules.iter().filter(|r| r.kind == SodKind::Static) {
+            for function in &rule.functions {
+                for pattern in &function.patterns {
+                    let kinds: BTreeSet<&str> = entitlements
+                        .iter()
+                        .filter(|(system, id, _)| pattern.matches(system, id))
+                        .map(|(_, _, kind)| *kind)
+                        .collect();
+                    if kinds.contains("permission") {
+                        continue;
+                    }
+                    let why = if kinds.contains("role") {
+                        "names a role: patterns match permissions, so list the permissions the role grants"
+                    } else {
+                        "matches no permission in the entitlements table"
+                    };
+                    dead.push(DeadPattern {
+                        rule,
+                        function,
+                        pattern,
+                        why,
+                    });
+                }
+            }
+        }
+        dead
     }
 
     pub fn jurisdiction(&self, code: &str) -> Option<&Jurisdiction> {
