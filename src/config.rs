@@ -142,7 +142,24 @@ impl RunConfig {
         let policy_dir =
             dir(raw.policy_dir, "policy_dir")?.ok_or_else(|| required("policy_dir"))?;
         let out_dir = dir(raw.out_dir, "out_dir")?.unwrap_or_else(|| base.join("out"));
-        let templates_dir = dir(raw.templates_dir, "templates_dir")?;
+        let templates_dir = match raw.templates_dir {
+            // A typo here would silently render the built-in templates instead of the
+            // house's own, so the directory must exist.
+            Some(v) => {
+                let span = v.span();
+                let path = dir(Some(v), "templates_dir")?;
+                if let Some(p) = path.as_deref().filter(|p| !p.is_dir()) {
+                    return Err(file.invalid(
+                        None,
+                        Some("templates_dir"),
+                        Some(span),
+                        format!("{} is not a directory", p.display()),
+                    ));
+                }
+                path
+            }
+            None => None,
+        };
 
         let activity_lookback_days = match raw.activity_lookback_days {
             None => 30,

@@ -114,7 +114,7 @@ fn load_with(
         );
     }
     policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
-    warn_on_dead_sod_patterns(&policy, &tables.entitlements)?;
+    warn_on_dead_sod_controls(&policy, &tables.entitlements)?;
     tracing::info!(
         rows_read = report.accounts.iter().map(|a| a.rows_read).sum::<u64>(),
         rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
@@ -179,9 +179,15 @@ fn system_jurisdictions(systems: &DataFrame) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// Warns of the static SoD patterns that can never match: a typo or a role id would
-/// otherwise disable a control in silence.
-fn warn_on_dead_sod_patterns(policy: &Policy, entitlements: &DataFrame) -> Result<()> {
+/// Warns of SoD controls that can never fire (no rules at all, or static patterns that match
+/// nothing): a typo or a role id would otherwise disable a control in silence.
+fn warn_on_dead_sod_controls(policy: &Policy, entitlements: &DataFrame) -> Result<()> {
+    if policy.sod_rules.is_empty() {
+        tracing::warn!(
+            "sod_rules.toml has `rule = []`: no segregation-of-duties control runs \
+             (SOD_CONFLICT and SOD_TRANSACTION cannot fire)"
+        );
+    }
     let systems = entitlements.column("system_id")?.str()?;
     let ids = entitlements.column("entitlement_id")?.str()?;
     let kinds = entitlements.column("kind")?.str()?;

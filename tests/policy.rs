@@ -358,7 +358,7 @@ max_silence_hours = 48
 DORMANT_ACCOUNT = ["PCI DSS v4.0.1 req. 8.2.6"]
 "#,
     );
-    write(dir.path(), "sod_rules.toml", "");
+    write(dir.path(), "sod_rules.toml", "rule = []\n");
     let policy = load(&dir).unwrap();
     let hk = &policy.jurisdictions[0];
     // The values shown are the defaults, so the example equals a bare entry.
@@ -388,10 +388,22 @@ fn grading_absent_uses_defaults_and_is_not_listed() {
 }
 
 #[test]
-fn empty_sod_rules_file_means_no_rules() {
+fn explicit_empty_rule_list_means_no_rules() {
     let dir = policy_dir();
-    write(dir.path(), "sod_rules.toml", "# no rules yet\n");
+    write(dir.path(), "sod_rules.toml", "# no rules yet\nrule = []\n");
     assert!(load(&dir).unwrap().sod_rules.is_empty());
+}
+
+/// The attack: a truncated, zero-byte or comment-only sod_rules.toml (a failed deploy, an
+/// editor that saved nothing) must not switch every SoD control off in silence.
+#[test]
+fn zero_byte_or_comment_only_sod_rules_file_is_refused() {
+    for text in ["", "# rules moved to git\n", "\n\n"] {
+        let dir = policy_dir();
+        write(dir.path(), "sod_rules.toml", text);
+        let msg = load(&dir).unwrap_err().to_string();
+        assert_mentions(&msg, &["sod_rules.toml", "no SoD rules", "rule = []"]);
+    }
 }
 
 #[test]
@@ -430,7 +442,7 @@ fn empty_business_days_and_lists_are_allowed() {
         "jurisdictions.toml",
         "[[jurisdiction]]\ncode = \"EU-1_X\"\nname = \"EU\"\nbusiness_days = []\nbusiness_hours = \"00:00-24:00\"\n",
     );
-    write(dir.path(), "sod_rules.toml", "");
+    write(dir.path(), "sod_rules.toml", "rule = []\n");
     let policy = load(&dir).unwrap();
     let j = &policy.jurisdictions[0];
     assert!(j.business_days.is_empty());
@@ -1235,6 +1247,7 @@ as_of = "2026-11-24"
 templates_dir = "tpl"
 "#,
     );
+    fs::create_dir(dir.path().join("conf/tpl")).unwrap();
     let cfg = RunConfig::load(&path).unwrap();
     let base = dir.path().join("conf");
     assert_eq!(cfg.input_dir, base.join("data/sample/input"));
@@ -1246,6 +1259,23 @@ templates_dir = "tpl"
     assert_eq!(cfg.as_of, NaiveDate::from_ymd_opt(2026, 11, 24));
     assert_eq!(cfg.source, path);
     assert_eq!(cfg.sha256, sha256_hex(&path));
+}
+
+/// The attack: a typo in templates_dir (or a deploy that forgot the folder) would silently
+/// render the built-in templates instead of the house's own.
+#[test]
+fn run_config_refuses_a_templates_dir_that_is_not_a_directory() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "tpl-file", "not a folder");
+    for missing in ["tmpl", "tpl-file"] {
+        let path = write(
+            dir.path(),
+            "permaudit.toml",
+            &format!("input_dir = \"in\"\npolicy_dir = \"pol\"\ntemplates_dir = \"{missing}\"\n"),
+        );
+        let msg = RunConfig::load(&path).unwrap_err().to_string();
+        assert_mentions(&msg, &["templates_dir", missing, "not a directory"]);
+    }
 }
 
 #[test]

@@ -178,6 +178,38 @@ fn hostile_values_are_text_in_html_and_neutralised_in_markdown() {
     assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
+/// The attack: input text carrying terminal escapes (clear screen, a fake "0 findings"
+/// line after a carriage return, a Trojan Source override) reaches report.md, which an
+/// operator `cat`s in a terminal.
+#[test]
+fn terminal_control_bytes_from_input_are_escaped_in_both_reports() {
+    const ESCAPES: &str = "ok\u{1b}[2J\u{1b}]0;pwned\u{7}\rCLEAN\u{8}\u{7f}\u{9b}\u{202e}evil";
+    let mut w = World::new();
+    w.tables.identities = df!(
+        "identity_id" => ["E1"], "display_name" => [ESCAPES], "email" => [None::<&str>],
+        "department" => [ESCAPES], "job_function" => [ESCAPES], "manager_id" => [None::<&str>],
+        "status" => ["active"], "terminated_at" => [None::<i64>]
+    )
+    .expect("identities");
+    let detail = json!({"note": ESCAPES, "path": format!("E1 > {ESCAPES} > perm")}).to_string();
+    let mut rows = vec![finding(0, "SOD_CONFLICT", "E1", detail.clone())];
+    rows.push(finding(1, "PEER_OUTLIER", "E1", detail));
+    rows[0].push(("target_id", ESCAPES.to_string()));
+    let (html, md) = w.render(&hk(), &frame(&rows));
+    for (name, text) in [("html", &html), ("md", &md)] {
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| {
+                (c.is_control() && *c != '\n' && *c != '\t')
+                    || ('\u{202a}'..='\u{202e}').contains(c)
+            })
+            .collect();
+        assert!(raw.is_empty(), "{name} holds raw control characters {raw:?}");
+        assert!(text.contains("\\x1b[2J"), "{name}: ESC shown as \\x1b");
+        assert!(text.contains("\\u{202e}evil"), "{name}: override shown");
+    }
+}
+
 #[test]
 fn evidence_is_structured_localised_and_bounded() {
     let detail = json!({

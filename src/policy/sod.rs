@@ -105,8 +105,9 @@ impl fmt::Display for Pattern {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    #[serde(default)]
-    rule: Vec<Spanned<RawRule>>,
+    /// Absent is not the same as empty: a truncated or zero-byte file must not switch every
+    /// SoD control off in silence, so no rules at all has to be written as `rule = []`.
+    rule: Option<Vec<Spanned<RawRule>>>,
 }
 
 #[derive(Deserialize)]
@@ -132,9 +133,19 @@ struct RawFunction {
 
 pub(crate) fn parse(file: &TomlFile) -> Result<Vec<SodRule>, ConfigError> {
     let raw: RawFile = file.parse(&[("rule", "id")])?;
-    let mut rules: Vec<SodRule> = Vec::with_capacity(raw.rule.len());
+    let Some(entries) = raw.rule else {
+        return Err(file.invalid(
+            None,
+            Some("rule"),
+            None,
+            "defines no SoD rules (the file is empty or has no [[rule]] entry), which would \
+             switch off every segregation-of-duties control; to run without SoD rules on \
+             purpose, write `rule = []`",
+        ));
+    };
+    let mut rules: Vec<SodRule> = Vec::with_capacity(entries.len());
     let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, entry) in raw.rule.into_iter().enumerate() {
+    for (index, entry) in entries.into_iter().enumerate() {
         let span = entry.span();
         let raw = entry.into_inner();
         let label = entry_label(
