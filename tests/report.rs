@@ -204,8 +204,12 @@ fn terminal_control_bytes_from_input_are_escaped_in_both_reports() {
                     || ('\u{202a}'..='\u{202e}').contains(c)
             })
             .collect();
-        assert!(raw.is_empty(), "{name} holds raw control characters {raw:?}");
-        assert!(text.contains("\\x1b[2J"), "{name}: ESC shown as \\x1b");
+        assert!(
+            raw.is_empty(),
+            "{name} holds raw control characters {raw:?}"
+        );
+        assert!(text.contains("\\x1b"), "{name}: ESC shown as \\x1b");
+        assert!(text.contains("\\x0dCLEAN"), "{name}: CR shown, not obeyed");
         assert!(text.contains("\\u{202e}evil"), "{name}: override shown");
     }
 }

@@ -131,7 +131,10 @@ fn control_escaping_formatter(
     state: &minijinja::State,
     value: &Value,
 ) -> std::result::Result<(), minijinja::Error> {
-    match value.as_str().filter(|s| s.chars().any(is_terminal_control)) {
+    match value
+        .as_str()
+        .filter(|s| s.chars().any(is_terminal_control))
+    {
         Some(s) => {
             let escaped = escape_controls(s);
             let escaped = if value.is_safe() {
@@ -187,7 +190,8 @@ fn md_escape(value: Value) -> String {
                 out.push('\\');
                 out.push(ch);
             }
-            '\n' | '\r' => out.push(' '),
+            // A carriage return is left to the formatter, which shows it as `\x0d`.
+            '\n' => out.push(' '),
             c => out.push(c),
         }
     }

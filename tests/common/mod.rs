@@ -49,7 +49,8 @@ impl Fixture {
         };
         f.policy
             .insert("jurisdictions.toml".into(), DEFAULT_JURISDICTIONS.into());
-        f.policy.insert("sod_rules.toml".into(), "rule = []\n".into());
+        f.policy
+            .insert("sod_rules.toml".into(), "rule = []\n".into());
         f.tables
             .insert("systems.csv".into(), DEFAULT_SYSTEMS.into());
         f
