@@ -17,9 +17,9 @@ use permaudit::review::open::{choose_reviewer, is_due, open, Candidates, OpenOpt
 use permaudit::review::status::status;
 use permaudit::review::OnNoResponse;
 
-const AS_OF: &str = "2026-11-24";
+pub(crate) const AS_OF: &str = "2026-11-24";
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -27,14 +27,14 @@ fn date(s: &str) -> NaiveDate {
     s.parse().expect("date")
 }
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("time")
         .with_timezone(&Utc)
 }
 
 /// A copy of the sample input and policy in a temp dir (so tests may add rows).
-fn sample_copy() -> tempfile::TempDir {
+pub(crate) fn sample_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for sub in ["input", "policy"] {
         common::copy_dir(&root().join("data/sample").join(sub), &dir.path().join(sub));
@@ -42,7 +42,7 @@ fn sample_copy() -> tempfile::TempDir {
     dir
 }
 
-fn append(dir: &Path, table: &str, rows: &str) {
+pub(crate) fn append(dir: &Path, table: &str, rows: &str) {
     let p = dir.join("input").join(format!("{table}.csv"));
     let mut s = std::fs::read_to_string(&p).expect("read table");
     if !s.ends_with('\n') {
@@ -52,7 +52,13 @@ fn append(dir: &Path, table: &str, rows: &str) {
     std::fs::write(&p, s).expect("write table");
 }
 
-fn open_in(data: &Path, out: &Path, as_of: &str, due: Option<&str>, nr: OnNoResponse) -> String {
+pub(crate) fn open_in(
+    data: &Path,
+    out: &Path,
+    as_of: &str,
+    due: Option<&str>,
+    nr: OnNoResponse,
+) -> String {
     let input = data.join("input");
     let policy = data.join("policy");
     let o = open(&OpenOptions {
@@ -96,17 +102,17 @@ fn base(nr: OnNoResponse) -> &'static Path {
 }
 
 /// A fresh copy of an opened sample campaign: (out dir, campaign id).
-fn campaign(nr: OnNoResponse) -> (tempfile::TempDir, String) {
+pub(crate) fn campaign(nr: OnNoResponse) -> (tempfile::TempDir, String) {
     let out = tempfile::tempdir().expect("tempdir");
     common::copy_dir(base(nr), out.path());
     (out, format!("HK-{AS_OF}"))
 }
 
-fn load(out: &Path, id: &str) -> Stored {
+pub(crate) fn load(out: &Path, id: &str) -> Stored {
     Stored::load(out, id).expect("load")
 }
 
-fn packet(out: &Path, id: &str, reviewer: &str, ext: &str) -> PathBuf {
+pub(crate) fn packet(out: &Path, id: &str, reviewer: &str, ext: &str) -> PathBuf {
     out.join("reviews")
         .join(id)
         .join("packets")
@@ -114,7 +120,7 @@ fn packet(out: &Path, id: &str, reviewer: &str, ext: &str) -> PathBuf {
 }
 
 /// Rows of a CSV packet as (header, rows).
-fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(p).expect("open csv");
     let h = r
         .headers()
@@ -129,7 +135,7 @@ fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (h, rows)
 }
 
-fn write_csv(p: &Path, header: &[String], rows: &[Vec<String>]) {
+pub(crate) fn write_csv(p: &Path, header: &[String], rows: &[Vec<String>]) {
     let mut w = csv::Writer::from_path(p).expect("create");
     w.write_record(header).expect("header");
     for r in rows {
@@ -138,12 +144,12 @@ fn write_csv(p: &Path, header: &[String], rows: &[Vec<String>]) {
     w.flush().expect("flush");
 }
 
-fn col(header: &[String], name: &str) -> usize {
+pub(crate) fn col(header: &[String], name: &str) -> usize {
     header.iter().position(|h| h == name).expect("column")
 }
 
 /// Fills a reviewer's CSV packet: `decide(row index, item_id) -> (decision, comment)`.
-fn fill_csv(
+pub(crate) fn fill_csv(
     out: &Path,
     id: &str,
     reviewer: &str,
@@ -166,6 +172,21 @@ fn fill_csv(
 /// What a reviewer's spreadsheet program saves: the packet's cells read back with
 /// calamine, decisions filled in, written as a new workbook.
 fn fill_xlsx(src: &Path, to: &Path, decide: impl Fn(usize) -> &'static str) {
+    rewrite_xlsx(src, to, |n, column| {
+        (column == "decision").then(|| Cell::Text(decide(n).to_string()))
+    });
+}
+
+/// A cell a reviewer's spreadsheet program writes.
+pub(crate) enum Cell {
+    Text(String),
+    /// A formula and the value the program cached for it.
+    Formula(String, String),
+}
+
+/// The packet's cells read back with calamine and written as a new workbook, with
+/// `edit(item row index, column)` replacing the cells it returns.
+pub(crate) fn rewrite_xlsx(src: &Path, to: &Path, edit: impl Fn(usize, &str) -> Option<Cell>) {
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(src).expect("open xlsx");
     let range = wb.worksheet_range("Review").expect("sheet");
@@ -173,21 +194,25 @@ fn fill_xlsx(src: &Path, to: &Path, decide: impl Fn(usize) -> &'static str) {
         .rows()
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect();
-    let d = rows[0]
-        .iter()
-        .position(|h| h == "decision")
-        .expect("decision col");
     let mut out = rust_xlsxwriter::Workbook::new();
     let ws = out.add_worksheet();
     ws.set_name("Review").expect("name");
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            let v = if r > 0 && c == d {
-                decide(r - 1)
+            let cell = if r > 0 {
+                edit(r - 1, &rows[0][c])
             } else {
-                v.as_str()
+                None
             };
-            ws.write_string(r as u32, c as u16, v).expect("write");
+            let (r, c) = (r as u32, c as u16);
+            match cell {
+                None => ws.write_string(r, c, v),
+                Some(Cell::Text(t)) => ws.write_string(r, c, t),
+                Some(Cell::Formula(f, cached)) => {
+                    ws.write_formula(r, c, rust_xlsxwriter::Formula::new(f).set_result(cached))
+                }
+            }
+            .expect("write");
         }
     }
     out.save(to).expect("save");
@@ -205,8 +230,7 @@ fn reviewer_is_manager_or_owner_never_self() {
     let c = Candidates {
         person: Some("P"),
         privileged: false,
-        manager: Some("M"),
-        managers_manager: Some("MM"),
+        managers: vec!["M", "MM"],
         entitlement_owner: Some("O"),
         system_owner: Some("S"),
     };
@@ -233,7 +257,7 @@ fn reviewer_is_manager_or_owner_never_self() {
     );
     // Self-review: the manager is the person -> manager's manager -> owner -> system owner.
     let s = Candidates {
-        manager: Some("P"),
+        managers: vec!["P", "MM"],
         ..c.clone()
     };
     assert_eq!(
@@ -241,8 +265,7 @@ fn reviewer_is_manager_or_owner_never_self() {
         (Some("MM".into()), ReviewerBasis::ManagersManager)
     );
     let s = Candidates {
-        manager: Some("P"),
-        managers_manager: Some("P"),
+        managers: vec!["P", "P"],
         ..c.clone()
     };
     assert_eq!(
@@ -250,8 +273,7 @@ fn reviewer_is_manager_or_owner_never_self() {
         (Some("O".into()), ReviewerBasis::EntitlementOwner)
     );
     let s = Candidates {
-        manager: Some("P"),
-        managers_manager: None,
+        managers: vec!["P"],
         entitlement_owner: Some("P"),
         ..c.clone()
     };
@@ -276,8 +298,7 @@ fn reviewer_is_manager_or_owner_never_self() {
     let none = Candidates {
         person: Some("P"),
         privileged: true,
-        manager: None,
-        managers_manager: None,
+        managers: vec![],
         entitlement_owner: Some("P"),
         system_owner: Some("P"),
     };
@@ -551,7 +572,7 @@ fn formula_injection_is_neutralised_in_both_packet_formats() {
 
 // ---------------------------------------------------------------- ingest errors
 
-fn kinds(out: &Path, id: &str, files: &[PathBuf]) -> Vec<ProblemKind> {
+pub(crate) fn kinds(out: &Path, id: &str, files: &[PathBuf]) -> Vec<ProblemKind> {
     validate(out, id, files)
         .expect("validate")
         .into_iter()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, Decision, Item, Returned, Source, Stored, Verdict, RETURNED_DIR};
-use super::packets::{read_rows, Row};
+use super::packets::{read_packet, Contents};
 use crate::error::{Error, Result};
 use crate::findings::neutralise;
 
@@ -22,6 +22,7 @@ pub enum ProblemKind {
     UnknownItem,
     ChangedField,
     BadDecision,
+    Formula,
     NotAssigned,
     Duplicate,
 }
@@ -37,6 +38,7 @@ impl ProblemKind {
             ProblemKind::UnknownItem => "unknown item",
             ProblemKind::ChangedField => "changed field",
             ProblemKind::BadDecision => "invalid decision",
+            ProblemKind::Formula => "formula",
             ProblemKind::NotAssigned => "not assigned to this reviewer",
             ProblemKind::Duplicate => "duplicate item",
         }
@@ -123,8 +125,8 @@ fn check_rows(
         kind,
         message,
     };
-    let rows: Vec<Row> = match read_rows(name, &bytes) {
-        Ok(r) => r,
+    let Contents { rows, formulas } = match read_packet(&bytes) {
+        Ok(c) => c,
         Err(e) => {
             problems.push(mk(None, ProblemKind::Unreadable, e));
             return None;
@@ -145,6 +147,25 @@ fn check_rows(
     }
     if !problems.is_empty() {
         return None;
+    }
+    // A formula's value is whatever the workbook cached, or nothing: a revoke computed by a
+    // formula would read as undecided. Only typed values are decisions, wherever they are.
+    for f in &formulas {
+        let column = f
+            .column
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        problems.push(mk(
+            Some(f.line),
+            ProblemKind::Formula,
+            format!(
+                "sheet {:?}, cell {}{column} holds the formula {:?}; type the value instead",
+                f.sheet,
+                f.cell,
+                excerpt(&format!("={}", f.formula.trim_start_matches('=')))
+            ),
+        ));
     }
     // The packet names its reviewer in every row; the first row's is the packet's.
     let mut reviewers: Vec<&str> = rows
@@ -236,16 +257,23 @@ fn check_rows(
                 format!("item {id} is already decided in this batch at {first}"),
             ));
         }
-        let verdict = match get("decision").trim().to_ascii_lowercase().as_str() {
+        let typed = get("decision").trim();
+        let verdict = match typed.to_ascii_lowercase().as_str() {
             "" => None,
             "keep" => Some(Verdict::Keep),
             "revoke" => Some(Verdict::Revoke),
-            other => {
+            _ => {
+                let what = if typed.starts_with(['=', '+', '-', '@']) {
+                    "looks like a spreadsheet formula, not"
+                } else {
+                    "is not"
+                };
                 problems.push(mk(
                     line,
                     ProblemKind::BadDecision,
                     format!(
-                        "item {id}: decision {other:?} (keep or revoke, or empty for undecided)"
+                        "item {id}: decision {:?} {what} keep, revoke or empty (undecided)",
+                        excerpt(typed)
                     ),
                 ));
                 None
@@ -269,6 +297,53 @@ fn check_rows(
     })
 }
 
+/// At most 80 characters of a hostile value, for a message.
+fn excerpt(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}...", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
+/// The bytes of a returned packet, or why not. A packet is input: only a regular file is
+/// read (a FIFO would block the command under the lock, a device never ends), and a
+/// missing or unreadable one is a problem of the batch, not an operational error.
+fn read_packet_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("not a regular file ({})", file_kind(&meta)));
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    // Checked again on the open file: the path may have been replaced since.
+    let meta = f.metadata().map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("not a regular file ({})", file_kind(&meta)));
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    Ok(bytes)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "an unknown kind"
+    }
+}
+
 /// Validates every file; returns the problems, or nothing written and an error listing
 /// them. Files already ingested (same SHA-256) are skipped: re-ingesting is a no-op.
 pub fn ingest(
@@ -285,15 +360,14 @@ pub fn ingest(
             format!("campaign {campaign_id} is closed; nothing ingested"),
         ));
     }
-    let mut inputs = Vec::new();
-    for f in files {
-        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
-        inputs.push((f.display().to_string(), bytes));
-    }
-    let (accepted, skipped) = match check(&stored, inputs) {
+    let (accepted, skipped) = match check(&stored, files) {
         Ok(x) => x,
         Err(problems) => {
-            let mut msg = format!("{} problems.push(mk(s)); nothing ingested:", problems.len());
+            let n = problems.len();
+            let mut msg = format!(
+                "{n} {} in the returned packets; nothing ingested:",
+                if n == 1 { "problem" } else { "problems" }
+            );
             for p in &problems {
                 msg.push_str("\n  ");
                 msg.push_str(&p.to_string());
@@ -356,11 +430,11 @@ pub fn ingest(
     })
 }
 
-/// The pure part of ingest: (name, bytes) of each file in, accepted files or every problem
-/// out. Pure (no writes), so [`validate`] can share it.
+/// The part of ingest that reads: the returned files in, accepted files or every problem
+/// out. Writes nothing, so [`validate`] can share it.
 fn check(
     stored: &Stored,
-    inputs: Vec<(String, Vec<u8>)>,
+    files: &[PathBuf],
 ) -> std::result::Result<(Vec<Accepted>, usize), Vec<Problem>> {
     let items: HashMap<&str, &Item> = stored
         .campaign
@@ -379,7 +453,20 @@ fn check(
     let mut accepted = Vec::new();
     let mut skipped = 0;
     let mut batch_hashes = std::collections::HashSet::new();
-    for (name, bytes) in inputs {
+    for path in files {
+        let name = path.display().to_string();
+        let bytes = match read_packet_file(path) {
+            Ok(b) => b,
+            Err(message) => {
+                problems.push(Problem {
+                    file: name,
+                    line: None,
+                    kind: ProblemKind::Unreadable,
+                    message,
+                });
+                continue;
+            }
+        };
         let sha = crate::hash::sha256_hex(&bytes);
         if done.contains_key(sha.as_str()) || !batch_hashes.insert(sha) {
             skipped += 1;
@@ -399,10 +486,5 @@ fn check(
 /// Checks returned packets against a campaign without recording anything.
 pub fn validate(out: &Path, campaign_id: &str, files: &[PathBuf]) -> Result<Vec<Problem>> {
     let stored = Stored::load(out, campaign_id)?;
-    let mut inputs = Vec::new();
-    for f in files {
-        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
-        inputs.push((f.display().to_string(), bytes));
-    }
-    Ok(check(&stored, inputs).err().unwrap_or_default())
+    Ok(check(&stored, files).err().unwrap_or_default())
 }

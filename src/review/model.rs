@@ -68,6 +68,8 @@ pub enum ReviewerBasis {
     Manager,
     EntitlementOwner,
     ManagersManager,
+    /// A manager further up the line, the nearer ones having left or being the person.
+    HigherManager,
     SystemOwner,
     Unassigned,
 }
@@ -78,6 +80,7 @@ impl ReviewerBasis {
             ReviewerBasis::Manager => "manager",
             ReviewerBasis::EntitlementOwner => "entitlement_owner",
             ReviewerBasis::ManagersManager => "managers_manager",
+            ReviewerBasis::HigherManager => "higher_manager",
             ReviewerBasis::SystemOwner => "system_owner",
             ReviewerBasis::Unassigned => "unassigned",
         }

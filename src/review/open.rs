@@ -45,35 +45,57 @@ pub struct Opened {
 pub struct Candidates<'a> {
     pub person: Option<&'a str>,
     pub privileged: bool,
-    pub manager: Option<&'a str>,
-    pub managers_manager: Option<&'a str>,
+    /// The line of management above the person, nearest first ([`management_line`]).
+    pub managers: Vec<&'a str>,
     pub entitlement_owner: Option<&'a str>,
     pub system_owner: Option<&'a str>,
 }
 
-/// The reviewer of one item: the manager; for privileged entitlements the entitlement
-/// owner, else the manager. A candidate who is the person themself, unknown, or terminated
-/// is skipped in favour of the next: manager's manager, then entitlement owner, then system
-/// owner (see docs/reviews.md for why the manager precedes them for privileged items).
+/// The managers above `person`, nearest first, following `manager_of` through everyone,
+/// reviewers who have left included: the manager of a manager who left is still the next
+/// person in line. The walk ends at the first identity met before (the person included),
+/// so a manager cycle in the identities cannot loop, and it is at most as long as the
+/// identities table.
+pub fn management_line<'a>(
+    person: Option<&'a str>,
+    manager_of: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<&'a str> {
+    let mut seen: HashSet<&str> = person.into_iter().collect();
+    let mut line = Vec::new();
+    let mut next = person.and_then(&manager_of);
+    while let Some(m) = next {
+        if !seen.insert(m) {
+            break;
+        }
+        line.push(m);
+        next = manager_of(m);
+    }
+    line
+}
+
+/// The reviewer of one item: the first candidate who is `eligible` (an active identity)
+/// and not the person themself. Non-privileged: the managers up the line, then the
+/// entitlement owner, then the system owner. Privileged: the entitlement owner first, then
+/// the same order (see docs/reviews.md for why the manager precedes the system owner).
 pub fn choose_reviewer(
     c: &Candidates,
     eligible: impl Fn(&str) -> bool,
 ) -> (Option<String>, ReviewerBasis) {
     use ReviewerBasis::*;
+    let managers = c.managers.iter().enumerate().map(|(level, m)| {
+        let basis = match level {
+            0 => Manager,
+            1 => ManagersManager,
+            _ => HigherManager,
+        };
+        (Some(*m), basis)
+    });
+    let owner = std::iter::once((c.entitlement_owner, EntitlementOwner));
+    let system = std::iter::once((c.system_owner, SystemOwner));
     let chain: Vec<(Option<&str>, ReviewerBasis)> = if c.privileged {
-        vec![
-            (c.entitlement_owner, EntitlementOwner),
-            (c.manager, Manager),
-            (c.managers_manager, ManagersManager),
-            (c.system_owner, SystemOwner),
-        ]
+        owner.chain(managers).chain(system).collect()
     } else {
-        vec![
-            (c.manager, Manager),
-            (c.managers_manager, ManagersManager),
-            (c.entitlement_owner, EntitlementOwner),
-            (c.system_owner, SystemOwner),
-        ]
+        managers.chain(owner).chain(system).collect()
     };
     chain
         .into_iter()
@@ -271,7 +293,8 @@ struct Person {
     department: Option<String>,
     job_function: Option<String>,
     manager: Option<String>,
-    terminated: bool,
+    /// Status `active`: on leave or terminated (whatever the date), nobody reviews.
+    active: bool,
 }
 
 const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
@@ -383,7 +406,7 @@ fn build_items(
             strs(idf, "job_function")?,
             strs(idf, "manager_id")?,
         );
-        let term = bools(idf, "terminated")?;
+        let status = strs(idf, "status")?;
         for i in 0..idf.height() {
             if let Some(id) = &ids[i] {
                 people.insert(
@@ -393,13 +416,14 @@ fn build_items(
                         department: deps[i].clone(),
                         job_function: jobs[i].clone(),
                         manager: mgrs[i].clone(),
-                        terminated: term[i].unwrap_or(false),
+                        active: status[i].as_deref() == Some("active"),
                     },
                 );
             }
         }
     }
-    let eligible = |id: &str| people.get(id).is_some_and(|p| !p.terminated);
+    let eligible = |id: &str| people.get(id).is_some_and(|p| p.active);
+    let manager_of = |id: &str| people.get(id).and_then(|p| p.manager.as_deref());
 
     let mut ents: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
     {
@@ -514,18 +538,13 @@ fn build_items(
         }
         let person_id = ident[i].as_deref();
         let person = person_id.and_then(|p| people.get(p));
-        let manager = person.and_then(|p| p.manager.as_deref());
-        let managers_manager = manager
-            .and_then(|m| people.get(m))
-            .and_then(|m| m.manager.as_deref());
         let key = (s.clone(), e.clone());
         let (ent_name, ent_owner) = ents.get(&key).cloned().unwrap_or((None, None));
         let sys_owner = system_owner.get(s).cloned().flatten();
         let cands = Candidates {
             person: person_id,
             privileged: is_priv,
-            manager,
-            managers_manager,
+            managers: management_line(person_id, manager_of),
             entitlement_owner: ent_owner.as_deref(),
             system_owner: sys_owner.as_deref(),
         };
@@ -535,7 +554,11 @@ fn build_items(
             .and_then(|r| people.get(r))
             .and_then(|r| r.manager.clone())
             .filter(|m| eligible(m) && Some(m.as_str()) != person_id)
-            .or_else(|| sys_owner.clone().filter(|o| Some(o.as_str()) != person_id));
+            .or_else(|| {
+                sys_owner
+                    .clone()
+                    .filter(|o| eligible(o) && Some(o.as_str()) != person_id)
+            });
 
         let perms = closure.get(&key).cloned().unwrap_or_default();
         let role_path = perms

@@ -158,16 +158,39 @@ pub struct Row {
     pub cells: BTreeMap<String, String>,
 }
 
+/// A cell of a returned workbook that holds a formula. Ingest refuses it: the value read is
+/// whatever the workbook cached (or nothing), not what the reviewer typed.
+pub struct FormulaCell {
+    pub sheet: String,
+    /// As a spreadsheet names it, e.g. `D7`.
+    pub cell: String,
+    pub line: usize,
+    /// The header above the cell, when it has one.
+    pub column: Option<String>,
+    pub formula: String,
+}
+
+/// What a returned packet holds: its data rows and, for a workbook, every formula cell of
+/// the sheet read.
+pub struct Contents {
+    pub rows: Vec<Row>,
+    pub formulas: Vec<FormulaCell>,
+}
+
 /// Reads a returned packet by content: a ZIP signature means XLSX, anything else is CSV.
-pub fn read_rows(name: &str, bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
+/// Errors are plain sentences; the caller names the file.
+pub fn read_packet(bytes: &[u8]) -> std::result::Result<Contents, String> {
     if bytes.starts_with(b"PK\x03\x04") {
         read_xlsx(bytes)
     } else {
-        read_csv(name, bytes)
+        Ok(Contents {
+            rows: read_csv(bytes)?,
+            formulas: Vec::new(),
+        })
     }
 }
 
-fn to_rows(header: Vec<String>, body: Vec<(usize, Vec<String>)>) -> Vec<Row> {
+fn to_rows(header: &[String], body: Vec<(usize, Vec<String>)>) -> Vec<Row> {
     body.into_iter()
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
         .map(|(line, cells)| Row {
@@ -181,7 +204,7 @@ fn to_rows(header: Vec<String>, body: Vec<(usize, Vec<String>)>) -> Vec<Row> {
         .collect()
 }
 
-fn read_csv(name: &str, bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
+fn read_csv(bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -193,15 +216,15 @@ fn read_csv(name: &str, bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
             // A spreadsheet saving CSV may prepend a byte order mark.
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .collect(),
-        Some(Err(e)) => return Err(format!("{name}: not a readable CSV: {e}")),
-        None => return Err(format!("{name}: empty file")),
+        Some(Err(e)) => return Err(format!("not a readable CSV: {e}")),
+        None => return Err("empty file".to_string()),
     };
     let mut body = Vec::new();
     for (i, rec) in records.enumerate() {
-        let rec = rec.map_err(|e| format!("{name}: row {}: {e}", i + 2))?;
+        let rec = rec.map_err(|e| format!("row {}: not a readable CSV record: {e}", i + 2))?;
         body.push((i + 2, rec.iter().map(str::to_string).collect()));
     }
-    Ok(to_rows(header, body))
+    Ok(to_rows(&header, body))
 }
 
 fn cell_text(d: &calamine::Data) -> String {
@@ -218,17 +241,35 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
-fn read_xlsx(bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
+/// `A1` notation of a 0-based (row, column).
+pub fn cell_name(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = col as u64 + 1;
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row as u64 + 1)
+}
+
+fn read_xlsx(bytes: &[u8]) -> std::result::Result<Contents, String> {
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook: {e}"))?;
-    let range = match wb.worksheet_range(SHEET) {
-        Ok(r) => r,
-        Err(_) => wb
-            .worksheet_range_at(0)
-            .ok_or("the workbook has no sheet")?
-            .map_err(|e| format!("unreadable sheet: {e}"))?,
+    let names = wb.sheet_names();
+    let sheet = if names.iter().any(|n| n == SHEET) {
+        SHEET.to_string()
+    } else {
+        names.first().cloned().ok_or("the workbook has no sheet")?
     };
+    let range = wb
+        .worksheet_range(&sheet)
+        .map_err(|e| format!("sheet {sheet:?} is unreadable: {e}"))?;
+    let formula_range = wb
+        .worksheet_formula(&sheet)
+        .map_err(|e| format!("the formulas of sheet {sheet:?} are unreadable: {e}"))?;
     // Row numbers as the spreadsheet shows them: the range may not start at A1.
     let first_row = range.start().map_or(0, |(r, _)| r as usize);
     let first_col = range.start().map_or(0, |(_, c)| c as usize);
@@ -237,7 +278,7 @@ fn read_xlsx(bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
         Some(h) => std::iter::repeat_n(String::new(), first_col)
             .chain(h.iter().map(cell_text))
             .collect(),
-        None => return Err("the sheet is empty".to_string()),
+        None => return Err(format!("sheet {sheet:?} is empty")),
     };
     let body = rows
         .enumerate()
@@ -250,5 +291,23 @@ fn read_xlsx(bytes: &[u8]) -> std::result::Result<Vec<Row>, String> {
             )
         })
         .collect();
-    Ok(to_rows(header, body))
+    let (f_row, f_col) = formula_range.start().unwrap_or((0, 0));
+    let formulas = formula_range
+        .used_cells()
+        .filter(|(_, _, f)| !f.is_empty())
+        .map(|(r, c, f)| {
+            let (row, col) = (f_row + r as u32, f_col + c as u32);
+            FormulaCell {
+                sheet: sheet.clone(),
+                cell: cell_name(row, col),
+                line: row as usize + 1,
+                column: header.get(col as usize).filter(|h| !h.is_empty()).cloned(),
+                formula: f.clone(),
+            }
+        })
+        .collect();
+    Ok(Contents {
+        rows: to_rows(&header, body),
+        formulas,
+    })
 }
