@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod generate;
+mod hostile_inputs;
 mod incremental;
 mod ingest;
 mod nightly;
