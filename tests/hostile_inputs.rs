@@ -131,13 +131,33 @@ fn a_fifo_in_the_input_tree_is_a_file_level_error() {
 }
 
 #[test]
+fn a_file_swapped_for_a_fifo_after_discovery_cannot_block() {
+    let f = base();
+    f.write();
+    let input = f.input_dir();
+    let discovery = permaudit::ingest::discover(&input).expect("discovery");
+    remove(&input.join("grants.csv"));
+    mkfifo(&input.join("grants.csv"));
+    // In a thread, so that a regression fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let plan = permaudit::ingest::EventsPlan::default();
+        let r = permaudit::ingest::load(&discovery, None, Vec::new(), &plan, |_| Ok(None));
+        // The receiver is gone only when the test already failed.
+        let _ = tx.send(r.err().map(|e| (e.exit_code(), e.to_string())));
+    });
+    let err = rx.recv_timeout(LIMIT).expect("the load ended");
+    let (code, msg) = err.expect("a file-level error");
+    assert_eq!(code, 2, "{msg}");
+    assert!(msg.contains("grants.csv") && msg.contains("FIFO"), "{msg}");
+}
+
+#[test]
 fn a_socket_where_a_table_file_belongs_is_a_file_level_error() {
-    let mut listener = None;
     let msg = input_error(load_edited(&base(), |dir| {
         remove(&dir.join("audit_events.csv"));
-        listener = Some(
-            std::os::unix::net::UnixListener::bind(dir.join("audit_events.csv")).expect("bind"),
-        );
+        // The socket file stays when the listener is dropped.
+        std::os::unix::net::UnixListener::bind(dir.join("audit_events.csv")).expect("bind");
     }));
     assert!(
         msg.contains("audit_events.csv") && msg.contains("socket"),

@@ -45,18 +45,8 @@ pub fn read(
         last_start = start;
         let line = lines.line_of_record(bytes, start);
         // Line breaks inside quoted fields are the only ones within a record.
-        let end_line = line
-            + rec
-                .iter()
-                .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
-                .sum::<u64>();
-        let span = || {
-            if end_line > line {
-                format!("the record spans lines {line}-{end_line}")
-            } else {
-                format!("line {line}")
-            }
-        };
+        let end_line = line + rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let span = || format!("the record spans lines {line}-{end_line}");
         let fields: Vec<Option<&str>> = rec.iter().map(|f| std::str::from_utf8(f).ok()).collect();
         let raw = || raw_json(&names, &rec);
         if rec.len() != names.len() {
@@ -79,12 +69,15 @@ pub fn read(
         // Two stray quotes lines apart make every line between them one value: if that
         // value is in a column that cannot hold a line break, the whole record is the bad
         // row, named by its line span (the lines are in its raw text, not lost).
+        // (A lone `\r` is caught by the cell parser, with the value in the reason.)
         let spanning: Vec<&str> = schema
             .columns
             .iter()
             .zip(&map.sources)
             .filter(|(c, src)| {
-                !c.multiline && src.and_then(|i| fields[i]).is_some_and(has_line_break)
+                end_line > line
+                    && !c.multiline
+                    && src.and_then(|i| fields[i]).is_some_and(has_line_break)
             })
             .map(|(c, _)| c.name)
             .collect();
