@@ -23,7 +23,7 @@ const ENTITLEMENTS: &str = "system_id,entitlement_id,kind\n\
     pay-hk,payout.release,permission\n\
     pay-hk,beneficiary.create,permission\n\
     pay-hk,ops,role\n";
-const EVENTS_HEADER: &str = "event_id,ts,system_id,account_id,action,outcome,seq\n";
+pub(crate) const EVENTS_HEADER: &str = "event_id,ts,system_id,account_id,action,outcome,seq\n";
 
 const SOD_RULES: &str = r#"
 [[rule]]
@@ -44,13 +44,13 @@ permissions = ["*:payout.release"]
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-struct Loaded {
-    tables: Tables,
-    report: IngestReport,
+pub(crate) struct Loaded {
+    pub(crate) tables: Tables,
+    pub(crate) report: IngestReport,
 }
 
 impl Loaded {
-    fn account(&self, table: &str) -> &TableAccount {
+    pub(crate) fn account(&self, table: &str) -> &TableAccount {
         self.report
             .accounts
             .iter()
@@ -58,7 +58,7 @@ impl Loaded {
             .unwrap_or_else(|| panic!("no accounting for {table}"))
     }
 
-    fn quarantine(&self, table: &str) -> Vec<&QuarantineRow> {
+    pub(crate) fn quarantine(&self, table: &str) -> Vec<&QuarantineRow> {
         self.report
             .quarantine
             .iter()
@@ -67,17 +67,17 @@ impl Loaded {
     }
 
     /// The single quarantined row of a table.
-    fn only_quarantined(&self, table: &str) -> &QuarantineRow {
+    pub(crate) fn only_quarantined(&self, table: &str) -> &QuarantineRow {
         let q = self.quarantine(table);
         assert_eq!(q.len(), 1, "quarantine of {table}: {q:#?}");
         q[0]
     }
 
-    fn frame(&self, table: &str) -> &DataFrame {
+    pub(crate) fn frame(&self, table: &str) -> &DataFrame {
         frame(&self.tables, table)
     }
 
-    fn strs(&self, table: &str, column: &str) -> Vec<Option<String>> {
+    pub(crate) fn strs(&self, table: &str, column: &str) -> Vec<Option<String>> {
         let c = self.frame(table).column(column).expect("column");
         let ca = c.str().expect("string column");
         (0..ca.len())
@@ -85,20 +85,20 @@ impl Loaded {
             .collect()
     }
 
-    fn ints(&self, table: &str, column: &str) -> Vec<Option<i64>> {
+    pub(crate) fn ints(&self, table: &str, column: &str) -> Vec<Option<i64>> {
         let c = self.frame(table).column(column).expect("column");
         let ca = c.i64().expect("i64 column");
         (0..ca.len()).map(|i| ca.get(i)).collect()
     }
 
-    fn bools(&self, table: &str, column: &str) -> Vec<Option<bool>> {
+    pub(crate) fn bools(&self, table: &str, column: &str) -> Vec<Option<bool>> {
         let c = self.frame(table).column(column).expect("column");
         let ca = c.bool().expect("bool column");
         (0..ca.len()).map(|i| ca.get(i)).collect()
     }
 
     /// (rows_read, rows_loaded, rows_quarantined) of a table.
-    fn counts(&self, table: &str) -> (u64, u64, u64) {
+    pub(crate) fn counts(&self, table: &str) -> (u64, u64, u64) {
         let a = self.account(table);
         (a.rows_read, a.rows_loaded, a.rows_quarantined)
     }
@@ -178,13 +178,13 @@ fn load_ok(f: &Fixture) -> Loaded {
 }
 
 /// Writes the fixture, lets `edit` change the input directory, and loads it.
-fn load_edited(f: &Fixture, edit: impl FnOnce(&Path)) -> Result<Loaded, Error> {
+pub(crate) fn load_edited(f: &Fixture, edit: impl FnOnce(&Path)) -> Result<Loaded, Error> {
     f.write();
     edit(&f.input_dir());
     load_written(f)
 }
 
-fn load_edited_ok(f: &Fixture, edit: impl FnOnce(&Path)) -> Loaded {
+pub(crate) fn load_edited_ok(f: &Fixture, edit: impl FnOnce(&Path)) -> Loaded {
     match load_edited(f, edit) {
         Ok(l) => l,
         Err(e) => panic!("load failed: {e}"),
@@ -192,7 +192,7 @@ fn load_edited_ok(f: &Fixture, edit: impl FnOnce(&Path)) -> Loaded {
 }
 
 /// A file-level error: its text, after checking it is an input error (exit code 2).
-fn input_error(r: Result<Loaded, Error>) -> String {
+pub(crate) fn input_error(r: Result<Loaded, Error>) -> String {
     match r {
         Ok(_) => panic!("expected a file-level error, the load succeeded"),
         Err(e) => {
@@ -206,18 +206,18 @@ fn input_error(r: Result<Loaded, Error>) -> String {
     }
 }
 
-fn raw(q: &QuarantineRow) -> serde_json::Value {
+pub(crate) fn raw(q: &QuarantineRow) -> serde_json::Value {
     serde_json::from_str(&q.raw).expect("raw is JSON")
 }
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) {
+pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).expect("mkdir");
     }
     std::fs::write(path, bytes).expect("write");
 }
 
-fn write_parquet(path: &Path, mut df: DataFrame) {
+pub(crate) fn write_parquet(path: &Path, mut df: DataFrame) {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).expect("mkdir");
     }
@@ -225,11 +225,11 @@ fn write_parquet(path: &Path, mut df: DataFrame) {
     ParquetWriter::new(file).finish(&mut df).expect("parquet");
 }
 
-fn remove(path: &Path) {
+pub(crate) fn remove(path: &Path) {
     std::fs::remove_file(path).expect("remove");
 }
 
-fn base() -> Fixture {
+pub(crate) fn base() -> Fixture {
     Fixture::new()
         .table("identities", IDENTITIES)
         .table("accounts", ACCOUNTS)
@@ -240,12 +240,12 @@ fn events(rows: &str) -> Fixture {
     base().table("audit_events", &format!("{EVENTS_HEADER}{rows}"))
 }
 
-fn string_col(name: &str, values: &[&str]) -> Column {
+pub(crate) fn string_col(name: &str, values: &[&str]) -> Column {
     Series::new(name.into(), values).into()
 }
 
 /// An audit_events frame with the given ts column (and matching string columns).
-fn events_frame(ts: Column) -> DataFrame {
+pub(crate) fn events_frame(ts: Column) -> DataFrame {
     let n = ts.len();
     let ids: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -260,7 +260,7 @@ fn events_frame(ts: Column) -> DataFrame {
     .expect("frame")
 }
 
-fn datetime_col(name: &str, values: &[i64], unit: TimeUnit, tz: Option<&str>) -> Column {
+pub(crate) fn datetime_col(name: &str, values: &[i64], unit: TimeUnit, tz: Option<&str>) -> Column {
     let tz = TimeZone::opt_try_new(tz).expect("time zone");
     Series::new(name.into(), values)
         .cast(&DataType::Datetime(unit, tz))
@@ -1514,25 +1514,26 @@ fn ragged_csv_rows_are_quarantined() {
 
 #[test]
 fn quoted_newlines_keep_later_line_numbers_right() {
+    // In `ticket`, a description, where a line break is a value (elsewhere it is a bad one).
     let f = base().table(
-        "identities",
-        "identity_id,display_name,status,terminated_at\n\
-         u1,\"Line one\nline two\",active,\n\
-         u2,\"A, \"\"quoted\"\"\r\nname\n\nwith blank line\",Active,\n\
-         u3,plain,terminated,\n\
-         u4,\"x\",leave,\n",
+        "grants",
+        "grant_id,system_id,account_id,entitlement_id,granted_at,ticket\n\
+         g1,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,\"Line one\nline two\"\n\
+         g2,pay-hk,alice,payout.release,2026-01-01,\"A, \"\"quoted\"\"\r\nname\n\nwith blank line\"\n\
+         g3,pay-hk,alice,payout.release,soon,\n\
+         g4,pay-hk,alice,payout.release,2026-01-01T00:00:00Z,\"x\"\n",
     );
     let l = load_ok(&f);
-    assert_eq!(l.counts("identities"), (4, 2, 2));
-    let q = l.quarantine("identities");
-    // u2 starts on physical line 4; u3 is on line 8.
+    assert_eq!(l.counts("grants"), (4, 2, 2));
+    let q = l.quarantine("grants");
+    // g2 starts on physical line 4; g3 is on line 8.
     assert_eq!((q[0].line, q[1].line), (4, 8));
     assert_eq!(
-        raw(q[0])["display_name"],
+        raw(q[0])["ticket"],
         "A, \"quoted\"\r\nname\n\nwith blank line"
     );
     assert_eq!(
-        l.strs("identities", "display_name"),
+        l.strs("grants", "ticket"),
         vec![Some("Line one\nline two".into()), Some("x".into())]
     );
 }

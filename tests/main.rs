@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod generate;
+mod hostile_inputs;
 mod hostile_review;
 mod incremental;
 mod ingest;

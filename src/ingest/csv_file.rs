@@ -4,7 +4,7 @@
 use chrono_tz::Tz;
 
 use super::loader::TableLoader;
-use super::values::{parse_text, row_cells, Value};
+use super::values::{has_line_break, parse_text, row_cells, Value};
 use super::{ColumnMap, FileRead};
 use crate::error::{Error, Result};
 
@@ -44,19 +44,50 @@ pub fn read(
         let start = rec.position().map(|p| p.byte()).unwrap_or_default();
         last_start = start;
         let line = lines.line_of_record(bytes, start);
+        // Line breaks inside quoted fields are the only ones within a record.
+        let end_line = line + rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let span = || format!("the record spans lines {line}-{end_line}");
         let fields: Vec<Option<&str>> = rec.iter().map(|f| std::str::from_utf8(f).ok()).collect();
         let raw = || raw_json(&names, &rec);
         if rec.len() != names.len() {
-            let msg = format!(
+            let mut msg = format!(
                 "wrong number of fields: expected {}, found {}",
                 names.len(),
                 rec.len()
             );
+            if end_line > line {
+                msg = format!("{msg} ({})", span());
+            }
             loader.push(rel, line, Err(msg), raw);
             continue;
         }
         if let Some(i) = fields.iter().position(Option::is_none) {
             let msg = format!("bytes that are not UTF-8 in column {}", names[i]);
+            loader.push(rel, line, Err(msg), raw);
+            continue;
+        }
+        // Two stray quotes lines apart make every line between them one value: if that
+        // value is in a column that cannot hold a line break, the whole record is the bad
+        // row, named by its line span (the lines are in its raw text, not lost).
+        // (A lone `\r` is caught by the cell parser, with the value in the reason.)
+        let spanning: Vec<&str> = schema
+            .columns
+            .iter()
+            .zip(&map.sources)
+            .filter(|(c, src)| {
+                end_line > line
+                    && !c.multiline
+                    && src.and_then(|i| fields[i]).is_some_and(has_line_break)
+            })
+            .map(|(c, _)| c.name)
+            .collect();
+        if !spanning.is_empty() {
+            let msg = format!(
+                "{}: a quoted value in column {} holds a line break, which that column \
+                 cannot hold (a stray quote?)",
+                span(),
+                spanning.join(", ")
+            );
             loader.push(rel, line, Err(msg), raw);
             continue;
         }

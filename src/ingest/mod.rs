@@ -10,8 +10,10 @@ pub mod schema;
 pub mod state;
 pub mod values;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Read;
 use std::ops::Range;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -274,8 +276,11 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
         given.insert(table.table, name.clone());
         let slot = d.files.entry(table.table).or_default();
         if is_dir {
-            walk(input_dir, &path, slot, &mut d.ignored)?;
+            slot.extend(walk_events(input_dir, &path, &mut d.ignored)?);
         } else if let Some(format) = Format::of(&path) {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                ensure_regular(&name, &meta)?;
+            }
             slot.push(SourceFile {
                 rel: name,
                 path,
@@ -297,19 +302,67 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
     Ok(d)
 }
 
+/// A file's identity on its device: two paths with the same one (a hard link, or a link to
+/// a file) are one file.
+type FileId = (u64, u64);
+
+/// The files of the `audit_events/` tree, in file order, each read once.
+///
+/// Links to directories inside the tree are not followed (a link back up would make every
+/// partition count once per loop): they are ignored, with a warning naming them. A
+/// directory reached twice anyway (a bind mount) is ignored the same way. Links to files are
+/// read, but a file reached by a second path (a link, a hard link) is read only at the first
+/// path in file order and the others are ignored with a warning: its events would otherwise
+/// count twice.
+fn walk_events(root: &Path, dir: &Path, ignored: &mut Vec<String>) -> Result<Vec<SourceFile>> {
+    let mut found = Vec::new();
+    let mut dirs = HashSet::new();
+    walk(root, dir, &mut found, &mut dirs, ignored)?;
+    // Lexicographic order of the relative path, as the contract defines file order.
+    found.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+    let mut first: HashMap<FileId, String> = HashMap::new();
+    let mut out = Vec::with_capacity(found.len());
+    for (f, id) in found {
+        match first.get(&id) {
+            Some(earlier) => {
+                tracing::warn!(
+                    file = %f.rel,
+                    same_as = %earlier,
+                    "input file ignored: it is the same file as an earlier one (a link or a hard link), which is read once"
+                );
+                ignored.push(f.rel);
+            }
+            None => {
+                first.insert(id, f.rel.clone());
+                out.push(f);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn walk(
     root: &Path,
     dir: &Path,
-    out: &mut Vec<SourceFile>,
+    out: &mut Vec<(SourceFile, FileId)>,
+    dirs: &mut HashSet<FileId>,
     ignored: &mut Vec<String>,
 ) -> Result<()> {
-    let mut entries = Vec::new();
     let unreadable = |e| Error::input(relative(root, dir), format!("unreadable directory: {e}"));
+    let meta = std::fs::metadata(dir).map_err(unreadable)?;
+    if !dirs.insert((meta.dev(), meta.ino())) {
+        tracing::warn!(directory = %relative(root, dir), "input directory ignored: reached twice (a bind mount?), read once");
+        ignored.push(relative(root, dir));
+        return Ok(());
+    }
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
-        entries.push(entry.map_err(unreadable)?.path());
+        let entry = entry.map_err(unreadable)?;
+        let is_link = entry.file_type().map_err(unreadable)?.is_symlink();
+        entries.push((entry.path(), is_link));
     }
     entries.sort();
-    for path in entries {
+    for (path, is_link) in entries {
         let rel = relative(root, &path);
         let name = path
             .file_name()
@@ -317,17 +370,54 @@ fn walk(
             .unwrap_or_default();
         if name.starts_with('_') || name.starts_with('.') {
             ignored.push(rel);
-        } else if path.is_dir() {
-            walk(root, &path, out, ignored)?;
-        } else if let Some(format) = Format::of(&path) {
-            out.push(SourceFile { rel, path, format });
-        } else {
-            ignored.push(rel);
+            continue;
+        }
+        // Followed for the type of what a link names; a dangling link is judged by its name.
+        let meta = std::fs::metadata(&path);
+        match (&meta, Format::of(&path)) {
+            (Ok(m), _) if m.is_dir() && is_link => {
+                tracing::warn!(link = %rel, "input link to a directory ignored: links to directories are not followed");
+                ignored.push(rel);
+            }
+            (Ok(m), _) if m.is_dir() => walk(root, &path, out, dirs, ignored)?,
+            (_, None) => ignored.push(rel),
+            (Err(e), Some(_)) => {
+                return Err(Error::input(rel, format!("unreadable file: {e}")));
+            }
+            (Ok(m), Some(format)) => {
+                ensure_regular(&rel, m)?;
+                let id = (m.dev(), m.ino());
+                out.push((SourceFile { rel, path, format }, id));
+            }
         }
     }
-    // Lexicographic order of the relative path, as the contract defines file order.
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(())
+}
+
+/// Only regular files are read: opening a FIFO blocks until a writer comes, a device may
+/// never end, and the run would wait under the lock forever.
+fn ensure_regular(rel: &str, meta: &std::fs::Metadata) -> Result<()> {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let what = if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::input(
+        rel,
+        format!("is {what}: only regular files are read"),
+    ))
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -386,8 +476,19 @@ impl RowsWanted<'_> {
 }
 
 fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(&f.path)
-        .map_err(|e| Error::input(&f.rel, format!("unreadable file: {e}")))?;
+    let unreadable = |e: std::io::Error| Error::input(&f.rel, format!("unreadable file: {e}"));
+    // Discovery saw a regular file, but it may have been swapped for a FIFO since: opened
+    // without blocking (which changes nothing for a regular file), and checked again on
+    // what was opened.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&f.path)
+        .map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    ensure_regular(&f.rel, &meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or_default());
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
     // Zero bytes is file-level in every format (contract section 3): an export that wrote
     // nothing, not even a header, is broken rather than empty.
     if bytes.is_empty() {

@@ -2,6 +2,8 @@
 //! quarantined row, identified by its 0-based line index.
 
 use chrono_tz::Tz;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::error::Category;
 use serde_json::Value as Json;
 
 use super::loader::TableLoader;
@@ -35,9 +37,10 @@ pub fn read(
             loader.push(rel, pos, Err("bytes that are not UTF-8".into()), lossy);
             continue;
         };
-        let obj = match serde_json::from_str::<Json>(text) {
-            Ok(Json::Object(o)) => o,
-            Ok(_) => {
+        let Object { obj, duplicates } = match serde_json::from_str::<Object>(text) {
+            Ok(o) => o,
+            // The only data error is a line holding another JSON value than an object.
+            Err(e) if e.classify() == Category::Data => {
                 loader.push(
                     rel,
                     pos,
@@ -60,7 +63,14 @@ pub fn read(
                 }
             }
         }
-        let cells = cells_from_json(schema, &obj, naive_tz);
+        let cells = if duplicates.is_empty() {
+            cells_from_json(schema, &obj, naive_tz)
+        } else {
+            Err(format!(
+                "duplicate key in the JSON object: {} (readers disagree on which value counts)",
+                duplicates.join(", ")
+            ))
+        };
         loader.push(rel, pos, cells, || text.to_string());
     }
     let missing: Vec<&str> = schema
@@ -102,4 +112,43 @@ fn cells_from_json(
         )),
         Some(other) => parse_text(col, Some(&other.to_string()), naive_tz),
     })
+}
+
+/// One line's JSON object, with the keys it gives more than once. serde_json keeps the
+/// last value of a repeated key without a word, and other tools keep the first, so such a
+/// record is read two ways: it is quarantined rather than loaded with either value.
+struct Object {
+    obj: serde_json::Map<String, Json>,
+    duplicates: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Object, A::Error> {
+        let mut obj = serde_json::Map::new();
+        let mut duplicates = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Json>()? {
+            if obj.contains_key(&key) {
+                if !duplicates.contains(&key) {
+                    duplicates.push(key);
+                }
+            } else {
+                obj.insert(key, value);
+            }
+        }
+        Ok(Object { obj, duplicates })
+    }
 }

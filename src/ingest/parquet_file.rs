@@ -7,9 +7,14 @@ use std::io::Cursor;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use polars_parquet::parquet::metadata::{FileMetadata, SchemaDescriptor};
+use polars_parquet::parquet::schema::types::{ParquetType, PhysicalType};
+
 use super::loader::TableLoader;
-use super::schema::{ColType, Column as SchemaColumn};
-use super::values::{bad, finish, in_range, parse_text, row_cells, CellError, Value};
+use super::schema::{ColType, Column as SchemaColumn, TableSchema};
+use super::values::{
+    bad, finish, has_line_break, in_range, parse_text, row_cells, CellError, Value,
+};
 use super::FileRead;
 use crate::error::{Error, Result};
 
@@ -61,15 +66,7 @@ fn read_checked(
     loader: &mut TableLoader,
 ) -> Result<FileRead> {
     let schema = loader.schema;
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .set_rechunk(true)
-        .finish()
-        .map_err(|e| Error::input(rel, format!("unreadable Parquet file: {e}")))?;
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let (df, names) = read_frame(rel, bytes, schema)?;
     let map = super::ColumnMap::new(rel, schema, &names)?;
 
     let mut sources = Vec::with_capacity(schema.columns.len());
@@ -139,6 +136,90 @@ fn read_checked(
     Ok(FileRead {
         unknown_columns: map.unknown,
     })
+}
+
+/// The file as a frame, and the names of all its columns.
+///
+/// A decimal column cannot be read by this build of polars (its reader fails without
+/// naming the column): in a contract column it is a file-level error naming the column
+/// and the type expected; an unknown decimal column is left unread (it is still listed as
+/// unknown).
+///
+/// polars refuses a whole string column if one value is not UTF-8, but the contract makes
+/// that a row-level problem. So when the file cannot be read as it declares itself, it is
+/// read once more with every byte-array column declared as plain bytes (no UTF-8
+/// annotation, and without the Arrow schema stored in the file, which would restore it):
+/// those columns then take the byte-string path, where a value that is not UTF-8
+/// quarantines its row. Every other column reads the same either way. If that fails too,
+/// the first error is the file's.
+fn read_frame(rel: &str, bytes: &[u8], schema: &TableSchema) -> Result<(DataFrame, Vec<String>)> {
+    let unreadable = |e: PolarsError| Error::input(rel, format!("unreadable Parquet file: {e}"));
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let fields = reader.schema().map_err(unreadable)?;
+    let mut names = Vec::with_capacity(fields.len());
+    let mut projection = Vec::with_capacity(fields.len());
+    for (i, (name, field)) in fields.iter().enumerate() {
+        names.push(name.to_string());
+        let (ArrowDataType::Decimal(p, sc)
+        | ArrowDataType::Decimal32(p, sc)
+        | ArrowDataType::Decimal64(p, sc)
+        | ArrowDataType::Decimal256(p, sc)) = field.dtype
+        else {
+            projection.push(i);
+            continue;
+        };
+        if let Some(col) = schema.columns.iter().find(|c| c.name == name.as_str()) {
+            return Err(Error::input(
+                rel,
+                format!(
+                    "column {name}: type decimal({p}, {sc}) is neither the contract's ({}) \
+                     nor a string",
+                    type_word(col.ty)
+                ),
+            ));
+        }
+    }
+    let projection = (projection.len() < names.len()).then_some(projection);
+    let metadata = reader.get_metadata().map_err(unreadable)?.clone();
+    let first = match reader
+        .with_projection(projection.clone())
+        .set_rechunk(true)
+        .finish()
+    {
+        Ok(df) => return Ok((df, names)),
+        Err(e) => e,
+    };
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    reader.set_metadata(std::sync::Arc::new(byte_strings(metadata.as_ref().clone())));
+    reader
+        .with_projection(projection)
+        .set_rechunk(true)
+        .finish()
+        .map(|df| (df, names))
+        .map_err(|_| unreadable(first))
+}
+
+/// The file's metadata with every top-level byte-array column declared as bare bytes.
+fn byte_strings(mut meta: FileMetadata) -> FileMetadata {
+    if let Some(kv) = meta.key_value_metadata.as_mut() {
+        kv.retain(|kv| kv.key != "ARROW:schema");
+    }
+    let fields = meta
+        .schema_descr
+        .fields()
+        .iter()
+        .cloned()
+        .map(|f| match f {
+            ParquetType::PrimitiveType(mut p) if p.physical_type == PhysicalType::ByteArray => {
+                p.logical_type = None;
+                p.converted_type = None;
+                ParquetType::PrimitiveType(p)
+            }
+            other => other,
+        })
+        .collect();
+    meta.schema_descr = SchemaDescriptor::new(meta.schema_descr.name().into(), fields);
+    meta
 }
 
 /// The typed cells of one row, or every problem in it.
@@ -282,6 +363,8 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                             if !words.contains(&s) {
                                 bad_rows[row] = true;
                             }
+                        } else if !col.multiline && has_line_break(s) {
+                            bad_rows[row] = true;
                         }
                         Some(s)
                     }

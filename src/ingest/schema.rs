@@ -24,6 +24,11 @@ pub struct Column {
     pub required: bool,
     /// Value used when the cell is null (for enums and booleans with a contract default).
     pub default: Option<&'static str>,
+    /// Whether a value may hold a line break. Only descriptions may: anywhere else a line
+    /// break is a bad value, which is also what catches a CSV quote left open by mistake
+    /// and closed by another one lines later (the lines between would silently become one
+    /// value of one record).
+    pub multiline: bool,
 }
 
 /// A reference from columns of this table to the key of a table loaded earlier.
@@ -69,6 +74,7 @@ const fn req(name: &'static str, ty: ColType) -> Column {
         ty,
         required: true,
         default: None,
+        multiline: false,
     }
 }
 const fn opt(name: &'static str, ty: ColType) -> Column {
@@ -77,6 +83,7 @@ const fn opt(name: &'static str, ty: ColType) -> Column {
         ty,
         required: false,
         default: None,
+        multiline: false,
     }
 }
 const fn dflt(name: &'static str, ty: ColType, default: &'static str) -> Column {
@@ -85,6 +92,15 @@ const fn dflt(name: &'static str, ty: ColType, default: &'static str) -> Column 
         ty,
         required: false,
         default: Some(default),
+        multiline: false,
+    }
+}
+
+/// Optional free text that may span lines (a description).
+const fn prose(name: &'static str) -> Column {
+    Column {
+        multiline: true,
+        ..opt(name, ColType::Text)
     }
 }
 
@@ -215,7 +231,7 @@ pub static GRANTS: TableSchema = TableSchema {
         opt("approved_by", Id),
         opt("expires_at", Timestamp),
         opt("revoked_at", Timestamp),
-        opt("ticket", Text),
+        prose("ticket"),
     ],
     key: &["grant_id"],
     key_per_file: false,
@@ -293,7 +309,7 @@ pub static EXCEPTIONS: TableSchema = TableSchema {
         req("approved_by", Id),
         req("approved_at", Timestamp),
         req("expires_at", Timestamp),
-        opt("control", Text),
+        prose("control"),
     ],
     key: &["exception_id"],
     key_per_file: false,

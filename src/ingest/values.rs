@@ -1,6 +1,6 @@
 //! Parsing of one cell into a typed value, shared by every input format.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 
 use super::schema::{ColType, Column};
@@ -55,14 +55,11 @@ pub fn parse_text(
     let value = match raw {
         None => Value::Null,
         Some(s) => match col.ty {
-            ColType::Id => {
-                if s.trim().is_empty() {
-                    Value::Null
-                } else {
-                    Value::Str(s.to_string())
-                }
+            ColType::Id if s.trim().is_empty() => Value::Null,
+            ColType::Id | ColType::Text if !col.multiline && has_line_break(s) => {
+                return Err(bad(LINE_BREAK, s));
             }
-            ColType::Text => Value::Str(s.to_string()),
+            ColType::Id | ColType::Text => Value::Str(s.to_string()),
             ColType::Enum(words) => {
                 if words.contains(&s) {
                     Value::Str(s.to_string())
@@ -73,12 +70,24 @@ pub fn parse_text(
             }
             ColType::Bool => Value::Bool(parse_bool(s).ok_or_else(|| bad("boolean", s))?),
             ColType::Int => Value::Int(s.parse::<i64>().map_err(|_| bad("integer", s))?),
-            ColType::Timestamp => {
-                Value::Ts(parse_timestamp(s, naive_tz).ok_or_else(|| bad("timestamp", s))?)
-            }
+            ColType::Timestamp => match parse_timestamp(s, naive_tz) {
+                Some(ts) => Value::Ts(ts),
+                None if is_leap_second(s, naive_tz) => {
+                    return Err(bad("timestamp (leap second not supported)", s));
+                }
+                None => return Err(bad("timestamp", s)),
+            },
         },
     };
     finish(col, value)
+}
+
+/// The `what` of a bad value holding a line break in a column that cannot hold one.
+pub const LINE_BREAK: &str = "value (a line break, in a column that cannot hold one)";
+
+/// Bytes rather than chars: it runs on every identifier and text cell of every row.
+pub fn has_line_break(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b'\n' | b'\r'))
 }
 
 /// Parses one row column by column (`cell(i, column)` for schema column `i`), keeping
@@ -140,19 +149,36 @@ pub fn in_range(micros: i64) -> Option<i64> {
 /// RFC 3339 with an offset (`T` or space between date and time), or, when a zone is
 /// configured, a naive local time that exists exactly once in that zone. Precision beyond
 /// microseconds is truncated.
+///
+/// A leap second (`23:59:60`) is refused: chrono accepts `:60` at any minute and counts it
+/// as the next minute's first second, so an event in the last second before T would fall
+/// on T (and out of the run), and Unix time, which every frame holds, has no such second.
 pub fn parse_timestamp(s: &str, naive_tz: Option<Tz>) -> Option<i64> {
     // A bare date and other short forms never carry a time of day.
     if s.len() < 19 {
         return None;
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        if dt.nanosecond() >= 1_000_000_000 {
+            return None;
+        }
         return in_range(dt.timestamp_micros());
     }
     let tz = naive_tz?;
-    let naive = parse_naive(s)?;
+    let naive = parse_naive(s).filter(|n| n.nanosecond() < 1_000_000_000)?;
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(dt) => in_range(dt.timestamp_micros()),
         _ => None,
+    }
+}
+
+/// Whether `s` is refused only for its leap second: it parses with `:59` instead of `:60`.
+fn is_leap_second(s: &str, naive_tz: Option<Tz>) -> bool {
+    match (s.get(..17), s.get(17..19), s.get(19..)) {
+        (Some(head), Some("60"), Some(tail)) => {
+            parse_timestamp(&format!("{head}59{tail}"), naive_tz).is_some()
+        }
+        _ => false,
     }
 }
 
@@ -187,6 +213,10 @@ mod tests {
         let lon: Tz = "Europe/London".parse().unwrap_or(Tz::UTC);
         assert_eq!(parse_timestamp("2026-10-25T01:30:00", Some(lon)), None);
         assert_eq!(parse_timestamp("2026-03-29T01:30:00", Some(lon)), None);
+        // Leap seconds, real (2016-12-31) or not, with or without a zone.
+        assert_eq!(parse_timestamp("2016-12-31T23:59:60Z", None), None);
+        assert_eq!(parse_timestamp("2026-11-23T23:59:60.5Z", None), None);
+        assert_eq!(parse_timestamp("2026-11-23 23:59:60", Some(hk)), None);
     }
 
     #[test]

@@ -224,3 +224,46 @@ pub fn run_in(dir: &std::path::Path, cfg: &std::path::Path, args: &[&str]) -> st
         .output()
         .expect("run")
 }
+
+/// `permaudit run ARGS --config CFG` in `dir`, killed if it has not ended within `limit`:
+/// for attacks whose failure mode is a run that never ends (a FIFO, a link loop), so that a
+/// regression fails the test instead of hanging the suite.
+pub fn run_in_within(
+    dir: &std::path::Path,
+    cfg: &std::path::Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let out = tempfile::tempdir().expect("tempdir");
+    let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
+    let mut child = bin()
+        .arg("run")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .current_dir(dir)
+        .stdout(std::fs::File::create(&stdout).expect("stdout"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr"))
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+            panic!(
+                "the run did not end within {limit:?}; its log:\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&stdout).expect("stdout"),
+        stderr: std::fs::read(&stderr).expect("stderr"),
+    }
+}
