@@ -3,6 +3,8 @@
 //! renames, so a crash leaves either the old or the new output whole.
 
 use std::fs;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -20,7 +22,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// Dated run directories in OUT (names that parse as `YYYY-MM-DD`), oldest first.
+/// Dated run directories in OUT (names that parse as `YYYY-MM-DD`), oldest first. Only
+/// real directories count: a file or a link with a date for a name is not a run, and must
+/// not stop the runs of other dates (nor be read through).
 pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
     let mut dates = Vec::new();
     let Ok(entries) = fs::read_dir(out) else {
@@ -33,7 +37,8 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
             .to_str()
             .and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
         {
-            if entry.path().join("manifest.json").is_file() {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && entry.path().join("manifest.json").is_file() {
                 dates.push(d);
             }
         }
@@ -42,14 +47,122 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
     Ok(dates)
 }
 
+/// What a path is, for messages about something that should not be there; `None` when
+/// nothing is there. Never follows a link.
+pub fn foreign_kind(path: &Path) -> io::Result<Option<&'static str>> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = match fs::symlink_metadata(path) {
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    }))
+}
+
+/// Refuses a day whose run directory's place holds something else than a directory (a
+/// file, a link...): replacing it would destroy what someone put there, and writing
+/// through a link would write outside OUT. Checked before any work, so nothing is written.
+pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
+    let path = out.join(as_of.format("%Y-%m-%d").to_string());
+    match foreign_kind(&path).map_err(|e| Error::io(&path, e))? {
+        None | Some("a directory") => Ok(()),
+        Some(kind) => Err(Error::io(
+            &path,
+            io::Error::other(format!(
+                "{kind} where the run directory of this date belongs; refusing to replace \
+                 it (nothing was written). Move it out of the output directory and run again"
+            )),
+        )),
+    }
+}
+
+/// A directory OUT derives and can rebuild (the history store, the incremental state):
+/// anything at its place that is not a real directory (a link, a file) is removed, never
+/// followed, and said in the log; the caller then rebuilds it.
+pub fn replace_foreign_dir(path: &Path) -> Result<()> {
+    match foreign_kind(path).map_err(|e| Error::io(path, e))? {
+        None | Some("a directory") => Ok(()),
+        Some(kind) => {
+            tracing::warn!(
+                path = %path.display(),
+                kind,
+                "not a directory where permaudit keeps derived data: removed (not followed) and rebuilt"
+            );
+            fs::remove_file(path).map_err(|e| Error::io(path, e))
+        }
+    }
+}
+
+/// Removes whatever is at `path` without following a link: a directory with its content,
+/// anything else by unlinking it. Nothing there is fine.
+pub fn remove_entry(path: &Path) -> io::Result<()> {
+    match foreign_kind(path)? {
+        None => Ok(()),
+        Some("a directory") => fs::remove_dir_all(path),
+        Some(_) => fs::remove_file(path),
+    }
+}
+
+/// Creates (or truncates) a file a run writes, never through a symbolic link at its name:
+/// a link planted in OUT would make the run overwrite a file elsewhere.
+pub fn create_file(path: &Path) -> Result<fs::File> {
+    open_nofollow(
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+        path,
+        0,
+    )
+}
+
+/// Opens with `O_NOFOLLOW` (plus `flags`); the kernel's ELOOP ("too many levels of
+/// symbolic links") is reworded to say what happened.
+pub fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> Result<fs::File> {
+    options
+        .custom_flags(libc::O_NOFOLLOW | flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::io(
+                    path,
+                    io::Error::other("a symbolic link: refusing to follow it"),
+                )
+            } else {
+                Error::io(path, e)
+            }
+        })
+}
+
+/// Writes a whole file through [`create_file`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_file(path)?;
+    io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(path, e))
+}
+
 /// Finishes what an interrupted run left: a retired directory whose replacement never
 /// arrived is put back; staging directories, completed retirements and temporary files of
 /// the history store and of the incremental state are removed. Only called under the run lock, so nothing it removes
 /// belongs to a live run. Every step is idempotent: a crash inside `recover` is finished
 /// by the next one.
 pub fn recover(out: &Path) -> Result<()> {
-    remove_temp_files(&out.join(crate::history::STORE_DIR))?;
-    remove_temp_files(&out.join(crate::ingest::state::STATE_DIR))?;
+    for dir in [crate::history::STORE_DIR, crate::ingest::state::STATE_DIR] {
+        // Before listing it: a link there would have us delete files elsewhere.
+        replace_foreign_dir(&out.join(dir))?;
+        remove_temp_files(&out.join(dir))?;
+    }
     let Ok(entries) = fs::read_dir(out) else {
         return Ok(());
     };
@@ -62,12 +175,21 @@ pub fn recover(out: &Path) -> Result<()> {
         let path = out.join(&name);
         if name.starts_with(STAGING) {
             tracing::warn!(dir = %path.display(), "removing staging directory of an interrupted run");
-            fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            remove_entry(&path).map_err(|e| Error::io(&path, e))?;
         } else if let Some(rest) = name.strip_prefix(RETIRED) {
             let date = rest.split('.').next().unwrap_or_default();
             let live = out.join(date);
-            if live.exists() {
-                fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            let retired_dir = foreign_kind(&path).map_err(|e| Error::io(&path, e))?;
+            if foreign_kind(&live)
+                .map_err(|e| Error::io(&live, e))?
+                .is_some()
+            {
+                remove_entry(&path).map_err(|e| Error::io(&path, e))?;
+            } else if retired_dir != Some("a directory") {
+                // Runs retire only directories: anything else here (a file an earlier
+                // version moved aside) is never restored to block the date again.
+                tracing::warn!(path = %path.display(), "removing a retired entry that is not a run directory");
+                remove_entry(&path).map_err(|e| Error::io(&path, e))?;
             } else {
                 tracing::warn!(dir = %live.display(), "restoring output of an interrupted run");
                 fs::rename(&path, &live).map_err(|e| Error::io(&path, e))?;
@@ -85,7 +207,7 @@ fn remove_temp_files(dir: &Path) -> Result<()> {
         let path = entry.path();
         if entry.file_name().to_string_lossy().contains(TEMP) {
             tracing::warn!(file = %path.display(), "removing temporary file of an interrupted run");
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            remove_entry(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
     Ok(())
@@ -101,13 +223,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!("{name}{TEMP}{}", std::process::id()));
-    let written = fs::File::create(&tmp).and_then(|mut f| {
-        std::io::Write::write_all(&mut f, bytes)?;
-        f.sync_all()
+    let written = create_file(&tmp).and_then(|mut f| {
+        io::Write::write_all(&mut f, bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))
     });
     if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
+        let _ = remove_entry(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     sync_dir(dir)
@@ -127,10 +250,9 @@ impl Staging {
         fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let name = as_of.format("%Y-%m-%d").to_string();
         let dir = out.join(format!("{STAGING}{name}.{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        remove_entry(&dir).map_err(|e| Error::io(&dir, e))?;
+        // create_dir, not create_dir_all: it fails on anything at the name, a link included.
+        fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Staging {
             dir,
             target: out.join(&name),
@@ -152,14 +274,20 @@ impl Staging {
         let retired = self
             .out
             .join(format!("{RETIRED}{name}.{}", std::process::id()));
-        if self.target.exists() {
+        // Checked again here, before anything moves, in case something appeared since the
+        // run started: a run fails before its commit, never after it.
+        let as_of = NaiveDate::parse_from_str(&name, "%Y-%m-%d")
+            .map_err(|e| Error::Internal(format!("staging target {name}: {e}")))?;
+        check_run_target(&self.out, as_of)?;
+        if self.target.is_dir() {
             fs::rename(&self.target, &retired).map_err(|e| Error::io(&self.target, e))?;
         }
         fs::rename(&self.dir, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         sync_dir(&self.out)?;
-        if retired.exists() {
-            fs::remove_dir_all(&retired).map_err(|e| Error::io(&retired, e))?;
+        // Delivered: a leftover here is tidied by the next run's `recover`, not a failure.
+        if let Err(e) = remove_entry(&retired) {
+            tracing::warn!(dir = %retired.display(), error = %e, "could not remove the replaced output; the next run will");
         }
         Ok(self.target.clone())
     }
@@ -168,7 +296,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_dir_all(&self.dir);
+            let _ = remove_entry(&self.dir);
         }
     }
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod generate;
+mod hostile_out;
 mod incremental;
 mod ingest;
 mod nightly;
