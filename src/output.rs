@@ -242,6 +242,7 @@ pub struct Staging {
     pub dir: PathBuf,
     target: PathBuf,
     out: PathBuf,
+    as_of: NaiveDate,
     committed: bool,
 }
 
@@ -257,6 +258,7 @@ impl Staging {
             dir,
             target: out.join(&name),
             out: out.to_path_buf(),
+            as_of,
             committed: false,
         })
     }
@@ -276,9 +278,7 @@ impl Staging {
             .join(format!("{RETIRED}{name}.{}", std::process::id()));
         // Checked again here, before anything moves, in case something appeared since the
         // run started: a run fails before its commit, never after it.
-        let as_of = NaiveDate::parse_from_str(&name, "%Y-%m-%d")
-            .map_err(|e| Error::Internal(format!("staging target {name}: {e}")))?;
-        check_run_target(&self.out, as_of)?;
+        check_run_target(&self.out, self.as_of)?;
         if self.target.is_dir() {
             fs::rename(&self.target, &retired).map_err(|e| Error::io(&self.target, e))?;
         }

@@ -180,10 +180,19 @@ fn a_stray_file_and_a_damaged_rollup_in_the_state_are_ignored_and_rebuilt() {
     let rollup = out.join("state/usage_rollup/usage.parquet");
     assert!(rollup.is_file(), "the sample run stores a usage rollup");
     std::fs::write(&rollup, "PAR1 not really").expect("corrupt");
+    // The partition's own usage digest too, which the rollup covered: without it the
+    // rollup could not be rebuilt.
+    let digest = std::fs::read_dir(out.join("state/events"))
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.is_dir())
+        .expect("a stored digest");
+    std::fs::write(digest.join("usage.parquet"), "garbage").expect("corrupt");
 
     let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
     assert!(log.contains(".DS_Store"), "{log}");
     assert!(log.contains("usage_rollup/usage.parquet"), "{log}");
+    assert!(log.contains("damaged digest"), "{log}");
     let got = read(&out.join(DAY).join("findings.csv"));
     assert_eq!(got, full_findings(dir.path(), &cfg));
     assert_eq!(read(&stray), b"Bud1", "not ours: left alone");

@@ -292,15 +292,18 @@ impl Store {
         use Miss::Damaged;
         let bytes = fs::read(dir.join("meta.json")).map_err(|_| Damaged)?;
         let meta: PartitionMeta = serde_json::from_slice(&bytes).map_err(|_| Damaged)?;
-        let read = |name: &str| -> Option<DataFrame> {
-            let f = fs::File::open(dir.join(format!("{name}.parquet"))).ok()?;
-            ParquetReader::new(f).finish().ok()
+        let open = |name: &str| {
+            fs::File::open(dir.join(format!("{name}.parquet")))
+                .ok()
+                .map(ParquetReader::new)
         };
         let mut parts = Digest::PARTS.iter().map(|p| {
             if *p == "usage" && skip_usage {
-                Some(DataFrame::empty())
+                // Not read (the rollup covers it), but a rebuild of the rollup may need it:
+                // a damaged file is caught now, from its footer, while the input is at hand.
+                open(p)?.num_rows().ok().map(|_| DataFrame::empty())
             } else {
-                read(p)
+                open(p)?.finish().ok()
             }
         });
         let mut next = || parts.next().flatten().ok_or(Damaged);
