@@ -47,28 +47,36 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
     Ok(dates)
 }
 
-/// What a path is, for messages about something that should not be there; `None` when
-/// nothing is there. Never follows a link.
-pub fn foreign_kind(path: &Path) -> io::Result<Option<&'static str>> {
+/// What is at a path, seen without following a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Nothing,
+    /// A real directory.
+    Dir,
+    /// Anything else, described for messages ("a symbolic link", "a regular file"...).
+    Other(&'static str),
+}
+
+pub fn found_at(path: &Path) -> io::Result<Found> {
     use std::os::unix::fs::FileTypeExt;
     let t = match fs::symlink_metadata(path) {
         Ok(m) => m.file_type(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Nothing),
         Err(e) => return Err(e),
     };
-    Ok(Some(if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_dir() {
-        "a directory"
+    Ok(if t.is_dir() {
+        Found::Dir
+    } else if t.is_symlink() {
+        Found::Other("a symbolic link")
     } else if t.is_file() {
-        "a regular file"
+        Found::Other("a regular file")
     } else if t.is_fifo() {
-        "a FIFO"
+        Found::Other("a FIFO")
     } else if t.is_socket() {
-        "a socket"
+        Found::Other("a socket")
     } else {
-        "a device"
-    }))
+        Found::Other("a device")
+    })
 }
 
 /// Refuses a day whose run directory's place holds something else than a directory (a
@@ -76,9 +84,9 @@ pub fn foreign_kind(path: &Path) -> io::Result<Option<&'static str>> {
 /// through a link would write outside OUT. Checked before any work, so nothing is written.
 pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
     let path = out.join(as_of.format("%Y-%m-%d").to_string());
-    match foreign_kind(&path).map_err(|e| Error::io(&path, e))? {
-        None | Some("a directory") => Ok(()),
-        Some(kind) => Err(Error::io(
+    match found_at(&path).map_err(|e| Error::io(&path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => Err(Error::io(
             &path,
             io::Error::other(format!(
                 "{kind} where the run directory of this date belongs; refusing to replace \
@@ -92,9 +100,9 @@ pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
 /// anything at its place that is not a real directory (a link, a file) is removed, never
 /// followed, and said in the log; the caller then rebuilds it.
 pub fn replace_foreign_dir(path: &Path) -> Result<()> {
-    match foreign_kind(path).map_err(|e| Error::io(path, e))? {
-        None | Some("a directory") => Ok(()),
-        Some(kind) => {
+    match found_at(path).map_err(|e| Error::io(path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => {
             tracing::warn!(
                 path = %path.display(),
                 kind,
@@ -108,10 +116,10 @@ pub fn replace_foreign_dir(path: &Path) -> Result<()> {
 /// Removes whatever is at `path` without following a link: a directory with its content,
 /// anything else by unlinking it. Nothing there is fine.
 pub fn remove_entry(path: &Path) -> io::Result<()> {
-    match foreign_kind(path)? {
-        None => Ok(()),
-        Some("a directory") => fs::remove_dir_all(path),
-        Some(_) => fs::remove_file(path),
+    match found_at(path)? {
+        Found::Nothing => Ok(()),
+        Found::Dir => fs::remove_dir_all(path),
+        Found::Other(_) => fs::remove_file(path),
     }
 }
 
@@ -179,13 +187,10 @@ pub fn recover(out: &Path) -> Result<()> {
         } else if let Some(rest) = name.strip_prefix(RETIRED) {
             let date = rest.split('.').next().unwrap_or_default();
             let live = out.join(date);
-            let retired_dir = foreign_kind(&path).map_err(|e| Error::io(&path, e))?;
-            if foreign_kind(&live)
-                .map_err(|e| Error::io(&live, e))?
-                .is_some()
-            {
+            let retired = found_at(&path).map_err(|e| Error::io(&path, e))?;
+            if found_at(&live).map_err(|e| Error::io(&live, e))? != Found::Nothing {
                 remove_entry(&path).map_err(|e| Error::io(&path, e))?;
-            } else if retired_dir != Some("a directory") {
+            } else if retired != Found::Dir {
                 // Runs retire only directories: anything else here (a file an earlier
                 // version moved aside) is never restored to block the date again.
                 tracing::warn!(path = %path.display(), "removing a retired entry that is not a run directory");

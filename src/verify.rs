@@ -69,10 +69,10 @@ pub fn verify(out: &Path) -> Result<Report> {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 dated.push(d);
             } else {
-                let kind = output::foreign_kind(&entry.path())
-                    .ok()
-                    .flatten()
-                    .unwrap_or("not a directory");
+                let kind = match output::found_at(&entry.path()) {
+                    Ok(output::Found::Other(kind)) => kind,
+                    _ => "not a directory",
+                };
                 report.notes.push(format!(
                     "{name}: {kind}, not a run directory; not verified (a run of that date refuses to start until it is moved away)"
                 ));

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
-use crate::output::{create_file, remove_entry, replace_foreign_dir, write_file};
+use crate::output::{create_file, found_at, remove_entry, replace_foreign_dir, write_file, Found};
 
 /// Bumped whenever the digest's content or meaning changes.
 const DIGEST_FORMAT: u32 = 2;
@@ -259,10 +259,10 @@ impl Store {
             return None;
         }
         let dir = self.dir(key);
-        match crate::output::foreign_kind(&dir) {
-            Ok(None) => return None,
-            Ok(Some("a directory")) => {}
-            Ok(Some(kind)) => {
+        match found_at(&dir) {
+            Ok(Found::Nothing) => return None,
+            Ok(Found::Dir) => {}
+            Ok(Found::Other(kind)) => {
                 tracing::warn!(entry = %dir.display(), kind, "not a digest directory: ignored, recomputed");
                 return None;
             }
