@@ -143,13 +143,13 @@ impl RunLock {
 pub fn acquire(out: &Path) -> Result<RunLock> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let path = out.join(LOCK_FILE);
-    let mut file = open(
-        &path,
+    let mut file = crate::output::open_regular(
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false),
+        &path,
     )?;
     match file.try_lock() {
         Ok(()) => {}
@@ -181,27 +181,9 @@ pub fn acquire(out: &Path) -> Result<RunLock> {
 
 /// The recorded holder of `out`'s lock file, if it names one.
 pub fn recorded_holder(out: &Path) -> Option<Holder> {
-    let mut file = open(&out.join(LOCK_FILE), OpenOptions::new().read(true)).ok()?;
+    let mut file = crate::output::open_read(&out.join(LOCK_FILE)).ok()?;
     let h = Holder::parse(&read_all(&mut file).ok()?);
     h.pid.map(|_| h)
-}
-
-/// The lock file, never through a link, and only if it is a regular file. `O_NONBLOCK`
-/// so that a FIFO at its name cannot stall the open; it is then refused like any other
-/// non-file (the flag means nothing for a regular file).
-fn open(path: &Path, options: &mut OpenOptions) -> Result<File> {
-    let file = crate::output::open_nofollow(options, path, libc::O_NONBLOCK)?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::io(
-            path,
-            std::io::Error::other(
-                "not a regular file: refusing to use it as the lock of this output directory; \
-                 remove it and run again",
-            ),
-        ));
-    }
-    Ok(file)
 }
 
 fn read_all(file: &mut File) -> std::io::Result<String> {

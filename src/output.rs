@@ -154,6 +154,26 @@ pub fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> 
         })
 }
 
+/// Opens a file that OUT must hold as a regular file: never through a link, and with
+/// `O_NONBLOCK` so that a FIFO at its name cannot stall the run while it holds the lock
+/// (it is then refused like any other non-file; the flag means nothing for a regular file).
+pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::File> {
+    let file = open_nofollow(options, path, libc::O_NONBLOCK)?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            path,
+            io::Error::other("not a regular file: refusing to use it; remove it and run again"),
+        ));
+    }
+    Ok(file)
+}
+
+/// Opens a file of OUT for reading through [`open_regular`].
+pub fn open_read(path: &Path) -> Result<fs::File> {
+    open_regular(fs::OpenOptions::new().read(true), path)
+}
+
 /// Writes a whole file through [`create_file`].
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = create_file(path)?;

@@ -8,6 +8,7 @@ use crate::common::{self, run_in, sample_copy};
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 const DAY: &str = "2026-11-24";
 const EARLIER: &str = "2026-11-23";
@@ -247,4 +248,56 @@ fn a_file_or_link_where_the_run_directory_belongs_is_refused_before_any_work() {
     exits(&run_in(dir.path(), &cfg, &[]), 0);
     assert!(!out.join(format!(".retired-{DAY}.4242")).exists());
     assert!(out.join(DAY).join("manifest.json").is_file());
+}
+
+/// `mkfifo PATH` (a named pipe: opening it to read waits for a writer, forever).
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+}
+
+#[test]
+fn fifos_planted_in_the_state_and_history_do_not_hang_the_run() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let delivered = read(&out.join(DAY).join("findings.csv"));
+    for rel in [
+        "state/file_hashes.json",
+        "state/usage_rollup/meta.json",
+        "history/runs.parquet",
+    ] {
+        std::fs::remove_file(out.join(rel)).expect("rm");
+        mkfifo(&out.join(rel));
+    }
+    // The log goes to a file: a pipe nobody reads while waiting could fill and stall it.
+    let log_file = dir.path().join("run.log");
+    let mut child = common::bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_file).expect("log file"))
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().expect("kill");
+            panic!("the run hangs on a FIFO in OUT");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.wait().expect("wait");
+    let log = String::from_utf8_lossy(&read(&log_file)).into_owned();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("file_hashes.json"), "{log}");
+    assert_eq!(read(&out.join(DAY).join("findings.csv")), delivered);
+    assert!(
+        out.join("history/runs.parquet").is_file(),
+        "history not rebuilt"
+    );
 }

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
-use crate::output::{create_file, found_at, remove_entry, replace_foreign_dir, write_file, Found};
+use crate::output::{
+    create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
+};
 
 /// Bumped whenever the digest's content or meaning changes.
 const DIGEST_FORMAT: u32 = 2;
@@ -106,9 +108,16 @@ fn is_key(name: &str) -> bool {
 /// A state file as JSON, `None` when absent; when it is there but unreadable the state is
 /// rebuilt without it, and the log says so.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    let bytes = match fs::read(path) {
+    let read = open_read(path).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(path, e))?;
+        Ok(bytes)
+    });
+    let bytes = match read {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return None
+        }
         Err(e) => {
             tracing::warn!(file = %path.display(), error = %e, "unreadable state file: ignored, rebuilt");
             return None;
@@ -290,10 +299,12 @@ impl Store {
         skip_usage: bool,
     ) -> std::result::Result<Partition, Miss> {
         use Miss::Damaged;
-        let bytes = fs::read(dir.join("meta.json")).map_err(|_| Damaged)?;
-        let meta: PartitionMeta = serde_json::from_slice(&bytes).map_err(|_| Damaged)?;
+        let meta: PartitionMeta = open_read(&dir.join("meta.json"))
+            .ok()
+            .and_then(|f| serde_json::from_reader(std::io::BufReader::new(f)).ok())
+            .ok_or(Damaged)?;
         let open = |name: &str| {
-            fs::File::open(dir.join(format!("{name}.parquet")))
+            open_read(&dir.join(format!("{name}.parquet")))
                 .ok()
                 .map(ParquetReader::new)
         };
@@ -453,7 +464,7 @@ fn writer(f: fs::File) -> ParquetWriter<fs::File> {
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let f = open_read(path)?;
     ParquetReader::new(f)
         .finish()
         .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))
