@@ -79,21 +79,31 @@ pub fn found_at(path: &Path) -> io::Result<Found> {
     })
 }
 
-/// Refuses a day whose run directory's place holds something else than a directory (a
-/// file, a link...): replacing it would destroy what someone put there, and writing
-/// through a link would write outside OUT. Checked before any work, so nothing is written.
+/// Refuses a day whose run directory's place holds something a run did not make: not a
+/// directory (a file, a link...), or a directory without a manifest (a run directory
+/// always has one: it is swapped in complete). Replacing it would destroy what someone put
+/// there, and writing through a link would write outside OUT. Checked before any work, so
+/// nothing is written.
 pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
     let path = out.join(as_of.format("%Y-%m-%d").to_string());
-    match found_at(&path).map_err(|e| Error::io(&path, e))? {
-        Found::Nothing | Found::Dir => Ok(()),
-        Found::Other(kind) => Err(Error::io(
-            &path,
-            io::Error::other(format!(
-                "{kind} where the run directory of this date belongs; refusing to replace \
-                 it (nothing was written). Move it out of the output directory and run again"
-            )),
+    let kind = match found_at(&path).map_err(|e| Error::io(&path, e))? {
+        Found::Nothing => return Ok(()),
+        Found::Dir => {
+            let manifest = fs::symlink_metadata(path.join("manifest.json"));
+            if manifest.is_ok_and(|m| m.is_file()) {
+                return Ok(());
+            }
+            "a directory without a manifest.json (not a permaudit run)"
+        }
+        Found::Other(kind) => kind,
+    };
+    Err(Error::io(
+        &path,
+        io::Error::other(format!(
+            "{kind} where the run directory of this date belongs; refusing to replace \
+             it (nothing was written). Move it out of the output directory and run again"
         )),
-    }
+    ))
 }
 
 /// A directory OUT derives and can rebuild (the history store, the incremental state):
@@ -138,7 +148,7 @@ pub fn create_file(path: &Path) -> Result<fs::File> {
 
 /// Opens with `O_NOFOLLOW` (plus `flags`); the kernel's ELOOP ("too many levels of
 /// symbolic links") is reworded to say what happened.
-pub fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> Result<fs::File> {
+fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> Result<fs::File> {
     options
         .custom_flags(libc::O_NOFOLLOW | flags)
         .open(path)

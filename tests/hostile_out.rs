@@ -211,11 +211,16 @@ fn a_file_or_link_where_the_run_directory_belongs_is_refused_before_any_work() {
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).expect("mkdir");
 
-    for plant in ["file", "link"] {
+    for plant in ["file", "link", "directory"] {
         let place = out.join(DAY);
         match plant {
             "file" => std::fs::write(&place, "not a run\n").expect("plant file"),
-            _ => symlink(&elsewhere, &place).expect("plant link"),
+            "link" => symlink(&elsewhere, &place).expect("plant link"),
+            // Someone's directory without a manifest: a run used to replace (delete) it.
+            _ => {
+                std::fs::create_dir(&place).expect("plant dir");
+                std::fs::write(place.join("notes.txt"), "mine\n").expect("plant");
+            }
         }
         let before = common::files(&out);
         let log = exits(&run_in(dir.path(), &cfg, &[]), 4);
@@ -236,11 +241,16 @@ fn a_file_or_link_where_the_run_directory_belongs_is_refused_before_any_work() {
             .output()
             .expect("verify");
         let stdout = String::from_utf8_lossy(&v.stdout).into_owned();
-        assert!(
-            v.status.success() && stdout.contains(DAY),
-            "{plant}: {stdout}"
-        );
-        std::fs::remove_file(&place).expect("move it away");
+        // A directory named like a run but without a manifest is reported (exit 5); a
+        // file or link is noted, not verified.
+        let expected = if plant == "directory" { 5 } else { 0 };
+        assert_eq!(v.status.code(), Some(expected), "{plant}: {stdout}");
+        assert!(stdout.contains(DAY), "{plant}: {stdout}");
+        if plant == "directory" {
+            std::fs::remove_dir_all(&place).expect("move it away");
+        } else {
+            std::fs::remove_file(&place).expect("move it away");
+        }
     }
 
     // Moved away, the date runs; a file an earlier version left retired does not block it.
