@@ -3,7 +3,6 @@
 //! `OUT/history/`; never rewrites the outputs of earlier (or later) runs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
 
@@ -97,7 +96,7 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = output::open_read(path)?;
     ParquetReader::new(file)
         .finish()
         .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))

@@ -137,17 +137,20 @@ impl RunLock {
 }
 
 /// Takes the lock of `out` (created if needed) or fails at once with [`Error::Locked`]
-/// naming the holder.
+/// naming the holder. The lock file is opened without following a link (the run writes
+/// its holder into it) and must be a regular file, else the run stops with an I/O error
+/// (exit 4) naming it: a link would have the run truncate its target, anywhere.
 pub fn acquire(out: &Path) -> Result<RunLock> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let path = out.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let mut file = crate::output::open_regular(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+        &path,
+    )?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -178,8 +181,8 @@ pub fn acquire(out: &Path) -> Result<RunLock> {
 
 /// The recorded holder of `out`'s lock file, if it names one.
 pub fn recorded_holder(out: &Path) -> Option<Holder> {
-    let text = std::fs::read_to_string(out.join(LOCK_FILE)).ok()?;
-    let h = Holder::parse(&text);
+    let mut file = crate::output::open_read(&out.join(LOCK_FILE)).ok()?;
+    let h = Holder::parse(&read_all(&mut file).ok()?);
     h.pid.map(|_| h)
 }
 

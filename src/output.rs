@@ -3,6 +3,8 @@
 //! renames, so a crash leaves either the old or the new output whole.
 
 use std::fs;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -20,7 +22,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// Dated run directories in OUT (names that parse as `YYYY-MM-DD`), oldest first.
+/// Dated run directories in OUT (names that parse as `YYYY-MM-DD`), oldest first. Only
+/// real directories count: a file or a link with a date for a name is not a run, and must
+/// not stop the runs of other dates (nor be read through).
 pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
     let mut dates = Vec::new();
     let Ok(entries) = fs::read_dir(out) else {
@@ -33,7 +37,8 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
             .to_str()
             .and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
         {
-            if entry.path().join("manifest.json").is_file() {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && entry.path().join("manifest.json").is_file() {
                 dates.push(d);
             }
         }
@@ -42,14 +47,160 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
     Ok(dates)
 }
 
+/// What is at a path, seen without following a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Nothing,
+    /// A real directory.
+    Dir,
+    /// Anything else, described for messages ("a symbolic link", "a regular file"...).
+    Other(&'static str),
+}
+
+pub fn found_at(path: &Path) -> io::Result<Found> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = match fs::symlink_metadata(path) {
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Nothing),
+        Err(e) => return Err(e),
+    };
+    Ok(if t.is_dir() {
+        Found::Dir
+    } else if t.is_symlink() {
+        Found::Other("a symbolic link")
+    } else if t.is_file() {
+        Found::Other("a regular file")
+    } else if t.is_fifo() {
+        Found::Other("a FIFO")
+    } else if t.is_socket() {
+        Found::Other("a socket")
+    } else {
+        Found::Other("a device")
+    })
+}
+
+/// Refuses a day whose run directory's place holds something a run did not make: not a
+/// directory (a file, a link...), or a directory without a manifest (a run directory
+/// always has one: it is swapped in complete). Replacing it would destroy what someone put
+/// there, and writing through a link would write outside OUT. Checked before any work, so
+/// nothing is written.
+pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
+    let path = out.join(as_of.format("%Y-%m-%d").to_string());
+    let kind = match found_at(&path).map_err(|e| Error::io(&path, e))? {
+        Found::Nothing => return Ok(()),
+        Found::Dir => {
+            let manifest = fs::symlink_metadata(path.join("manifest.json"));
+            if manifest.is_ok_and(|m| m.is_file()) {
+                return Ok(());
+            }
+            "a directory without a manifest.json (not a permaudit run)"
+        }
+        Found::Other(kind) => kind,
+    };
+    Err(Error::io(
+        &path,
+        io::Error::other(format!(
+            "{kind} where the run directory of this date belongs; refusing to replace \
+             it (nothing was written). Move it out of the output directory and run again"
+        )),
+    ))
+}
+
+/// A directory OUT derives and can rebuild (the history store, the incremental state):
+/// anything at its place that is not a real directory (a link, a file) is removed, never
+/// followed, and said in the log; the caller then rebuilds it.
+pub fn replace_foreign_dir(path: &Path) -> Result<()> {
+    match found_at(path).map_err(|e| Error::io(path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => {
+            tracing::warn!(
+                path = %path.display(),
+                kind,
+                "not a directory where permaudit keeps derived data: removed (not followed) and rebuilt"
+            );
+            fs::remove_file(path).map_err(|e| Error::io(path, e))
+        }
+    }
+}
+
+/// Removes whatever is at `path` without following a link: a directory with its content,
+/// anything else by unlinking it. Nothing there is fine.
+pub fn remove_entry(path: &Path) -> io::Result<()> {
+    match found_at(path)? {
+        Found::Nothing => Ok(()),
+        Found::Dir => fs::remove_dir_all(path),
+        Found::Other(_) => fs::remove_file(path),
+    }
+}
+
+/// Creates (or truncates) a file a run writes, never through a symbolic link at its name:
+/// a link planted in OUT would make the run overwrite a file elsewhere.
+pub fn create_file(path: &Path) -> Result<fs::File> {
+    open_nofollow(
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+        path,
+        0,
+    )
+}
+
+/// Opens with `O_NOFOLLOW` (plus `flags`); the kernel's ELOOP ("too many levels of
+/// symbolic links") is reworded to say what happened.
+fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> Result<fs::File> {
+    options
+        .custom_flags(libc::O_NOFOLLOW | flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::io(
+                    path,
+                    io::Error::other("a symbolic link: refusing to follow it"),
+                )
+            } else {
+                Error::io(path, e)
+            }
+        })
+}
+
+/// Opens a file that OUT must hold as a regular file: never through a link, and with
+/// `O_NONBLOCK` so that a FIFO at its name cannot stall the run while it holds the lock
+/// (it is then refused like any other non-file; the flag means nothing for a regular file).
+pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::File> {
+    let file = open_nofollow(options, path, libc::O_NONBLOCK)?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            path,
+            io::Error::other("not a regular file: refusing to use it; remove it and run again"),
+        ));
+    }
+    Ok(file)
+}
+
+/// Opens a file of OUT for reading through [`open_regular`].
+pub fn open_read(path: &Path) -> Result<fs::File> {
+    open_regular(fs::OpenOptions::new().read(true), path)
+}
+
+/// Writes a whole file through [`create_file`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_file(path)?;
+    io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(path, e))
+}
+
 /// Finishes what an interrupted run left: a retired directory whose replacement never
 /// arrived is put back; staging directories, completed retirements and temporary files of
 /// the history store and of the incremental state are removed. Only called under the run lock, so nothing it removes
 /// belongs to a live run. Every step is idempotent: a crash inside `recover` is finished
 /// by the next one.
 pub fn recover(out: &Path) -> Result<()> {
-    remove_temp_files(&out.join(crate::history::STORE_DIR))?;
-    remove_temp_files(&out.join(crate::ingest::state::STATE_DIR))?;
+    for dir in [crate::history::STORE_DIR, crate::ingest::state::STATE_DIR] {
+        // Before listing it: a link there would have us delete files elsewhere.
+        replace_foreign_dir(&out.join(dir))?;
+        remove_temp_files(&out.join(dir))?;
+    }
     let Ok(entries) = fs::read_dir(out) else {
         return Ok(());
     };
@@ -62,12 +213,18 @@ pub fn recover(out: &Path) -> Result<()> {
         let path = out.join(&name);
         if name.starts_with(STAGING) {
             tracing::warn!(dir = %path.display(), "removing staging directory of an interrupted run");
-            fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            remove_entry(&path).map_err(|e| Error::io(&path, e))?;
         } else if let Some(rest) = name.strip_prefix(RETIRED) {
             let date = rest.split('.').next().unwrap_or_default();
             let live = out.join(date);
-            if live.exists() {
-                fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            let retired = found_at(&path).map_err(|e| Error::io(&path, e))?;
+            if found_at(&live).map_err(|e| Error::io(&live, e))? != Found::Nothing {
+                remove_entry(&path).map_err(|e| Error::io(&path, e))?;
+            } else if retired != Found::Dir {
+                // Runs retire only directories: anything else here (a file an earlier
+                // version moved aside) is never restored to block the date again.
+                tracing::warn!(path = %path.display(), "removing a retired entry that is not a run directory");
+                remove_entry(&path).map_err(|e| Error::io(&path, e))?;
             } else {
                 tracing::warn!(dir = %live.display(), "restoring output of an interrupted run");
                 fs::rename(&path, &live).map_err(|e| Error::io(&path, e))?;
@@ -85,7 +242,7 @@ fn remove_temp_files(dir: &Path) -> Result<()> {
         let path = entry.path();
         if entry.file_name().to_string_lossy().contains(TEMP) {
             tracing::warn!(file = %path.display(), "removing temporary file of an interrupted run");
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            remove_entry(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
     Ok(())
@@ -101,13 +258,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!("{name}{TEMP}{}", std::process::id()));
-    let written = fs::File::create(&tmp).and_then(|mut f| {
-        std::io::Write::write_all(&mut f, bytes)?;
-        f.sync_all()
+    let written = create_file(&tmp).and_then(|mut f| {
+        io::Write::write_all(&mut f, bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))
     });
     if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
+        let _ = remove_entry(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     sync_dir(dir)
@@ -119,6 +277,7 @@ pub struct Staging {
     pub dir: PathBuf,
     target: PathBuf,
     out: PathBuf,
+    as_of: NaiveDate,
     committed: bool,
 }
 
@@ -127,14 +286,14 @@ impl Staging {
         fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let name = as_of.format("%Y-%m-%d").to_string();
         let dir = out.join(format!("{STAGING}{name}.{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        remove_entry(&dir).map_err(|e| Error::io(&dir, e))?;
+        // create_dir, not create_dir_all: it fails on anything at the name, a link included.
+        fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Staging {
             dir,
             target: out.join(&name),
             out: out.to_path_buf(),
+            as_of,
             committed: false,
         })
     }
@@ -152,14 +311,18 @@ impl Staging {
         let retired = self
             .out
             .join(format!("{RETIRED}{name}.{}", std::process::id()));
-        if self.target.exists() {
+        // Checked again here, before anything moves, in case something appeared since the
+        // run started: a run fails before its commit, never after it.
+        check_run_target(&self.out, self.as_of)?;
+        if self.target.is_dir() {
             fs::rename(&self.target, &retired).map_err(|e| Error::io(&self.target, e))?;
         }
         fs::rename(&self.dir, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         sync_dir(&self.out)?;
-        if retired.exists() {
-            fs::remove_dir_all(&retired).map_err(|e| Error::io(&retired, e))?;
+        // Delivered: a leftover here is tidied by the next run's `recover`, not a failure.
+        if let Err(e) = remove_entry(&retired) {
+            tracing::warn!(dir = %retired.display(), error = %e, "could not remove the replaced output; the next run will");
         }
         Ok(self.target.clone())
     }
@@ -168,7 +331,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_dir_all(&self.dir);
+            let _ = remove_entry(&self.dir);
         }
     }
 }

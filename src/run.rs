@@ -79,6 +79,11 @@ pub fn run_range(
     dates.sort();
     dates.dedup();
     let _lock = lock::acquire(out_dir)?;
+    // Every day's place is checked before any work: a day that cannot be delivered stops
+    // the range before anything is written, not after the days before it.
+    for as_of in &dates {
+        output::check_run_target(out_dir, *as_of)?;
+    }
     let progress = Progress::new(dates.len() as u64 * STAGES);
     for as_of in dates {
         let opts = RunOptions {
@@ -107,7 +112,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
         lookback_days: cfg.activity_lookback_days,
     };
     let renderer = Renderer::new(cfg.templates_dir.as_deref())?;
-    let store = Store::open(&opts.out_dir, !opts.flags.full);
+    let store = Store::open(&opts.out_dir, !opts.flags.full)?;
     let mut a = analyze_with(&inputs, opts.as_of, Some(&store))?;
     let quarantined = a.ingest.quarantined();
     if opts.flags.strict && quarantined > 0 {
@@ -326,7 +331,7 @@ fn write_all(
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    output::write_file(path, text.as_bytes())
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {

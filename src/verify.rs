@@ -65,8 +65,17 @@ pub fn verify(out: &Path) -> Result<Report> {
         let entry = entry.map_err(|e| Error::io(out, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Ok(d) = NaiveDate::parse_from_str(&name, "%Y-%m-%d") {
-            if entry.path().is_dir() {
+            // Like `output::runs`: only a real directory is a run (a link is not followed).
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 dated.push(d);
+            } else {
+                let kind = match output::found_at(&entry.path()) {
+                    Ok(output::Found::Other(kind)) => kind,
+                    _ => "not a directory",
+                };
+                report.notes.push(format!(
+                    "{name}: {kind}, not a run directory; not verified (a run of that date refuses to start until it is moved away)"
+                ));
             }
         } else if name.starts_with(".staging-") || name.starts_with(".retired-") {
             report.notes.push(format!(

@@ -8,6 +8,7 @@ mod cli;
 mod generate;
 mod hostile_inputs;
 mod hostile_review;
+mod hostile_out;
 mod incremental;
 mod ingest;
 mod nightly;

@@ -497,8 +497,16 @@ pub fn rolled_usage(
         .filter(|p| before_t(p))
         .map(|p| p.key.clone())
         .collect();
-    let previous = store.rollup().filter(|r| r.keys.is_subset(&eligible));
     let empty = empty_digest()?.usage;
+    let template = empty.clone().drop("day")?;
+    // A damaged stored rollup (the store says so in the log) is rebuilt like a stale one.
+    let (previous, stored) = match store.rollup().filter(|r| r.keys.is_subset(&eligible)) {
+        Some(r) => match store.rollup_usage(&template) {
+            Some(df) => (Some(r), Some(df)),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
     let key = || [col("system_id"), col("account_id"), col("action")];
     let fold = |parts: Vec<LazyFrame>| -> Result<LazyFrame> {
         Ok(concat(parts, UnionArgs::default())?
@@ -509,10 +517,7 @@ pub fn rolled_usage(
     };
     // A rerun of the same night: every eligible partition is folded already.
     let unchanged = previous.is_some_and(|r| r.keys == eligible);
-    let mut rollup = match previous {
-        Some(_) => store.rollup_usage()?.lazy(),
-        None => empty.clone().lazy().drop(cols(["day"])),
-    };
+    let mut rollup = stored.unwrap_or(template).lazy();
     // Folded a few partitions at a time: memory holds the rollup and one batch.
     let mut batch = Vec::new();
     for p in partitions.iter_mut().filter(|p| before_t(p)) {

@@ -24,7 +24,7 @@ use events::{EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
 use schema::{Table, TableSchema};
-use state::Store;
+use state::{Stamp, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -660,16 +660,24 @@ fn load_partition(
         let key = key_of(sha);
         let covered =
             plan.keep_days.is_some() && store.rollup().is_some_and(|r| r.keys.contains(&key));
-        store.load(&key, |days| plan.wants_rows(days), rows_wanted, covered)
+        store
+            .load(&key, |days| plan.wants_rows(days), rows_wanted, covered)
+            // The manifest lists the stored meta's file: it must be this file's bytes.
+            .filter(|p| p.meta.file.sha256 == sha && p.meta.file.path == f.rel)
     };
-    let cached_sha = plan.store.and_then(|s| s.cached_sha256(&f.rel, &f.path));
+    // Before the read: a write racing it changes the ctime after this stamp.
+    let stamp = plan.store.and_then(|_| Stamp::of(&f.path));
+    let cached_sha = plan
+        .store
+        .zip(stamp.as_ref())
+        .and_then(|(s, stamp)| s.cached_sha256(&f.rel, stamp));
     if let Some(p) = cached_sha.as_deref().and_then(from_store) {
         return Ok(p);
     }
     let bytes = read_bytes(f)?;
     let sha256 = crate::hash::sha256_hex(&bytes);
-    if let Some(store) = plan.store {
-        store.record_sha256(&f.rel, &f.path, &sha256);
+    if let Some((store, stamp)) = plan.store.zip(stamp) {
+        store.record_sha256(&f.rel, stamp, &sha256);
     }
     if let Some(p) = from_store(&sha256) {
         return Ok(p);

@@ -1,7 +1,8 @@
 //! The output directory's incremental state (`OUT/state/`): the digest of every audit-event
 //! partition, keyed by what determines it, and the SHA-256 of every input file, cached by
-//! (path, size, modification time). It is a cache: a missing, partial or unreadable entry
-//! is computed again, never trusted, so deleting `OUT/state/` only costs one slow run.
+//! path and a [`Stamp`] (device, inode, ctime, size, mtime). It is a cache: a missing,
+//! partial, unreadable or foreign entry is computed again (and said in the log), never
+//! trusted or followed, so deleting `OUT/state/` only costs one slow run.
 //!
 //! A digest's key hashes the partition's path and SHA-256, the set of system ids (the one
 //! reference an event row is checked against), the naive-timestamp zone and the digest
@@ -10,9 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::UNIX_EPOCH;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
+use crate::output::{
+    create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
+};
 
 /// Bumped whenever the digest's content or meaning changes.
 const DIGEST_FORMAT: u32 = 2;
@@ -30,10 +34,35 @@ const ROLLUP_DIR: &str = "usage_rollup";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CachedHash {
-    bytes: u64,
-    /// Modification time, nanoseconds since the epoch (as text: JSON numbers are f64).
-    mtime_ns: String,
+    /// [`Stamp`] of the file when it was read.
+    stamp: String,
     sha256: String,
+}
+
+/// What tells one version of a file's bytes from another without reading them: device,
+/// inode, ctime, size and mtime, times with nanoseconds. Size and mtime alone are what
+/// `cp -p`, `rsync -t`, `tar x` or `touch -r` restore after rewriting the bytes; the
+/// ctime is set by the kernel on every write and rename and cannot be set from user
+/// space (short of changing the clock), and a replaced file has another inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp(String);
+
+impl Stamp {
+    /// Taken before the file is read, so that a write racing the read changes the ctime
+    /// after this stamp: the next run sees a different stamp and reads the file again.
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let m = fs::metadata(path).ok()?;
+        Some(Stamp(format!(
+            "dev={} ino={} ctime={}.{:09} size={} mtime={}.{:09}",
+            m.dev(),
+            m.ino(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        )))
+    }
 }
 
 /// Which partitions the usage rollup folds together: the latest successful use per
@@ -60,33 +89,70 @@ pub struct Store {
     used: Mutex<BTreeSet<String>>,
 }
 
-fn file_stamp(path: &Path) -> Option<(u64, String)> {
-    let m = fs::metadata(path).ok()?;
-    let mtime = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
-    Some((m.len(), mtime.as_nanos().to_string()))
+/// Why a stored digest was not used.
+enum Miss {
+    /// The run needs rows the entry does not keep: normal, the input is read again.
+    RowsNotStored,
+    /// Unreadable or incomplete: recomputed, and said in the log.
+    Damaged,
+}
+
+/// A digest entry's name in `events/`: a key is 64 lowercase hex digits.
+fn is_key(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A state file as JSON, `None` when absent; when it is there but unreadable the state is
+/// rebuilt without it, and the log says so.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    let read = open_read(path).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(path, e))?;
+        Ok(bytes)
+    });
+    let bytes = match read {
+        Ok(b) => b,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return None
+        }
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "unreadable state file: ignored, rebuilt");
+            return None;
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| {
+            tracing::warn!(file = %path.display(), error = %e, "damaged state file: ignored, rebuilt");
+        })
+        .ok()
 }
 
 impl Store {
-    /// The state of `out`; with `reuse` false (a `--full` run) it is only written.
-    pub fn open(out: &Path, reuse: bool) -> Store {
+    /// The state of `out`; with `reuse` false (a `--full` run) it is only written. Links
+    /// or files where the state's directories belong are removed first (never followed):
+    /// the state is then rebuilt as real directories inside OUT.
+    pub fn open(out: &Path, reuse: bool) -> Result<Store> {
         let root = out.join(STATE_DIR);
+        replace_foreign_dir(&root)?;
+        if root.is_dir() {
+            replace_foreign_dir(&root.join(EVENTS_DIR))?;
+            replace_foreign_dir(&root.join(ROLLUP_DIR))?;
+        }
         let existed = (out.is_dir(), root.is_dir());
         let cached = if reuse {
-            fs::read(root.join(HASHES_FILE))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default()
+            read_json(&root.join(HASHES_FILE)).unwrap_or_default()
         } else {
             BTreeMap::new()
         };
         let rollup = if reuse {
-            fs::read(root.join(ROLLUP_DIR).join("meta.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
+            read_json(&root.join(ROLLUP_DIR).join("meta.json"))
         } else {
             None
         };
-        Store {
+        let store = Store {
             out: out.to_path_buf(),
             rollup,
             existed,
@@ -95,31 +161,31 @@ impl Store {
             cached,
             seen: Mutex::new(BTreeMap::new()),
             used: Mutex::new(BTreeSet::new()),
-        }
+        };
+        // Our pid's pending entries can only be a dead run's (we hold the lock).
+        let pending = store.pending();
+        remove_entry(&pending).map_err(|e| Error::io(&pending, e))?;
+        Ok(store)
     }
 
-    /// The file's SHA-256 from the cache, when its size and modification time are unchanged.
-    pub fn cached_sha256(&self, rel: &str, path: &Path) -> Option<String> {
-        let (bytes, mtime_ns) = file_stamp(path)?;
+    /// The file's SHA-256 from the cache, when its stamp is unchanged.
+    pub fn cached_sha256(&self, rel: &str, stamp: &Stamp) -> Option<String> {
         let c = self.cached.get(rel)?;
-        (c.bytes == bytes && c.mtime_ns == mtime_ns).then(|| {
+        (c.stamp == stamp.0).then(|| {
             self.remember_hash(rel, c.clone());
             c.sha256.clone()
         })
     }
 
-    /// Records a file's freshly computed hash for the next run.
-    pub fn record_sha256(&self, rel: &str, path: &Path, sha256: &str) {
-        if let Some((bytes, mtime_ns)) = file_stamp(path) {
-            self.remember_hash(
-                rel,
-                CachedHash {
-                    bytes,
-                    mtime_ns,
-                    sha256: sha256.to_string(),
-                },
-            );
-        }
+    /// Records the hash of the bytes read after `stamp` was taken, for the next run.
+    pub fn record_sha256(&self, rel: &str, stamp: Stamp, sha256: &str) {
+        self.remember_hash(
+            rel,
+            CachedHash {
+                stamp: stamp.0,
+                sha256: sha256.to_string(),
+            },
+        );
     }
 
     fn remember_hash(&self, rel: &str, c: CachedHash) {
@@ -145,9 +211,22 @@ impl Store {
         self.rollup.as_ref()
     }
 
-    /// The stored usage rollup (`system_id, account_id, action, last_ts`).
-    pub fn rollup_usage(&self) -> Result<DataFrame> {
-        read_parquet(&self.root.join(ROLLUP_DIR).join("usage.parquet"))
+    /// The stored usage rollup (`system_id, account_id, action, last_ts`, the schema of
+    /// `template`); `None`, said in the log, when it is unreadable or not that schema (it
+    /// is then rebuilt from the partitions' digests).
+    pub fn rollup_usage(&self, template: &DataFrame) -> Option<DataFrame> {
+        let path = self.root.join(ROLLUP_DIR).join("usage.parquet");
+        match read_parquet(&path) {
+            Ok(df) if df.schema() == template.schema() => Some(df),
+            Ok(_) => {
+                tracing::warn!(file = %path.display(), "damaged usage rollup (unexpected columns): ignored, rebuilt");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "damaged usage rollup: ignored, rebuilt");
+                None
+            }
+        }
     }
 
     /// A stored partition's usage digest, read on its own (memory did not keep it: the
@@ -165,12 +244,9 @@ impl Store {
         let dir = self.pending().join(ROLLUP_DIR);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let path = dir.join("usage.parquet");
-        let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        writer(f).finish(&mut usage.clone())?;
+        writer(create_file(&path)?).finish(&mut usage.clone())?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
-        let m = dir.join("meta.json");
-        fs::write(&m, json).map_err(|e| Error::io(&m, e))?;
-        Ok(())
+        write_file(&dir.join("meta.json"), &json)
     }
 
     /// New entries wait here until the run succeeds ([`Self::commit`]).
@@ -192,43 +268,92 @@ impl Store {
             return None;
         }
         let dir = self.dir(key);
-        let meta: PartitionMeta =
-            serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
-        let read = |name: &str| -> Option<DataFrame> {
-            let f = fs::File::open(dir.join(format!("{name}.parquet"))).ok()?;
-            ParquetReader::new(f).finish().ok()
+        match found_at(&dir) {
+            Ok(Found::Nothing) => return None,
+            Ok(Found::Dir) => {}
+            Ok(Found::Other(kind)) => {
+                tracing::warn!(entry = %dir.display(), kind, "not a digest directory: ignored, recomputed");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(entry = %dir.display(), error = %e, "unreadable digest: recomputed");
+                return None;
+            }
+        }
+        match self.load_entry(&dir, key, want_rows, rows_wanted, skip_usage) {
+            Ok(p) => Some(p),
+            Err(Miss::RowsNotStored) => None,
+            Err(Miss::Damaged) => {
+                tracing::warn!(entry = %dir.display(), "damaged digest: ignored, recomputed from the input file");
+                None
+            }
+        }
+    }
+
+    fn load_entry(
+        &self,
+        dir: &Path,
+        key: &str,
+        want_rows: impl Fn(Option<(i64, i64)>) -> bool,
+        rows_wanted: &RowsWanted,
+        skip_usage: bool,
+    ) -> std::result::Result<Partition, Miss> {
+        use Miss::Damaged;
+        let meta: PartitionMeta = open_read(&dir.join("meta.json"))
+            .ok()
+            .and_then(|f| serde_json::from_reader(std::io::BufReader::new(f)).ok())
+            .ok_or(Damaged)?;
+        let open = |name: &str| {
+            open_read(&dir.join(format!("{name}.parquet")))
+                .ok()
+                .map(ParquetReader::new)
         };
         let mut parts = Digest::PARTS.iter().map(|p| {
             if *p == "usage" && skip_usage {
-                Some(DataFrame::empty())
+                // Not read (the rollup covers it), but a rebuild of the rollup may need it:
+                // a damaged file is caught now, from its footer, while the input is at hand.
+                open(p)?.num_rows().ok().map(|_| DataFrame::empty())
             } else {
-                read(p)
+                open(p)?.finish().ok()
             }
         });
+        let mut next = || parts.next().flatten().ok_or(Damaged);
         let digest = Digest {
-            seq_ranges: parts.next()??,
-            seq_edges: parts.next()??,
-            gap_local: parts.next()??,
-            hash_local: parts.next()??,
-            feed: parts.next()??,
-            usage: parts.next()??,
+            seq_ranges: next()?,
+            seq_edges: next()?,
+            gap_local: next()?,
+            hash_local: next()?,
+            feed: next()?,
+            usage: next()?,
         };
         let seq_file = dir.join("seq.parquet");
         if !seq_file.is_file() {
-            return None;
+            return Err(Damaged);
         }
         let rows = if want_rows(meta.days) {
+            let rows_file = dir.join("rows.parquet");
+            // Rows wholly before the window of the run that stored them are not kept
+            // (windows move forward): a run of an earlier date reads the input again.
+            if !rows_file.is_file() {
+                return Err(Miss::RowsNotStored);
+            }
             // Scanned lazily, so that the predicate is applied inside the reader and only
             // the kept rows are materialised.
-            let path = PlRefPath::try_from_path(&dir.join("rows.parquet")).ok()?;
-            let scan = LazyFrame::scan_parquet(path, ScanArgsParquet::default()).ok()?;
-            Some(rows_wanted.apply_lazy(scan).collect().ok()?)
+            let path = PlRefPath::try_from_path(&rows_file).map_err(|_| Damaged)?;
+            let scan =
+                LazyFrame::scan_parquet(path, ScanArgsParquet::default()).map_err(|_| Damaged)?;
+            Some(
+                rows_wanted
+                    .apply_lazy(scan)
+                    .collect()
+                    .map_err(|_| Damaged)?,
+            )
         } else {
             None
         };
         self.mark_used(key);
         tracing::debug!(file = %meta.file.path, "partition digest reused");
-        Some(Partition {
+        Ok(Partition {
             meta,
             digest,
             seq: SeqRecords::File(seq_file),
@@ -260,8 +385,7 @@ impl Store {
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let write = |name: &str, df: &DataFrame| -> Result<PathBuf> {
             let path = tmp.join(format!("{name}.parquet"));
-            let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            writer(f).finish(&mut df.clone())?;
+            writer(create_file(&path)?).finish(&mut df.clone())?;
             Ok(path)
         };
         if let Some(rows) = rows {
@@ -271,9 +395,8 @@ impl Store {
         for (name, df) in Digest::PARTS.iter().zip(p.digest.parts()) {
             write(name, df)?;
         }
-        let meta = tmp.join("meta.json");
         let json = serde_json::to_vec(&p.meta).map_err(|e| Error::Internal(e.to_string()))?;
-        fs::write(&meta, json).map_err(|e| Error::io(&meta, e))?;
+        write_file(&tmp.join("meta.json"), &json)?;
         self.mark_used(key);
         // Read back from the pending entry if a raw evaluation needs it (until commit).
         Ok(SeqRecords::File(seq_file))
@@ -298,17 +421,13 @@ impl Store {
         let rollup = self.pending().join(ROLLUP_DIR);
         if rollup.is_dir() {
             let to = self.root.join(ROLLUP_DIR);
-            if to.exists() {
-                fs::remove_dir_all(&to).map_err(|e| Error::io(&to, e))?;
-            }
+            remove_entry(&to).map_err(|e| Error::io(&to, e))?;
             fs::rename(&rollup, &to).map_err(|e| Error::io(&to, e))?;
         }
         if let Ok(entries) = fs::read_dir(self.pending()) {
             for e in entries.flatten() {
                 let to = events.join(e.file_name());
-                if to.exists() {
-                    fs::remove_dir_all(&to).map_err(|e| Error::io(&to, e))?;
-                }
+                remove_entry(&to).map_err(|e| Error::io(&to, e))?;
                 fs::rename(e.path(), &to).map_err(|e| Error::io(&to, e))?;
             }
         }
@@ -317,9 +436,12 @@ impl Store {
             .flatten()
         {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !used.contains(&name) {
-                let p = e.path();
-                fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+            let p = e.path();
+            if !is_key(&name) {
+                // Not ours (a `.DS_Store`, a backup copy...): left alone, never read.
+                tracing::warn!(file = %p.display(), "not a digest of permaudit's state: ignored");
+            } else if !used.contains(&name) {
+                remove_entry(&p).map_err(|e| Error::io(&p, e))?;
             }
         }
         // Pending entries of runs that died (their process is gone) are garbage.
@@ -329,7 +451,7 @@ impl Store {
         {
             if e.file_name().to_string_lossy().starts_with(".pending-") {
                 let p = e.path();
-                fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+                remove_entry(&p).map_err(|e| Error::io(&p, e))?;
             }
         }
         Ok(())
@@ -342,8 +464,10 @@ fn writer(f: fs::File) -> ParquetWriter<fs::File> {
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(ParquetReader::new(f).finish()?)
+    let f = open_read(path)?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))
 }
 
 impl Drop for Store {

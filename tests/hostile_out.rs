@@ -1,0 +1,313 @@
+//! Issue 13, items 1, 2 and 5: OUT and its state are not trusted. Each test is the attack
+//! or the accident: a link planted where the run writes, an input rewritten with its
+//! modification time restored, a stray or damaged file in the state, a file where a run
+//! directory belongs.
+
+use crate::common::{self, run_in, sample_copy};
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+const DAY: &str = "2026-11-24";
+const EARLIER: &str = "2026-11-23";
+
+/// Asserts the exit code and returns the run log (stderr).
+fn exits(o: &Output, code: i32) -> String {
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "stderr: {log}");
+    log
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A `--full` run of the same inputs into a fresh directory: the reference answer.
+fn full_findings(dir: &Path, cfg: &Path) -> Vec<u8> {
+    exits(&run_in(dir, cfg, &["--full", "--out", "reference"]), 0);
+    read(&dir.join("reference").join(DAY).join("findings.csv"))
+}
+
+#[test]
+fn a_symlinked_lock_is_refused_and_its_target_never_touched() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").expect("victim");
+    symlink(&victim, out.join(".permaudit.lock")).expect("plant link");
+
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 4);
+    assert!(log.contains(".permaudit.lock"), "{log}");
+    assert_eq!(
+        read(&victim),
+        b"precious\n",
+        "the link's target was written"
+    );
+    assert!(!out.join(DAY).exists(), "the run went on");
+
+    // A dangling link: the run must not create its target outside OUT either.
+    let absent = dir.path().join("created-outside");
+    std::fs::remove_file(out.join(".permaudit.lock")).expect("rm link");
+    symlink(&absent, out.join(".permaudit.lock")).expect("plant dangling link");
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 4);
+    assert!(log.contains(".permaudit.lock"), "{log}");
+    assert!(!absent.exists(), "the run created the link's target");
+
+    // Not a regular file (here a directory): refused the same way.
+    std::fs::remove_file(out.join(".permaudit.lock")).expect("rm link");
+    std::fs::create_dir(out.join(".permaudit.lock")).expect("dir lock");
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 4);
+    assert!(log.contains(".permaudit.lock"), "{log}");
+}
+
+/// Moves `OUT/<rel>` to `elsewhere/<rel>` and leaves a link to it in its place.
+fn relink(out: &Path, elsewhere: &Path, rel: &str) {
+    let target = elsewhere.join(rel);
+    std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(out.join(rel), &target).expect("move aside");
+    symlink(&target, out.join(rel)).expect("plant link");
+}
+
+fn is_real_dir(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+}
+
+#[test]
+fn symlinked_state_and_history_are_never_written_through() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    let elsewhere = dir.path().join("elsewhere");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let delivered = read(&out.join(DAY).join("findings.csv"));
+
+    // The history store and the state's digests behind links to a directory outside OUT.
+    relink(&out, &elsewhere, "history");
+    relink(&out, &elsewhere, "state/events");
+    let before = common::files(&elsewhere);
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(common::files(&elsewhere) == before, "written outside OUT");
+    for rel in ["history", "state/events"] {
+        assert!(
+            log.contains(&format!("out/{rel}")),
+            "no warning naming {rel}: {log}"
+        );
+        assert!(
+            is_real_dir(&out.join(rel)),
+            "{rel} is not rebuilt as a directory"
+        );
+    }
+    assert_eq!(read(&out.join(DAY).join("findings.csv")), delivered);
+    assert!(out.join("history/runs.parquet").is_file());
+
+    // The whole state behind a link.
+    let elsewhere = dir.path().join("elsewhere-state");
+    relink(&out, &elsewhere, "state");
+    let before = common::files(&elsewhere);
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(common::files(&elsewhere) == before, "written outside OUT");
+    assert!(log.contains("out/state"), "{log}");
+    assert!(is_real_dir(&out.join("state/events")));
+    assert_eq!(read(&out.join(DAY).join("findings.csv")), delivered);
+}
+
+#[test]
+fn an_input_rewritten_with_its_mtime_restored_is_read_again() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let first = read(&out.join(DAY).join("findings.csv"));
+
+    // Same size, same mtime, other bytes (what `cp -p`, `rsync -t` or `touch -r` leave):
+    // a successful event in the window now comes from an account nobody manages.
+    let events = dir.path().join("input/audit_events.csv");
+    let mtime = std::fs::metadata(&events)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let text = String::from_utf8(read(&events)).expect("utf-8");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let (i, account) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 13 && f[1].starts_with("2026-11-1") && f[5] == "success")
+                .then(|| (i, f[3].to_string()))
+        })
+        .expect("a successful event in the window");
+    let renamed = format!("Z{}", &account[1..]);
+    lines[i] = lines[i].replacen(&format!(",{account},"), &format!(",{renamed},"), 1);
+    let rewritten = lines.join("\n") + "\n";
+    assert_eq!(rewritten.len(), text.len());
+    std::fs::write(&events, &rewritten).expect("rewrite");
+    std::fs::File::options()
+        .write(true)
+        .open(&events)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("restore mtime");
+    let m = std::fs::metadata(&events).expect("metadata");
+    assert_eq!(
+        (m.len(), m.modified().ok()),
+        (text.len() as u64, Some(mtime))
+    );
+
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let second = read(&out.join(DAY).join("findings.csv"));
+    assert_ne!(second, first, "stale findings");
+    assert!(String::from_utf8_lossy(&second).contains(&renamed));
+    assert_eq!(second, full_findings(dir.path(), &cfg));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&out.join(DAY).join("manifest.json"))).expect("manifest");
+    let listed = manifest["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .find(|f| f["path"] == "audit_events.csv")
+        .and_then(|f| f["sha256"].as_str())
+        .expect("audit_events.csv in the manifest")
+        .to_string();
+    assert_eq!(listed, permaudit::hash::sha256_hex(rewritten.as_bytes()));
+}
+
+#[test]
+fn a_stray_file_and_a_damaged_rollup_in_the_state_are_ignored_and_rebuilt() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let stray = out.join("state/events/.DS_Store");
+    std::fs::write(&stray, "Bud1").expect("stray");
+    let rollup = out.join("state/usage_rollup/usage.parquet");
+    assert!(rollup.is_file(), "the sample run stores a usage rollup");
+    std::fs::write(&rollup, "PAR1 not really").expect("corrupt");
+    // The partition's own usage digest too, which the rollup covered: without it the
+    // rollup could not be rebuilt.
+    let digest = std::fs::read_dir(out.join("state/events"))
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.is_dir())
+        .expect("a stored digest");
+    std::fs::write(digest.join("usage.parquet"), "garbage").expect("corrupt");
+
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(log.contains(".DS_Store"), "{log}");
+    assert!(log.contains("usage_rollup/usage.parquet"), "{log}");
+    assert!(log.contains("damaged digest"), "{log}");
+    let got = read(&out.join(DAY).join("findings.csv"));
+    assert_eq!(got, full_findings(dir.path(), &cfg));
+    assert_eq!(read(&stray), b"Bud1", "not ours: left alone");
+
+    // Rebuilt: the next run reads it without complaint.
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(!log.contains("usage rollup"), "{log}");
+}
+
+#[test]
+fn a_file_or_link_where_the_run_directory_belongs_is_refused_before_any_work() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 0);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+
+    for plant in ["file", "link", "directory"] {
+        let place = out.join(DAY);
+        match plant {
+            "file" => std::fs::write(&place, "not a run\n").expect("plant file"),
+            "link" => symlink(&elsewhere, &place).expect("plant link"),
+            // Someone's directory without a manifest: a run used to replace (delete) it.
+            _ => {
+                std::fs::create_dir(&place).expect("plant dir");
+                std::fs::write(place.join("notes.txt"), "mine\n").expect("plant");
+            }
+        }
+        let before = common::files(&out);
+        let log = exits(&run_in(dir.path(), &cfg, &[]), 4);
+        assert!(log.contains(&format!("out/{DAY}")), "{plant}: {log}");
+        assert!(
+            common::files(&out) == before,
+            "{plant}: the refused run wrote in OUT"
+        );
+        assert_eq!(std::fs::read_dir(&elsewhere).expect("ls").count(), 0);
+
+        // Other dates are not blocked, nor is verify.
+        exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 0);
+        let v = common::bin()
+            .arg("verify")
+            .arg("--config")
+            .arg(&cfg)
+            .current_dir(dir.path())
+            .output()
+            .expect("verify");
+        let stdout = String::from_utf8_lossy(&v.stdout).into_owned();
+        // A directory named like a run but without a manifest is reported (exit 5); a
+        // file or link is noted, not verified.
+        let expected = if plant == "directory" { 5 } else { 0 };
+        assert_eq!(v.status.code(), Some(expected), "{plant}: {stdout}");
+        assert!(stdout.contains(DAY), "{plant}: {stdout}");
+        if plant == "directory" {
+            std::fs::remove_dir_all(&place).expect("move it away");
+        } else {
+            std::fs::remove_file(&place).expect("move it away");
+        }
+    }
+
+    // Moved away, the date runs; a file an earlier version left retired does not block it.
+    std::fs::write(out.join(format!(".retired-{DAY}.4242")), "x").expect("retired file");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(!out.join(format!(".retired-{DAY}.4242")).exists());
+    assert!(out.join(DAY).join("manifest.json").is_file());
+}
+
+/// `mkfifo PATH` (a named pipe: opening it to read waits for a writer, forever).
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+}
+
+#[test]
+fn fifos_planted_in_the_state_and_history_do_not_hang_the_run() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let delivered = read(&out.join(DAY).join("findings.csv"));
+    for rel in [
+        "state/file_hashes.json",
+        "state/usage_rollup/meta.json",
+        "history/runs.parquet",
+    ] {
+        std::fs::remove_file(out.join(rel)).expect("rm");
+        mkfifo(&out.join(rel));
+    }
+    // The log goes to a file: a pipe nobody reads while waiting could fill and stall it.
+    let log_file = dir.path().join("run.log");
+    let mut child = common::bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_file).expect("log file"))
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().expect("kill");
+            panic!("the run hangs on a FIFO in OUT");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.wait().expect("wait");
+    let log = String::from_utf8_lossy(&read(&log_file)).into_owned();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("file_hashes.json"), "{log}");
+    assert_eq!(read(&out.join(DAY).join("findings.csv")), delivered);
+    assert!(
+        out.join("history/runs.parquet").is_file(),
+        "history not rebuilt"
+    );
+}
