@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod findings;
+pub mod fs_guard;
 pub mod generate;
 pub mod hash;
 pub mod history;

@@ -4,21 +4,22 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::fs_guard::{self, Links};
 
 const STAGING: &str = ".staging-";
 const RETIRED: &str = ".retired-";
 /// Infix of temporary files written by [`write_atomic`].
 const TEMP: &str = ".tmp-";
 
+/// The SHA-256 of a file of OUT, read through [`open_read`]'s guards.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_file(path)?;
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
@@ -58,24 +59,10 @@ pub enum Found {
 }
 
 pub fn found_at(path: &Path) -> io::Result<Found> {
-    use std::os::unix::fs::FileTypeExt;
-    let t = match fs::symlink_metadata(path) {
-        Ok(m) => m.file_type(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Nothing),
-        Err(e) => return Err(e),
-    };
-    Ok(if t.is_dir() {
-        Found::Dir
-    } else if t.is_symlink() {
-        Found::Other("a symbolic link")
-    } else if t.is_file() {
-        Found::Other("a regular file")
-    } else if t.is_fifo() {
-        Found::Other("a FIFO")
-    } else if t.is_socket() {
-        Found::Other("a socket")
-    } else {
-        Found::Other("a device")
+    Ok(match fs_guard::type_at(path)? {
+        None => Found::Nothing,
+        Some(t) if t.is_dir() => Found::Dir,
+        Some(t) => Found::Other(fs_guard::describe(t)),
     })
 }
 
@@ -123,6 +110,27 @@ pub fn replace_foreign_dir(path: &Path) -> Result<()> {
     }
 }
 
+/// A directory of OUT that holds records permaudit cannot rebuild (review campaigns): a link
+/// or anything else at its place is refused, naming it, rather than followed out of OUT or
+/// removed.
+pub fn refuse_foreign_dir(path: &Path) -> Result<()> {
+    match found_at(path).map_err(|e| Error::io(path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => Err(Error::io(
+            path,
+            io::Error::other(format!(
+                "{kind} where permaudit keeps a directory; refusing to use it (nothing was \
+                 written). Move it out of the output directory and run again"
+            )),
+        )),
+    }
+}
+
+/// The bytes of a file of OUT, read through [`open_read`]'s guards.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs_guard::read_regular(path, Links::Refuse).map_err(|e| Error::io(path, e))
+}
+
 /// Removes whatever is at `path` without following a link: a directory with its content,
 /// anything else by unlinking it. Nothing there is fine.
 pub fn remove_entry(path: &Path) -> io::Result<()> {
@@ -133,50 +141,23 @@ pub fn remove_entry(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates (or truncates) a file a run writes, never through a symbolic link at its name:
-/// a link planted in OUT would make the run overwrite a file elsewhere.
+/// Creates (or truncates) a file a run writes, never through a symbolic link at its name
+/// (a link planted in OUT would make the run overwrite a file elsewhere) and never blocking
+/// on a FIFO planted there.
 pub fn create_file(path: &Path) -> Result<fs::File> {
-    open_nofollow(
+    open_regular(
         fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true),
         path,
-        0,
     )
 }
 
-/// Opens with `O_NOFOLLOW` (plus `flags`); the kernel's ELOOP ("too many levels of
-/// symbolic links") is reworded to say what happened.
-fn open_nofollow(options: &mut fs::OpenOptions, path: &Path, flags: i32) -> Result<fs::File> {
-    options
-        .custom_flags(libc::O_NOFOLLOW | flags)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                Error::io(
-                    path,
-                    io::Error::other("a symbolic link: refusing to follow it"),
-                )
-            } else {
-                Error::io(path, e)
-            }
-        })
-}
-
-/// Opens a file that OUT must hold as a regular file: never through a link, and with
-/// `O_NONBLOCK` so that a FIFO at its name cannot stall the run while it holds the lock
-/// (it is then refused like any other non-file; the flag means nothing for a regular file).
+/// Opens a file that OUT must hold as a regular file: never through a link, never blocking
+/// (see [`fs_guard::open_regular`]).
 pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::File> {
-    let file = open_nofollow(options, path, libc::O_NONBLOCK)?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::io(
-            path,
-            io::Error::other("not a regular file: refusing to use it; remove it and run again"),
-        ));
-    }
-    Ok(file)
+    fs_guard::open_regular(options, path, Links::Refuse).map_err(|e| Error::io(path, e))
 }
 
 /// Opens a file of OUT for reading through [`open_regular`].

@@ -198,7 +198,7 @@ fn warn_on_broken_links(out: &Path, as_of: NaiveDate, manifest_sha256: &str) {
         let path = out
             .join(date.format("%Y-%m-%d").to_string())
             .join("manifest.json");
-        let Some(m) = std::fs::read(&path)
+        let Some(m) = output::read_file(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         else {

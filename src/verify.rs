@@ -117,7 +117,7 @@ fn check_run(
             .push(format!("{name}/manifest.json: missing"));
         return Ok(());
     }
-    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = output::read_file(&path)?;
     let manifest: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {

@@ -291,12 +291,12 @@ fn fifo_device_and_directory_packets_are_refused_without_hanging() {
     assert_eq!(code, Some(2), "{stderr}");
     let lines = error_lines(&stderr);
     for (p, kind) in [
-        (&fifo, "a FIFO"),
-        (&device, "a device"),
+        (&fifo, "a FIFO (named pipe)"),
+        (&device, "a character device"),
         (&dir, "a directory"),
     ] {
         let want = format!(
-            "  {}: unreadable file: not a regular file ({kind})",
+            "  {}: unreadable file: is {kind}: only regular files are used",
             p.display()
         );
         assert!(lines.contains(&want.as_str()), "{want}\n{stderr}");
@@ -466,4 +466,56 @@ fn reviewers_who_left_are_skipped_along_the_chain() {
     let un = std::fs::read_to_string(out.path().join("reviews").join(&id).join("unassigned.csv"))
         .expect("unassigned.csv");
     assert!(un.contains("GH5") && un.contains("GH6"), "{un}");
+}
+
+/// The attack: `OUT/reviews` (or one campaign's directory) replaced by a link to a folder
+/// outside OUT, so that the next `review open` or `review ingest` writes the campaign there.
+/// Campaign records cannot be rebuilt, so the link is refused (exit 4, naming it), never
+/// followed and never removed.
+#[test]
+fn a_link_planted_at_the_reviews_directory_is_refused_not_followed() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let reviews = out.path().join("reviews");
+    std::os::unix::fs::symlink(elsewhere.path(), &reviews).expect("symlink");
+    let data = crate::review::root().join("data/sample");
+    let err = permaudit::review::open::open(&permaudit::review::open::OpenOptions {
+        inputs: permaudit::pipeline::Inputs {
+            input_dir: &data.join("input"),
+            policy_dir: &data.join("policy"),
+            naive_tz: None,
+            lookback_days: 30,
+        },
+        config_sha256: "test",
+        templates_dir: None,
+        out: out.path(),
+        jurisdiction: "HK",
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        due: None,
+        on_no_response: OnNoResponse::Revoke,
+    })
+    .err()
+    .expect("refused");
+    assert_eq!(err.exit_code(), 4, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&reviews.display().to_string()) && msg.contains("symbolic link"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).expect("ls").count(), 0);
+
+    // A campaign directory that is a link: ingest refuses it too, naming it.
+    let (out, id) = campaign(OnNoResponse::Revoke);
+    let dir = out.path().join("reviews").join(&id);
+    let moved = elsewhere.path().join(&id);
+    std::fs::rename(&dir, &moved).expect("move");
+    std::os::unix::fs::symlink(&moved, &dir).expect("symlink");
+    let before = std::fs::read(moved.join("state.json")).expect("state");
+    let (code, stderr) = ingest_cli(out.path(), &id, &[&out.path().join("packet.csv")]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+    assert_eq!(
+        std::fs::read(moved.join("state.json")).expect("state"),
+        before
+    );
 }

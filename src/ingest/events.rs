@@ -107,7 +107,7 @@ impl SeqRecords {
         match self {
             SeqRecords::Memory(df) => Ok(df.clone()),
             SeqRecords::File(path) => {
-                let f = std::fs::File::open(path).map_err(|e| crate::error::Error::io(path, e))?;
+                let f = crate::output::open_read(path)?;
                 Ok(ParquetReader::new(f).finish()?)
             }
         }

@@ -11,15 +11,15 @@ pub mod state;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::Read;
 use std::ops::Range;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use polars::prelude::{col, DataFrame, Expr, IntoLazy, LazyFrame};
 
 use crate::error::{Error, Result};
+use crate::fs_guard::{self, Links};
 use events::{EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
@@ -397,26 +397,12 @@ fn walk(
 /// Only regular files are read: opening a FIFO blocks until a writer comes, a device may
 /// never end, and the run would wait under the lock forever.
 fn ensure_regular(rel: &str, meta: &std::fs::Metadata) -> Result<()> {
-    let ft = meta.file_type();
-    if ft.is_file() {
+    if meta.is_file() {
         return Ok(());
     }
-    let what = if ft.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    };
     Err(Error::input(
         rel,
-        format!("is {what}: only regular files are read"),
+        fs_guard::not_regular(meta.file_type()).to_string(),
     ))
 }
 
@@ -476,19 +462,14 @@ impl RowsWanted<'_> {
 }
 
 fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
-    let unreadable = |e: std::io::Error| Error::input(&f.rel, format!("unreadable file: {e}"));
-    // Discovery saw a regular file, but it may have been swapped for a FIFO since: opened
-    // without blocking (which changes nothing for a regular file), and checked again on
-    // what was opened.
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&f.path)
-        .map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    ensure_regular(&f.rel, &meta)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or_default());
-    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    // Discovery saw a regular file, but it may have been swapped for a FIFO since.
+    let bytes = fs_guard::read_regular(&f.path, Links::Follow).map_err(|e| {
+        if fs_guard::is_refusal(&e) {
+            Error::input(&f.rel, e.to_string())
+        } else {
+            Error::input(&f.rel, format!("unreadable file: {e}"))
+        }
+    })?;
     // Zero bytes is file-level in every format (contract section 3): an export that wrote
     // nothing, not even a header, is broken rather than empty.
     if bytes.is_empty() {

@@ -11,6 +11,7 @@ use super::model::{self, Decision, Item, Returned, Source, Stored, Verdict, RETU
 use super::packets::{read_packet, Contents};
 use crate::error::{Error, Result};
 use crate::findings::neutralise;
+use crate::fs_guard::{self, Links};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
@@ -310,38 +311,13 @@ fn excerpt(s: &str) -> String {
 /// read (a FIFO would block the command under the lock, a device never ends), and a
 /// missing or unreadable one is a problem of the batch, not an operational error.
 fn read_packet_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
-    use std::io::Read;
-    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("not a regular file ({})", file_kind(&meta)));
-    }
-    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    // Checked again on the open file: the path may have been replaced since.
-    let meta = f.metadata().map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("not a regular file ({})", file_kind(&meta)));
-    }
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    Ok(bytes)
-}
-
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_block_device() || t.is_char_device() {
-        "a device"
-    } else {
-        "an unknown kind"
-    }
+    fs_guard::read_regular(path, Links::Follow).map_err(|e| {
+        if fs_guard::is_refusal(&e) {
+            e.to_string()
+        } else {
+            format!("cannot read it: {e}")
+        }
+    })
 }
 
 /// Validates every file; returns the problems, or nothing written and an error listing

@@ -318,7 +318,13 @@ pub fn campaign_dir(out: &Path, id: &str) -> Result<PathBuf> {
             format!("{id:?} is not a campaign id (letters, digits, '-' and '_' only)"),
         ));
     }
-    Ok(out.join(REVIEWS_DIR).join(id))
+    let root = out.join(REVIEWS_DIR);
+    let dir = root.join(id);
+    // Campaign records are written and read here: a planted link must not move them out
+    // of OUT.
+    crate::output::refuse_foreign_dir(&root)?;
+    crate::output::refuse_foreign_dir(&dir)?;
+    Ok(dir)
 }
 
 /// Pretty JSON with a final newline; struct fields keep their declared order, maps are
@@ -335,7 +341,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::output::read_file(path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(path.display().to_string(), format!("unreadable: {e}")))
 }
@@ -399,6 +405,7 @@ impl Stored {
     /// Every campaign stored in OUT (directories with a readable campaign.json), by id.
     pub fn all(out: &Path) -> Result<Vec<Stored>> {
         let root = out.join(REVIEWS_DIR);
+        crate::output::refuse_foreign_dir(&root)?;
         let Ok(entries) = fs::read_dir(&root) else {
             return Ok(Vec::new());
         };
