@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Sizes named in issue 8.
+/// Benchmark sizes: small, medium and large platforms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
     Small,

@@ -20,4 +20,5 @@ pub mod resolve;
 pub mod review;
 pub mod rules;
 pub mod run;
+pub mod severity;
 pub mod verify;

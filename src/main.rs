@@ -12,6 +12,7 @@ use permaudit::error::{Error, Result};
 use permaudit::generate::{self, GenOptions, Preset};
 use permaudit::pipeline::{self, Inputs};
 use permaudit::run::{run_range, RunFlags};
+use permaudit::severity::Severity;
 
 // Hundreds of millions of short-lived strings and hash tables per night: glibc's allocator
 // spent a sixth of ingest in malloc/free and kept freed pages, so RSS grew with every
@@ -37,14 +38,6 @@ struct Cli {
 enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, PartialOrd, Ord)]
-enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
 }
 
 #[derive(Subcommand)]
@@ -131,7 +124,7 @@ struct ReviewPlace {
     out: Option<PathBuf>,
 }
 
-/// `permaudit review ...` (issue 7). Every subcommand reads the run configuration and
+/// `permaudit review ...`. Every subcommand reads the run configuration and
 /// writes under OUT/reviews/<campaign_id>/.
 #[derive(Subcommand)]
 enum ReviewCommand {
@@ -297,14 +290,9 @@ fn execute(command: Command) -> Result<u8> {
                     s.dir.display()
                 ));
                 failing |= fail_on.is_some_and(|min| {
-                    [
-                        (Severity::Low, "low"),
-                        (Severity::Medium, "medium"),
-                        (Severity::High, "high"),
-                        (Severity::Critical, "critical"),
-                    ]
-                    .iter()
-                    .any(|(level, name)| *level >= min && sev(name) > 0)
+                    Severity::ALL
+                        .iter()
+                        .any(|level| *level >= min && sev(level.as_str()) > 0)
                 });
             })?;
             Ok(u8::from(failing))

@@ -1,4 +1,4 @@
-//! Issue 13, written as the attacks: inputs made by a hostile data owner or a careless
+//! Written as the attacks: inputs made by a hostile data owner or a careless
 //! operator (link loops, FIFOs, stray quotes, bytes that are not UTF-8, duplicate JSON keys,
 //! leap seconds, decimal columns). Each gets the contract's treatment: a file-level error
 //! naming the file, or a quarantined row with its reason, and never a run that hangs or
@@ -46,7 +46,7 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 3: links in the audit_events tree
+// Links in the audit_events tree
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -102,7 +102,7 @@ fn a_file_reached_by_several_paths_is_read_once() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 6: only regular files are read
+// Only regular files are read
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -166,7 +166,7 @@ fn a_socket_where_a_table_file_belongs_is_a_file_level_error() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 4: a quoted value spanning lines where no line break belongs
+// A quoted value spanning lines where no line break belongs
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -261,7 +261,7 @@ fn a_line_break_in_an_identifier_is_a_bad_value_in_every_format() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 8: one value that is not UTF-8 in a Parquet string column
+// One value that is not UTF-8 in a Parquet string column
 // ---------------------------------------------------------------------------------------
 
 /// An events file whose `account_id` (a Parquet string, UTF-8 annotated) holds one value
@@ -320,7 +320,7 @@ fn parquet_string_value_not_utf8_quarantines_its_row_only() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 10: duplicate JSON keys, leap seconds, decimal columns
+// Duplicate JSON keys, leap seconds, decimal columns
 // ---------------------------------------------------------------------------------------
 
 #[test]

@@ -1,4 +1,4 @@
-//! Issue 13, items 1, 2 and 5: OUT and its state are not trusted. Each test is the attack
+//! OUT and its state are not trusted. Each test is the attack
 //! or the accident: a link planted where the run writes, an input rewritten with its
 //! modification time restored, a stray or damaged file in the state, a file where a run
 //! directory belongs.

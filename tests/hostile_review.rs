@@ -1,4 +1,4 @@
-//! Issue 13, items 7 and 11, written as the attacks: returned packets with formulas, odd
+//! Written as the attacks: returned packets with formulas, odd
 //! packet paths (missing, FIFO, device, directory), and campaigns over identities who have
 //! left or whose managers form a cycle.
 
@@ -95,7 +95,7 @@ fn first_row_cell(column: &str) -> String {
     format!("{}2", char::from(b'A' + c as u8))
 }
 
-// ---------------------------------------------------------------- item 7: formulas
+// ---------------------------------------------------------------- formulas
 
 #[test]
 fn xlsx_formula_decision_with_a_cached_revoke_is_refused_naming_the_cell() {
@@ -249,7 +249,7 @@ fn every_problem_message_is_plain_english_naming_file_and_row() {
     assert!(!stderr.contains("push("), "{stderr}");
 }
 
-// ---------------------------------------------------------------- item 7: packet paths
+// ---------------------------------------------------------------- packet paths
 
 #[test]
 fn missing_packet_path_is_an_input_error() {
@@ -322,7 +322,7 @@ fn cell_names_follow_spreadsheet_columns() {
     assert_eq!(cell_name(0, 702), "AAA1");
 }
 
-// ---------------------------------------------------------------- item 11: reviewers
+// ---------------------------------------------------------------- reviewers
 
 #[test]
 fn management_line_ends_at_a_cycle() {

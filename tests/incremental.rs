@@ -1,4 +1,4 @@
-//! Incremental nightly runs (issue 8): a run that reuses the stored digests of unchanged
+//! Incremental nightly runs: a run that reuses the stored digests of unchanged
 //! audit-event partitions writes exactly the same bytes as a `--full` run, when a new day
 //! arrives, when an old partition changes and when one is deleted; and the digests of
 //! changed or deleted partitions are never reused.

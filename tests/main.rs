@@ -13,6 +13,7 @@ mod incremental;
 mod ingest;
 mod nightly;
 mod partitions;
+mod pinned;
 mod policy;
 mod report;
 mod review;

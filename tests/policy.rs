@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Weekday, WeekdaySet};
 use permaudit::config::{ConfigError, RunConfig};
-use permaudit::policy::{BusinessHours, Pattern, Policy, Risk, Scope, SodKind};
+use permaudit::policy::{BusinessHours, Pattern, Policy, Scope, Severity, SodKind};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
@@ -258,7 +258,7 @@ fn full_example_loads_with_values_and_defaults() {
     assert_eq!(r1.id, "SOD-001");
     assert_eq!(r1.name, "Beneficiary maintenance vs payout release");
     assert_eq!(r1.kind, SodKind::Static);
-    assert_eq!(r1.risk, Risk::Critical);
+    assert_eq!(r1.risk, Severity::Critical);
     assert_eq!(r1.scope, Scope::Global);
     assert_eq!(
         r1.description.as_deref(),
@@ -285,7 +285,7 @@ fn full_example_loads_with_values_and_defaults() {
     assert_eq!(r2.kind, SodKind::Transaction);
     assert_eq!(
         r2.risk,
-        Risk::Critical,
+        Severity::Critical,
         "transaction rules default to critical"
     );
     assert_eq!(r2.scope, Scope::Global, "scope defaults to global");
@@ -301,11 +301,11 @@ fn full_example_loads_with_values_and_defaults() {
 
     let r3 = &policy.sod_rules[2];
     assert_eq!(r3.scope, Scope::Jurisdiction);
-    assert_eq!(r3.risk, Risk::Medium);
+    assert_eq!(r3.risk, Severity::Medium);
 
     assert_eq!(policy.grading.job_functions.len(), 2);
-    assert_eq!(policy.grading.job_functions["support"], Risk::Medium);
-    assert_eq!(policy.grading.job_functions["engineer"], Risk::High);
+    assert_eq!(policy.grading.job_functions["support"], Severity::Medium);
+    assert_eq!(policy.grading.job_functions["engineer"], Severity::High);
     assert_eq!(policy.grading.min_size, 5);
     assert_eq!(policy.grading.max_share, 0.25);
 
@@ -1123,14 +1123,23 @@ fn pattern_matching_with_wildcard() {
 
 #[test]
 fn risk_order_and_parsing() {
-    assert!(Risk::Low < Risk::Medium && Risk::Medium < Risk::High && Risk::High < Risk::Critical);
-    for r in [Risk::Low, Risk::Medium, Risk::High, Risk::Critical] {
-        assert_eq!(r.as_str().parse::<Risk>().unwrap(), r);
+    assert!(
+        Severity::Low < Severity::Medium
+            && Severity::Medium < Severity::High
+            && Severity::High < Severity::Critical
+    );
+    for r in [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ] {
+        assert_eq!(r.as_str().parse::<Severity>().unwrap(), r);
         assert_eq!(r.to_string(), r.as_str());
     }
-    assert!("Critical".parse::<Risk>().is_err());
-    assert!(" low".parse::<Risk>().is_err());
-    assert_eq!(serde_json::to_string(&Risk::High).unwrap(), "\"high\"");
+    assert!("Critical".parse::<Severity>().is_err());
+    assert!(" low".parse::<Severity>().is_err());
+    assert_eq!(serde_json::to_string(&Severity::High).unwrap(), "\"high\"");
 }
 
 // ---------------------------------------------------------------- validate_against_systems

@@ -1,4 +1,4 @@
-//! Access review campaigns (issue 7) on the sample data: reviewer resolution, due dates,
+//! Access review campaigns on the sample data: reviewer resolution, due dates,
 //! packets (CSV and XLSX round trip), every ingest error, status signals, close with each
 //! on_no_response, the sign-off hashes, and last-reviewed dates feeding the next campaign.
 

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Risk;
+use super::Severity;
 use crate::config::{entry_label, ConfigError, TomlFile};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grading {
     /// job function (as in `identities.job_function`) -> highest risk it may hold.
-    pub job_functions: BTreeMap<String, Risk>,
+    pub job_functions: BTreeMap<String, Severity>,
     /// Peers (same department and job_function) needed before anyone is judged an outlier.
     pub min_size: u32,
     /// A permission held by at most this share of the peer group is an outlier.
@@ -91,7 +91,7 @@ pub(crate) fn parse(file: &TomlFile) -> Result<Grading, ConfigError> {
             .ok_or_else(|| err("max_risk", span.clone(), "is required".into()))?;
         let risk = max_risk
             .get_ref()
-            .parse::<Risk>()
+            .parse::<Severity>()
             .map_err(|e| err("max_risk", max_risk.span(), e.to_string()))?;
         first_index.insert(name.get_ref().clone(), index);
         grading.job_functions.insert(name.into_inner(), risk);

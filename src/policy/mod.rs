@@ -6,14 +6,12 @@ pub mod jurisdictions;
 pub mod sod;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use serde::Serialize;
 
 use crate::config::{entry_label, ConfigError, TomlFile};
 
+pub use crate::severity::Severity;
 pub use grading::Grading;
 pub use jurisdictions::{BusinessHours, Jurisdiction};
 pub use sod::{Pattern, Scope, SodFunction, SodKind, SodRule};
@@ -29,50 +27,6 @@ pub struct DeadPattern<'p> {
 pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
 pub const SOD_RULES_FILE: &str = "sod_rules.toml";
 pub const GRADING_FILE: &str = "grading.toml";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Risk {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Risk {
-    pub const ALL: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Risk::Low => "low",
-            Risk::Medium => "medium",
-            Risk::High => "high",
-            Risk::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Risk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a risk level (expected low, medium, high or critical)")]
-pub struct UnknownRisk(pub String);
-
-impl FromStr for Risk {
-    type Err = UnknownRisk;
-
-    /// Exact lower-case words only, as for every enumeration in the contract.
-    fn from_str(s: &str) -> Result<Risk, UnknownRisk> {
-        Risk::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRisk(s.to_string()))
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Policy {

@@ -8,7 +8,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::Risk;
+use super::Severity;
 use crate::config::{entry_label, ConfigError, TomlFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -57,7 +57,7 @@ pub struct SodRule {
     pub name: String,
     pub kind: SodKind,
     /// For transaction rules this is informational: their findings are always critical.
-    pub risk: Risk,
+    pub risk: Severity,
     /// Applies to static rules only.
     pub scope: Scope,
     pub description: Option<String>,
@@ -219,9 +219,9 @@ impl Ctx<'_> {
         let risk = match (raw.risk, kind) {
             (Some(r), _) => r
                 .get_ref()
-                .parse::<Risk>()
+                .parse::<Severity>()
                 .map_err(|e| self.err("risk", r.span(), e.to_string()))?,
-            (None, SodKind::Transaction) => Risk::Critical,
+            (None, SodKind::Transaction) => Severity::Critical,
             (None, SodKind::Static) => {
                 return Err(self.err("risk", self.span.clone(), "is required"))
             }

@@ -1,4 +1,4 @@
-//! Access review campaigns (issue 7): periodic sign-off of every effective grant by the
+//! Access review campaigns: periodic sign-off of every effective grant by the
 //! holder's manager or the entitlement's owner, run offline from the same tables as the
 //! nightly pipeline. One module per concern:
 //!

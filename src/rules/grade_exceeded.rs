@@ -3,7 +3,7 @@ use polars::prelude::*;
 use super::util::detail;
 use super::RuleMeta;
 use crate::error::Result;
-use crate::policy::Risk;
+use crate::policy::Severity;
 use crate::resolve::Ctx;
 
 pub static META: RuleMeta = RuleMeta {
@@ -33,12 +33,12 @@ fn risk_rank(e: Expr) -> Expr {
         .otherwise(lit(1i32))
 }
 
-fn rank_of(r: Risk) -> i32 {
+fn rank_of(r: Severity) -> i32 {
     match r {
-        Risk::Low => 0,
-        Risk::Medium => 1,
-        Risk::High => 2,
-        Risk::Critical => 3,
+        Severity::Low => 0,
+        Severity::Medium => 1,
+        Severity::High => 2,
+        Severity::Critical => 3,
     }
 }
 

@@ -427,7 +427,7 @@ fn evidence_is_bounded() {
 fn no_static_rules_no_findings() {
     let accounts = "system_id,account_id,identity_id,status\npay-hk,a1,alice,active\n";
     let grants = "g1,pay-hk,a1,ben.edit,2026-01-01T00:00:00Z,\n";
-    assert!(fixture(accounts, grants, "")
+    assert!(fixture(accounts, grants, "rule = []\n")
         .findings(AS_OF, "SOD_CONFLICT")
         .is_empty());
 }

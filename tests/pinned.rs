@@ -1,0 +1,64 @@
+//! Refactors keep behaviour: every output of a run on the sample and on the small preset is
+//! pinned. A run's manifest holds the SHA-256 of every other file of the run (findings,
+//! reports, OCSF, freeze list...) and of its inputs, policy and templates, so one pinned
+//! manifest hash pins them all. When a change is meant to alter outputs, the failure prints
+//! the manifest's file list: compare it with the previous one, then update the constant.
+
+use crate::common::{bin, run_in, sample_copy};
+
+use std::path::Path;
+
+const SAMPLE_MANIFEST_SHA256: &str =
+    "10005b25882bc378ce7f4f1894f3b314e2b0819f811ab2da51104e4453a7bdc0";
+const SMALL_PRESET_MANIFEST_SHA256: &str =
+    "c3367166b80104377563a14cb37341b8632bf2e9ae5b47ed20da02d789ce87e2";
+
+fn assert_manifest(run_dir: &Path, pinned: &str) {
+    let manifest = run_dir.join("manifest.json");
+    let bytes = std::fs::read(&manifest).expect("manifest");
+    let sha = permaudit::hash::sha256_hex(&bytes);
+    if sha != pinned {
+        let m: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        panic!(
+            "outputs changed: manifest SHA-256 {sha}, pinned {pinned}; its files:\n{}",
+            serde_json::to_string_pretty(&m["outputs"]).expect("json")
+        );
+    }
+}
+
+#[test]
+fn sample_outputs_are_pinned() {
+    let (dir, cfg) = sample_copy("");
+    let out = run_in(dir.path(), &cfg, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_manifest(&dir.path().join("out/2026-11-24"), SAMPLE_MANIFEST_SHA256);
+}
+
+#[test]
+fn small_preset_outputs_are_pinned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generated = bin()
+        .args(["generate", "--preset", "small", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("generate");
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let out = run_in(dir.path(), &dir.path().join("permaudit.toml"), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_manifest(
+        &dir.path().join("out/2026-11-24"),
+        SMALL_PRESET_MANIFEST_SHA256,
+    );
+}
