@@ -2,7 +2,8 @@
 //! overrides, OCSF and summary shape, well-formed self-contained HTML, golden files.
 //!
 //! Golden files live in `tests/golden/`; refresh them after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test --test report golden`.
+//! `UPDATE_GOLDEN=1 cargo test --test suite report::golden` (the integration tests are one
+//! binary, `suite`).
 
 use crate::common::{run_in, sample_copy};
 

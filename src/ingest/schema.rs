@@ -1,5 +1,7 @@
 //! Every contract table as data: the single source of truth for columns, types,
-//! requiredness, keys and references. Nothing else in the crate spells a column list.
+//! requiredness, keys and references. No other module declares a table; the event digests
+//! name the subsets of `audit_events` columns they keep (`events::SEQ_COLUMNS`,
+//! `events::WINDOW_COLUMNS`), and the generator names the columns it writes.
 
 /// Value kinds a contract column can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,9 @@ pub fn jurisdictions(ctx: &Ctx) -> LazyFrame {
     ctx.jurisdictions.clone().lazy()
 }
 
-/// Left-joins the per-jurisdiction thresholds onto a frame with a `jurisdiction` column.
+/// Inner-joins the per-jurisdiction thresholds onto a frame with a `jurisdiction` column: a row
+/// whose jurisdiction the policy does not define is dropped (none is, since every system's
+/// jurisdiction is checked against the policy before the rules run).
 pub fn with_thresholds(lf: LazyFrame, ctx: &Ctx) -> LazyFrame {
     lf.join(
         jurisdictions(ctx),
