@@ -76,16 +76,16 @@ pub struct Place {
 }
 
 /// A loaded configuration and the output directory chosen with it.
-pub struct Resolved {
+pub struct Configured {
     pub cfg: RunConfig,
     pub out_dir: PathBuf,
 }
 
 impl Place {
-    pub fn resolve(&self) -> Result<Resolved> {
+    pub fn resolve(&self) -> Result<Configured> {
         let cfg = self.config.load()?;
         let out_dir = self.out.clone().unwrap_or_else(|| cfg.out_dir.clone());
-        Ok(Resolved { cfg, out_dir })
+        Ok(Configured { cfg, out_dir })
     }
 
     /// The output directory alone: the configuration is read only when `--out` is absent,

@@ -9,8 +9,10 @@ use std::io::{IsTerminal, Write};
 
 use chrono::Utc;
 use clap::Parser;
-use cli::{CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, Place};
-use cli::{ReviewCommand, RunArgs};
+use cli::{
+    CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, Place, ReviewCommand,
+    RunArgs,
+};
 use permaudit::error::{ExitCode, Result};
 use permaudit::pipeline::{self, Inputs};
 use permaudit::review;
