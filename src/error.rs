@@ -50,6 +50,7 @@ impl Error {
         }
     }
 
+    /// The one mapping from errors to exit codes.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) | Error::Input { .. } | Error::Strict { .. } => ExitCode::BadInput,
