@@ -50,14 +50,105 @@ impl Error {
         }
     }
 
-    /// Exit codes are part of the CLI contract (README, `--help`).
-    pub fn exit_code(&self) -> i32 {
+    /// The one mapping from errors to exit codes.
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Input { .. } | Error::Strict { .. } => 2,
-            Error::Locked(_) => 3,
-            Error::Verify(_) => 5,
-            Error::Io { .. } | Error::Template { .. } | Error::Internal(_) => 4,
+            Error::Config(_) | Error::Input { .. } | Error::Strict { .. } => ExitCode::BadInput,
+            Error::Locked(_) => ExitCode::Locked,
+            Error::Verify(_) => ExitCode::VerifyFailed,
+            Error::Io { .. } | Error::Template { .. } | Error::Internal(_) => ExitCode::Internal,
         }
+    }
+}
+
+/// The process's exit codes, part of the command-line contract: `--help` and the README's
+/// table are rendered from here, so they cannot drift from what the process returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    FindingsAtOrAbove = 1,
+    BadInput = 2,
+    Locked = 3,
+    Internal = 4,
+    VerifyFailed = 5,
+}
+
+impl ExitCode {
+    pub const ALL: [ExitCode; 6] = [
+        ExitCode::Success,
+        ExitCode::FindingsAtOrAbove,
+        ExitCode::BadInput,
+        ExitCode::Locked,
+        ExitCode::Internal,
+        ExitCode::VerifyFailed,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The terse meaning `--help` lists.
+    pub fn brief(self) -> &'static str {
+        match self {
+            ExitCode::Success => "success",
+            ExitCode::FindingsAtOrAbove => "findings at or above --fail-on",
+            ExitCode::BadInput => "bad input, configuration or policy (nothing written)",
+            ExitCode::Locked => "another run holds the lock of the output directory (nothing done)",
+            ExitCode::Internal => "internal or I/O error",
+            ExitCode::VerifyFailed => "verify found a wrong file or link",
+        }
+    }
+
+    /// The full meaning the README's table gives (Markdown).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Success => "success",
+            ExitCode::FindingsAtOrAbove => {
+                "findings at or above `--fail-on` exist (the run itself succeeded and wrote its \
+                 output)"
+            }
+            ExitCode::BadInput => {
+                "bad input, configuration or policy (file-level problem: an input file or the \
+                 input directory that cannot be read or parsed, a missing column or table; or \
+                 any quarantined row with `--strict`), or bad arguments; no output is created \
+                 or changed"
+            }
+            ExitCode::Locked => {
+                "another run holds the output directory's lock; this run did nothing"
+            }
+            ExitCode::Internal => {
+                "internal or I/O error on the output side (disk full, permissions, an earlier \
+                 run's output unreadable, a link or non-file as the lock, something other than \
+                 a directory at `OUT/<as_of>`)"
+            }
+            ExitCode::VerifyFailed => {
+                "`verify` found a file or a chain link that is wrong (each is listed on stdout)"
+            }
+        }
+    }
+
+    /// The `--help` footer of every command.
+    pub fn help() -> String {
+        let codes: Vec<String> = Self::ALL
+            .iter()
+            .map(|c| format!("{} {}", c.code(), c.brief()))
+            .collect();
+        format!("Exit codes: {}.", codes.join("; "))
+    }
+
+    /// The README's exit-code table.
+    pub fn markdown_table() -> String {
+        let mut table = String::from("| exit code | meaning |\n|---|---|\n");
+        for c in Self::ALL {
+            table.push_str(&format!("| {} | {} |\n", c.code(), c.meaning()));
+        }
+        table
+    }
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code.code())
     }
 }
 

@@ -66,6 +66,24 @@ pub struct GenSummary {
     pub days: u32,
 }
 
+/// The line `generate` prints.
+impl std::fmt::Display for GenSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "permaudit generate status=ok as_of={} systems={} identities={} accounts={} entitlements={} grants={} days={} events={}",
+            self.as_of.map(|d| d.to_string()).unwrap_or_default(),
+            self.systems,
+            self.identities,
+            self.accounts,
+            self.entitlements,
+            self.grants,
+            self.days,
+            self.events
+        )
+    }
+}
+
 /// The last generated day, fixed so that the same seed gives the same bytes on any date.
 pub const AS_OF: (i32, u32, u32) = (2026, 11, 24);
 const DAY_US: i64 = 86_400_000_000;

@@ -2,6 +2,7 @@
 //! swap into `OUT/<as_of>/`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -20,6 +21,7 @@ use crate::output::{self, Staging};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
+use crate::severity::Severity;
 
 pub struct RunOptions {
     pub as_of: NaiveDate,
@@ -46,6 +48,44 @@ pub struct RunSummary {
     pub freeze: usize,
     /// SHA-256 of the new manifest: the tip of the chain, worth keeping outside OUT.
     pub manifest_sha256: String,
+}
+
+impl RunSummary {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.by_severity
+            .get(severity.as_str())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether a finding of `min` or above exists (`--fail-on`).
+    pub fn has_at_or_above(&self, min: Severity) -> bool {
+        Severity::ALL
+            .iter()
+            .any(|level| *level >= min && self.count(*level) > 0)
+    }
+}
+
+/// The line every run prints per day, for cron mail and log shippers.
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "permaudit run as_of={} status=ok findings={}",
+            self.as_of, self.findings
+        )?;
+        for level in Severity::ALL.iter().rev() {
+            write!(f, " {}={}", level.as_str(), self.count(*level))?;
+        }
+        write!(
+            f,
+            " freeze={} quarantined={} manifest_sha256={} out={}",
+            self.freeze,
+            self.quarantined,
+            self.manifest_sha256,
+            self.dir.display()
+        )
+    }
 }
 
 /// Rules whose findings put the named account on the freeze list (critical bursts only).
@@ -105,12 +145,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     let started = Instant::now();
     tracing::info!(as_of = %opts.as_of, out = %opts.out_dir.display(), "run started");
     progress.stage(&format!("{} analyse", opts.as_of));
-    let inputs = Inputs {
-        input_dir: &cfg.input_dir,
-        policy_dir: &cfg.policy_dir,
-        naive_tz: cfg.naive_timestamps_tz,
-        lookback_days: cfg.activity_lookback_days,
-    };
+    let inputs = Inputs::from(cfg);
     let renderer = Renderer::new(cfg.templates_dir.as_deref())?;
     let store = Store::open(&opts.out_dir, !opts.flags.full)?;
     let mut a = analyze_with(&inputs, opts.as_of, Some(&store))?;

@@ -19,8 +19,9 @@
 //! line (`manifest_sha256=`), which is where to anchor the chain outside OUT.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use chrono::NaiveDate;
 
@@ -29,6 +30,8 @@ use crate::output;
 
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The output directory verified.
+    pub out: PathBuf,
     pub runs: usize,
     pub files: usize,
     pub links: usize,
@@ -41,6 +44,40 @@ pub struct Report {
 impl Report {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The error `verify` exits with when anything is wrong.
+    pub fn failure(&self) -> Result<()> {
+        match self.problems.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::Verify(format!(
+                "{} problem(s) in {}, first: {first}",
+                self.problems.len(),
+                self.out.display()
+            ))),
+        }
+    }
+}
+
+/// What `verify` prints: notes, one `FAIL` line per problem, then the summary line.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        for p in &self.problems {
+            writeln!(f, "FAIL {p}")?;
+        }
+        write!(
+            f,
+            "permaudit verify status={} runs={} files={} links={} problems={} out={}",
+            if self.ok() { "ok" } else { "failed" },
+            self.runs,
+            self.files,
+            self.links,
+            self.problems.len(),
+            self.out.display()
+        )
     }
 }
 
@@ -58,7 +95,10 @@ fn safe_relative(p: &str) -> bool {
 }
 
 pub fn verify(out: &Path) -> Result<Report> {
-    let mut report = Report::default();
+    let mut report = Report {
+        out: out.to_path_buf(),
+        ..Report::default()
+    };
     let entries = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
     let mut dated: Vec<NaiveDate> = Vec::new();
     for entry in entries {

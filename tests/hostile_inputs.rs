@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use permaudit::error::ExitCode;
 use polars::prelude::*;
 
 /// Long enough for a debug build to run the sample; a run that hangs fails the test.
@@ -148,7 +149,7 @@ fn a_file_swapped_for_a_fifo_after_discovery_cannot_block() {
     });
     let err = rx.recv_timeout(LIMIT).expect("the load ended");
     let (code, msg) = err.expect("a file-level error");
-    assert_eq!(code, 2, "{msg}");
+    assert_eq!(code, ExitCode::BadInput, "{msg}");
     assert!(msg.contains("grants.csv") && msg.contains("FIFO"), "{msg}");
 }
 

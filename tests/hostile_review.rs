@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use permaudit::error::ExitCode;
 use permaudit::review::ingest::ingest;
 use permaudit::review::model::{ReviewerBasis, PACKET_COLUMNS};
 use permaudit::review::open::{choose_reviewer, management_line, Candidates};
@@ -131,7 +132,7 @@ fn xlsx_formula_decision_without_a_cached_value_is_refused() {
         (c == "decision").then(|| Cell::Formula("=IF(TRUE,\"revoke\",\"keep\")".into(), "".into()))
     });
     let err = ingest(o, &id, &[f], at("2026-11-28T00:00:00Z"), None).expect_err("refused");
-    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
     let msg = err.to_string();
     assert!(
         msg.contains(&format!("cell {} (decision)", first_row_cell("decision"))),
@@ -496,7 +497,7 @@ fn a_link_planted_at_the_reviews_directory_is_refused_not_followed() {
     })
     .err()
     .expect("refused");
-    assert_eq!(err.exit_code(), 4, "{err}");
+    assert_eq!(err.exit_code(), ExitCode::Internal, "{err}");
     let msg = err.to_string();
     assert!(
         msg.contains(&reviews.display().to_string()) && msg.contains("symbolic link"),

@@ -8,7 +8,7 @@ use crate::common;
 use std::path::Path;
 
 use common::Fixture;
-use permaudit::error::Error;
+use permaudit::error::{Error, ExitCode};
 use permaudit::ingest::{IngestReport, QuarantineRow, TableAccount, Tables};
 use permaudit::pipeline::{self, Inputs};
 use polars::prelude::*;
@@ -196,7 +196,11 @@ pub(crate) fn input_error(r: Result<Loaded, Error>) -> String {
     match r {
         Ok(_) => panic!("expected a file-level error, the load succeeded"),
         Err(e) => {
-            assert_eq!(e.exit_code(), 2, "file-level errors exit with 2: {e}");
+            assert_eq!(
+                e.exit_code(),
+                ExitCode::BadInput,
+                "file-level errors exit with 2: {e}"
+            );
             assert!(
                 matches!(e, Error::Input { .. }),
                 "expected an input error: {e:?}"
@@ -461,7 +465,7 @@ fn unknown_jurisdiction_is_a_configuration_error() {
         Ok(_) => panic!("an unknown jurisdiction code must fail the run"),
         Err(e) => {
             assert!(matches!(e, Error::Config(_)), "{e:?}");
-            assert_eq!(e.exit_code(), 2);
+            assert_eq!(e.exit_code(), ExitCode::BadInput);
             let msg = e.to_string();
             assert!(msg.contains("SG"), "{msg}");
             assert!(msg.contains("pay-sg"), "{msg}");

@@ -20,3 +20,4 @@ mod review;
 mod rules;
 mod sample;
 mod shuffle;
+mod summaries;

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use permaudit::error::ExitCode;
 use permaudit::pipeline::Inputs;
 use permaudit::review::close::close;
 use permaudit::review::ingest::{ingest, validate, ProblemKind};
@@ -691,7 +692,7 @@ fn ingest_rejects_every_kind_of_bad_row_and_applies_nothing() {
         msg.contains("unknown item") && msg.contains("nothing ingested"),
         "{msg}"
     );
-    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
     assert_eq!(
         std::fs::read(s.dir.join("state.json")).expect("state"),
         state_before

@@ -3,7 +3,8 @@
 //! `signoff.json`, and the final report. Writing the closed state is the last step, so a
 //! close that crashes half-way is simply closed again.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,12 +19,33 @@ use crate::output::{sha256_file, write_atomic};
 
 #[derive(Debug, Default)]
 pub struct CloseSummary {
+    pub campaign_id: String,
+    /// The campaign's directory, where revocations.csv and signoff.json are.
+    pub dir: PathBuf,
     pub keep: usize,
     pub revoke: usize,
     pub escalated: usize,
     /// Items settled by on_no_response at this close.
     pub no_response: usize,
     pub already_closed: bool,
+}
+
+/// The line `review close` prints.
+impl fmt::Display for CloseSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "permaudit review close status={} campaign={} keep={} revoke={} escalated={} no_response={} revocations={} signoff={}",
+            if self.already_closed { "already_closed" } else { "ok" },
+            self.campaign_id,
+            self.keep,
+            self.revoke,
+            self.escalated,
+            self.no_response,
+            self.dir.join(REVOCATIONS_FILE).display(),
+            self.dir.join(SIGNOFF_FILE).display()
+        )
+    }
 }
 
 pub const REVOCATION_COLUMNS: [&str; 12] = [
@@ -51,6 +73,8 @@ pub fn close(
     if stored.state.is_closed() {
         let st = super::status::status(&stored, at);
         return Ok(CloseSummary {
+            campaign_id: campaign_id.to_string(),
+            dir: stored.dir,
             keep: st.keep,
             revoke: st.revoke,
             escalated: st.escalated,
@@ -98,6 +122,8 @@ pub fn close(
     stored.save_state()?;
     let st = super::status::status(&stored, at);
     Ok(CloseSummary {
+        campaign_id: campaign_id.to_string(),
+        dir,
         keep: st.keep,
         revoke: st.revoke,
         escalated: st.escalated,

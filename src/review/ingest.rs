@@ -3,6 +3,7 @@
 //! the campaign exactly as it was.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -82,11 +83,23 @@ struct Accepted {
 
 #[derive(Debug, Default)]
 pub struct IngestSummary {
+    pub campaign_id: String,
     pub files: usize,
     /// Files whose exact content was ingested before: nothing to do.
     pub already_ingested: usize,
     pub decided: usize,
     pub pending: usize,
+}
+
+/// The line `review ingest` prints.
+impl fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "permaudit review ingest status=ok campaign={} files={} already_ingested={} decided={} pending={}",
+            self.campaign_id, self.files, self.already_ingested, self.decided, self.pending
+        )
+    }
 }
 
 /// The fixed fields a cell must still equal: as written (neutralised) or, if a tool
@@ -399,6 +412,7 @@ pub fn ingest(
         .filter(|i| !stored.state.decisions.contains_key(&i.item_id))
         .count();
     Ok(IngestSummary {
+        campaign_id: campaign_id.to_string(),
         files: files.len(),
         already_ingested: skipped,
         decided,

@@ -2,6 +2,7 @@
 //! reviewer of each item, the evidence on it, and the packets.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
@@ -38,6 +39,24 @@ pub struct Opened {
     pub unassigned: usize,
     /// False when the campaign already existed with the same parameters (idempotent reopen).
     pub created: bool,
+}
+
+/// What `review open` prints: the summary line, then the campaign id alone on the last
+/// line, where scripts take it from.
+impl fmt::Display for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "permaudit review open status={} campaign={} items={} packets={} unassigned={} dir={}",
+            if self.created { "ok" } else { "exists" },
+            self.campaign_id,
+            self.items,
+            self.packets,
+            self.unassigned,
+            self.dir.display()
+        )?;
+        write!(f, "{}", self.campaign_id)
+    }
 }
 
 /// The people who could review one item, in the order of the rules.

@@ -2,6 +2,8 @@
 //! computed from the stored campaign and the instant given, so the same state and instant
 //! always give the same answer (and the same report).
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -52,6 +54,37 @@ pub struct Status {
     pub unassigned: usize,
     pub reviewers: Vec<ReviewerStatus>,
     pub signals: Vec<Signal>,
+}
+
+/// What `review status` prints: one line per reviewer, one per signal, then the summary
+/// line.
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.reviewers {
+            writeln!(
+                f,
+                "reviewer={} assigned={} keep={} revoke={} pending={} completion={}% overdue={}",
+                r.reviewer_id, r.assigned, r.keep, r.revoke, r.pending, r.completion, r.overdue
+            )?;
+        }
+        for sig in &self.signals {
+            writeln!(f, "signal {}: {}", sig.kind, sig.message)?;
+        }
+        write!(
+            f,
+            "permaudit review status campaign={} state={} items={} keep={} revoke={} escalated={} pending={} overdue={} unassigned={} due={}",
+            self.campaign_id,
+            if self.closed { "closed" } else { "open" },
+            self.items,
+            self.keep,
+            self.revoke,
+            self.escalated,
+            self.pending,
+            self.overdue,
+            self.unassigned,
+            self.due
+        )
+    }
 }
 
 fn pct(n: usize, d: usize) -> String {
