@@ -1,6 +1,8 @@
+//! DORMANT_ACCOUNT: interactive account unused beyond the dormancy period.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, days, detail, ts_text, with_thresholds};
+use super::util::{days, detail, ts_text, with_thresholds, JoinOnAccount};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;

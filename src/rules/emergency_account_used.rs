@@ -1,6 +1,10 @@
+//! EMERGENCY_ACCOUNT_USED: emergency (break-glass) account was used.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::policy::Policy;

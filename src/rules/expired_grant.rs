@@ -1,3 +1,5 @@
+//! EXPIRED_GRANT: grant past its expiry date still active.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};

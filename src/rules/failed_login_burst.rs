@@ -1,3 +1,5 @@
+//! FAILED_LOGIN_BURST: burst of failed logins on one account.
+
 use polars::prelude::*;
 
 use super::util::{detail, login, ts_text, with_thresholds};

@@ -1,3 +1,5 @@
+//! GRADE_EXCEEDED: grant riskier than the holder's job function allows.
+
 use polars::prelude::*;
 
 use super::util::detail;

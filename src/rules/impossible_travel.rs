@@ -1,3 +1,5 @@
+//! IMPOSSIBLE_TRAVEL: successive sign-ins from different countries too close together.
+
 use polars::prelude::*;
 
 use super::util::{detail, hours, located_logins, ts_text, with_thresholds};

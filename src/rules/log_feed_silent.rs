@@ -1,3 +1,5 @@
+//! LOG_FEED_SILENT: system's audit log feed has gone silent.
+
 use polars::prelude::*;
 
 use super::util::{detail, hours, ts_text, with_thresholds};

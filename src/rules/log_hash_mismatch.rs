@@ -1,3 +1,5 @@
+//! LOG_HASH_MISMATCH: audit log record fails its hash-chain check.
+
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::{json, Value};

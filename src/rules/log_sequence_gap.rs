@@ -1,3 +1,5 @@
+//! LOG_SEQUENCE_GAP: audit log sequence numbers are missing.
+
 use polars::prelude::*;
 
 use super::util::{critical_on_systems, detail, ts_text};

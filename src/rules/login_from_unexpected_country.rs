@@ -1,3 +1,5 @@
+//! LOGIN_FROM_UNEXPECTED_COUNTRY: successful login from a country the jurisdiction does not allow.
+
 use polars::prelude::*;
 
 use super::util::{detail, located_logins, ts_text};

@@ -1,3 +1,5 @@
+//! OFF_HOURS_PRIVILEGED_ACTION: privileged action outside business hours.
+
 use chrono::Weekday;
 use polars::prelude::*;
 
@@ -35,7 +37,11 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
 
 /// Successful events of actions exercising a privileged permission.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(pair_in("system_id", "action", r.privileged_actions.clone().lazy())?))
+    Ok(success().and(pair_in(
+        "system_id",
+        "action",
+        r.privileged_actions.clone().lazy(),
+    )?))
 }
 
 /// Successful window events exercising a privileged permission, at a local time (the

@@ -1,3 +1,5 @@
+//! ORPHAN_ACCOUNT: active account without an accountable owner.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};

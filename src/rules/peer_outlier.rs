@@ -1,3 +1,5 @@
+//! PEER_OUTLIER: permission rarely held by the holder's peers.
+
 use polars::prelude::*;
 
 use super::util::detail;

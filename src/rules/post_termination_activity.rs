@@ -1,6 +1,10 @@
+//! POST_TERMINATION_ACTIVITY: activity on a leaver's account after termination.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::policy::Policy;
@@ -22,7 +26,9 @@ pub static META: RuleMeta = RuleMeta {
 
 /// Successful events of accounts whose identity has left.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(account_in(r.accounts.clone().lazy().filter(col("terminated")))?))
+    Ok(success().and(account_in(
+        r.accounts.clone().lazy().filter(col("terminated")),
+    )?))
 }
 
 /// Successful events in the activity window after `terminated_at` by any account (whatever

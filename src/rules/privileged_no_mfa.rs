@@ -1,6 +1,8 @@
+//! PRIVILEGED_NO_MFA: privileged account signed in without multi-factor authentication.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, login, success, ts_text, with_thresholds};
+use super::util::{detail, login, success, ts_text, with_thresholds, JoinOnAccount};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::policy::Policy;

@@ -1,3 +1,5 @@
+//! SELF_APPROVED_GRANT: grant given or approved by its own holder.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};

@@ -1,6 +1,8 @@
+//! SHARED_PRIVILEGED_ACCOUNT: shared account with privileged access.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail};
+use super::util::{detail, JoinOnAccount};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::resolve::Ctx;

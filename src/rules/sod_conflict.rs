@@ -38,11 +38,7 @@ pub(super) struct SodFrames {
 }
 
 pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
-    let rules: Vec<&SodRule> = policy
-        .sod_rules
-        .iter()
-        .filter(|r| r.kind == kind)
-        .collect();
+    let rules: Vec<&SodRule> = policy.sod_rules.iter().filter(|r| r.kind == kind).collect();
     let (mut r_id, mut r_name, mut r_scope, mut r_risk, mut r_n) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut f_rule, mut f_idx, mut f_name, mut f_pats) = (vec![], vec![], vec![], vec![]);
@@ -263,8 +259,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             )
             .head(Some(MAX_MATCHES))
             .alias("matches"),
-        ])
-;
+        ]);
     let conflicts = covering_groups(
         per_function,
         &sod,
@@ -375,11 +370,21 @@ fn exceptions(ctx: &Ctx) -> LazyFrame {
         .clone()
         .lazy()
         .with_columns([
-            self_approved.or(not_yet).or(expired.clone()).not().alias("valid"),
+            self_approved
+                .or(not_yet)
+                .or(expired.clone())
+                .not()
+                .alias("valid"),
             expired.alias("lapsed"),
         ])
         .sort(
-            ["valid", "lapsed", "expires_at", "approved_at", "exception_id"],
+            [
+                "valid",
+                "lapsed",
+                "expires_at",
+                "approved_at",
+                "exception_id",
+            ],
             SortMultipleOptions::default()
                 .with_order_descending_multi([true, true, true, true, false])
                 .with_maintain_order(true),

@@ -83,7 +83,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let covering = matches
         .clone()
         .group_by(group.clone())
-        .agg([col("fidx").n_unique().cast(DataType::Int64).alias("covered")])
+        .agg([col("fidx")
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("covered")])
         .join(
             sod.rules.clone(),
             [col("sod_rule_id")],
@@ -128,8 +131,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             )
             .head(Some(MAX_MATCHES))
             .alias("events"),
-        ])
-;
+        ]);
     let conflicts = covering_groups(
         per_function,
         &sod,

@@ -1,3 +1,5 @@
+//! STALE_GRANT: granted access not used within the stale-grant period.
+
 use polars::prelude::*;
 
 use super::util::{days, detail, ts_text, with_thresholds};

@@ -1,3 +1,5 @@
+//! TERMINATED_ACCESS: leaver still holds an active account.
+
 use polars::prelude::*;
 
 use super::util::{detail, hours, ts_text, with_thresholds};
@@ -20,7 +22,11 @@ pub static META: RuleMeta = RuleMeta {
 
 /// Active account whose identity is terminated with `terminated_at < T - grace hours`.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let accounts = ctx.accounts.clone().lazy().filter(col("status").eq(lit("active")).and(col("terminated")));
+    let accounts = ctx
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("status").eq(lit("active")).and(col("terminated")));
     Ok(with_thresholds(accounts, ctx)
         .filter(col("terminated_at").lt(lit(ctx.t) - hours("termination_grace_hours")))
         .select([

@@ -1,3 +1,5 @@
+//! UNAPPROVED_PRIVILEGED_GRANT: privileged grant without a recorded approval.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};

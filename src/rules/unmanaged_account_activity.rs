@@ -1,6 +1,10 @@
+//! UNMANAGED_ACCOUNT_ACTIVITY: activity by an account unknown to the account inventory.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
 use super::RuleMeta;
 use crate::error::Result;
 use crate::policy::Policy;
@@ -37,14 +41,17 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("action"),
         ])
-        .join_on_account(ctx.accounts
+        .join_on_account(
+            ctx.accounts
                 .clone()
                 .lazy()
-                .select([col("system_id"), col("account_id")]), JoinType::Anti)
+                .select([col("system_id"), col("account_id")]),
+            JoinType::Anti,
+        )
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-        .agg(with_activity_span([
-            len().cast(DataType::Int64).alias("events"),
-        ]))
+        .agg(with_activity_span([len()
+            .cast(DataType::Int64)
+            .alias("events")]))
         .select([
             col("jurisdiction"),
             col("system_id"),
