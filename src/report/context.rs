@@ -3,6 +3,7 @@
 //! jurisdiction with tens of thousands of findings still gets a readable, small report;
 //! the jurisdiction's `findings.csv` always has every row.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +19,7 @@ use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::review::status::AccessReviewSummary;
 use crate::rules::REGISTRY;
+use crate::severity::Severity;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
 pub const TOP_PER_RULE: usize = 100;
@@ -42,10 +44,9 @@ const KEY_COLUMNS: [&str; 8] = [
     "seq",
 ];
 
-const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
-
-fn severity_rank(s: &str) -> usize {
-    SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)
+/// Sort key of a severity word: most severe first, a word that is none last.
+fn severity_rank(s: &str) -> Reverse<Option<Severity>> {
+    Reverse(s.parse().ok())
 }
 
 #[derive(Serialize)]
@@ -69,7 +70,7 @@ pub struct FindingRow {
 pub struct RuleSection {
     pub code: &'static str,
     pub title: &'static str,
-    pub severity_logic: &'static str,
+    pub severity_logic: String,
     pub rationale: &'static str,
     pub remediation: &'static str,
     pub references: Vec<String>,
@@ -806,9 +807,8 @@ pub fn build(
         *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
         *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }
-    let by_severity: Vec<(String, u64)> = SEVERITIES
-        .iter()
-        .map(|s| (s.to_string(), by_sev.get(*s).copied().unwrap_or(0)))
+    let by_severity: Vec<(String, u64)> = Severity::most_severe_first()
+        .map(|s| (s.to_string(), by_sev.get(s.as_str()).copied().unwrap_or(0)))
         .collect();
 
     let firing = REGISTRY
@@ -849,18 +849,20 @@ pub fn build(
         rules.push(RuleSection {
             code: m.code,
             title: m.title,
-            severity_logic: m.severity,
+            severity_logic: m.severity.to_string(),
             rationale: m.rationale,
             remediation: m.remediation,
             references,
             enabled: j.rule_enabled(m.code),
             count: of_rule.len(),
-            by_severity: SEVERITIES
-                .iter()
+            by_severity: Severity::most_severe_first()
                 .map(|s| {
                     (
                         s.to_string(),
-                        of_rule.iter().filter(|r| get(r, "severity") == *s).count(),
+                        of_rule
+                            .iter()
+                            .filter(|r| get(r, "severity") == s.as_str())
+                            .count(),
                     )
                 })
                 .filter(|(_, n)| *n > 0)

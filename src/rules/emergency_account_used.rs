@@ -5,10 +5,11 @@ use polars::prelude::*;
 use super::util::{
     account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
 };
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 /// Evidence lists at most this many distinct targets; `distinct_targets` gives the count.
 const MAX_TARGETS_SHOWN: usize = 50;
@@ -17,14 +18,18 @@ pub static META: RuleMeta = RuleMeta {
     code: "EMERGENCY_ACCOUNT_USED",
     window_rows: Some(window_rows),
     title: "Emergency (break-glass) account was used",
+    fires: "successful events in the activity window by an account of type `emergency` (any \
+           status)",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Break-glass accounts bypass normal access control and are meant for declared \
                 emergencies only; every use must be justified, reviewed and followed by a \
                 credential reset.",
     remediation: "Match each use to an approved emergency or incident ticket, review every \
                   action taken, rotate the account's credentials and disable it again.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Successful events of emergency accounts.

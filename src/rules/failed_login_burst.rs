@@ -3,10 +3,11 @@
 use polars::prelude::*;
 
 use super::util::{detail, login, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
 
@@ -14,15 +15,23 @@ pub static META: RuleMeta = RuleMeta {
     code: "FAILED_LOGIN_BURST",
     window_rows: Some(window_rows),
     title: "Burst of failed logins on one account",
+    fires: "in the activity window, at least `failed_login_threshold` failed `login` events \
+           of the account whose first and last are less than `failed_login_window_minutes` \
+           apart",
     key: &["system_id", "account_id"],
-    severity: "critical if a successful login follows a failure of the burst within the \
-               window, else high",
+    severity: SeverityPolicy::Either {
+        then: Severity::Critical,
+        when: "a successful login follows a failure of the burst within the window",
+        otherwise: Severity::High,
+    },
     rationale: "Many failed sign-ins in a short time are password guessing or credential \
                 stuffing; a success right after them suggests the attacker got in.",
     remediation: "If a success followed, freeze the account, reset its credentials and review \
                   the session; otherwise confirm with the owner, check the source addresses \
                   and make sure lockout is enforced.",
     references: &[],
+    freeze: Freeze::Account(Severity::Critical),
+    table: None,
 };
 
 /// The failures of one account that lie in a burst, and what followed them.

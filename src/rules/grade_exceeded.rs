@@ -3,7 +3,7 @@
 use polars::prelude::*;
 
 use super::util::detail;
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Severity;
 use crate::resolve::Ctx;
@@ -12,13 +12,23 @@ pub static META: RuleMeta = RuleMeta {
     code: "GRADE_EXCEEDED",
     window_rows: None,
     title: "Grant riskier than the holder's job function allows",
+    fires: "effective grant whose account's identity is not terminated at T and has a \
+           `job_function` listed in grading.toml, and the grant's entitlement or a \
+           permission of its closure has a risk above that function's `max_risk` (null risk \
+           counts as medium; low < medium < high < critical)",
     key: &["grant_id"],
-    severity: "high if the entitlement is privileged, else medium",
+    severity: SeverityPolicy::Either {
+        then: Severity::High,
+        when: "the entitlement is privileged",
+        otherwise: Severity::Medium,
+    },
     rationale: "Access graded above what a job function needs breaks least privilege: the \
                 holder can do more damage, by error or intent, than the role requires.",
     remediation: "Revoke the grant or replace it with a lower-risk entitlement; if the person \
                   needs it, document the business reason or change their job function.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Exceeding entitlements/permissions listed per finding; the count covers all of them.

@@ -3,16 +3,22 @@
 use polars::prelude::*;
 
 use super::util::{detail, hours, located_logins, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "IMPOSSIBLE_TRAVEL",
     window_rows: Some(located_logins),
     title: "Successive sign-ins from different countries too close together",
+    fires: "two consecutive successful `login` events with a non-null `src_country` (logins \
+           without one are skipped), of the identity's accounts, in the activity window, \
+           ordered by ts then event_id, from different countries less than `travel_hours` \
+           apart (the later login's jurisdiction sets the threshold and is the finding's \
+           jurisdiction)",
     key: &["identity_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "One person cannot sign in from two countries within a few hours; one of the \
                 sessions is most likely a stolen credential or a shared account in use \
                 elsewhere.",
@@ -21,6 +27,8 @@ pub static META: RuleMeta = RuleMeta {
     // regulations.md names no clause specific to sign-in anomalies; jurisdictions add
     // their monitoring citations through `references`.
     references: &[],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Pairs listed in the evidence per finding; the count covers all of them.

@@ -3,22 +3,28 @@
 use polars::prelude::*;
 
 use super::util::{critical_on_systems, detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_SEQUENCE_GAP",
     window_rows: None,
     title: "Audit log sequence numbers are missing",
+    fires: "events of one system carry `seq`; ordered by seq, each run of missing numbers \
+           between the lowest and highest loaded seq is one finding keyed by its first \
+           missing seq",
     key: &["system_id", "seq"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "A source that numbers its log records makes deletion visible: a run of missing \
                 sequence numbers means audit records were lost or removed, so the trail can no \
                 longer prove who did what.",
     remediation: "Recover the missing records from the source or its backups, find out why they \
                   are missing (deletion, collector outage, rotation), and record the incident.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Each run of missing numbers between a system's lowest and highest loaded `seq` (over the

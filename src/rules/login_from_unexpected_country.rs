@@ -3,22 +3,27 @@
 use polars::prelude::*;
 
 use super::util::{detail, located_logins, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOGIN_FROM_UNEXPECTED_COUNTRY",
     window_rows: Some(located_logins),
     title: "Successful login from a country the jurisdiction does not allow",
+    fires: "the jurisdiction lists allowed countries, and the account has a successful \
+           `login` in the activity window whose non-null `src_country` is not in the list",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "A successful sign-in from outside the countries the business operates from \
                 points to stolen credentials, an unapproved remote worker or a proxy used to \
                 hide the origin.",
     remediation: "Confirm with the account owner whether the logins were theirs; if not, \
                   disable the account, reset its credentials and review the sessions' actions.",
     references: &[],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// The account (of the event, in `accounts` or not) has a successful `login` in the activity

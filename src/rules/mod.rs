@@ -26,16 +26,21 @@ pub mod shared_privileged_account;
 pub mod sod_conflict;
 pub mod sod_transaction;
 pub mod stale_grant;
+pub mod table;
 pub mod terminated_access;
 pub mod unapproved_privileged_grant;
 pub mod unmanaged_account_activity;
 pub mod util;
+
+use std::fmt;
 
 use polars::prelude::{DataFrame, Expr};
 
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
+use table::Table;
 
 /// The activity-window rows a rule reads, as a predicate over
 /// [`crate::ingest::events::WINDOW_COLUMNS`]. It must hold for every row the rule's
@@ -47,14 +52,107 @@ pub struct RuleMeta {
     /// None for rules that read no activity-window rows.
     pub window_rows: Option<WindowRows>,
     pub title: &'static str,
+    /// When a finding is raised, with the rule's exact boundaries, for docs/rules.md.
+    pub fires: &'static str,
     /// Columns that identify one finding of this rule (besides `jurisdiction`).
     pub key: &'static [&'static str],
-    /// How the severity is chosen, in words, for the reports.
-    pub severity: &'static str,
+    pub severity: SeverityPolicy,
     pub rationale: &'static str,
     pub remediation: &'static str,
     /// Default citations; a jurisdiction's `references` add their own.
     pub references: &'static [&'static str],
+    pub freeze: Freeze,
+    /// The rule's table in the report's log-audit or grading section, if it has one.
+    pub table: Option<Table>,
+}
+
+/// How a rule chooses a finding's severity.
+#[derive(Debug, Clone, Copy)]
+pub enum SeverityPolicy {
+    Fixed(Severity),
+    /// `then` when the condition (in words) holds, else `otherwise`.
+    Either {
+        then: Severity,
+        when: &'static str,
+        otherwise: Severity,
+    },
+    /// A level set in the policy files, named in words.
+    FromPolicy(&'static str),
+}
+
+impl SeverityPolicy {
+    /// Whether a finding of this severity can come from this policy.
+    pub fn allows(self, s: Severity) -> bool {
+        match self {
+            SeverityPolicy::Fixed(f) => s == f,
+            SeverityPolicy::Either {
+                then, otherwise, ..
+            } => s == then || s == otherwise,
+            SeverityPolicy::FromPolicy(_) => true,
+        }
+    }
+}
+
+/// The reports' words ("high if the entitlement is privileged, else medium").
+impl fmt::Display for SeverityPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeverityPolicy::Fixed(s) => write!(f, "{s}"),
+            SeverityPolicy::Either {
+                then,
+                when,
+                otherwise,
+            } => write!(f, "{then} if {when}, else {otherwise}"),
+            SeverityPolicy::FromPolicy(words) => f.write_str(words),
+        }
+    }
+}
+
+/// Which accounts a rule's findings put on the freeze list (accounts to suspend now).
+#[derive(Debug, Clone, Copy)]
+pub enum Freeze {
+    Never,
+    /// The finding's own account (`system_id`, `account_id`), when its severity is at
+    /// least this.
+    Account(Severity),
+    /// Every account of the list under this detail key (records with `system_id` and
+    /// `account_id`), whatever the severity.
+    Accounts(&'static str),
+}
+
+impl Freeze {
+    /// The (system, account) pairs one finding puts on the freeze list; `column` reads the
+    /// finding's columns (None when null).
+    pub fn accounts<'a>(self, column: impl Fn(&str) -> Option<&'a str>) -> Vec<(String, String)> {
+        match self {
+            Freeze::Never => Vec::new(),
+            Freeze::Account(min) => {
+                let severe = column("severity")
+                    .and_then(|s| s.parse::<Severity>().ok())
+                    .is_some_and(|s| s >= min);
+                match (severe, column("system_id"), column("account_id")) {
+                    (true, Some(s), Some(a)) => vec![(s.to_string(), a.to_string())],
+                    _ => Vec::new(),
+                }
+            }
+            Freeze::Accounts(key) => {
+                let json: serde_json::Value = column("detail")
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or_default();
+                table::Detail::new(&json)
+                    .records(key)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| {
+                        Some((
+                            r.str("system_id")?.to_string(),
+                            r.str("account_id")?.to_string(),
+                        ))
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 pub struct Rule {

@@ -4,18 +4,22 @@ use chrono::Weekday;
 use polars::prelude::*;
 
 use super::util::{detail, pair_in, success, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Jurisdiction;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "OFF_HOURS_PRIVILEGED_ACTION",
     window_rows: Some(window_rows),
     title: "Privileged action outside business hours",
+    fires: "a successful event in the activity window whose action exercises a privileged \
+           permission, at a local time (the jurisdiction's `timezone`) outside \
+           `business_hours` or on a day not in `business_days`",
     key: &["system_id", "account_id"],
-    severity: "medium",
+    severity: SeverityPolicy::Fixed(Severity::Medium),
     rationale: "Privileged actions at night or at weekends are rarely supervised and are a \
                 common pattern of misuse and of attackers using stolen credentials.",
     remediation: "Confirm each action against an approved change or incident ticket; if none \
@@ -23,6 +27,8 @@ pub static META: RuleMeta = RuleMeta {
     // regulations.md names no clause specific to off-hours use; jurisdictions add their
     // monitoring citations through `references`.
     references: &[],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 const WEEKDAYS: [(Weekday, &str); 7] = [

@@ -3,22 +3,31 @@
 use polars::prelude::*;
 
 use super::util::detail;
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "PEER_OUTLIER",
     window_rows: None,
     title: "Permission rarely held by the holder's peers",
+    fires: "the identity, not terminated at T, holds the permission `entitlement_id` of \
+           `system_id` through the closures of its effective grants; its peer group \
+           (identities not terminated at T with the same non-null department and \
+           job_function, itself included) has at least `min_size` members, of whom at most \
+           `max_share` (exactly: holders ≤ max_share × size) hold it; jurisdiction of the \
+           system",
     key: &["identity_id", "system_id", "entitlement_id"],
-    severity: "low",
+    severity: SeverityPolicy::Fixed(Severity::Low),
     rationale: "A permission that almost nobody else in the same department and job function \
                 holds is often left over from a previous role or granted by mistake; it \
                 widens access beyond what the job needs.",
     remediation: "Ask the holder's manager whether the permission is still needed; revoke the \
                   grants that give it if not, or record why this person differs from peers.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Grants listed per finding; the count covers all of them.

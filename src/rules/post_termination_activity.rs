@@ -5,23 +5,28 @@ use polars::prelude::*;
 use super::util::{
     account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
 };
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "POST_TERMINATION_ACTIVITY",
     window_rows: Some(window_rows),
     title: "Activity on a leaver's account after termination",
+    fires: "successful events in the activity window with `ts > terminated_at` by an account \
+           of a terminated identity",
     key: &["system_id", "account_id"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "Successful activity after the owner left means the account was used by the \
                 leaver or by someone else holding its credentials: a possible incident, not \
                 only a control gap.",
     remediation: "Freeze the account now, open an incident, review every action listed since \
                   the termination time, and revoke all of the identity's access.",
     references: &["PCI DSS v4.0.1 req. 8.2.5"],
+    freeze: Freeze::Account(Severity::Low),
+    table: None,
 };
 
 /// Successful events of accounts whose identity has left.

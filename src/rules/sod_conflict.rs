@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, Scope, SodKind, SodRule};
 use crate::resolve::Ctx;
@@ -13,8 +13,14 @@ pub static META: RuleMeta = RuleMeta {
     code: "SOD_CONFLICT",
     window_rows: None,
     title: "Segregation-of-duties conflict in held permissions",
+    fires: "static rule: through the closures of the effective grants of all its accounts, \
+           the identity holds at least one permission matching each function. scope \
+           `global`: one finding per jurisdiction of the systems whose permissions matched \
+           any function; scope `jurisdiction`: one finding per jurisdiction in which the \
+           permissions of that jurisdiction's systems alone satisfy every function. `status` \
+           is `mitigated` when a valid exception exists for (rule, identity), else `open`",
     key: &["sod_rule_id", "identity_id"],
-    severity: "the SoD rule's risk",
+    severity: SeverityPolicy::FromPolicy("the SoD rule's risk"),
     rationale: "One person who holds permissions for incompatible functions (for example \
                 maintaining beneficiaries and releasing payouts) can complete a sensitive \
                 process alone, so fraud or error passes without an independent check.",
@@ -22,6 +28,8 @@ pub static META: RuleMeta = RuleMeta {
                   the role), or record a time-limited exception approved by someone other than \
                   the holder, naming the compensating control.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    table: None,
 };
 
 /// Most matches listed per function in the evidence; the full count is always given.

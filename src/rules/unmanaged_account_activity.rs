@@ -5,23 +5,27 @@ use polars::prelude::*;
 use super::util::{
     account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
 };
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "UNMANAGED_ACCOUNT_ACTIVITY",
     window_rows: Some(window_rows),
     title: "Activity by an account unknown to the account inventory",
+    fires: "successful events in the activity window by an account absent from `accounts`",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Successful activity by an account missing from the inventory means access \
                 exists outside provisioning and review: a backdoor, a local account, or an \
                 incomplete export.",
     remediation: "Find who created and uses the account; disable it or bring it under \
                   provisioning with an owner, and review the actions listed.",
     references: &["PCI DSS v4.0.1 req. 7.2.4"],
+    freeze: Freeze::Account(Severity::Low),
+    table: None,
 };
 
 /// Successful events of accounts the accounts table does not list.
