@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{
     account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
 };
@@ -29,8 +30,37 @@ pub static META: RuleMeta = RuleMeta {
                   action taken, rotate the account's credentials and disable it again.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "breakglass",
+            section: Section::LogAudit,
+            title: "Break-glass (emergency) account use",
+            intro: "Every successful use of an emergency account: each needs a recorded incident \
+                    and a review.",
+            headers: &[
+                "Account",
+                "Account status",
+                "Uses",
+                "First – last use",
+                "Actions",
+                "Targets",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        d.txt("account_status"),
+        d.txt("successful_events"),
+        format!("{} – {}", f.time(d, "first_use"), f.time(d, "last_use")),
+        d.list("actions"),
+        d.list("targets"),
+    ]
+}
 
 /// Successful events of emergency accounts.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {

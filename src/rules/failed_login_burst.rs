@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, login, ts_text, with_thresholds};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -31,8 +32,45 @@ pub static META: RuleMeta = RuleMeta {
                   and make sure lockout is enforced.",
     references: &[],
     freeze: Freeze::Account(Severity::Critical),
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "bursts",
+            section: Section::LogAudit,
+            title: "Failed-login bursts",
+            intro: "Accounts with at least the threshold of failed logins inside the sliding \
+                    window; critical when a successful login followed the burst within the window.",
+            headers: &[
+                "Account",
+                "Identity",
+                "Failures",
+                "Burst (local time)",
+                "Success after the burst",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        f.identity(),
+        format!(
+            "{} (threshold {} in {} min)",
+            d.txt("burst_failures"),
+            d.txt("failed_login_threshold"),
+            d.txt("failed_login_window_minutes")
+        ),
+        format!(
+            "{} – {}",
+            f.time(d, "first_burst_failure"),
+            f.time(d, "last_burst_failure")
+        ),
+        d.str("success_after_burst_failure")
+            .map_or_else(|| "none within the window".into(), |s| f.local_time(s)),
+    ]
+}
 
 /// The failures of one account that lie in a burst, and what followed them.
 struct Burst {

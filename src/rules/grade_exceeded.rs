@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::detail;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -28,8 +29,43 @@ pub static META: RuleMeta = RuleMeta {
                   needs it, document the business reason or change their job function.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "grade",
+            section: Section::Grading,
+            title: "Grade breaches by job function",
+            intro: "Entitlements riskier than the holder's job function may hold (grading.toml).",
+            headers: &[
+                "Identity",
+                "Account",
+                "Highest risk held",
+                "Entitlement (path)",
+                "Above the grade",
+            ],
+            group: Some(|d| {
+                (
+                    d.txt("job_function"),
+                    format!("may hold up to risk {}", d.txt("max_risk")),
+                )
+            }),
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.identity(),
+        f.account(),
+        d.txt("highest_risk"),
+        format!(
+            "{} ({})",
+            d.txt("highest_risk_entitlement_id"),
+            d.txt("highest_risk_path").replace(" > ", " → ")
+        ),
+        d.txt("exceeding_count"),
+    ]
+}
 
 /// Exceeding entitlements/permissions listed per finding; the count covers all of them.
 const MAX_SHOWN: usize = 20;

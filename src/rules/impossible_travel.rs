@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, hours, located_logins, ts_text, with_thresholds};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -28,8 +29,43 @@ pub static META: RuleMeta = RuleMeta {
     // their monitoring citations through `references`.
     references: &[],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "travel",
+            section: Section::LogAudit,
+            title: "Impossible travel",
+            intro: "Successful logins of one identity (across all its accounts and systems) from \
+                    two countries closer in time than the travel threshold.",
+            headers: &["Identity", "First pair", "Accounts", "Pairs", "Threshold"],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    let first = d.first("pairs");
+    vec![
+        f.identity(),
+        format!(
+            "{} {} → {} {} ({} min apart)",
+            first.txt("from_country"),
+            f.time(&first, "from_ts"),
+            first.txt("to_country"),
+            f.time(&first, "to_ts"),
+            first.txt("gap_minutes")
+        ),
+        format!(
+            "{} @ {} → {} @ {}",
+            first.txt("from_account_id"),
+            first.txt("from_system_id"),
+            first.txt("to_account_id"),
+            first.txt("to_system_id")
+        ),
+        d.txt("pair_count"),
+        format!("{} h", d.txt("travel_hours")),
+    ]
+}
 
 /// Pairs listed in the evidence per finding; the count covers all of them.
 const MAX_PAIRS_SHOWN: u32 = 50;

@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, hours, ts_text, with_thresholds};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -22,8 +23,32 @@ pub static META: RuleMeta = RuleMeta {
                   source, and review them for activity that should have raised an alert.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "silent",
+            section: Section::LogAudit,
+            title: "Silent log feeds",
+            intro: "Systems whose audit log has sent nothing for longer than the allowed silence.",
+            headers: &[
+                "System",
+                "Last event (local time)",
+                "Silence",
+                "Allowed silence",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        f.time(d, "latest_event_ts"),
+        format!("{} h", d.txt("silence_hours")),
+        format!("{} h", d.txt("max_silence_hours")),
+    ]
+}
 
 /// A system with events before T whose latest event (any action, any outcome, with or
 /// without `seq`) is older than `max_silence_hours`: `latest < T - H hours`.

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::table::{Detail, Subject, Table};
 use super::util::critical_on_systems;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -33,8 +34,22 @@ pub static META: RuleMeta = RuleMeta {
                   and review the actions the affected records describe.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &super::log_sequence_gap::INTEGRITY,
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        format!("hash chain: {}", d.list("failed_checks")),
+        format!(
+            "sequence no. {}",
+            f.column("seq").unwrap_or_else(|| d.txt("seq"))
+        ),
+    ]
+}
 
 /// One loaded record of a chain (seq and hash present, ts before T).
 struct Rec<'a> {

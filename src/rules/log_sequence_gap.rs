@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{critical_on_systems, detail, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -24,8 +25,35 @@ pub static META: RuleMeta = RuleMeta {
                   are missing (deletion, collector outage, rotation), and record the incident.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &INTEGRITY,
+        cells,
+    }),
 };
+
+/// The log-integrity table, shared by the log-chain rules.
+pub static INTEGRITY: Layout = Layout {
+    id: "integrity",
+    section: Section::LogAudit,
+    title: "Log integrity",
+    intro: "Gaps in a system's sequence numbers and records failing the hash chain.",
+    headers: &["System", "Check", "Where"],
+    group: None,
+};
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        "sequence gap".to_string(),
+        format!(
+            "{} missing: {} – {} (after {})",
+            d.txt("missing_count"),
+            d.txt("first_missing_seq"),
+            d.txt("last_missing_seq"),
+            f.time(d, "ts_before_gap")
+        ),
+    ]
+}
 
 /// Each run of missing numbers between a system's lowest and highest loaded `seq` (over the
 /// whole history before T, not only the activity window: a deletion stays visible for as

@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, located_logins, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -23,8 +24,43 @@ pub static META: RuleMeta = RuleMeta {
                   disable the account, reset its credentials and review the sessions' actions.",
     references: &[],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "countries",
+            section: Section::LogAudit,
+            title: "Logins from unexpected countries",
+            intro: "Successful logins from a country outside the jurisdiction's allowed list.",
+            headers: &[
+                "Account",
+                "Identity",
+                "Countries (logins)",
+                "Allowed",
+                "First – last login",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    let countries = match d.records("countries") {
+        Some(a) => a
+            .iter()
+            .take(8)
+            .map(|c| format!("{} ({})", c.txt("country"), c.txt("logins")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "—".into(),
+    };
+    vec![
+        f.account(),
+        f.identity(),
+        countries,
+        d.list("allowed_countries"),
+        format!("{} – {}", f.time(d, "first_login"), f.time(d, "last_login")),
+    ]
+}
 
 /// The account (of the event, in `accounts` or not) has a successful `login` in the activity
 /// window whose non-null `src_country` is not in its jurisdiction's non-empty

@@ -3,6 +3,7 @@
 use chrono::Weekday;
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, pair_in, success, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -28,8 +29,45 @@ pub static META: RuleMeta = RuleMeta {
     // monitoring citations through `references`.
     references: &[],
     freeze: Freeze::Never,
-    table: None,
+    table: Some(Table {
+        layout: &Layout {
+            id: "offhours",
+            section: Section::LogAudit,
+            title: "Privileged actions outside business hours",
+            intro: "Privileged actions at a local time or on a day outside the jurisdiction's \
+                    business hours (local time, daylight saving applied).",
+            headers: &[
+                "Account",
+                "Identity",
+                "Actions",
+                "First (local time)",
+                "Last (local time)",
+                "Business hours",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        f.identity(),
+        format!("{}: {}", d.txt("event_count"), d.list("actions")),
+        format!(
+            "{} ({})",
+            f.time(d, "first_local_time"),
+            d.txt("first_weekday")
+        ),
+        format!(
+            "{} ({})",
+            f.time(d, "last_local_time"),
+            d.txt("last_weekday")
+        ),
+        format!("{} on {}", d.txt("business_hours"), d.list("business_days")),
+    ]
+}
 
 const WEEKDAYS: [(Weekday, &str); 7] = [
     (Weekday::Mon, "mon"),
