@@ -104,10 +104,6 @@ pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
     })
 }
 
-/// Pairs every item (a frame with `system_id` and `name_col`) with each function whose
-/// patterns match it, adding `sod_rule_id, fidx`. `*` patterns match on the name alone.
-/// An item matched by several patterns of one function appears once for that function;
-/// `item_key` identifies an item.
 /// Groups (one row per group and function) that cover every function of their rule, with
 /// each function's evidence (`fields`) as a list of structs in function order.
 pub(super) fn covering_groups(
@@ -141,6 +137,10 @@ pub(super) fn covering_groups(
         .filter(col("covered").eq(col("n_functions")))
 }
 
+/// Pairs every item (a frame with `system_id` and `name_col`) with each function whose
+/// patterns match it, adding `sod_rule_id, fidx`. `*` patterns match on the name alone.
+/// An item matched by several patterns of one function appears once for that function;
+/// `item_key` identifies an item.
 pub(super) fn match_functions(
     items: LazyFrame,
     name_col: &str,
@@ -177,6 +177,19 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
+    let matches = matches(ctx, &sod)?;
+    let conflicts = conflicts(matches.clone(), &sod);
+    evidence(ctx, matches, conflicts)
+}
+
+/// The key of a group.
+fn group() -> Vec<Expr> {
+    vec![col("sod_rule_id"), col("identity_id"), col("group_j")]
+}
+
+/// Every effective grant of an identity with each function a permission of its closure
+/// matches, the rule's columns and the group (`group_j`) the match counts in.
+fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
     // Match the (small) closure against the patterns first, then bring in the grants.
     let matched_closure = match_functions(
         ctx.closure.clone().lazy(),
@@ -184,7 +197,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         sod.patterns.clone(),
         &["system_id", "entitlement_id", "permission_id"],
     )?;
-    let matches = ctx
+    Ok(ctx
         .grants
         .clone()
         .lazy()
@@ -216,13 +229,15 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .otherwise(col("jurisdiction"))
                 .alias("group_j"),
         )
-        // Used three times below; computed once.
+        // Read three times (conflicts, jurisdictions involved, finding rows): computed once.
         .collect()?
-        .lazy();
-    let group = || vec![col("sod_rule_id"), col("identity_id"), col("group_j")];
+        .lazy())
+}
 
+/// The groups that cover every function of their rule, one row per group, with each
+/// function's matches (at most MAX_MATCHES listed) as evidence.
+fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
     let per_function = matches
-        .clone()
         .group_by([
             col("sod_rule_id"),
             col("identity_id"),
@@ -268,9 +283,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             .head(Some(MAX_MATCHES))
             .alias("matches"),
         ]);
-    let conflicts = covering_groups(
+    covering_groups(
         per_function,
-        &sod,
+        sod,
         group(),
         vec![
             col("function"),
@@ -279,7 +294,12 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("permission_count"),
             col("matches"),
         ],
-    );
+    )
+}
+
+/// One finding per conflict and jurisdiction among its matches, with the jurisdictions
+/// involved and the exception that decides the status.
+fn evidence(ctx: &Ctx, matches: LazyFrame, conflicts: LazyFrame) -> Result<DataFrame> {
     let involved = matches.clone().group_by(group()).agg([col("jurisdiction")
         .unique()
         .sort(SortOptions::default())
@@ -294,7 +314,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .unique_stable(None, UniqueKeepStrategy::First);
 
     let keys = [col("sod_rule_id"), col("identity_id"), col("group_j")];
-    let out = conflicts
+    Ok(conflicts
         .join(
             involved,
             keys.clone(),
@@ -346,8 +366,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ["sod_rule_id", "identity_id", "jurisdiction"],
             SortMultipleOptions::default(),
         )
-        .collect()?;
-    Ok(out)
+        .collect()?)
 }
 
 /// Per (rule, identity) the exception that decides the status: a valid one if any
