@@ -18,7 +18,8 @@ pub static META: RuleMeta = RuleMeta {
     title: "Burst of failed logins on one account",
     fires: "in the activity window, at least `failed_login_threshold` failed `login` events \
            of the account whose first and last are less than `failed_login_window_minutes` \
-           apart",
+           apart. Concerns the event's (system_id, account_id), whether or not it is in \
+           `accounts`",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Either {
         then: Severity::Critical,

@@ -16,7 +16,8 @@ pub static META: RuleMeta = RuleMeta {
     fires: "effective grant whose account's identity is not terminated at T and has a \
            `job_function` listed in grading.toml, and the grant's entitlement or a \
            permission of its closure has a risk above that function's `max_risk` (null risk \
-           counts as medium; low < medium < high < critical)",
+           counts as medium; low < medium < high < critical). Checks the granted entitlement \
+           and the permissions of its closure, not the roles in between",
     key: &["grant_id"],
     severity: SeverityPolicy::Either {
         then: Severity::High,

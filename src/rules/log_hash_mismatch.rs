@@ -22,7 +22,12 @@ pub static META: RuleMeta = RuleMeta {
            \"|\" + target_id + \"|\" + ts` (null target_id as empty, seq in decimal, ts as \
            integer microseconds since the Unix epoch UTC, null prev_hash as empty), and each \
            `prev_hash` must equal the previous event's `hash` (not checked across a gap or \
-           for the lowest loaded seq); one finding per event that fails either check",
+           for the lowest loaded seq); one finding per event that fails either check. Uses \
+           events with `ts < T`, a non-null `seq` and a non-null `hash`. Hashes compare \
+           case-insensitively. The `prev_hash` link is checked only when the event with `seq \
+           - 1` is loaded with a hash. Two loaded events of one system with the same `seq`, \
+           both with a hash, are one finding for that seq (a replayed or forged record), and \
+           neither takes part in link checks. An event failing several checks is one finding",
     key: &["system_id", "seq"],
     severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "Each record's hash covers its content and its predecessor's hash; a record \

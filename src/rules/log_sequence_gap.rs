@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     title: "Audit log sequence numbers are missing",
     fires: "events of one system carry `seq`; ordered by seq, each run of missing numbers \
            between the lowest and highest loaded seq is one finding keyed by its first \
-           missing seq",
+           missing seq. Uses events with `ts < T` and a non-null `seq`",
     key: &["system_id", "seq"],
     severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "A source that numbers its log records makes deletion visible: a run of missing \

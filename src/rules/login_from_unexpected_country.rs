@@ -14,7 +14,8 @@ pub static META: RuleMeta = RuleMeta {
     window_rows: Some(located_logins),
     title: "Successful login from a country the jurisdiction does not allow",
     fires: "the jurisdiction lists allowed countries, and the account has a successful \
-           `login` in the activity window whose non-null `src_country` is not in the list",
+           `login` in the activity window whose non-null `src_country` is not in the list. \
+           Concerns the event's (system_id, account_id), whether or not it is in `accounts`",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "A successful sign-in from outside the countries the business operates from \

@@ -6,6 +6,7 @@
 //! finding columns that help a reader (`identity_id` on account findings, ...). It has
 //! exactly one row per key and jurisdiction. [`crate::findings`] does the rest.
 
+pub mod docs;
 pub mod dormant_account;
 pub mod emergency_account_used;
 pub mod expired_grant;

@@ -18,7 +18,9 @@ pub static META: RuleMeta = RuleMeta {
     title: "Privileged action outside business hours",
     fires: "a successful event in the activity window whose action exercises a privileged \
            permission, at a local time (the jurisdiction's `timezone`) outside \
-           `business_hours` or on a day not in `business_days`",
+           `business_hours` or on a day not in `business_days`. Concerns the event's \
+           (system_id, account_id), whether or not it is in `accounts`. Business hours \
+           include their start and exclude their end; the day is the local date's weekday",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Fixed(Severity::Medium),
     rationale: "Privileged actions at night or at weekends are rarely supervised and are a \

@@ -12,7 +12,8 @@ pub static META: RuleMeta = RuleMeta {
     code: "ORPHAN_ACCOUNT",
     window_rows: None,
     title: "Active account without an accountable owner",
-    fires: "active account with no identity_id, or one that names no existing identity",
+    fires: "active account with no identity_id, or one that names no existing identity. Every \
+           account type",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Either {
         then: Severity::High,

@@ -16,7 +16,7 @@ pub static META: RuleMeta = RuleMeta {
     window_rows: Some(window_rows),
     title: "Activity on a leaver's account after termination",
     fires: "successful events in the activity window with `ts > terminated_at` by an account \
-           of a terminated identity",
+           of a terminated identity. No grace period; accounts of any status",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "Successful activity after the owner left means the account was used by the \

@@ -18,7 +18,10 @@ pub static META: RuleMeta = RuleMeta {
            `global`: one finding per jurisdiction of the systems whose permissions matched \
            any function; scope `jurisdiction`: one finding per jurisdiction in which the \
            permissions of that jurisdiction's systems alone satisfy every function. `status` \
-           is `mitigated` when a valid exception exists for (rule, identity), else `open`",
+           is `mitigated` when a valid exception exists for (rule, identity), else `open`. \
+           One permission may satisfy several functions at once. For a `global` rule, \
+           permissions in a jurisdiction that disables the rule still count towards the \
+           conflict; only that jurisdiction's finding is dropped",
     key: &["sod_rule_id", "identity_id"],
     severity: SeverityPolicy::FromPolicy("the SoD rule's risk"),
     rationale: "One person who holds permissions for incompatible functions (for example \

@@ -17,7 +17,9 @@ pub static META: RuleMeta = RuleMeta {
     title: "One person performed incompatible steps on the same transaction",
     fires: "transaction rule: within the activity window, successful events of the identity's \
            accounts on the same non-null target_id match every function; one finding per \
-           jurisdiction of those events. Never mitigated",
+           jurisdiction of those events. Never mitigated. One event may satisfy several \
+           functions at once. `target_id` is compared as a string across all systems; \
+           account and identity status do not matter",
     key: &["sod_rule_id", "identity_id", "target_id"],
     severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "When the same person both prepares and approves (or creates and releases) one \

@@ -13,7 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     window_rows: None,
     title: "Leaver still holds an active account",
     fires: "active account whose identity is terminated with `terminated_at < T - \
-           termination_grace_hours`",
+           termination_grace_hours`. Every account type",
     key: &["system_id", "account_id"],
     severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "An account that stays active after its owner left can be used by the leaver or \

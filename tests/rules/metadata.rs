@@ -163,3 +163,20 @@ fn account_freezes_name_rules_keyed_by_account_and_severities_follow_the_policy(
         }
     }
 }
+
+/// `docs/rules.md` is the rendering of the registry; refresh it after changing a rule with
+/// `UPDATE_GOLDEN=1 cargo test --test suite rules::metadata`.
+#[test]
+fn docs_rules_md_is_rendered_from_the_registry() {
+    let path = Path::new("docs/rules.md");
+    let got = permaudit::rules::docs::reference();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &got).expect("write docs/rules.md");
+        return;
+    }
+    let want = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        got == want,
+        "docs/rules.md differs from the rules' metadata: run UPDATE_GOLDEN=1 cargo test --test suite rules::metadata"
+    );
+}
