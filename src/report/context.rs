@@ -19,7 +19,7 @@ use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::review::status::AccessReviewSummary;
 use crate::rules::table::{Detail, Layout, Section, Subject};
-use crate::rules::{RuleMeta, REGISTRY};
+use crate::rules::{self, RuleMeta, REGISTRY};
 use crate::severity::Severity;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
@@ -132,7 +132,8 @@ pub struct ExceptionRow {
     /// Whole days from T to expiry (negative once expired).
     pub days_left: i64,
     pub note: String,
-    /// SOD_CONFLICT findings of this identity and rule in this jurisdiction.
+    /// Findings of this identity and SoD rule in this jurisdiction that the exception can
+    /// mitigate.
     pub findings: Vec<String>,
 }
 
@@ -448,9 +449,10 @@ fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
         .iter()
         .filter_map(|r| r.get("identity_id").map(String::as_str))
         .collect();
-    // SOD_CONFLICT findings by (sod rule, identity): the findings an exception covers.
+    // The findings an exception covers, by (sod rule, identity).
     let mut conflicts: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    for r in f.rows.iter().filter(|r| get(r, "rule") == "SOD_CONFLICT") {
+    let covered = |r: &&RowMap| rules::meta(get(r, "rule")).is_some_and(|m| m.sod_exceptions);
+    for r in f.rows.iter().filter(covered) {
         conflicts
             .entry((get(r, "sod_rule_id"), get(r, "identity_id")))
             .or_default()

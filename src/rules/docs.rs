@@ -60,6 +60,7 @@ fn rule(s: &mut String, m: &RuleMeta) {
          - **Key:** {}.\n\
          - **Severity:** {}.\n\
          - **Freeze list:** {}.\n\
+         - **Mitigated by an SoD exception:** {}.\n\
          - **Report table:** {}.\n\
          - **Why it matters:** {}\n\
          - **Remediation:** {}\n\
@@ -70,6 +71,7 @@ fn rule(s: &mut String, m: &RuleMeta) {
         key.join(", "),
         m.severity,
         freeze(m.freeze),
+        if m.sod_exceptions { "yes" } else { "no" },
         table(m),
         m.rationale,
         m.remediation,

@@ -26,6 +26,7 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Disable the account; re-enable it only on a documented request from its owner.",
     references: &["PCI DSS v4.0.1 req. 8.2.6"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

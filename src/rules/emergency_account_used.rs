@@ -30,6 +30,7 @@ pub static META: RuleMeta = RuleMeta {
                   action taken, rotate the account's credentials and disable it again.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "breakglass",

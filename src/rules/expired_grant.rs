@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Revoke the grant now, or obtain a new approval with a new expiry date.",
     references: &["PCI DSS v4.0.1 req. 7.2.4", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

@@ -33,6 +33,7 @@ pub static META: RuleMeta = RuleMeta {
                   and make sure lockout is enforced.",
     references: &[],
     freeze: Freeze::Account(Severity::Critical),
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "bursts",

@@ -30,6 +30,7 @@ pub static META: RuleMeta = RuleMeta {
                   needs it, document the business reason or change their job function.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "grade",

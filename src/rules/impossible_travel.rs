@@ -29,6 +29,7 @@ pub static META: RuleMeta = RuleMeta {
     // their monitoring citations through `references`.
     references: &[],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "travel",

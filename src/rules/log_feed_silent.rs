@@ -23,6 +23,7 @@ pub static META: RuleMeta = RuleMeta {
                   source, and review them for activity that should have raised an alert.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "silent",

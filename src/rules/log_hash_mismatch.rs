@@ -39,6 +39,7 @@ pub static META: RuleMeta = RuleMeta {
                   and review the actions the affected records describe.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &super::log_sequence_gap::INTEGRITY,
         cells,

@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
                   are missing (deletion, collector outage, rotation), and record the incident.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &INTEGRITY,
         cells,
@@ -85,7 +86,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
 /// The gaps among `records` taken on their own: `system_id`, `seq` (the first missing
 /// number), `after_seq` (the loaded seq that ends the gap), `detail`.
 pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
-    // One row per distinct seq; a duplicated seq is LOG_HASH_MISMATCH's business, here the
+    // One row per distinct seq; a duplicated seq is the hash-chain rule's business, here the
     // earliest of the records is the one shown as the neighbour of a gap.
     let seqs = records
         .filter(col("seq").is_not_null())

@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
                   disable the account, reset its credentials and review the sessions' actions.",
     references: &[],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "countries",

@@ -63,6 +63,9 @@ pub struct RuleMeta {
     /// Default citations; a jurisdiction's `references` add their own.
     pub references: &'static [&'static str],
     pub freeze: Freeze,
+    /// Whether an SoD exception for the finding's (`sod_rule_id`, `identity_id`) decides
+    /// its status; the report lists such findings under the exception.
+    pub sod_exceptions: bool,
     /// The rule's table in the report's log-audit or grading section, if it has one.
     pub table: Option<Table>,
 }

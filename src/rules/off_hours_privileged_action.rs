@@ -31,6 +31,7 @@ pub static META: RuleMeta = RuleMeta {
     // monitoring citations through `references`.
     references: &[],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "offhours",

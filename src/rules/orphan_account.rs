@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Identify the owner and record the identity on the account, or disable it.",
     references: &["PCI DSS v4.0.1 req. 7.2.4"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

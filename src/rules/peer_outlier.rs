@@ -28,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
                   grants that give it if not, or record why this person differs from peers.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: Some(Table {
         layout: &Layout {
             id: "peers",

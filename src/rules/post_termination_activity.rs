@@ -26,6 +26,7 @@ pub static META: RuleMeta = RuleMeta {
                   the termination time, and revoke all of the identity's access.",
     references: &["PCI DSS v4.0.1 req. 8.2.5"],
     freeze: Freeze::Account(Severity::Low),
+    sod_exceptions: false,
     table: None,
 };
 

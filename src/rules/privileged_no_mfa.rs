@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
                   and review the sessions listed.",
     references: &["PCI DSS v4.0.1 req. 8.4.1"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

@@ -22,6 +22,7 @@ pub static META: RuleMeta = RuleMeta {
                   and remove the holder's ability to grant or approve their own access.",
     references: &["PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

@@ -22,6 +22,7 @@ pub static META: RuleMeta = RuleMeta {
                   account's credentials with per-use check-out and record the exception.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

@@ -32,6 +32,7 @@ pub static META: RuleMeta = RuleMeta {
                   the holder, naming the compensating control.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: true,
     table: None,
 };
 

@@ -30,6 +30,7 @@ pub static META: RuleMeta = RuleMeta {
                   workflow.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Accounts("accounts"),
+    sod_exceptions: false,
     table: None,
 };
 

@@ -28,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
                   still needed; revoke the grant if not, or record the business justification.",
     references: &["PCI DSS v4.0.1 req. 7.2.4", "PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

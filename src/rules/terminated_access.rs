@@ -22,6 +22,7 @@ pub static META: RuleMeta = RuleMeta {
                   termination date.",
     references: &["PCI DSS v4.0.1 req. 8.2.5"],
     freeze: Freeze::Account(Severity::Low),
+    sod_exceptions: false,
     table: None,
 };
 

@@ -21,6 +21,7 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Obtain and record the approval, or revoke the grant.",
     references: &["PCI DSS v4.0.1 req. 7.2.2"],
     freeze: Freeze::Never,
+    sod_exceptions: false,
     table: None,
 };
 

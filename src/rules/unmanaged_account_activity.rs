@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
                   provisioning with an owner, and review the actions listed.",
     references: &["PCI DSS v4.0.1 req. 7.2.4"],
     freeze: Freeze::Account(Severity::Low),
+    sod_exceptions: false,
     table: None,
 };
 
