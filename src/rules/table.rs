@@ -18,6 +18,9 @@ pub enum Section {
     Grading,
 }
 
+/// The title and note of a finding's group within a table (e.g. its job function).
+pub type GroupOf = fn(&Detail) -> (String, String);
+
 /// A table of the report; several rules may share one (a rule points at another rule's
 /// `Layout`). The report lists a section's tables each in the place of the last of its
 /// rules in the registry.
@@ -29,7 +32,7 @@ pub struct Layout {
     pub intro: &'static str,
     pub headers: &'static [&'static str],
     /// Splits the table into groups, each with a title and a note; None for one group.
-    pub group: Option<fn(&Detail) -> (String, String)>,
+    pub group: Option<GroupOf>,
 }
 
 /// A rule's part of a table: the layout and the cells of one of its findings, one per
