@@ -21,6 +21,7 @@ use crate::output::{self, Staging};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
+use crate::rules;
 use crate::severity::Severity;
 
 pub struct RunOptions {
@@ -87,14 +88,6 @@ impl fmt::Display for RunSummary {
         )
     }
 }
-
-/// Rules whose findings put the named account on the freeze list (critical bursts only).
-const FREEZE_RULES: [&str; 4] = [
-    "POST_TERMINATION_ACTIVITY",
-    "TERMINATED_ACCESS",
-    "UNMANAGED_ACCOUNT_ACTIVITY",
-    "FAILED_LOGIN_BURST",
-];
 
 /// One day: takes the output directory's lock, runs, releases it.
 pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
@@ -436,29 +429,11 @@ fn freeze_list(findings: &DataFrame, systems: &DataFrame) -> Result<DataFrame> {
         let (Some(rule), Some(id)) = (get("rule"), get("finding_id")) else {
             continue;
         };
-        let listed = FREEZE_RULES.contains(&rule)
-            && (rule != "FAILED_LOGIN_BURST" || get("severity") == Some("critical"));
-        if listed {
-            if let (Some(s), Some(a)) = (get("system_id"), get("account_id")) {
-                add(s, a, get("identity_id"), rule, id);
-            }
-        } else if rule == "SOD_TRANSACTION" {
-            let detail: serde_json::Value = get("detail")
-                .and_then(|d| serde_json::from_str(d).ok())
-                .unwrap_or_default();
-            for acc in detail
-                .get("accounts")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let (Some(s), Some(a)) = (
-                    acc.get("system_id").and_then(|v| v.as_str()),
-                    acc.get("account_id").and_then(|v| v.as_str()),
-                ) {
-                    add(s, a, get("identity_id"), rule, id);
-                }
-            }
+        let Some(meta) = rules::meta(rule) else {
+            continue;
+        };
+        for (s, a) in meta.freeze.accounts(get) {
+            add(&s, &a, get("identity_id"), rule, id);
         }
     }
     let mut cols: [Vec<String>; 5] = Default::default();

@@ -33,6 +33,31 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// Most severe first, the order in which reports list findings and counts.
+    pub fn most_severe_first() -> impl Iterator<Item = Severity> {
+        Severity::ALL.into_iter().rev()
+    }
+
+    /// OCSF `severity_id` (1.x: 2 Low, 3 Medium, 4 High, 5 Critical).
+    pub fn ocsf_id(self) -> u8 {
+        match self {
+            Severity::Low => 2,
+            Severity::Medium => 3,
+            Severity::High => 4,
+            Severity::Critical => 5,
+        }
+    }
+
+    /// OCSF `severity`: the caption of `severity_id`.
+    pub fn ocsf_label(self) -> &'static str {
+        match self {
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
 }
 
 impl fmt::Display for Severity {

@@ -3,23 +3,31 @@
 
 use std::fmt::Write;
 
-const SEVERITY_COLOURS: [(&str, &str); 4] = [
-    ("critical", "#8b1a1a"),
-    ("high", "#d9480f"),
-    ("medium", "#e8a317"),
-    ("low", "#4c7a9f"),
-];
+use crate::severity::Severity;
+
+fn colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#8b1a1a",
+        Severity::High => "#d9480f",
+        Severity::Medium => "#e8a317",
+        Severity::Low => "#4c7a9f",
+    }
+}
 
 /// Horizontal bars, one per severity.
 pub fn severity_bars(counts: &[(String, u64)]) -> String {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     let (w, row) = (460.0, 26.0);
-    let h = row * SEVERITY_COLOURS.len() as f64 + 8.0;
+    let h = row * Severity::ALL.len() as f64 + 8.0;
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="Findings by severity">"##
     );
-    for (i, (sev, colour)) in SEVERITY_COLOURS.iter().enumerate() {
-        let n = counts.iter().find(|c| c.0 == *sev).map_or(0, |c| c.1);
+    for (i, sev) in Severity::most_severe_first().enumerate() {
+        let colour = colour(sev);
+        let n = counts
+            .iter()
+            .find(|c| c.0 == sev.as_str())
+            .map_or(0, |c| c.1);
         let y = 4.0 + row * i as f64;
         let bw = 320.0 * n as f64 / max as f64;
         let _ = write!(

@@ -3,6 +3,7 @@
 //! jurisdiction with tens of thousands of findings still gets a readable, small report;
 //! the jurisdiction's `findings.csv` always has every row.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,7 +18,9 @@ use crate::history::{Delta, History};
 use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::review::status::AccessReviewSummary;
-use crate::rules::REGISTRY;
+use crate::rules::table::{Detail, Layout, Section, Subject};
+use crate::rules::{self, RuleMeta, REGISTRY};
+use crate::severity::Severity;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
 pub const TOP_PER_RULE: usize = 100;
@@ -42,10 +45,9 @@ const KEY_COLUMNS: [&str; 8] = [
     "seq",
 ];
 
-const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
-
-fn severity_rank(s: &str) -> usize {
-    SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)
+/// Sort key of a severity word: most severe first, a word that is none last.
+fn severity_rank(s: &str) -> Reverse<Option<Severity>> {
+    Reverse(s.parse().ok())
 }
 
 #[derive(Serialize)]
@@ -69,7 +71,7 @@ pub struct FindingRow {
 pub struct RuleSection {
     pub code: &'static str,
     pub title: &'static str,
-    pub severity_logic: &'static str,
+    pub severity_logic: String,
     pub rationale: &'static str,
     pub remediation: &'static str,
     pub references: Vec<String>,
@@ -130,7 +132,8 @@ pub struct ExceptionRow {
     /// Whole days from T to expiry (negative once expired).
     pub days_left: i64,
     pub note: String,
-    /// SOD_CONFLICT findings of this identity and rule in this jurisdiction.
+    /// Findings of this identity and SoD rule in this jurisdiction that the exception can
+    /// mitigate.
     pub findings: Vec<String>,
 }
 
@@ -299,13 +302,6 @@ impl Findings<'_> {
             _ => "—".into(),
         }
     }
-
-    fn time(&self, d: &Json, key: &str) -> String {
-        match d.get(key) {
-            Some(Json::String(s)) => time_text(s, self.tz),
-            _ => "—".into(),
-        }
-    }
 }
 
 fn get<'a>(r: &'a RowMap, k: &str) -> &'a str {
@@ -318,43 +314,6 @@ fn detail(r: &RowMap) -> Json {
         .unwrap_or(Json::Null)
 }
 
-/// A scalar of a detail as text ("—" when absent).
-fn txt(d: &Json, key: &str) -> String {
-    scalar_text(d.get(key))
-}
-
-fn scalar_text(v: Option<&Json>) -> String {
-    match v {
-        None | Some(Json::Null) => "—".into(),
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(Json::Number(n)) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i.to_string(),
-            (None, Some(f)) => {
-                let s = format!("{f:.1}");
-                s.trim_end_matches(".0").to_string()
-            }
-            _ => n.to_string(),
-        },
-        Some(other) => other.to_string(),
-    }
-}
-
-/// A list of scalars as "a, b, c" (bounded).
-fn list(d: &Json, key: &str) -> String {
-    match d.get(key) {
-        Some(Json::Array(a)) if a.is_empty() => "none".into(),
-        Some(Json::Array(a)) => {
-            let mut s: Vec<String> = a.iter().take(8).map(|x| scalar_text(Some(x))).collect();
-            if a.len() > 8 {
-                s.push(format!("+{} more", a.len() - 8));
-            }
-            s.join(", ")
-        }
-        other => scalar_text(other),
-    }
-}
-
 fn row(r: &RowMap, cells: Vec<String>) -> Row {
     Row {
         finding_id: get(r, "finding_id").to_string(),
@@ -364,25 +323,68 @@ fn row(r: &RowMap, cells: Vec<String>) -> Row {
     }
 }
 
-/// A block of one group (or several, by `group_of`), showing at most TOP_PER_TABLE rows.
-#[allow(clippy::too_many_arguments)]
-fn block(
-    f: &Findings,
-    j: &Jurisdiction,
-    id: &'static str,
-    title: &'static str,
-    intro: &'static str,
-    rules: &[&'static str],
-    headers: Vec<&'static str>,
-    group_of: &dyn Fn(&RowMap, &Json) -> (String, String),
-    cells: &dyn Fn(&RowMap, &Json) -> Vec<String>,
-) -> Block {
-    let all = f.of(rules);
+/// A finding as a rule's table cells see it.
+struct Shown<'a> {
+    f: &'a Findings<'a>,
+    r: &'a RowMap,
+}
+
+impl Subject for Shown<'_> {
+    fn identity(&self) -> String {
+        self.f.identity_of(self.r)
+    }
+
+    fn account(&self) -> String {
+        self.f.account(self.r)
+    }
+
+    fn system(&self) -> String {
+        self.r
+            .get("system_id")
+            .map(|s| self.f.system(s))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    fn column(&self, name: &str) -> Option<String> {
+        self.r.get(name).cloned()
+    }
+
+    fn local_time(&self, utc: &str) -> String {
+        time_text(utc, self.f.tz)
+    }
+}
+
+/// The rules' tables of one section, each with its rules, in the place of the last of its
+/// rules in the registry.
+fn layouts(section: Section) -> Vec<(&'static Layout, Vec<&'static RuleMeta>)> {
+    let mut out: Vec<(&'static Layout, Vec<&'static RuleMeta>)> = Vec::new();
+    for m in REGISTRY.iter().map(|r| r.meta) {
+        let Some(t) = &m.table else { continue };
+        if t.layout.section != section {
+            continue;
+        }
+        let mut entry = match out.iter().position(|(l, _)| std::ptr::eq(*l, t.layout)) {
+            Some(i) => out.remove(i),
+            None => (t.layout, Vec::new()),
+        };
+        entry.1.push(m);
+        out.push(entry);
+    }
+    out
+}
+
+/// A table's findings in groups, showing at most TOP_PER_TABLE rows.
+fn block(f: &Findings, j: &Jurisdiction, layout: &'static Layout, metas: &[&RuleMeta]) -> Block {
+    let rules: Vec<&'static str> = metas.iter().map(|m| m.code).collect();
+    let all = f.of(&rules);
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut shown = 0;
     for r in &all {
-        let d = detail(r);
-        let (title, note) = group_of(r, &d);
+        let json = detail(r);
+        let d = Detail::new(&json);
+        let (title, note) = layout
+            .group
+            .map_or_else(|| (String::new(), String::new()), |g| g(&d));
         let g = groups.entry(title.clone()).or_insert_with(|| Group {
             title,
             note,
@@ -390,297 +392,33 @@ fn block(
             rows: Vec::new(),
         });
         g.count += 1;
-        if shown < TOP_PER_TABLE {
-            g.rows.push(row(r, cells(r, &d)));
+        let table = metas
+            .iter()
+            .find(|m| m.code == get(r, "rule"))
+            .and_then(|m| m.table.as_ref());
+        if let (true, Some(t)) = (shown < TOP_PER_TABLE, table) {
+            g.rows.push(row(r, (t.cells)(&Shown { f, r }, &d)));
             shown += 1;
         }
     }
     Block {
-        id,
-        title,
-        intro,
-        rules: rules.to_vec(),
+        id: layout.id,
+        title: layout.title,
+        intro: layout.intro,
         enabled: rules.iter().any(|c| j.rule_enabled(c)),
-        headers,
+        rules,
+        headers: layout.headers.to_vec(),
         groups: groups.into_values().collect(),
         count: all.len(),
         hidden: all.len() - shown,
     }
 }
 
-fn ungrouped(_: &RowMap, _: &Json) -> (String, String) {
-    (String::new(), String::new())
-}
-
-fn log_audit(f: &Findings, j: &Jurisdiction) -> Vec<Block> {
-    let business = |d: &Json| {
-        let days = list(d, "business_days");
-        format!("{} on {}", txt(d, "business_hours"), days)
-    };
-    vec![
-        block(
-            f,
-            j,
-            "bursts",
-            "Failed-login bursts",
-            "Accounts with at least the threshold of failed logins inside the sliding window; critical when a successful login followed the burst within the window.",
-            &["FAILED_LOGIN_BURST"],
-            vec!["Account", "Identity", "Failures", "Burst (local time)", "Success after the burst"],
-            &ungrouped,
-            &|r, d| {
-                vec![
-                    f.account(r),
-                    f.identity_of(r),
-                    format!(
-                        "{} (threshold {} in {} min)",
-                        txt(d, "burst_failures"),
-                        txt(d, "failed_login_threshold"),
-                        txt(d, "failed_login_window_minutes")
-                    ),
-                    format!(
-                        "{} – {}",
-                        f.time(d, "first_burst_failure"),
-                        f.time(d, "last_burst_failure")
-                    ),
-                    match d.get("success_after_burst_failure") {
-                        Some(Json::String(s)) => time_text(s, f.tz),
-                        _ => "none within the window".into(),
-                    },
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "countries",
-            "Logins from unexpected countries",
-            "Successful logins from a country outside the jurisdiction's allowed list.",
-            &["LOGIN_FROM_UNEXPECTED_COUNTRY"],
-            vec!["Account", "Identity", "Countries (logins)", "Allowed", "First – last login"],
-            &ungrouped,
-            &|r, d| {
-                let countries = match d.get("countries") {
-                    Some(Json::Array(a)) => a
-                        .iter()
-                        .take(8)
-                        .map(|c| format!("{} ({})", txt(c, "country"), txt(c, "logins")))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    _ => "—".into(),
-                };
-                vec![
-                    f.account(r),
-                    f.identity_of(r),
-                    countries,
-                    list(d, "allowed_countries"),
-                    format!("{} – {}", f.time(d, "first_login"), f.time(d, "last_login")),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "travel",
-            "Impossible travel",
-            "Successful logins of one identity (across all its accounts and systems) from two countries closer in time than the travel threshold.",
-            &["IMPOSSIBLE_TRAVEL"],
-            vec!["Identity", "First pair", "Accounts", "Pairs", "Threshold"],
-            &ungrouped,
-            &|r, d| {
-                let first = d
-                    .get("pairs")
-                    .and_then(Json::as_array)
-                    .and_then(|a| a.first())
-                    .cloned()
-                    .unwrap_or(Json::Null);
-                vec![
-                    f.identity_of(r),
-                    format!(
-                        "{} {} → {} {} ({} min apart)",
-                        txt(&first, "from_country"),
-                        f.time(&first, "from_ts"),
-                        txt(&first, "to_country"),
-                        f.time(&first, "to_ts"),
-                        txt(&first, "gap_minutes")
-                    ),
-                    format!(
-                        "{} @ {} → {} @ {}",
-                        txt(&first, "from_account_id"),
-                        txt(&first, "from_system_id"),
-                        txt(&first, "to_account_id"),
-                        txt(&first, "to_system_id")
-                    ),
-                    txt(d, "pair_count"),
-                    format!("{} h", txt(d, "travel_hours")),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "offhours",
-            "Privileged actions outside business hours",
-            "Privileged actions at a local time or on a day outside the jurisdiction's business hours (local time, daylight saving applied).",
-            &["OFF_HOURS_PRIVILEGED_ACTION"],
-            vec!["Account", "Identity", "Actions", "First (local time)", "Last (local time)", "Business hours"],
-            &ungrouped,
-            &|r, d| {
-                vec![
-                    f.account(r),
-                    f.identity_of(r),
-                    format!("{}: {}", txt(d, "event_count"), list(d, "actions")),
-                    format!("{} ({})", f.time(d, "first_local_time"), txt(d, "first_weekday")),
-                    format!("{} ({})", f.time(d, "last_local_time"), txt(d, "last_weekday")),
-                    business(d),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "breakglass",
-            "Break-glass (emergency) account use",
-            "Every successful use of an emergency account: each needs a recorded incident and a review.",
-            &["EMERGENCY_ACCOUNT_USED"],
-            vec!["Account", "Account status", "Uses", "First – last use", "Actions", "Targets"],
-            &ungrouped,
-            &|r, d| {
-                vec![
-                    f.account(r),
-                    txt(d, "account_status"),
-                    txt(d, "successful_events"),
-                    format!("{} – {}", f.time(d, "first_use"), f.time(d, "last_use")),
-                    list(d, "actions"),
-                    list(d, "targets"),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "silent",
-            "Silent log feeds",
-            "Systems whose audit log has sent nothing for longer than the allowed silence.",
-            &["LOG_FEED_SILENT"],
-            vec!["System", "Last event (local time)", "Silence", "Allowed silence"],
-            &ungrouped,
-            &|r, d| {
-                vec![
-                    r.get("system_id").map(|s| f.system(s)).unwrap_or_else(|| "—".into()),
-                    f.time(d, "latest_event_ts"),
-                    format!("{} h", txt(d, "silence_hours")),
-                    format!("{} h", txt(d, "max_silence_hours")),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "integrity",
-            "Log integrity",
-            "Gaps in a system's sequence numbers and records failing the hash chain.",
-            &["LOG_SEQUENCE_GAP", "LOG_HASH_MISMATCH"],
-            vec!["System", "Check", "Where"],
-            &ungrouped,
-            &|r, d| {
-                let (check, at) = if get(r, "rule") == "LOG_SEQUENCE_GAP" {
-                    (
-                        "sequence gap".to_string(),
-                        format!(
-                            "{} missing: {} – {} (after {})",
-                            txt(d, "missing_count"),
-                            txt(d, "first_missing_seq"),
-                            txt(d, "last_missing_seq"),
-                            f.time(d, "ts_before_gap")
-                        ),
-                    )
-                } else {
-                    (
-                        format!("hash chain: {}", list(d, "failed_checks")),
-                        format!("sequence no. {}", r.get("seq").cloned().unwrap_or_else(|| txt(d, "seq"))),
-                    )
-                };
-                vec![
-                    r.get("system_id").map(|s| f.system(s)).unwrap_or_else(|| "—".into()),
-                    check,
-                    at,
-                ]
-            },
-        ),
-    ]
-}
-
-fn grading(f: &Findings, j: &Jurisdiction) -> Vec<Block> {
-    vec![
-        block(
-            f,
-            j,
-            "grade",
-            "Grade breaches by job function",
-            "Entitlements riskier than the holder's job function may hold (grading.toml).",
-            &["GRADE_EXCEEDED"],
-            vec!["Identity", "Account", "Highest risk held", "Entitlement (path)", "Above the grade"],
-            &|_, d| {
-                (
-                    txt(d, "job_function"),
-                    format!("may hold up to risk {}", txt(d, "max_risk")),
-                )
-            },
-            &|r, d| {
-                vec![
-                    f.identity_of(r),
-                    f.account(r),
-                    txt(d, "highest_risk"),
-                    format!(
-                        "{} ({})",
-                        txt(d, "highest_risk_entitlement_id"),
-                        txt(d, "highest_risk_path").replace(" > ", " → ")
-                    ),
-                    txt(d, "exceeding_count"),
-                ]
-            },
-        ),
-        block(
-            f,
-            j,
-            "peers",
-            "Peer outliers by department and function",
-            "Permissions held by at most the allowed share of the holder's peers (same department and job function).",
-            &["PEER_OUTLIER"],
-            vec!["Identity", "Account", "Unusual entitlements", "Holders in the group"],
-            &|_, d| {
-                (
-                    format!("{} / {}", txt(d, "department"), txt(d, "job_function")),
-                    format!(
-                        "peer group of {}; outlier when held by at most {} of peers (groups of at least {})",
-                        txt(d, "peer_group_size"),
-                        d.get("max_share")
-                            .and_then(Json::as_f64)
-                            .map(|s| format!("{}%", (s * 1000.0).round() / 10.0))
-                            .unwrap_or_else(|| "—".into()),
-                        txt(d, "min_size")
-                    ),
-                )
-            },
-            &|r, d| {
-                let ents = match d.get("grants") {
-                    Some(Json::Array(a)) => {
-                        let mut v: Vec<String> = a
-                            .iter()
-                            .take(6)
-                            .map(|g| format!("{} ({})", txt(g, "entitlement_id"), txt(g, "grant_id")))
-                            .collect();
-                        if a.len() > 6 {
-                            v.push(format!("+{} more", a.len() - 6));
-                        }
-                        v.join(", ")
-                    }
-                    _ => r.get("entitlement_id").cloned().unwrap_or_else(|| "—".into()),
-                };
-                vec![f.identity_of(r), f.account(r), ents, txt(d, "holders")]
-            },
-        ),
-    ]
+fn blocks(f: &Findings, j: &Jurisdiction, section: Section) -> Vec<Block> {
+    layouts(section)
+        .into_iter()
+        .map(|(layout, metas)| block(f, j, layout, &metas))
+        .collect()
 }
 
 /// Text of column `c` of frame `df` per row (nulls as empty).
@@ -711,9 +449,10 @@ fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
         .iter()
         .filter_map(|r| r.get("identity_id").map(String::as_str))
         .collect();
-    // SOD_CONFLICT findings by (sod rule, identity): the findings an exception covers.
+    // The findings an exception covers, by (sod rule, identity).
     let mut conflicts: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    for r in f.rows.iter().filter(|r| get(r, "rule") == "SOD_CONFLICT") {
+    let covered = |r: &&RowMap| rules::meta(get(r, "rule")).is_some_and(|m| m.sod_exceptions);
+    for r in f.rows.iter().filter(covered) {
         conflicts
             .entry((get(r, "sod_rule_id"), get(r, "identity_id")))
             .or_default()
@@ -806,9 +545,8 @@ pub fn build(
         *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
         *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }
-    let by_severity: Vec<(String, u64)> = SEVERITIES
-        .iter()
-        .map(|s| (s.to_string(), by_sev.get(*s).copied().unwrap_or(0)))
+    let by_severity: Vec<(String, u64)> = Severity::most_severe_first()
+        .map(|s| (s.to_string(), by_sev.get(s.as_str()).copied().unwrap_or(0)))
         .collect();
 
     let firing = REGISTRY
@@ -849,18 +587,20 @@ pub fn build(
         rules.push(RuleSection {
             code: m.code,
             title: m.title,
-            severity_logic: m.severity,
+            severity_logic: m.severity.to_string(),
             rationale: m.rationale,
             remediation: m.remediation,
             references,
             enabled: j.rule_enabled(m.code),
             count: of_rule.len(),
-            by_severity: SEVERITIES
-                .iter()
+            by_severity: Severity::most_severe_first()
                 .map(|s| {
                     (
                         s.to_string(),
-                        of_rule.iter().filter(|r| get(r, "severity") == *s).count(),
+                        of_rule
+                            .iter()
+                            .filter(|r| get(r, "severity") == s.as_str())
+                            .count(),
                     )
                 })
                 .filter(|(_, n)| *n > 0)
@@ -946,8 +686,8 @@ pub fn build(
             .map(|(d, _)| d.format("%Y-%m-%d").to_string()),
         runs: trend.len(),
         exceptions: exceptions(&f, shared.tables, shared.t)?,
-        log_audit: log_audit(&f, j),
-        grading: grading(&f, j),
+        log_audit: blocks(&f, j, Section::LogAudit),
+        grading: blocks(&f, j, Section::Grading),
         rules,
         top_per_rule: per_rule,
         freeze: frame_rows(freeze)?,

@@ -6,28 +6,10 @@ use serde_json::{json, Value};
 
 use crate::policy::Jurisdiction;
 use crate::rules;
+use crate::severity::Severity;
 
-/// OCSF severity caption for our severity (the `severity` attribute is the caption of
-/// `severity_id`).
-fn severity_caption(s: &str) -> &'static str {
-    match s {
-        "low" => "Low",
-        "medium" => "Medium",
-        "high" => "High",
-        "critical" => "Critical",
-        _ => "Unknown",
-    }
-}
-
-fn severity_id(s: &str) -> u8 {
-    match s {
-        "low" => 2,
-        "medium" => 3,
-        "high" => 4,
-        "critical" => 5,
-        _ => 0,
-    }
-}
+/// OCSF's "Unknown" for a severity word that is not ours (none is, as rules write them).
+const UNKNOWN_SEVERITY: (u8, &str) = (0, "Unknown");
 
 pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i64) -> Value {
     let time = t_micros.div_euclid(1000);
@@ -53,7 +35,9 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                 s.dedup();
                 s
             };
-            let severity = get("severity").unwrap_or_default();
+            let (severity_id, severity) = get("severity")
+                .and_then(|s| s.parse::<Severity>().ok())
+                .map_or(UNKNOWN_SEVERITY, |s| (s.ocsf_id(), s.ocsf_label()));
             let mitigated = get("status").as_deref() == Some("mitigated");
             let mut resources = Vec::new();
             if let (Some(s), Some(a)) = (get("system_id"), get("account_id")) {
@@ -79,8 +63,8 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                 "type_uid": 200301,
                 "type_name": "Compliance Finding: Create",
                 "time": time,
-                "severity_id": severity_id(&severity),
-                "severity": severity_caption(&severity),
+                "severity_id": severity_id,
+                "severity": severity,
                 "status_id": if mitigated { 3 } else { 1 },
                 "status": if mitigated { "Suppressed" } else { "New" },
                 "finding_info": {

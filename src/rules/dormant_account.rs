@@ -1,20 +1,33 @@
+//! DORMANT_ACCOUNT: interactive account unused beyond the dormancy period.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, days, detail, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::util::{days, detail, ts_text, with_thresholds, JoinOnAccount};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "DORMANT_ACCOUNT",
     window_rows: None,
     title: "Interactive account unused beyond the dormancy period",
+    fires: "active account of type human or shared, identity not terminated, `created_at` \
+           null or older than N = dormant_account_days, and no successful `login` event \
+           newer than N days",
     key: &["system_id", "account_id"],
-    severity: "medium if the account has privileged access, else low",
+    severity: SeverityPolicy::Either {
+        then: Severity::Medium,
+        when: "the account has privileged access",
+        otherwise: Severity::Low,
+    },
     rationale: "Accounts nobody signs in to are not watched by their owners, so misuse or \
                 takeover goes unnoticed; inactive accounts must be removed or disabled.",
     remediation: "Disable the account; re-enable it only on a documented request from its owner.",
     references: &["PCI DSS v4.0.1 req. 8.2.6"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Active human or shared account of a non-terminated identity, created more than N days

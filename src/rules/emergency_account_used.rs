@@ -1,10 +1,16 @@
+//! EMERGENCY_ACCOUNT_USED: emergency (break-glass) account was used.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
-use super::RuleMeta;
+use super::table::{Detail, Layout, Section, Subject, Table};
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 /// Evidence lists at most this many distinct targets; `distinct_targets` gives the count.
 const MAX_TARGETS_SHOWN: usize = 50;
@@ -13,15 +19,49 @@ pub static META: RuleMeta = RuleMeta {
     code: "EMERGENCY_ACCOUNT_USED",
     window_rows: Some(window_rows),
     title: "Emergency (break-glass) account was used",
+    fires: "successful events in the activity window by an account of type `emergency` (any \
+           status)",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Break-glass accounts bypass normal access control and are meant for declared \
                 emergencies only; every use must be justified, reviewed and followed by a \
                 credential reset.",
     remediation: "Match each use to an approved emergency or incident ticket, review every \
                   action taken, rotate the account's credentials and disable it again.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "breakglass",
+            section: Section::LogAudit,
+            title: "Break-glass (emergency) account use",
+            intro: "Every successful use of an emergency account: each needs a recorded incident \
+                    and a review.",
+            headers: &[
+                "Account",
+                "Account status",
+                "Uses",
+                "First – last use",
+                "Actions",
+                "Targets",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        d.txt("account_status"),
+        d.txt("successful_events"),
+        format!("{} – {}", f.time(d, "first_use"), f.time(d, "last_use")),
+        d.list("actions"),
+        d.list("targets"),
+    ]
+}
 
 /// Successful events of emergency accounts.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {

@@ -1,20 +1,31 @@
+//! EXPIRED_GRANT: grant past its expiry date still active.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXPIRED_GRANT",
     window_rows: None,
     title: "Grant past its expiry date still active",
+    fires: "active grant with `expires_at < T`",
     key: &["grant_id"],
-    severity: "high if the entitlement is privileged, else medium",
+    severity: SeverityPolicy::Either {
+        then: Severity::High,
+        when: "the entitlement is privileged",
+        otherwise: Severity::Medium,
+    },
     rationale: "Time-limited access was approved only until its expiry date; access kept \
                 beyond it is access nobody approved.",
     remediation: "Revoke the grant now, or obtain a new approval with a new expiry date.",
     references: &["PCI DSS v4.0.1 req. 7.2.4", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Active grant (expiry does not end a grant) with `expires_at < T`, whatever the account's

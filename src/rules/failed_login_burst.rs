@@ -1,10 +1,14 @@
+//! FAILED_LOGIN_BURST: burst of failed logins on one account.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, login, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
 
@@ -12,16 +16,63 @@ pub static META: RuleMeta = RuleMeta {
     code: "FAILED_LOGIN_BURST",
     window_rows: Some(window_rows),
     title: "Burst of failed logins on one account",
+    fires: "in the activity window, at least `failed_login_threshold` failed `login` events \
+           of the account whose first and last are less than `failed_login_window_minutes` \
+           apart. Concerns the event's (system_id, account_id), whether or not it is in \
+           `accounts`",
     key: &["system_id", "account_id"],
-    severity: "critical if a successful login follows a failure of the burst within the \
-               window, else high",
+    severity: SeverityPolicy::Either {
+        then: Severity::Critical,
+        when: "a successful login follows a failure of the burst within the window",
+        otherwise: Severity::High,
+    },
     rationale: "Many failed sign-ins in a short time are password guessing or credential \
                 stuffing; a success right after them suggests the attacker got in.",
     remediation: "If a success followed, freeze the account, reset its credentials and review \
                   the session; otherwise confirm with the owner, check the source addresses \
                   and make sure lockout is enforced.",
     references: &[],
+    freeze: Freeze::Account(Severity::Critical),
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "bursts",
+            section: Section::LogAudit,
+            title: "Failed-login bursts",
+            intro: "Accounts with at least the threshold of failed logins inside the sliding \
+                    window; critical when a successful login followed the burst within the window.",
+            headers: &[
+                "Account",
+                "Identity",
+                "Failures",
+                "Burst (local time)",
+                "Success after the burst",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        f.identity(),
+        format!(
+            "{} (threshold {} in {} min)",
+            d.txt("burst_failures"),
+            d.txt("failed_login_threshold"),
+            d.txt("failed_login_window_minutes")
+        ),
+        format!(
+            "{} – {}",
+            f.time(d, "first_burst_failure"),
+            f.time(d, "last_burst_failure")
+        ),
+        d.str("success_after_burst_failure")
+            .map_or_else(|| "none within the window".into(), |s| f.local_time(s)),
+    ]
+}
 
 /// The failures of one account that lie in a burst, and what followed them.
 struct Burst {

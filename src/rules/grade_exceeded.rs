@@ -1,7 +1,10 @@
+//! GRADE_EXCEEDED: grant riskier than the holder's job function allows.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::detail;
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Severity;
 use crate::resolve::Ctx;
@@ -10,14 +13,61 @@ pub static META: RuleMeta = RuleMeta {
     code: "GRADE_EXCEEDED",
     window_rows: None,
     title: "Grant riskier than the holder's job function allows",
+    fires: "effective grant whose account's identity is not terminated at T and has a \
+           `job_function` listed in grading.toml, and the grant's entitlement or a \
+           permission of its closure has a risk above that function's `max_risk` (null risk \
+           counts as medium; low < medium < high < critical). Checks the granted entitlement \
+           and the permissions of its closure, not the roles in between",
     key: &["grant_id"],
-    severity: "high if the entitlement is privileged, else medium",
+    severity: SeverityPolicy::Either {
+        then: Severity::High,
+        when: "the entitlement is privileged",
+        otherwise: Severity::Medium,
+    },
     rationale: "Access graded above what a job function needs breaks least privilege: the \
                 holder can do more damage, by error or intent, than the role requires.",
     remediation: "Revoke the grant or replace it with a lower-risk entitlement; if the person \
                   needs it, document the business reason or change their job function.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "grade",
+            section: Section::Grading,
+            title: "Grade breaches by job function",
+            intro: "Entitlements riskier than the holder's job function may hold (grading.toml).",
+            headers: &[
+                "Identity",
+                "Account",
+                "Highest risk held",
+                "Entitlement (path)",
+                "Above the grade",
+            ],
+            group: Some(|d| {
+                (
+                    d.txt("job_function"),
+                    format!("may hold up to risk {}", d.txt("max_risk")),
+                )
+            }),
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.identity(),
+        f.account(),
+        d.txt("highest_risk"),
+        format!(
+            "{} ({})",
+            d.txt("highest_risk_entitlement_id"),
+            d.txt("highest_risk_path").replace(" > ", " → ")
+        ),
+        d.txt("exceeding_count"),
+    ]
+}
 
 /// Exceeding entitlements/permissions listed per finding; the count covers all of them.
 const MAX_SHOWN: usize = 20;

@@ -1,16 +1,25 @@
+//! IMPOSSIBLE_TRAVEL: successive sign-ins from different countries too close together.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, hours, located_logins, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "IMPOSSIBLE_TRAVEL",
     window_rows: Some(located_logins),
     title: "Successive sign-ins from different countries too close together",
+    fires: "two consecutive successful `login` events with a non-null `src_country` (logins \
+           without one are skipped), of the identity's accounts, in the activity window, \
+           ordered by ts then event_id, from different countries less than `travel_hours` \
+           apart (the later login's jurisdiction sets the threshold and is the finding's \
+           jurisdiction)",
     key: &["identity_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "One person cannot sign in from two countries within a few hours; one of the \
                 sessions is most likely a stolen credential or a shared account in use \
                 elsewhere.",
@@ -19,7 +28,45 @@ pub static META: RuleMeta = RuleMeta {
     // regulations.md names no clause specific to sign-in anomalies; jurisdictions add
     // their monitoring citations through `references`.
     references: &[],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "travel",
+            section: Section::LogAudit,
+            title: "Impossible travel",
+            intro: "Successful logins of one identity (across all its accounts and systems) from \
+                    two countries closer in time than the travel threshold.",
+            headers: &["Identity", "First pair", "Accounts", "Pairs", "Threshold"],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    let first = d.first("pairs");
+    vec![
+        f.identity(),
+        format!(
+            "{} {} → {} {} ({} min apart)",
+            first.txt("from_country"),
+            f.time(&first, "from_ts"),
+            first.txt("to_country"),
+            f.time(&first, "to_ts"),
+            first.txt("gap_minutes")
+        ),
+        format!(
+            "{} @ {} → {} @ {}",
+            first.txt("from_account_id"),
+            first.txt("from_system_id"),
+            first.txt("to_account_id"),
+            first.txt("to_system_id")
+        ),
+        d.txt("pair_count"),
+        format!("{} h", d.txt("travel_hours")),
+    ]
+}
 
 /// Pairs listed in the evidence per finding; the count covers all of them.
 const MAX_PAIRS_SHOWN: u32 = 50;

@@ -1,22 +1,55 @@
+//! LOG_FEED_SILENT: system's audit log feed has gone silent.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, hours, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::{Ctx, MICROS_PER_HOUR};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_FEED_SILENT",
     window_rows: None,
     title: "System's audit log feed has gone silent",
+    fires: "the system has events with `ts < T`, and the latest of them (any action, any \
+           outcome) is older than `max_silence_hours`",
     key: &["system_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "A system that used to send audit events and stopped is no longer monitored: \
                 access and payment actions on it go unrecorded, or recorded where nobody looks.",
     remediation: "Restore the log feed, recover the events of the silent period from the \
                   source, and review them for activity that should have raised an alert.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "silent",
+            section: Section::LogAudit,
+            title: "Silent log feeds",
+            intro: "Systems whose audit log has sent nothing for longer than the allowed silence.",
+            headers: &[
+                "System",
+                "Last event (local time)",
+                "Silence",
+                "Allowed silence",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        f.time(d, "latest_event_ts"),
+        format!("{} h", d.txt("silence_hours")),
+        format!("{} h", d.txt("max_silence_hours")),
+    ]
+}
 
 /// A system with events before T whose latest event (any action, any outcome, with or
 /// without `seq`) is older than `max_silence_hours`: `latest < T - H hours`.

@@ -1,19 +1,35 @@
+//! LOG_HASH_MISMATCH: audit log record fails its hash-chain check.
+
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::table::{Detail, Subject, Table};
 use super::util::critical_on_systems;
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_HASH_MISMATCH",
     window_rows: None,
     title: "Audit log record fails its hash-chain check",
+    fires: "events carry `hash`: for the events of one system ordered by seq, `hash` must \
+           equal lowercase hex SHA-256 of `prev_hash + \"\\n\" + event_id + \"|\" + \
+           system_id + \"|\" + seq + \"|\" + account_id + \"|\" + action + \"|\" + outcome + \
+           \"|\" + target_id + \"|\" + ts` (null target_id as empty, seq in decimal, ts as \
+           integer microseconds since the Unix epoch UTC, null prev_hash as empty), and each \
+           `prev_hash` must equal the previous event's `hash` (not checked across a gap or \
+           for the lowest loaded seq); one finding per event that fails either check. Uses \
+           events with `ts < T`, a non-null `seq` and a non-null `hash`. Hashes compare \
+           case-insensitively. The `prev_hash` link is checked only when the event with `seq \
+           - 1` is loaded with a hash. Two loaded events of one system with the same `seq`, \
+           both with a hash, are one finding for that seq (a replayed or forged record), and \
+           neither takes part in link checks. An event failing several checks is one finding",
     key: &["system_id", "seq"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "Each record's hash covers its content and its predecessor's hash; a record \
                 whose hash does not match, whose link to its predecessor is broken, or whose \
                 sequence number appears twice was altered, forged or replayed after it was \
@@ -22,7 +38,24 @@ pub static META: RuleMeta = RuleMeta {
                   source, compare the record with it, find who could write to the log store, \
                   and review the actions the affected records describe.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &super::log_sequence_gap::INTEGRITY,
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        format!("hash chain: {}", d.list("failed_checks")),
+        format!(
+            "sequence no. {}",
+            f.column("seq").unwrap_or_else(|| d.txt("seq"))
+        ),
+    ]
+}
 
 /// One loaded record of a chain (seq and hash present, ts before T).
 struct Rec<'a> {

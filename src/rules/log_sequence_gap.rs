@@ -1,23 +1,60 @@
+//! LOG_SEQUENCE_GAP: audit log sequence numbers are missing.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{critical_on_systems, detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_SEQUENCE_GAP",
     window_rows: None,
     title: "Audit log sequence numbers are missing",
+    fires: "events of one system carry `seq`; ordered by seq, each run of missing numbers \
+           between the lowest and highest loaded seq is one finding keyed by its first \
+           missing seq. Uses events with `ts < T` and a non-null `seq`",
     key: &["system_id", "seq"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "A source that numbers its log records makes deletion visible: a run of missing \
                 sequence numbers means audit records were lost or removed, so the trail can no \
                 longer prove who did what.",
     remediation: "Recover the missing records from the source or its backups, find out why they \
                   are missing (deletion, collector outage, rotation), and record the incident.",
     references: &["PCI DSS v4.0.1 req. 10.5.1"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &INTEGRITY,
+        cells,
+    }),
 };
+
+/// The log-integrity table, shared by the log-chain rules.
+pub static INTEGRITY: Layout = Layout {
+    id: "integrity",
+    section: Section::LogAudit,
+    title: "Log integrity",
+    intro: "Gaps in a system's sequence numbers and records failing the hash chain.",
+    headers: &["System", "Check", "Where"],
+    group: None,
+};
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.system(),
+        "sequence gap".to_string(),
+        format!(
+            "{} missing: {} – {} (after {})",
+            d.txt("missing_count"),
+            d.txt("first_missing_seq"),
+            d.txt("last_missing_seq"),
+            f.time(d, "ts_before_gap")
+        ),
+    ]
+}
 
 /// Each run of missing numbers between a system's lowest and highest loaded `seq` (over the
 /// whole history before T, not only the activity window: a deletion stays visible for as
@@ -49,7 +86,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
 /// The gaps among `records` taken on their own: `system_id`, `seq` (the first missing
 /// number), `after_seq` (the loaded seq that ends the gap), `detail`.
 pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
-    // One row per distinct seq; a duplicated seq is LOG_HASH_MISMATCH's business, here the
+    // One row per distinct seq; a duplicated seq is the hash-chain rule's business, here the
     // earliest of the records is the one shown as the neighbour of a gap.
     let seqs = records
         .filter(col("seq").is_not_null())

@@ -1,23 +1,68 @@
+//! LOGIN_FROM_UNEXPECTED_COUNTRY: successful login from a country the jurisdiction does not allow.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, located_logins, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOGIN_FROM_UNEXPECTED_COUNTRY",
     window_rows: Some(located_logins),
     title: "Successful login from a country the jurisdiction does not allow",
+    fires: "the jurisdiction lists allowed countries, and the account has a successful \
+           `login` in the activity window whose non-null `src_country` is not in the list. \
+           Concerns the event's (system_id, account_id), whether or not it is in `accounts`",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "A successful sign-in from outside the countries the business operates from \
                 points to stolen credentials, an unapproved remote worker or a proxy used to \
                 hide the origin.",
     remediation: "Confirm with the account owner whether the logins were theirs; if not, \
                   disable the account, reset its credentials and review the sessions' actions.",
     references: &[],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "countries",
+            section: Section::LogAudit,
+            title: "Logins from unexpected countries",
+            intro: "Successful logins from a country outside the jurisdiction's allowed list.",
+            headers: &[
+                "Account",
+                "Identity",
+                "Countries (logins)",
+                "Allowed",
+                "First – last login",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    let countries = match d.records("countries") {
+        Some(a) => a
+            .iter()
+            .take(8)
+            .map(|c| format!("{} ({})", c.txt("country"), c.txt("logins")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "—".into(),
+    };
+    vec![
+        f.account(),
+        f.identity(),
+        countries,
+        d.list("allowed_countries"),
+        format!("{} – {}", f.time(d, "first_login"), f.time(d, "last_login")),
+    ]
+}
 
 /// The account (of the event, in `accounts` or not) has a successful `login` in the activity
 /// window whose non-null `src_country` is not in its jurisdiction's non-empty

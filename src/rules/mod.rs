@@ -6,13 +6,42 @@
 //! finding columns that help a reader (`identity_id` on account findings, ...). It has
 //! exactly one row per key and jurisdiction. [`crate::findings`] does the rest.
 
+pub mod docs;
+pub mod dormant_account;
+pub mod emergency_account_used;
+pub mod expired_grant;
+pub mod failed_login_burst;
+pub mod grade_exceeded;
+pub mod impossible_travel;
+pub mod log_feed_silent;
+pub mod log_hash_mismatch;
+pub mod log_sequence_gap;
+pub mod login_from_unexpected_country;
+pub mod off_hours_privileged_action;
+pub mod orphan_account;
+pub mod peer_outlier;
+pub mod post_termination_activity;
+pub mod privileged_no_mfa;
+pub mod self_approved_grant;
+pub mod shared_privileged_account;
+pub mod sod_conflict;
+pub mod sod_transaction;
+pub mod stale_grant;
+pub mod table;
+pub mod terminated_access;
+pub mod unapproved_privileged_grant;
+pub mod unmanaged_account_activity;
 pub mod util;
+
+use std::fmt;
 
 use polars::prelude::{DataFrame, Expr};
 
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
+use table::Table;
 
 /// The activity-window rows a rule reads, as a predicate over
 /// [`crate::ingest::events::WINDOW_COLUMNS`]. It must hold for every row the rule's
@@ -24,14 +53,110 @@ pub struct RuleMeta {
     /// None for rules that read no activity-window rows.
     pub window_rows: Option<WindowRows>,
     pub title: &'static str,
+    /// When a finding is raised, with the rule's exact boundaries, for docs/rules.md.
+    pub fires: &'static str,
     /// Columns that identify one finding of this rule (besides `jurisdiction`).
     pub key: &'static [&'static str],
-    /// How the severity is chosen, in words, for the reports.
-    pub severity: &'static str,
+    pub severity: SeverityPolicy,
     pub rationale: &'static str,
     pub remediation: &'static str,
     /// Default citations; a jurisdiction's `references` add their own.
     pub references: &'static [&'static str],
+    pub freeze: Freeze,
+    /// Whether an SoD exception for the finding's (`sod_rule_id`, `identity_id`) decides
+    /// its status; the report lists such findings under the exception.
+    pub sod_exceptions: bool,
+    /// The rule's table in the report's log-audit or grading section, if it has one.
+    pub table: Option<Table>,
+}
+
+/// How a rule chooses a finding's severity.
+#[derive(Debug, Clone, Copy)]
+pub enum SeverityPolicy {
+    Fixed(Severity),
+    /// `then` when the condition (in words) holds, else `otherwise`.
+    Either {
+        then: Severity,
+        when: &'static str,
+        otherwise: Severity,
+    },
+    /// A level set in the policy files, named in words.
+    FromPolicy(&'static str),
+}
+
+impl SeverityPolicy {
+    /// Whether a finding of this severity can come from this policy.
+    pub fn allows(self, s: Severity) -> bool {
+        match self {
+            SeverityPolicy::Fixed(f) => s == f,
+            SeverityPolicy::Either {
+                then, otherwise, ..
+            } => s == then || s == otherwise,
+            SeverityPolicy::FromPolicy(_) => true,
+        }
+    }
+}
+
+/// The reports' words ("high if the entitlement is privileged, else medium").
+impl fmt::Display for SeverityPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeverityPolicy::Fixed(s) => write!(f, "{s}"),
+            SeverityPolicy::Either {
+                then,
+                when,
+                otherwise,
+            } => write!(f, "{then} if {when}, else {otherwise}"),
+            SeverityPolicy::FromPolicy(words) => f.write_str(words),
+        }
+    }
+}
+
+/// Which accounts a rule's findings put on the freeze list (accounts to suspend now).
+#[derive(Debug, Clone, Copy)]
+pub enum Freeze {
+    Never,
+    /// The finding's own account (`system_id`, `account_id`), when its severity is at
+    /// least this.
+    Account(Severity),
+    /// Every account of the list under this detail key (records with `system_id` and
+    /// `account_id`), whatever the severity.
+    Accounts(&'static str),
+}
+
+impl Freeze {
+    /// The (system, account) pairs one finding puts on the freeze list; `column` reads the
+    /// finding's columns (None when null).
+    pub fn accounts<'a>(self, column: impl Fn(&str) -> Option<&'a str>) -> Vec<(String, String)> {
+        match self {
+            Freeze::Never => Vec::new(),
+            Freeze::Account(min) => {
+                let severe = column("severity")
+                    .and_then(|s| s.parse::<Severity>().ok())
+                    .is_some_and(|s| s >= min);
+                match (severe, column("system_id"), column("account_id")) {
+                    (true, Some(s), Some(a)) => vec![(s.to_string(), a.to_string())],
+                    _ => Vec::new(),
+                }
+            }
+            Freeze::Accounts(key) => {
+                let json: serde_json::Value = column("detail")
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or_default();
+                table::Detail::new(&json)
+                    .records(key)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| {
+                        Some((
+                            r.str("system_id")?.to_string(),
+                            r.str("account_id")?.to_string(),
+                        ))
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 pub struct Rule {
@@ -39,38 +164,40 @@ pub struct Rule {
     pub evaluate: fn(&Ctx) -> Result<DataFrame>,
 }
 
-macro_rules! registry {
-    ($($m:ident),* $(,)?) => {
-        $(pub mod $m;)*
-        /// Every rule, in report order. Adding a rule: one file and one line here.
-        pub static REGISTRY: &[Rule] = &[$(Rule { meta: &$m::META, evaluate: $m::evaluate }),*];
-    };
+impl Rule {
+    const fn new(meta: &'static RuleMeta, evaluate: fn(&Ctx) -> Result<DataFrame>) -> Rule {
+        Rule { meta, evaluate }
+    }
 }
 
-registry![
-    sod_conflict,
-    sod_transaction,
-    stale_grant,
-    dormant_account,
-    terminated_access,
-    post_termination_activity,
-    orphan_account,
-    unmanaged_account_activity,
-    expired_grant,
-    self_approved_grant,
-    unapproved_privileged_grant,
-    privileged_no_mfa,
-    shared_privileged_account,
-    log_sequence_gap,
-    failed_login_burst,
-    login_from_unexpected_country,
-    impossible_travel,
-    off_hours_privileged_action,
-    emergency_account_used,
-    grade_exceeded,
-    peer_outlier,
-    log_feed_silent,
-    log_hash_mismatch,
+/// Every rule, in report order. Adding a rule: one file, its `pub mod` line and one line here.
+// One line per rule, so that adding or moving one is a one-line diff; rustfmt would break
+// the long names over three.
+#[rustfmt::skip]
+pub static REGISTRY: &[Rule] = &[
+    Rule::new(&sod_conflict::META, sod_conflict::evaluate),
+    Rule::new(&sod_transaction::META, sod_transaction::evaluate),
+    Rule::new(&stale_grant::META, stale_grant::evaluate),
+    Rule::new(&dormant_account::META, dormant_account::evaluate),
+    Rule::new(&terminated_access::META, terminated_access::evaluate),
+    Rule::new(&post_termination_activity::META, post_termination_activity::evaluate),
+    Rule::new(&orphan_account::META, orphan_account::evaluate),
+    Rule::new(&unmanaged_account_activity::META, unmanaged_account_activity::evaluate),
+    Rule::new(&expired_grant::META, expired_grant::evaluate),
+    Rule::new(&self_approved_grant::META, self_approved_grant::evaluate),
+    Rule::new(&unapproved_privileged_grant::META, unapproved_privileged_grant::evaluate),
+    Rule::new(&privileged_no_mfa::META, privileged_no_mfa::evaluate),
+    Rule::new(&shared_privileged_account::META, shared_privileged_account::evaluate),
+    Rule::new(&log_sequence_gap::META, log_sequence_gap::evaluate),
+    Rule::new(&failed_login_burst::META, failed_login_burst::evaluate),
+    Rule::new(&login_from_unexpected_country::META, login_from_unexpected_country::evaluate),
+    Rule::new(&impossible_travel::META, impossible_travel::evaluate),
+    Rule::new(&off_hours_privileged_action::META, off_hours_privileged_action::evaluate),
+    Rule::new(&emergency_account_used::META, emergency_account_used::evaluate),
+    Rule::new(&grade_exceeded::META, grade_exceeded::evaluate),
+    Rule::new(&peer_outlier::META, peer_outlier::evaluate),
+    Rule::new(&log_feed_silent::META, log_feed_silent::evaluate),
+    Rule::new(&log_hash_mismatch::META, log_hash_mismatch::evaluate),
 ];
 
 /// The window rows any rule reads (None when no rule reads any): the nightly run keeps

@@ -1,19 +1,28 @@
+//! OFF_HOURS_PRIVILEGED_ACTION: privileged action outside business hours.
+
 use chrono::Weekday;
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, pair_in, success, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Jurisdiction;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "OFF_HOURS_PRIVILEGED_ACTION",
     window_rows: Some(window_rows),
     title: "Privileged action outside business hours",
+    fires: "a successful event in the activity window whose action exercises a privileged \
+           permission, at a local time (the jurisdiction's `timezone`) outside \
+           `business_hours` or on a day not in `business_days`. Concerns the event's \
+           (system_id, account_id), whether or not it is in `accounts`. Business hours \
+           include their start and exclude their end; the day is the local date's weekday",
     key: &["system_id", "account_id"],
-    severity: "medium",
+    severity: SeverityPolicy::Fixed(Severity::Medium),
     rationale: "Privileged actions at night or at weekends are rarely supervised and are a \
                 common pattern of misuse and of attackers using stolen credentials.",
     remediation: "Confirm each action against an approved change or incident ticket; if none \
@@ -21,7 +30,47 @@ pub static META: RuleMeta = RuleMeta {
     // regulations.md names no clause specific to off-hours use; jurisdictions add their
     // monitoring citations through `references`.
     references: &[],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "offhours",
+            section: Section::LogAudit,
+            title: "Privileged actions outside business hours",
+            intro: "Privileged actions at a local time or on a day outside the jurisdiction's \
+                    business hours (local time, daylight saving applied).",
+            headers: &[
+                "Account",
+                "Identity",
+                "Actions",
+                "First (local time)",
+                "Last (local time)",
+                "Business hours",
+            ],
+            group: None,
+        },
+        cells,
+    }),
 };
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    vec![
+        f.account(),
+        f.identity(),
+        format!("{}: {}", d.txt("event_count"), d.list("actions")),
+        format!(
+            "{} ({})",
+            f.time(d, "first_local_time"),
+            d.txt("first_weekday")
+        ),
+        format!(
+            "{} ({})",
+            f.time(d, "last_local_time"),
+            d.txt("last_weekday")
+        ),
+        format!("{} on {}", d.txt("business_hours"), d.list("business_days")),
+    ]
+}
 
 const WEEKDAYS: [(Weekday, &str); 7] = [
     (Weekday::Mon, "mon"),
@@ -35,7 +84,11 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
 
 /// Successful events of actions exercising a privileged permission.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(pair_in("system_id", "action", r.privileged_actions.clone().lazy())?))
+    Ok(success().and(pair_in(
+        "system_id",
+        "action",
+        r.privileged_actions.clone().lazy(),
+    )?))
 }
 
 /// Successful window events exercising a privileged permission, at a local time (the

@@ -1,23 +1,87 @@
+//! PEER_OUTLIER: permission rarely held by the holder's peers.
+
 use polars::prelude::*;
 
+use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::detail;
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "PEER_OUTLIER",
     window_rows: None,
     title: "Permission rarely held by the holder's peers",
+    fires: "the identity, not terminated at T, holds the permission `entitlement_id` of \
+           `system_id` through the closures of its effective grants; its peer group \
+           (identities not terminated at T with the same non-null department and \
+           job_function, itself included) has at least `min_size` members, of whom at most \
+           `max_share` (exactly: holders ≤ max_share × size) hold it; jurisdiction of the \
+           system",
     key: &["identity_id", "system_id", "entitlement_id"],
-    severity: "low",
+    severity: SeverityPolicy::Fixed(Severity::Low),
     rationale: "A permission that almost nobody else in the same department and job function \
                 holds is often left over from a previous role or granted by mistake; it \
                 widens access beyond what the job needs.",
     remediation: "Ask the holder's manager whether the permission is still needed; revoke the \
                   grants that give it if not, or record why this person differs from peers.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: Some(Table {
+        layout: &Layout {
+            id: "peers",
+            section: Section::Grading,
+            title: "Peer outliers by department and function",
+            intro: "Permissions held by at most the allowed share of the holder's peers (same \
+                    department and job function).",
+            headers: &[
+                "Identity",
+                "Account",
+                "Unusual entitlements",
+                "Holders in the group",
+            ],
+            group: Some(peer_group),
+        },
+        cells,
+    }),
 };
+
+fn peer_group(d: &Detail) -> (String, String) {
+    (
+        format!("{} / {}", d.txt("department"), d.txt("job_function")),
+        format!(
+            "peer group of {}; outlier when held by at most {} of peers (groups of at least {})",
+            d.txt("peer_group_size"),
+            d.f64("max_share")
+                .map(|s| format!("{}%", (s * 1000.0).round() / 10.0))
+                .unwrap_or_else(|| "—".into()),
+            d.txt("min_size")
+        ),
+    )
+}
+
+/// At most this many of the unusual entitlements are named in the table.
+const SHOWN_GRANTS: usize = 6;
+
+fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
+    let ents = match d.records("grants") {
+        Some(a) => {
+            let mut v: Vec<String> = a
+                .iter()
+                .take(SHOWN_GRANTS)
+                .map(|g| format!("{} ({})", g.txt("entitlement_id"), g.txt("grant_id")))
+                .collect();
+            if a.len() > SHOWN_GRANTS {
+                v.push(format!("+{} more", a.len() - SHOWN_GRANTS));
+            }
+            v.join(", ")
+        }
+        None => f.column("entitlement_id").unwrap_or_else(|| "—".into()),
+    };
+    vec![f.identity(), f.account(), ents, d.txt("holders")]
+}
 
 /// Grants listed per finding; the count covers all of them.
 const MAX_GRANTS_SHOWN: usize = 20;

@@ -1,28 +1,40 @@
+//! POST_TERMINATION_ACTIVITY: activity on a leaver's account after termination.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
-use super::RuleMeta;
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "POST_TERMINATION_ACTIVITY",
     window_rows: Some(window_rows),
     title: "Activity on a leaver's account after termination",
+    fires: "successful events in the activity window with `ts > terminated_at` by an account \
+           of a terminated identity. No grace period; accounts of any status",
     key: &["system_id", "account_id"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "Successful activity after the owner left means the account was used by the \
                 leaver or by someone else holding its credentials: a possible incident, not \
                 only a control gap.",
     remediation: "Freeze the account now, open an incident, review every action listed since \
                   the termination time, and revoke all of the identity's access.",
     references: &["PCI DSS v4.0.1 req. 8.2.5"],
+    freeze: Freeze::Account(Severity::Low),
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Successful events of accounts whose identity has left.
 fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(account_in(r.accounts.clone().lazy().filter(col("terminated")))?))
+    Ok(success().and(account_in(
+        r.accounts.clone().lazy().filter(col("terminated")),
+    )?))
 }
 
 /// Successful events in the activity window after `terminated_at` by any account (whatever

@@ -1,22 +1,31 @@
+//! PRIVILEGED_NO_MFA: privileged account signed in without multi-factor authentication.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail, login, success, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::util::{detail, login, success, ts_text, with_thresholds, JoinOnAccount};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "PRIVILEGED_NO_MFA",
     window_rows: Some(window_rows),
     title: "Privileged account signed in without multi-factor authentication",
+    fires: "jurisdiction requires MFA for privileged access, the account has privileged \
+           access, and it has successful `login` events in the activity window whose `mfa` \
+           is not true",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "A stolen password alone opens a privileged session when the second factor is \
                 not enforced; the jurisdiction requires MFA for privileged access.",
     remediation: "Enforce MFA on the system's sign-in for this account, rotate its credentials, \
                   and review the sessions listed.",
     references: &["PCI DSS v4.0.1 req. 8.4.1"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Successful logins not known to have used MFA.

@@ -1,21 +1,29 @@
+//! SELF_APPROVED_GRANT: grant given or approved by its own holder.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SELF_APPROVED_GRANT",
     window_rows: None,
     title: "Grant given or approved by its own holder",
+    fires: "active grant whose `granted_by` or `approved_by` is the identity of the grant's \
+           account",
     key: &["grant_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Access one grants or approves for oneself bypasses the independent check that \
                 access requests exist to enforce.",
     remediation: "Have an independent approver review the grant; revoke it if not approved, \
                   and remove the holder's ability to grant or approve their own access.",
     references: &["PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Active grant whose `granted_by` or `approved_by` is the resolved identity of the grant's

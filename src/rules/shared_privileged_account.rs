@@ -1,22 +1,29 @@
+//! SHARED_PRIVILEGED_ACCOUNT: shared account with privileged access.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, detail};
-use super::RuleMeta;
+use super::util::{detail, JoinOnAccount};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SHARED_PRIVILEGED_ACCOUNT",
     window_rows: None,
     title: "Shared account with privileged access",
+    fires: "active account of type shared with privileged access",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Privileged actions taken through a shared account cannot be attributed to one \
                 person; shared accounts are allowed only by exception and never for privileged \
                 access without compensating controls.",
     remediation: "Move the privileged entitlements to personal accounts, or vault the shared \
                   account's credentials with per-use check-out and record the exception.",
     references: &["PCI DSS v4.0.1 req. 8.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Active account of type `shared` holding an effective grant of a privileged entitlement.

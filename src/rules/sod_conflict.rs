@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, Scope, SodKind, SodRule};
 use crate::resolve::Ctx;
@@ -13,8 +13,17 @@ pub static META: RuleMeta = RuleMeta {
     code: "SOD_CONFLICT",
     window_rows: None,
     title: "Segregation-of-duties conflict in held permissions",
+    fires: "static rule: through the closures of the effective grants of all its accounts, \
+           the identity holds at least one permission matching each function. scope \
+           `global`: one finding per jurisdiction of the systems whose permissions matched \
+           any function; scope `jurisdiction`: one finding per jurisdiction in which the \
+           permissions of that jurisdiction's systems alone satisfy every function. `status` \
+           is `mitigated` when a valid exception exists for (rule, identity), else `open`. \
+           One permission may satisfy several functions at once. For a `global` rule, \
+           permissions in a jurisdiction that disables the rule still count towards the \
+           conflict; only that jurisdiction's finding is dropped",
     key: &["sod_rule_id", "identity_id"],
-    severity: "the SoD rule's risk",
+    severity: SeverityPolicy::FromPolicy("the SoD rule's risk"),
     rationale: "One person who holds permissions for incompatible functions (for example \
                 maintaining beneficiaries and releasing payouts) can complete a sensitive \
                 process alone, so fraud or error passes without an independent check.",
@@ -22,6 +31,9 @@ pub static META: RuleMeta = RuleMeta {
                   the role), or record a time-limited exception approved by someone other than \
                   the holder, naming the compensating control.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: true,
+    table: None,
 };
 
 /// Most matches listed per function in the evidence; the full count is always given.
@@ -38,11 +50,7 @@ pub(super) struct SodFrames {
 }
 
 pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
-    let rules: Vec<&SodRule> = policy
-        .sod_rules
-        .iter()
-        .filter(|r| r.kind == kind)
-        .collect();
+    let rules: Vec<&SodRule> = policy.sod_rules.iter().filter(|r| r.kind == kind).collect();
     let (mut r_id, mut r_name, mut r_scope, mut r_risk, mut r_n) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut f_rule, mut f_idx, mut f_name, mut f_pats) = (vec![], vec![], vec![], vec![]);
@@ -100,10 +108,6 @@ pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
     })
 }
 
-/// Pairs every item (a frame with `system_id` and `name_col`) with each function whose
-/// patterns match it, adding `sod_rule_id, fidx`. `*` patterns match on the name alone.
-/// An item matched by several patterns of one function appears once for that function;
-/// `item_key` identifies an item.
 /// Groups (one row per group and function) that cover every function of their rule, with
 /// each function's evidence (`fields`) as a list of structs in function order.
 pub(super) fn covering_groups(
@@ -137,6 +141,10 @@ pub(super) fn covering_groups(
         .filter(col("covered").eq(col("n_functions")))
 }
 
+/// Pairs every item (a frame with `system_id` and `name_col`) with each function whose
+/// patterns match it, adding `sod_rule_id, fidx`. `*` patterns match on the name alone.
+/// An item matched by several patterns of one function appears once for that function;
+/// `item_key` identifies an item.
 pub(super) fn match_functions(
     items: LazyFrame,
     name_col: &str,
@@ -173,6 +181,19 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
+    let matches = matches(ctx, &sod)?;
+    let conflicts = conflicts(matches.clone(), &sod);
+    evidence(ctx, matches, conflicts)
+}
+
+/// The key of a group.
+fn group() -> Vec<Expr> {
+    vec![col("sod_rule_id"), col("identity_id"), col("group_j")]
+}
+
+/// Every effective grant of an identity with each function a permission of its closure
+/// matches, the rule's columns and the group (`group_j`) the match counts in.
+fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
     // Match the (small) closure against the patterns first, then bring in the grants.
     let matched_closure = match_functions(
         ctx.closure.clone().lazy(),
@@ -180,7 +201,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         sod.patterns.clone(),
         &["system_id", "entitlement_id", "permission_id"],
     )?;
-    let matches = ctx
+    Ok(ctx
         .grants
         .clone()
         .lazy()
@@ -212,13 +233,15 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .otherwise(col("jurisdiction"))
                 .alias("group_j"),
         )
-        // Used three times below; computed once.
+        // Read three times (conflicts, jurisdictions involved, finding rows): computed once.
         .collect()?
-        .lazy();
-    let group = || vec![col("sod_rule_id"), col("identity_id"), col("group_j")];
+        .lazy())
+}
 
+/// The groups that cover every function of their rule, one row per group, with each
+/// function's matches (at most MAX_MATCHES listed) as evidence.
+fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
     let per_function = matches
-        .clone()
         .group_by([
             col("sod_rule_id"),
             col("identity_id"),
@@ -263,11 +286,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             )
             .head(Some(MAX_MATCHES))
             .alias("matches"),
-        ])
-;
-    let conflicts = covering_groups(
+        ]);
+    covering_groups(
         per_function,
-        &sod,
+        sod,
         group(),
         vec![
             col("function"),
@@ -276,7 +298,12 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("permission_count"),
             col("matches"),
         ],
-    );
+    )
+}
+
+/// One finding per conflict and jurisdiction among its matches, with the jurisdictions
+/// involved and the exception that decides the status.
+fn evidence(ctx: &Ctx, matches: LazyFrame, conflicts: LazyFrame) -> Result<DataFrame> {
     let involved = matches.clone().group_by(group()).agg([col("jurisdiction")
         .unique()
         .sort(SortOptions::default())
@@ -291,7 +318,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .unique_stable(None, UniqueKeepStrategy::First);
 
     let keys = [col("sod_rule_id"), col("identity_id"), col("group_j")];
-    let out = conflicts
+    Ok(conflicts
         .join(
             involved,
             keys.clone(),
@@ -343,8 +370,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ["sod_rule_id", "identity_id", "jurisdiction"],
             SortMultipleOptions::default(),
         )
-        .collect()?;
-    Ok(out)
+        .collect()?)
 }
 
 /// Per (rule, identity) the exception that decides the status: a valid one if any
@@ -375,11 +401,21 @@ fn exceptions(ctx: &Ctx) -> LazyFrame {
         .clone()
         .lazy()
         .with_columns([
-            self_approved.or(not_yet).or(expired.clone()).not().alias("valid"),
+            self_approved
+                .or(not_yet)
+                .or(expired.clone())
+                .not()
+                .alias("valid"),
             expired.alias("lapsed"),
         ])
         .sort(
-            ["valid", "lapsed", "expires_at", "approved_at", "exception_id"],
+            [
+                "valid",
+                "lapsed",
+                "expires_at",
+                "approved_at",
+                "exception_id",
+            ],
             SortMultipleOptions::default()
                 .with_order_descending_multi([true, true, true, true, false])
                 .with_maintain_order(true),

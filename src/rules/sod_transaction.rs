@@ -5,17 +5,23 @@ use polars::prelude::*;
 
 use super::sod_conflict::{covering_groups, match_functions, sod_frames, MAX_MATCHES};
 use super::util::{detail, pair_in, success, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, SodKind};
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SOD_TRANSACTION",
     window_rows: Some(window_rows),
     title: "One person performed incompatible steps on the same transaction",
+    fires: "transaction rule: within the activity window, successful events of the identity's \
+           accounts on the same non-null target_id match every function; one finding per \
+           jurisdiction of those events. Never mitigated. One event may satisfy several \
+           functions at once. `target_id` is compared as a string across all systems; \
+           account and identity status do not matter",
     key: &["sod_rule_id", "identity_id", "target_id"],
-    severity: "critical",
+    severity: SeverityPolicy::Fixed(Severity::Critical),
     rationale: "When the same person both prepares and approves (or creates and releases) one \
                 transaction, the four-eyes control did not happen; this is how internal payment \
                 fraud is typically committed.",
@@ -23,6 +29,9 @@ pub static META: RuleMeta = RuleMeta {
                   and reverse it if unauthorised, and enforce the separation in the application \
                   workflow.",
     references: &["PCI DSS v4.0.1 req. 7.2.1", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Accounts("accounts"),
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Successful events with a target whose (system, action) one of the transaction rules'
@@ -83,7 +92,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let covering = matches
         .clone()
         .group_by(group.clone())
-        .agg([col("fidx").n_unique().cast(DataType::Int64).alias("covered")])
+        .agg([col("fidx")
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("covered")])
         .join(
             sod.rules.clone(),
             [col("sod_rule_id")],
@@ -128,8 +140,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             )
             .head(Some(MAX_MATCHES))
             .alias("events"),
-        ])
-;
+        ]);
     let conflicts = covering_groups(
         per_function,
         &sod,

@@ -1,21 +1,35 @@
+//! STALE_GRANT: granted access not used within the stale-grant period.
+
 use polars::prelude::*;
 
 use super::util::{days, detail, ts_text, with_thresholds};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "STALE_GRANT",
     window_rows: None,
     title: "Granted access not used within the stale-grant period",
+    fires: "effective grant, identity not terminated, `granted_at` older than N = \
+           stale_grant_days, and no successful event of the same system and account with `ts \
+           >= granted_at`, `ts < T`, whose action exercises (action_permissions) a \
+           permission in the grant entitlement's closure, newer than N days",
     key: &["grant_id"],
-    severity: "medium if the entitlement is privileged, else low",
+    severity: SeverityPolicy::Either {
+        then: Severity::Medium,
+        when: "the entitlement is privileged",
+        otherwise: Severity::Low,
+    },
     rationale: "Access that is held but not exercised widens the attack surface for no business \
                 benefit; least privilege means removing entitlements their holder no longer needs.",
     remediation: "Confirm with the account owner and the entitlement owner whether the access is \
                   still needed; revoke the grant if not, or record the business justification.",
     references: &["PCI DSS v4.0.1 req. 7.2.4", "PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Effective grant of an account whose identity is not terminated, granted more than N days

@@ -1,21 +1,28 @@
+//! UNAPPROVED_PRIVILEGED_GRANT: privileged grant without a recorded approval.
+
 use polars::prelude::*;
 
 use super::util::{detail, ts_text};
-use super::RuleMeta;
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "UNAPPROVED_PRIVILEGED_GRANT",
     window_rows: None,
     title: "Privileged grant without a recorded approval",
+    fires: "active grant of a privileged entitlement with null `approved_by`",
     key: &["grant_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Privileged access must be approved by an authorised person before it is \
                 granted; a privileged grant with no approver on record cannot be shown to be \
                 authorised.",
     remediation: "Obtain and record the approval, or revoke the grant.",
     references: &["PCI DSS v4.0.1 req. 7.2.2"],
+    freeze: Freeze::Never,
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Active grant of a privileged entitlement (it or anything it reaches is privileged) with

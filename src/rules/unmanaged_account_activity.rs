@@ -1,23 +1,32 @@
+//! UNMANAGED_ACCOUNT_ACTIVITY: activity by an account unknown to the account inventory.
+
 use polars::prelude::*;
 
-use super::util::{JoinOnAccount, account_in, detail, success, ts_text, window_successes, with_activity_span};
-use super::RuleMeta;
+use super::util::{
+    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
+};
+use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
+use crate::severity::Severity;
 
 pub static META: RuleMeta = RuleMeta {
     code: "UNMANAGED_ACCOUNT_ACTIVITY",
     window_rows: Some(window_rows),
     title: "Activity by an account unknown to the account inventory",
+    fires: "successful events in the activity window by an account absent from `accounts`",
     key: &["system_id", "account_id"],
-    severity: "high",
+    severity: SeverityPolicy::Fixed(Severity::High),
     rationale: "Successful activity by an account missing from the inventory means access \
                 exists outside provisioning and review: a backdoor, a local account, or an \
                 incomplete export.",
     remediation: "Find who created and uses the account; disable it or bring it under \
                   provisioning with an owner, and review the actions listed.",
     references: &["PCI DSS v4.0.1 req. 7.2.4"],
+    freeze: Freeze::Account(Severity::Low),
+    sod_exceptions: false,
+    table: None,
 };
 
 /// Successful events of accounts the accounts table does not list.
@@ -37,14 +46,17 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("action"),
         ])
-        .join_on_account(ctx.accounts
+        .join_on_account(
+            ctx.accounts
                 .clone()
                 .lazy()
-                .select([col("system_id"), col("account_id")]), JoinType::Anti)
+                .select([col("system_id"), col("account_id")]),
+            JoinType::Anti,
+        )
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-        .agg(with_activity_span([
-            len().cast(DataType::Int64).alias("events"),
-        ]))
+        .agg(with_activity_span([len()
+            .cast(DataType::Int64)
+            .alias("events")]))
         .select([
             col("jurisdiction"),
             col("system_id"),

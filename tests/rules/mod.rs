@@ -10,6 +10,7 @@ mod log_feed_silent;
 mod log_hash_mismatch;
 mod log_sequence_gap;
 mod login_from_unexpected_country;
+mod metadata;
 mod off_hours_privileged_action;
 mod orphan_account;
 mod peer_outlier;
