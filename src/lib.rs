@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod findings;
 pub mod fs_guard;
 pub mod generate;
@@ -21,4 +22,5 @@ pub mod review;
 pub mod rules;
 pub mod run;
 pub mod severity;
+pub mod time;
 pub mod verify;

@@ -12,7 +12,8 @@ use crate::error::Result;
 use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, Tables};
 use crate::policy::Policy;
-use crate::resolve::{Ctx, Resolved, MICROS_PER_DAY};
+use crate::resolve::{Ctx, Resolved};
+use crate::time::{evaluation_instant, MICROS_PER_DAY};
 use crate::{findings, rules};
 
 /// What a run knows after detection.
@@ -81,7 +82,7 @@ fn window_plan<'a>(
     as_of: NaiveDate,
     store: Option<&'a Store>,
 ) -> ingest::EventsPlan<'a> {
-    let t_day = crate::resolve::evaluation_instant(as_of).div_euclid(MICROS_PER_DAY);
+    let t_day = evaluation_instant(as_of).div_euclid(MICROS_PER_DAY);
     ingest::EventsPlan {
         keep_days: Some(t_day - inputs.lookback_days..t_day),
         store,

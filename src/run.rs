@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::findings::{write_csv, write_parquet};
 use crate::history::{self, History};
 use crate::ingest::state::Store;
@@ -154,7 +155,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     progress.stage(&format!("{} commit", opts.as_of));
     let commit_started = Instant::now();
     let dir = staging.commit()?;
-    let manifest_sha256 = output::sha256_file(&dir.join("manifest.json"))?;
+    let manifest_sha256 = files::sha256_file(&dir.join("manifest.json"))?;
     tracing::info!(
         dir = %dir.display(),
         elapsed_ms = commit_started.elapsed().as_millis() as u64,
@@ -198,7 +199,7 @@ fn warn_on_broken_links(out: &Path, as_of: NaiveDate, manifest_sha256: &str) {
         let path = out
             .join(date.format("%Y-%m-%d").to_string())
             .join("manifest.json");
-        let Some(m) = output::read_file(&path)
+        let Some(m) = files::read_file(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         else {
@@ -331,7 +332,7 @@ fn write_all(
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    output::write_file(path, text.as_bytes())
+    files::write_file(path, text.as_bytes())
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {

@@ -25,6 +25,7 @@ use std::path::{Component, Path};
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
+use crate::files;
 use crate::output;
 
 #[derive(Debug, Default)]
@@ -69,8 +70,8 @@ pub fn verify(out: &Path) -> Result<Report> {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 dated.push(d);
             } else {
-                let kind = match output::found_at(&entry.path()) {
-                    Ok(output::Found::Other(kind)) => kind,
+                let kind = match files::found_at(&entry.path()) {
+                    Ok(files::Found::Other(kind)) => kind,
                     _ => "not a directory",
                 };
                 report.notes.push(format!(
@@ -91,7 +92,7 @@ pub fn verify(out: &Path) -> Result<Report> {
     for d in &dated {
         let path = out.join(date_str(*d)).join("manifest.json");
         if path.is_file() {
-            manifest_sha.insert(*d, output::sha256_file(&path)?);
+            manifest_sha.insert(*d, files::sha256_file(&path)?);
         }
     }
 
@@ -117,7 +118,7 @@ fn check_run(
             .push(format!("{name}/manifest.json: missing"));
         return Ok(());
     }
-    let bytes = output::read_file(&path)?;
+    let bytes = files::read_file(&path)?;
     let manifest: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {

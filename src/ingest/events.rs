@@ -14,7 +14,7 @@ use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
 use crate::error::Result;
-use crate::resolve::MICROS_PER_DAY;
+use crate::time::MICROS_PER_DAY;
 
 /// Columns of the `seq` part: what the log-integrity rules read.
 const SEQ_COLUMNS: [&str; 10] = [
@@ -107,7 +107,7 @@ impl SeqRecords {
         match self {
             SeqRecords::Memory(df) => Ok(df.clone()),
             SeqRecords::File(path) => {
-                let f = crate::output::open_read(path)?;
+                let f = crate::files::open_read(path)?;
                 Ok(ParquetReader::new(f).finish()?)
             }
         }

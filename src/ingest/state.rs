@@ -21,13 +21,12 @@ use serde::{Deserialize, Serialize};
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
-use crate::output::{
+use crate::files::{
     create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
 };
 
 /// Bumped whenever the digest's content or meaning changes.
 const DIGEST_FORMAT: u32 = 2;
-pub const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
@@ -135,7 +134,7 @@ impl Store {
     /// or files where the state's directories belong are removed first (never followed):
     /// the state is then rebuilt as real directories inside OUT.
     pub fn open(out: &Path, reuse: bool) -> Result<Store> {
-        let root = out.join(STATE_DIR);
+        let root = out.join(crate::output::STATE_DIR);
         replace_foreign_dir(&root)?;
         if root.is_dir() {
             replace_foreign_dir(&root.join(EVENTS_DIR))?;
@@ -411,7 +410,7 @@ impl Store {
             .lock()
             .map_err(|_| Error::Internal("hash cache lock poisoned".into()))?;
         let json = serde_json::to_vec_pretty(&*seen).map_err(|e| Error::Internal(e.to_string()))?;
-        crate::output::write_atomic(&self.root.join(HASHES_FILE), &json)?;
+        crate::files::write_atomic(&self.root.join(HASHES_FILE), &json)?;
         let used = self
             .used
             .lock()

@@ -8,7 +8,6 @@ pub mod sod;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-
 use crate::config::{entry_label, ConfigError, TomlFile};
 
 pub use crate::severity::Severity;

@@ -3,7 +3,8 @@ use polars::prelude::*;
 use super::util::{detail, hours, ts_text, with_thresholds};
 use super::RuleMeta;
 use crate::error::Result;
-use crate::resolve::{Ctx, MICROS_PER_HOUR};
+use crate::resolve::Ctx;
+use crate::time::MICROS_PER_HOUR;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_FEED_SILENT",
