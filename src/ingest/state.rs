@@ -5,9 +5,10 @@
 //! trusted or followed, so deleting `OUT/state/` only costs one slow run.
 //!
 //! A digest's key hashes the partition's path and SHA-256, the set of system ids (the one
-//! reference an event row is checked against), the naive-timestamp zone and the digest
-//! format: a changed or deleted partition, or a change in any of those, never meets a
-//! stale digest. Entries no run used are removed when a run succeeds.
+//! reference an event row is checked against), the naive-timestamp zone, the digest
+//! format and the version of the log-chain checks the digest ran
+//! ([`super::events::ChainChecks`]): a changed or deleted partition, or a change in any of
+//! those, never meets a stale digest. Entries no run used are removed when a run succeeds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -25,7 +26,8 @@ use crate::files::{
     create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
 };
 
-/// Bumped whenever the digest's content or meaning changes.
+/// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
+/// findings are keyed by their version instead).
 const DIGEST_FORMAT: u32 = 2;
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
@@ -193,9 +195,15 @@ impl Store {
         }
     }
 
-    pub fn key(rel: &str, sha256: &str, systems: &str, naive_tz: Option<chrono_tz::Tz>) -> String {
+    pub fn key(
+        rel: &str,
+        sha256: &str,
+        systems: &str,
+        naive_tz: Option<chrono_tz::Tz>,
+        checks_version: &str,
+    ) -> String {
         let text = format!(
-            "permaudit digest {DIGEST_FORMAT}\n{rel}\n{sha256}\n{systems}\n{}",
+            "permaudit digest {DIGEST_FORMAT}\n{rel}\n{sha256}\n{systems}\n{}\n{checks_version}",
             naive_tz.map(|t| t.name()).unwrap_or("-")
         );
         crate::hash::sha256_hex(text.as_bytes())
