@@ -236,7 +236,7 @@ pub fn sync(out: &Path) -> Result<Store> {
     let mut runs = BTreeMap::new();
     let mut reread = 0usize;
     for date in output::runs(out)? {
-        let manifest = out.join(date_str(date)).join("manifest.json");
+        let manifest = out.join(date_str(date)).join(crate::manifest::FILE);
         let sha = files::sha256_file(&manifest)?;
         let known = stored
             .as_ref()

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod history;
 pub mod ingest;
 pub mod lock;
+pub mod manifest;
 pub mod output;
 pub mod parallel;
 pub mod pipeline;

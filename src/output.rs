@@ -34,7 +34,7 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
             .and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
         {
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && entry.path().join("manifest.json").is_file() {
+            if is_dir && entry.path().join(crate::manifest::FILE).is_file() {
                 dates.push(d);
             }
         }
@@ -53,7 +53,7 @@ pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
     let kind = match found_at(&path).map_err(|e| Error::io(&path, e))? {
         Found::Nothing => return Ok(()),
         Found::Dir => {
-            let manifest = fs::symlink_metadata(path.join("manifest.json"));
+            let manifest = fs::symlink_metadata(path.join(crate::manifest::FILE));
             if manifest.is_ok_and(|m| m.is_file()) {
                 return Ok(());
             }
