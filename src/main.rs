@@ -199,11 +199,27 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            tracing::error!(code = e.exit_code(), "{e}");
-            let _ = writeln!(std::io::stderr(), "permaudit: error: {e}");
+            let message = with_causes(&e);
+            tracing::error!(code = e.exit_code(), "{message}");
+            let _ = writeln!(std::io::stderr(), "permaudit: error: {message}");
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// The error and its causes (`source()`), each said once: a message that already ends with
+/// its cause's text, as the I/O and polars errors do, is not repeated.
+fn with_causes(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.ends_with(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn init_logging(format: LogFormat) {
