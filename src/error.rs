@@ -27,12 +27,13 @@ pub enum Error {
     Verify(String),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl From<polars::prelude::PolarsError> for Error {
-    fn from(e: polars::prelude::PolarsError) -> Self {
-        Error::Internal(format!("polars: {e}"))
-    }
+    /// Inputs are checked before they reach polars, so a polars failure is a bug or a
+    /// resource limit; its error is kept as the source for whoever walks the chain.
+    #[error("internal error: polars: {source}")]
+    Polars {
+        #[from]
+        source: polars::prelude::PolarsError,
+    },
 }
 
 impl Error {
@@ -56,7 +57,10 @@ impl Error {
             Error::Config(_) | Error::Input { .. } | Error::Strict { .. } => ExitCode::BadInput,
             Error::Locked(_) => ExitCode::Locked,
             Error::Verify(_) => ExitCode::VerifyFailed,
-            Error::Io { .. } | Error::Template { .. } | Error::Internal(_) => ExitCode::Internal,
+            Error::Io { .. }
+            | Error::Template { .. }
+            | Error::Internal(_)
+            | Error::Polars { .. } => ExitCode::Internal,
         }
     }
 }

@@ -165,7 +165,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// Writes any frame as CSV: header, RFC 4180 quoting, nulls empty, every cell neutralised.
 pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut w = csv::WriterBuilder::new().from_writer(crate::output::create_file(path)?);
+    let mut w = csv::WriterBuilder::new().from_writer(crate::files::create_file(path)?);
     w.write_record(df.get_column_names().iter().map(|s| s.as_str()))
         .map_err(|e| csv_err(path, e))?;
     let strs: Vec<Column> = df
@@ -190,7 +190,7 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 
 /// Parquet with the raw values (no neutralisation).
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let file = crate::output::create_file(path)?;
+    let file = crate::files::create_file(path)?;
     let mut df = df.clone();
     ParquetWriter::new(file).finish(&mut df)?;
     Ok(())

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::files;
 use crate::output;
 
 const TREND_RUNS: usize = 30;
@@ -40,8 +41,6 @@ impl History {
     }
 }
 
-/// Directory of the history store inside OUT.
-pub const STORE_DIR: &str = "history";
 /// One row per run in OUT: `as_of, manifest_sha256, findings`.
 pub const RUNS_FILE: &str = "runs.parquet";
 /// One row per finding per run: `as_of, manifest_sha256, finding_id, rule, severity,
@@ -96,7 +95,7 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let file = output::open_read(path)?;
+    let file = files::open_read(path)?;
     ParquetReader::new(file)
         .finish()
         .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))
@@ -140,7 +139,7 @@ fn read_run(out: &Path, date: NaiveDate) -> Result<Vec<Seen>> {
 /// The store as written, with entries whose finding rows are incomplete left out (they
 /// are re-read from the run). `None` when absent or unreadable.
 fn read_store(out: &Path) -> Option<BTreeMap<NaiveDate, RunRecord>> {
-    let dir = out.join(STORE_DIR);
+    let dir = out.join(output::HISTORY_DIR);
     let runs_path = dir.join(RUNS_FILE);
     if !runs_path.exists() {
         return None;
@@ -198,7 +197,7 @@ fn parquet_bytes(mut df: DataFrame) -> Result<Vec<u8>> {
 }
 
 fn write_store(out: &Path, runs: &BTreeMap<NaiveDate, RunRecord>) -> Result<()> {
-    let dir = out.join(STORE_DIR);
+    let dir = out.join(output::HISTORY_DIR);
     let mut f: [Vec<String>; 6] = Default::default();
     for (date, r) in runs {
         for s in &r.findings {
@@ -225,8 +224,8 @@ fn write_store(out: &Path, runs: &BTreeMap<NaiveDate, RunRecord>) -> Result<()> 
         "findings" => runs.values().map(|r| r.findings.len() as u64).collect::<Vec<_>>(),
     )?;
     // Findings first: runs.parquet is what validates them (see `read_store`).
-    output::write_atomic(&dir.join(FINDINGS_FILE), &parquet_bytes(findings)?)?;
-    output::write_atomic(&dir.join(RUNS_FILE), &parquet_bytes(run_rows)?)
+    files::write_atomic(&dir.join(FINDINGS_FILE), &parquet_bytes(findings)?)?;
+    files::write_atomic(&dir.join(RUNS_FILE), &parquet_bytes(run_rows)?)
 }
 
 /// Brings the store in line with the runs in OUT and returns it. Called under the run
@@ -237,8 +236,8 @@ pub fn sync(out: &Path) -> Result<Store> {
     let mut runs = BTreeMap::new();
     let mut reread = 0usize;
     for date in output::runs(out)? {
-        let manifest = out.join(date_str(date)).join("manifest.json");
-        let sha = output::sha256_file(&manifest)?;
+        let manifest = out.join(date_str(date)).join(crate::manifest::FILE);
+        let sha = files::sha256_file(&manifest)?;
         let known = stored
             .as_ref()
             .and_then(|s| s.get(&date))

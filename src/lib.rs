@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod findings;
 pub mod fs_guard;
 pub mod generate;
@@ -10,6 +11,7 @@ pub mod hash;
 pub mod history;
 pub mod ingest;
 pub mod lock;
+pub mod manifest;
 pub mod output;
 pub mod parallel;
 pub mod pipeline;
@@ -21,4 +23,5 @@ pub mod review;
 pub mod rules;
 pub mod run;
 pub mod severity;
+pub mod time;
 pub mod verify;

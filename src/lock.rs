@@ -143,7 +143,7 @@ impl RunLock {
 pub fn acquire(out: &Path) -> Result<RunLock> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let path = out.join(LOCK_FILE);
-    let mut file = crate::output::open_regular(
+    let mut file = crate::files::open_regular(
         OpenOptions::new()
             .read(true)
             .write(true)
@@ -181,7 +181,7 @@ pub fn acquire(out: &Path) -> Result<RunLock> {
 
 /// The recorded holder of `out`'s lock file, if it names one.
 pub fn recorded_holder(out: &Path) -> Option<Holder> {
-    let mut file = crate::output::open_read(&out.join(LOCK_FILE)).ok()?;
+    let mut file = crate::files::open_read(&out.join(LOCK_FILE)).ok()?;
     let h = Holder::parse(&read_all(&mut file).ok()?);
     h.pid.map(|_| h)
 }

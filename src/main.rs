@@ -13,7 +13,7 @@ use cli::{
     CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, Place, ReviewCommand,
     RunArgs,
 };
-use permaudit::error::{ExitCode, Result};
+use permaudit::error::{Error, ExitCode, Result};
 use permaudit::pipeline::{self, Inputs};
 use permaudit::review;
 use permaudit::run::{run_range, RunFlags};
@@ -34,11 +34,27 @@ fn main() -> std::process::ExitCode {
     match execute(cli.command) {
         Ok(code) => code.into(),
         Err(e) => {
-            tracing::error!(code = e.exit_code().code(), "{e}");
-            let _ = writeln!(std::io::stderr(), "permaudit: error: {e}");
+            let message = with_causes(&e);
+            tracing::error!(code = e.exit_code().code(), "{message}");
+            let _ = writeln!(std::io::stderr(), "permaudit: error: {message}");
             e.exit_code().into()
         }
     }
+}
+
+/// The error and its causes (`source()`), each said once: a message that already ends with
+/// its cause's text, as the I/O and polars errors do, is not repeated.
+fn with_causes(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.ends_with(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn init_logging(format: LogFormat) {

@@ -1,4 +1,5 @@
-//! The output directory: atomic replacement of `OUT/<as_of>/`, hashing, the manifest chain.
+//! The layout of the output directory: run directories and the derived directories beside
+//! them, atomic replacement of `OUT/<as_of>/`, recovery after a crash, hashing a run.
 //! A run builds everything in a staging directory beside the target and swaps it in with
 //! renames, so a crash leaves either the old or the new output whole.
 
@@ -6,22 +7,16 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
-use crate::fs_guard::{self, Links};
+use crate::files::{self, found_at, remove_entry, replace_foreign_dir, sync_dir, Found};
+use chrono::NaiveDate;
 
+/// `OUT/history/`, the history store derived from the run directories.
+pub const HISTORY_DIR: &str = "history";
+/// `OUT/state/`, the incremental state (digests, usage rollup, file-hash cache).
+pub const STATE_DIR: &str = "state";
 const STAGING: &str = ".staging-";
 const RETIRED: &str = ".retired-";
-/// Infix of temporary files written by [`write_atomic`].
-const TEMP: &str = ".tmp-";
-
-/// The SHA-256 of a file of OUT, read through [`open_read`]'s guards.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = read_file(path)?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
 
 /// Dated run directories in OUT (names that parse as `YYYY-MM-DD`), oldest first. Only
 /// real directories count: a file or a link with a date for a name is not a run, and must
@@ -39,31 +34,13 @@ pub fn runs(out: &Path) -> Result<Vec<NaiveDate>> {
             .and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
         {
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && entry.path().join("manifest.json").is_file() {
+            if is_dir && entry.path().join(crate::manifest::FILE).is_file() {
                 dates.push(d);
             }
         }
     }
     dates.sort();
     Ok(dates)
-}
-
-/// What is at a path, seen without following a link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found {
-    Nothing,
-    /// A real directory.
-    Dir,
-    /// Anything else, described for messages ("a symbolic link", "a regular file"...).
-    Other(&'static str),
-}
-
-pub fn found_at(path: &Path) -> io::Result<Found> {
-    Ok(match fs_guard::type_at(path)? {
-        None => Found::Nothing,
-        Some(t) if t.is_dir() => Found::Dir,
-        Some(t) => Found::Other(fs_guard::describe(t)),
-    })
 }
 
 /// Refuses a day whose run directory's place holds something a run did not make: not a
@@ -76,7 +53,7 @@ pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
     let kind = match found_at(&path).map_err(|e| Error::io(&path, e))? {
         Found::Nothing => return Ok(()),
         Found::Dir => {
-            let manifest = fs::symlink_metadata(path.join("manifest.json"));
+            let manifest = fs::symlink_metadata(path.join(crate::manifest::FILE));
             if manifest.is_ok_and(|m| m.is_file()) {
                 return Ok(());
             }
@@ -93,91 +70,13 @@ pub fn check_run_target(out: &Path, as_of: NaiveDate) -> Result<()> {
     ))
 }
 
-/// A directory OUT derives and can rebuild (the history store, the incremental state):
-/// anything at its place that is not a real directory (a link, a file) is removed, never
-/// followed, and said in the log; the caller then rebuilds it.
-pub fn replace_foreign_dir(path: &Path) -> Result<()> {
-    match found_at(path).map_err(|e| Error::io(path, e))? {
-        Found::Nothing | Found::Dir => Ok(()),
-        Found::Other(kind) => {
-            tracing::warn!(
-                path = %path.display(),
-                kind,
-                "not a directory where permaudit keeps derived data: removed (not followed) and rebuilt"
-            );
-            fs::remove_file(path).map_err(|e| Error::io(path, e))
-        }
-    }
-}
-
-/// A directory of OUT that holds records permaudit cannot rebuild (review campaigns): a link
-/// or anything else at its place is refused, naming it, rather than followed out of OUT or
-/// removed.
-pub fn refuse_foreign_dir(path: &Path) -> Result<()> {
-    match found_at(path).map_err(|e| Error::io(path, e))? {
-        Found::Nothing | Found::Dir => Ok(()),
-        Found::Other(kind) => Err(Error::io(
-            path,
-            io::Error::other(format!(
-                "{kind} where permaudit keeps a directory; refusing to use it (nothing was \
-                 written). Move it out of the output directory and run again"
-            )),
-        )),
-    }
-}
-
-/// The bytes of a file of OUT, read through [`open_read`]'s guards.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    fs_guard::read_regular(path, Links::Refuse).map_err(|e| Error::io(path, e))
-}
-
-/// Removes whatever is at `path` without following a link: a directory with its content,
-/// anything else by unlinking it. Nothing there is fine.
-pub fn remove_entry(path: &Path) -> io::Result<()> {
-    match found_at(path)? {
-        Found::Nothing => Ok(()),
-        Found::Dir => fs::remove_dir_all(path),
-        Found::Other(_) => fs::remove_file(path),
-    }
-}
-
-/// Creates (or truncates) a file a run writes, never through a symbolic link at its name
-/// (a link planted in OUT would make the run overwrite a file elsewhere) and never blocking
-/// on a FIFO planted there.
-pub fn create_file(path: &Path) -> Result<fs::File> {
-    open_regular(
-        fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true),
-        path,
-    )
-}
-
-/// Opens a file that OUT must hold as a regular file: never through a link, never blocking
-/// (see [`fs_guard::open_regular`]).
-pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::File> {
-    fs_guard::open_regular(options, path, Links::Refuse).map_err(|e| Error::io(path, e))
-}
-
-/// Opens a file of OUT for reading through [`open_regular`].
-pub fn open_read(path: &Path) -> Result<fs::File> {
-    open_regular(fs::OpenOptions::new().read(true), path)
-}
-
-/// Writes a whole file through [`create_file`].
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = create_file(path)?;
-    io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(path, e))
-}
-
 /// Finishes what an interrupted run left: a retired directory whose replacement never
 /// arrived is put back; staging directories, completed retirements and temporary files of
 /// the history store and of the incremental state are removed. Only called under the run lock, so nothing it removes
 /// belongs to a live run. Every step is idempotent: a crash inside `recover` is finished
 /// by the next one.
 pub fn recover(out: &Path) -> Result<()> {
-    for dir in [crate::history::STORE_DIR, crate::ingest::state::STATE_DIR] {
+    for dir in [HISTORY_DIR, STATE_DIR] {
         // Before listing it: a link there would have us delete files elsewhere.
         replace_foreign_dir(&out.join(dir))?;
         remove_temp_files(&out.join(dir))?;
@@ -221,35 +120,12 @@ fn remove_temp_files(dir: &Path) -> Result<()> {
     };
     for entry in entries.filter_map(|e| e.ok()) {
         let path = entry.path();
-        if entry.file_name().to_string_lossy().contains(TEMP) {
+        if files::is_temp(&entry.file_name().to_string_lossy()) {
             tracing::warn!(file = %path.display(), "removing temporary file of an interrupted run");
             remove_entry(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
     Ok(())
-}
-
-/// Replaces `path` with `bytes` atomically: a temporary file beside it, fsynced, renamed
-/// over it, and the directory fsynced, so a crash leaves the old or the new file whole.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!("{name}{TEMP}{}", std::process::id()));
-    let written = create_file(&tmp).and_then(|mut f| {
-        io::Write::write_all(&mut f, bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io(&tmp, e))
-    });
-    if let Err(e) = written {
-        let _ = remove_entry(&tmp);
-        return Err(e);
-    }
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    sync_dir(dir)
 }
 
 /// A staging directory that becomes `OUT/<as_of>/` on [`Staging::commit`] and disappears
@@ -331,12 +207,6 @@ fn sync_tree(dir: &Path) -> Result<()> {
     sync_dir(dir)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(dir, e))
-}
-
 /// Every file below `dir`, as (relative path with `/`, sha256), sorted by path.
 pub fn hash_tree(dir: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
@@ -357,7 +227,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> 
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            out.push((rel, sha256_file(&path)?));
+            out.push((rel, files::sha256_file(&path)?));
         }
     }
     Ok(())

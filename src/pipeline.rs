@@ -11,10 +11,12 @@ use polars::prelude::*;
 
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::ingest::events::ChainChecks;
 use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
 use crate::policy::Policy;
-use crate::resolve::{Ctx, Resolved, MICROS_PER_DAY};
+use crate::resolve::{Ctx, Resolved};
+use crate::time::{evaluation_instant, MICROS_PER_DAY};
 use crate::{findings, rules};
 
 /// What a run knows after detection.
@@ -48,7 +50,10 @@ impl<'a> From<&'a RunConfig> for Inputs<'a> {
 
 /// Loads everything, keeping the rows of every event partition.
 pub fn load(inputs: &Inputs) -> Result<(Policy, Tables, IngestReport)> {
-    load_with(inputs, &ingest::EventsPlan::default(), |_, _| Ok(None))
+    let checks = rules::chain_checks();
+    load_with(inputs, &ingest::EventsPlan::all_rows(&checks), |_, _| {
+        Ok(None)
+    })
 }
 
 /// What `check` prints: every quarantined row, then the summary line.
@@ -98,9 +103,10 @@ pub struct Loaded {
 /// window partitions keep only the rows the rules read ([`rules::window_rows`]).
 pub fn load_at(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Loaded> {
     let mut resolved = None;
+    let checks = rules::chain_checks();
     let (policy, tables, ingest) = load_with(
         inputs,
-        &window_plan(inputs, as_of, store),
+        &window_plan(inputs, as_of, store, &checks),
         |policy, tables| {
             let r = Resolved::build(tables, policy, as_of, inputs.lookback_days)?;
             let rows = rules::window_rows(&r, policy)?;
@@ -126,11 +132,13 @@ fn window_plan<'a>(
     inputs: &Inputs,
     as_of: NaiveDate,
     store: Option<&'a Store>,
+    checks: &'a ChainChecks,
 ) -> ingest::EventsPlan<'a> {
-    let t_day = crate::resolve::evaluation_instant(as_of).div_euclid(MICROS_PER_DAY);
+    let t_day = evaluation_instant(as_of).div_euclid(MICROS_PER_DAY);
     ingest::EventsPlan {
         keep_days: Some(t_day - inputs.lookback_days..t_day),
         store,
+        checks,
     }
 }
 

@@ -4,22 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::ingest::Tables;
 use crate::policy::Policy;
-
-pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
-pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
-
-/// The evaluation instant `T` of an as_of date: the next midnight, UTC, in microseconds.
-pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
-    let next = as_of.succ_opt().unwrap_or(as_of);
-    next.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
-}
+use crate::time::{evaluation_instant, MICROS_PER_DAY};
 
 /// Everything the rules read: the facts [`Resolved`] before the events (reached through
 /// `Deref`: `ctx.grants`, `ctx.t`...) and the event aggregates. Frames follow the

@@ -12,11 +12,13 @@ use serde_json::json;
 
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::findings::{write_csv, write_parquet};
 use crate::history::{self, History};
 use crate::ingest::state::Store;
 use crate::ingest::QuarantineRow;
 use crate::lock;
+use crate::manifest::{self, FileHash, Manifest};
 use crate::output::{self, Staging};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
@@ -182,7 +184,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     progress.stage(&format!("{} commit", opts.as_of));
     let commit_started = Instant::now();
     let dir = staging.commit()?;
-    let manifest_sha256 = output::sha256_file(&dir.join("manifest.json"))?;
+    let manifest_sha256 = files::sha256_file(&dir.join(manifest::FILE))?;
     tracing::info!(
         dir = %dir.display(),
         elapsed_ms = commit_started.elapsed().as_millis() as u64,
@@ -225,17 +227,15 @@ fn warn_on_broken_links(out: &Path, as_of: NaiveDate, manifest_sha256: &str) {
     for date in later.into_iter().filter(|d| *d > as_of) {
         let path = out
             .join(date.format("%Y-%m-%d").to_string())
-            .join("manifest.json");
-        let Some(m) = output::read_file(&path)
+            .join(manifest::FILE);
+        let Some(prev) = files::read_file(&path)
             .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+            .and_then(|m| m.previous)
         else {
             continue;
         };
-        let prev = &m["previous"];
-        if prev["as_of"].as_str() == Some(as_of.format("%Y-%m-%d").to_string().as_str())
-            && prev["manifest_sha256"].as_str() != Some(manifest_sha256)
-        {
+        if prev.as_of == as_of && prev.manifest_sha256 != manifest_sha256 {
             tracing::warn!(
                 replaced = %as_of,
                 later = %date,
@@ -329,40 +329,82 @@ fn write_all(
         )?;
     }
 
-    let outputs: Vec<serde_json::Value> = output::hash_tree(dir)?
-        .into_iter()
-        .map(|(path, sha256)| json!({"path": path, "sha256": sha256}))
-        .collect();
-    let manifest = json!({
-        "as_of": a.as_of.format("%Y-%m-%d").to_string(),
-        // RFC 3339, for machines; the reports show it in each jurisdiction's time zone.
-        "evaluation_instant": chrono::DateTime::from_timestamp_micros(a.t)
+    let file_hashes = |list: Vec<(String, String)>| {
+        list.into_iter()
+            .map(|(path, sha256)| FileHash { path, sha256 })
+            .collect()
+    };
+    let manifest = Manifest {
+        as_of: a.as_of,
+        evaluation_instant: chrono::DateTime::from_timestamp_micros(a.t)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        "tool": {"name": "permaudit", "version": env!("CARGO_PKG_VERSION")},
-        "configuration": {
-            "file": cfg.source.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "sha256": cfg.sha256,
-            "activity_lookback_days": cfg.activity_lookback_days,
-            "naive_timestamps_tz": cfg.naive_timestamps_tz.map(|t| t.name().to_string()),
+        tool: manifest::Tool {
+            name: "permaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         },
-        "policy": policy_files.iter().map(|(p, h)| json!({"path": p, "sha256": h})).collect::<Vec<_>>(),
-        "inputs": a.ingest.accounts.iter().flat_map(|t| t.files.iter().map(|f| json!({"table": t.table, "path": f.path, "bytes": f.bytes, "sha256": f.sha256}))).collect::<Vec<_>>(),
-        "ignored_files": a.ingest.ignored_files,
-        "review_state": review_state.iter().map(|(p, h)| json!({"path": p, "sha256": h})).collect::<Vec<_>>(),
-        "templates": renderer.used.iter().map(|(n, h, o)| json!({"name": n, "sha256": h, "overridden": o})).collect::<Vec<_>>(),
-        "tables": a.ingest.accounts.iter().map(|t| json!({"table": t.table, "rows_read": t.rows_read, "rows_loaded": t.rows_loaded, "rows_quarantined": t.rows_quarantined})).collect::<Vec<_>>(),
-        "findings": a.findings.height(),
-        "previous": history.previous.as_ref().map(|(d, h)| json!({"as_of": d.format("%Y-%m-%d").to_string(), "manifest_sha256": h})),
-        "outputs": outputs,
-    });
-    write_json(&dir.join("manifest.json"), &manifest)
+        configuration: manifest::Configuration {
+            file: cfg
+                .source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            sha256: cfg.sha256.clone(),
+            activity_lookback_days: cfg.activity_lookback_days,
+            naive_timestamps_tz: cfg.naive_timestamps_tz.map(|t| t.name().to_string()),
+        },
+        policy: file_hashes(policy_files),
+        inputs: a
+            .ingest
+            .accounts
+            .iter()
+            .flat_map(|t| {
+                t.files.iter().map(|f| manifest::Input {
+                    table: t.table.into(),
+                    path: f.path.clone(),
+                    bytes: f.bytes,
+                    sha256: f.sha256.clone(),
+                })
+            })
+            .collect(),
+        ignored_files: a.ingest.ignored_files.clone(),
+        review_state: file_hashes(review_state),
+        templates: renderer
+            .used
+            .iter()
+            .map(|(name, sha256, overridden)| manifest::Template {
+                name: name.clone(),
+                sha256: sha256.clone(),
+                overridden: *overridden,
+            })
+            .collect(),
+        tables: a
+            .ingest
+            .accounts
+            .iter()
+            .map(|t| manifest::TableRows {
+                table: t.table.into(),
+                rows_read: t.rows_read,
+                rows_loaded: t.rows_loaded,
+                rows_quarantined: t.rows_quarantined,
+            })
+            .collect(),
+        findings: a.findings.height() as u64,
+        previous: history
+            .previous
+            .as_ref()
+            .map(|(as_of, sha)| manifest::Previous {
+                as_of: *as_of,
+                manifest_sha256: sha.clone(),
+            }),
+        outputs: file_hashes(output::hash_tree(dir)?),
+    };
+    write_json(&dir.join(manifest::FILE), &manifest)
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    output::write_file(path, text.as_bytes())
+    files::write_file(path, text.as_bytes())
 }
 
-fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
+fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(v).map_err(|e| Error::Internal(e.to_string()))?;
     text.push('\n');
     write_text(path, &text)

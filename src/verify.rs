@@ -2,7 +2,7 @@
 //! chain, naming each file or link that is wrong.
 //!
 //! What is checked, per dated directory `OUT/<D>/`:
-//! - `manifest.json` exists, parses, and its `as_of` is `D`;
+//! - `manifest.json` exists, parses as a [`Manifest`], and its `as_of` is `D`;
 //! - every file listed in `outputs` exists and has the listed SHA-256, and no file in the
 //!   directory is missing from the list (the manifest itself is not in its own list);
 //! - the link: when the manifest names a previous run (`previous.as_of`, `previous.
@@ -26,6 +26,8 @@ use std::path::{Component, Path, PathBuf};
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
+use crate::files;
+use crate::manifest::{self, Manifest};
 use crate::output;
 
 #[derive(Debug, Default)]
@@ -109,8 +111,8 @@ pub fn verify(out: &Path) -> Result<Report> {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 dated.push(d);
             } else {
-                let kind = match output::found_at(&entry.path()) {
-                    Ok(output::Found::Other(kind)) => kind,
+                let kind = match files::found_at(&entry.path()) {
+                    Ok(files::Found::Other(kind)) => kind,
                     _ => "not a directory",
                 };
                 report.notes.push(format!(
@@ -129,9 +131,9 @@ pub fn verify(out: &Path) -> Result<Report> {
     // Manifest hashes first: links are checked against them.
     let mut manifest_sha: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for d in &dated {
-        let path = out.join(date_str(*d)).join("manifest.json");
+        let path = out.join(date_str(*d)).join(manifest::FILE);
         if path.is_file() {
-            manifest_sha.insert(*d, output::sha256_file(&path)?);
+            manifest_sha.insert(*d, files::sha256_file(&path)?);
         }
     }
 
@@ -150,52 +152,45 @@ fn check_run(
 ) -> Result<()> {
     let name = date_str(d);
     let dir = out.join(&name);
-    let path = dir.join("manifest.json");
+    let path = dir.join(manifest::FILE);
     if !manifest_sha.contains_key(&d) {
         report
             .problems
             .push(format!("{name}/manifest.json: missing"));
         return Ok(());
     }
-    let bytes = output::read_file(&path)?;
-    let manifest: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    let bytes = files::read_file(&path)?;
+    let manifest: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
         Err(e) => {
             report
                 .problems
-                .push(format!("{name}/manifest.json: not valid JSON ({e})"));
+                .push(format!("{name}/manifest.json: not a valid manifest ({e})"));
             return Ok(());
         }
     };
-    if manifest["as_of"].as_str() != Some(name.as_str()) {
+    if manifest.as_of != d {
         report.problems.push(format!(
             "{name}/manifest.json: as_of is {} instead of {name}",
-            manifest["as_of"]
+            manifest.as_of
         ));
     }
 
     // Outputs: listed files against the files actually there.
     let actual: BTreeMap<String, String> = output::hash_tree(&dir)?
         .into_iter()
-        .filter(|(p, _)| p != "manifest.json")
+        .filter(|(p, _)| p != manifest::FILE)
         .collect();
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
-    match manifest["outputs"].as_array() {
-        Some(list) => {
-            for o in list {
-                match (o["path"].as_str(), o["sha256"].as_str()) {
-                    (Some(p), Some(h)) if safe_relative(p) => {
-                        listed.insert(p.to_string(), h.to_string());
-                    }
-                    _ => report
-                        .problems
-                        .push(format!("{name}/manifest.json: malformed outputs entry {o}")),
-                }
-            }
+    for o in manifest.outputs {
+        if safe_relative(&o.path) {
+            listed.insert(o.path, o.sha256);
+        } else {
+            report.problems.push(format!(
+                "{name}/manifest.json: outputs entry {:?} is not a path inside the run",
+                o.path
+            ));
         }
-        None => report
-            .problems
-            .push(format!("{name}/manifest.json: no outputs list")),
     }
     for (p, want) in &listed {
         report.files += 1;
@@ -216,24 +211,12 @@ fn check_run(
     }
 
     // The link to the previous run, as named.
-    let prev = &manifest["previous"];
-    if prev.is_null() {
+    let Some(prev) = manifest.previous else {
         return Ok(());
-    }
+    };
     report.links += 1;
-    let (Some(p_as_of), Some(p_sha)) = (prev["as_of"].as_str(), prev["manifest_sha256"].as_str())
-    else {
-        report.problems.push(format!(
-            "{name}/manifest.json: malformed previous link {prev}"
-        ));
-        return Ok(());
-    };
-    let Ok(p_date) = NaiveDate::parse_from_str(p_as_of, "%Y-%m-%d") else {
-        report.problems.push(format!(
-            "link {name} -> {p_as_of}: previous as_of is not a date"
-        ));
-        return Ok(());
-    };
+    let (p_date, p_sha) = (prev.as_of, prev.manifest_sha256);
+    let p_as_of = date_str(p_date);
     if p_date >= d {
         report.problems.push(format!(
             "link {name} -> {p_as_of}: the previous run is not earlier"
@@ -244,7 +227,7 @@ fn check_run(
             "link {name} -> {p_as_of}: {name}/manifest.json names {p_as_of}/manifest.json \
              (SHA-256 {p_sha}), which is missing"
         )),
-        Some(actual) if actual != p_sha => report.problems.push(format!(
+        Some(actual) if *actual != p_sha => report.problems.push(format!(
             "link {name} -> {p_as_of}: {name}/manifest.json names {p_as_of}/manifest.json \
              with SHA-256 {p_sha}, but it has {actual}"
         )),

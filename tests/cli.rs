@@ -4,6 +4,8 @@ use crate::common::{self, run_in, sample_copy};
 
 use std::path::Path;
 
+use permaudit::manifest::Manifest;
+
 /// Rewrites one file of the copy.
 fn edit(dir: &Path, rel: &str, change: impl FnOnce(String) -> String) {
     let path = dir.join(rel);
@@ -57,18 +59,22 @@ fn sample_run_writes_every_output_and_is_deterministic() {
         cn.contains("no systems"),
         "a jurisdiction without systems says so"
     );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(a.get(Path::new("manifest.json")).expect("manifest")).expect("json");
-    let grants = manifest["tables"]
-        .as_array()
-        .expect("tables")
+    let bytes = a.get(Path::new("manifest.json")).expect("manifest");
+    let manifest: Manifest = serde_json::from_slice(bytes).expect("a manifest");
+    // The type holds every field, in the file's order: written again, the same bytes.
+    let again = serde_json::to_string_pretty(&manifest).expect("json") + "\n";
+    assert_eq!(again.as_bytes(), bytes.as_slice());
+    let grants = manifest
+        .tables
         .iter()
-        .find(|t| t["table"] == "grants")
-        .expect("grants")
-        .clone();
-    assert_eq!(grants["rows_read"], 401);
-    assert_eq!(grants["rows_quarantined"], 0);
-    assert_eq!(manifest["evaluation_instant"], "2026-11-25T00:00:00Z");
+        .find(|t| t.table == "grants")
+        .expect("grants");
+    assert_eq!(grants.rows_read, 401);
+    assert_eq!(grants.rows_quarantined, 0);
+    assert_eq!(
+        manifest.evaluation_instant.as_deref(),
+        Some("2026-11-25T00:00:00Z")
+    );
 }
 
 #[test]
@@ -195,4 +201,14 @@ fn hostile_names_are_escaped_in_reports_and_neutralised_in_csv() {
     let csv = std::fs::read_to_string(dir.path().join("out/2026-11-24/findings.csv")).expect("csv");
     assert!(csv.contains("'=HYPERLINK"), "formula neutralised");
     assert!(!csv.contains(",=HYPERLINK"));
+}
+
+#[test]
+fn a_polars_error_is_kept_as_the_cause() {
+    use polars::prelude::PolarsError;
+    let e = permaudit::error::Error::from(PolarsError::ComputeError("out of range".into()));
+    assert_eq!(e.exit_code(), permaudit::error::ExitCode::Internal);
+    assert_eq!(e.to_string(), "internal error: polars: out of range");
+    let cause = std::error::Error::source(&e).expect("a source");
+    assert!(cause.downcast_ref::<PolarsError>().is_some(), "{cause:?}");
 }

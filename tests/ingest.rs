@@ -9,7 +9,9 @@ use std::path::Path;
 
 use common::Fixture;
 use permaudit::error::{Error, ExitCode};
-use permaudit::ingest::{IngestReport, QuarantineRow, TableAccount, Tables};
+use permaudit::ingest::events::ChainChecks;
+use permaudit::ingest::state::Store;
+use permaudit::ingest::{EventsPlan, IngestReport, QuarantineRow, TableAccount, Tables};
 use permaudit::pipeline::{self, Inputs};
 use polars::prelude::*;
 
@@ -2093,4 +2095,68 @@ fn parquet_columnar_and_row_paths_agree() {
         a.bools("audit_events", "mfa"),
         b.bools("audit_events", "mfa")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Stored digests and the log-chain checks
+// ---------------------------------------------------------------------------------------
+
+const CHANGED: &str = "evidence of a changed check";
+
+/// LOG_SEQUENCE_GAP's check with different evidence.
+fn changed_gaps(records: LazyFrame) -> permaudit::error::Result<LazyFrame> {
+    Ok(
+        permaudit::rules::log_sequence_gap::gaps(records)?
+            .with_column(lit(CHANGED).alias("detail")),
+    )
+}
+
+/// The `detail` of the gaps inside partitions, after a run that reuses and stores the
+/// digests in `out` with `checks`.
+fn stored_gap_details(f: &Fixture, out: &Path, checks: &ChainChecks) -> Vec<String> {
+    let discovery = permaudit::ingest::discover(&f.input_dir()).expect("discovery");
+    let store = Store::open(out, true).expect("store");
+    // A window ending after the events: their partition lies before T, so its systems'
+    // chains are compact and the gaps come from its digest.
+    let t_day = (T0 + 24 * HOUR).div_euclid(24 * HOUR);
+    let plan = EventsPlan {
+        keep_days: Some(t_day - 30..t_day),
+        store: Some(&store),
+        checks,
+    };
+    let (tables, _) =
+        permaudit::ingest::load(&discovery, None, Vec::new(), &plan, |_| Ok(None)).expect("load");
+    store.commit().expect("commit");
+    let detail = tables.events.gap_local.column("detail").expect("detail");
+    let detail = detail.str().expect("strings");
+    detail
+        .iter()
+        .map(|d| d.unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn stored_digests_are_keyed_on_the_log_chain_checks() {
+    // 2026-11-24T08:15:00Z (T0) and an hour later, seq 2 missing.
+    let f = events(
+        "e1,2026-11-24T08:15:00Z,pay-hk,alice,login,success,1\n\
+         e2,2026-11-24T09:15:00Z,pay-hk,alice,login,success,3\n",
+    );
+    f.write();
+    let out = tempfile::tempdir().expect("tempdir");
+    let ours = permaudit::rules::chain_checks();
+    let first = stored_gap_details(&f, out.path(), &ours);
+    assert_eq!(first.len(), 1, "one gap inside the partition: {first:?}");
+    assert!(!first[0].contains(CHANGED));
+    let changed = ChainChecks {
+        version: format!("{} changed", ours.version),
+        gaps: changed_gaps,
+        hash_mismatches: ours.hash_mismatches,
+    };
+    assert_eq!(
+        stored_gap_details(&f, out.path(), &changed),
+        [CHANGED],
+        "a digest of the old checks was served"
+    );
+    assert_eq!(stored_gap_details(&f, out.path(), &ours), first);
 }

@@ -11,6 +11,7 @@ mod hostile_out;
 mod hostile_review;
 mod incremental;
 mod ingest;
+mod layers;
 mod nightly;
 mod partitions;
 mod pinned;

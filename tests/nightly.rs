@@ -681,6 +681,34 @@ fn the_states_a_killed_swap_can_leave_are_tidied_by_the_next_run() {
 }
 
 #[test]
+fn verify_reads_manifests_of_earlier_versions_and_names_a_malformed_one() {
+    let (dir, cfg) = sample_copy(Some(D2), Some(3000));
+    let out = dir.path().join("out");
+    ok(&run(dir.path(), &cfg, &[]));
+    let path = out.join(D2).join("manifest.json");
+    let mut m = manifest(&out, D2);
+    let fields = m.as_object_mut().expect("an object");
+    // Fields later versions added: a run written before them still verifies.
+    for k in ["review_state", "templates", "ignored_files"] {
+        fields.remove(k).expect(k);
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+    let v = verify(&out);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+
+    m.as_object_mut().expect("an object").remove("outputs");
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+    let v = verify(&out);
+    assert_eq!(v.status.code(), Some(5));
+    let stdout = String::from_utf8_lossy(&v.stdout).into_owned();
+    assert!(
+        stdout.contains(&format!("{D2}/manifest.json: not a valid manifest"))
+            && stdout.contains("outputs"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn verify_names_an_altered_byte_and_a_broken_link() {
     let (dir, cfg) = sample_copy(None, Some(3000));
     let out = dir.path().join("out");

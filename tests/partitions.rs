@@ -155,8 +155,8 @@ fn generated_day_partitions_match_an_evaluation_on_all_records() {
         .audit_events
         .height();
     let (_, all, _) = pipeline::load(&i).expect("load");
-    let t = permaudit::resolve::evaluation_instant(as_of);
-    let start = t - 30 * permaudit::resolve::MICROS_PER_DAY;
+    let t = permaudit::time::evaluation_instant(as_of);
+    let start = t - 30 * permaudit::time::MICROS_PER_DAY;
     let in_window = all
         .audit_events
         .lazy()

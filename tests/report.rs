@@ -96,7 +96,7 @@ struct World {
 impl World {
     fn new() -> World {
         World {
-            tables: Tables::empty().expect("tables"),
+            tables: Tables::empty(&permaudit::rules::chain_checks()).expect("tables"),
             ingest: IngestReport::default(),
             history: History::default(),
         }

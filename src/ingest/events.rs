@@ -14,7 +14,7 @@ use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
 use crate::error::Result;
-use crate::resolve::MICROS_PER_DAY;
+use crate::time::MICROS_PER_DAY;
 
 /// Columns of the `seq` part: what the log-integrity rules read.
 const SEQ_COLUMNS: [&str; 10] = [
@@ -44,12 +44,26 @@ pub const WINDOW_COLUMNS: [&str; 9] = [
     "src_country",
 ];
 
+/// The log-chain checks a digest runs on its partition alone. Ingest knows no rule: the
+/// caller gives the rules' own functions, and a version that changes whenever what they
+/// return can change, which is part of every stored digest's key (see
+/// [`super::state::Store::key`]), so a changed check never meets digests of the old one.
+pub struct ChainChecks {
+    pub version: String,
+    /// The sequence gaps among the records taken on their own: `system_id`, `seq` (the
+    /// first missing number), `after_seq`, `detail`.
+    pub gaps: fn(LazyFrame) -> Result<LazyFrame>,
+    /// The broken hash links among the records taken on their own: `system_id, seq,
+    /// detail`.
+    pub hash_mismatches: fn(LazyFrame) -> Result<DataFrame>,
+}
+
 /// What every rule reading beyond the activity window needs from one partition. Day
 /// numbers are UTC days since the epoch; the evaluation instant and the window start are
 /// UTC midnights, so "before T" is exactly "day < T's day" for the per-day aggregates.
 ///
 /// The log-chain rules see a partition through its `seq` ranges: the findings inside the
-/// partition (computed here by the rules' own functions) and its edge records, the ones a
+/// partition (computed here by the rules' own [`ChainChecks`]) and its edge records, the ones a
 /// check across partitions can need. When two partitions of a system overlap in seq, that
 /// system's raw records (the `seq.parquet` of the stored partition) are used instead.
 #[derive(Debug, Clone)]
@@ -107,7 +121,7 @@ impl SeqRecords {
         match self {
             SeqRecords::Memory(df) => Ok(df.clone()),
             SeqRecords::File(path) => {
-                let f = crate::output::open_read(path)?;
+                let f = crate::files::open_read(path)?;
                 Ok(ParquetReader::new(f).finish()?)
             }
         }
@@ -246,7 +260,7 @@ pub fn seq_records(rows: &DataFrame) -> Result<DataFrame> {
 }
 
 /// The digest of a partition's loaded (canonical) rows and its records with a seq.
-pub fn digest(rows: &DataFrame, seq: &DataFrame) -> Result<Digest> {
+pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result<Digest> {
     let lf = rows.clone().lazy();
     let hashed = col("hash").is_not_null();
     let seq_ranges = seq
@@ -277,8 +291,8 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame) -> Result<Digest> {
         )
         .select(SEQ_COLUMNS.map(col))
         .collect()?;
-    let gap_local = crate::rules::log_sequence_gap::gaps(seq.clone().lazy())?.collect()?;
-    let hash_local = crate::rules::log_hash_mismatch::check(seq.clone().lazy())?
+    let gap_local = (checks.gaps)(seq.clone().lazy())?.collect()?;
+    let hash_local = (checks.hash_mismatches)(seq.clone().lazy())?
         .lazy()
         .join(
             seq_ranges.clone().lazy(),
@@ -328,9 +342,9 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame) -> Result<Digest> {
 }
 
 /// The digest of a partition without events: the schema of every part.
-fn empty_digest() -> Result<Digest> {
+fn empty_digest(checks: &ChainChecks) -> Result<Digest> {
     let rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
-    digest(&rows, &seq_records(&rows)?)
+    digest(&rows, &seq_records(&rows)?, checks)
 }
 
 /// The digests of all partitions, stacked: what the resolver reads. For the log chains,
@@ -361,9 +375,10 @@ impl EventDigests {
         partitions: &[Partition],
         t_day: Option<i64>,
         usage: Option<DataFrame>,
+        checks: &ChainChecks,
     ) -> Result<EventDigests> {
         let empty_seq = seq_records(&super::loader::empty_frame(&AUDIT_EVENTS)?)?;
-        let empty = empty_digest()?;
+        let empty = empty_digest(checks)?;
         let mut tagged = Vec::with_capacity(partitions.len());
         for p in partitions {
             let last_day = p.meta.days.map_or(i64::MIN, |d| d.1);
@@ -490,6 +505,7 @@ pub fn rolled_usage(
     partitions: &mut [Partition],
     t_day: i64,
     store: &super::state::Store,
+    checks: &ChainChecks,
 ) -> Result<DataFrame> {
     let before_t = |p: &Partition| p.meta.days.is_none_or(|d| d.1 < t_day);
     let eligible: std::collections::BTreeSet<String> = partitions
@@ -497,7 +513,7 @@ pub fn rolled_usage(
         .filter(|p| before_t(p))
         .map(|p| p.key.clone())
         .collect();
-    let empty = empty_digest()?.usage;
+    let empty = empty_digest(checks)?.usage;
     let template = empty.clone().drop("day")?;
     // A damaged stored rollup (the store says so in the log) is rebuilt like a stale one.
     let (previous, stored) = match store.rollup().filter(|r| r.keys.is_subset(&eligible)) {

@@ -20,7 +20,7 @@ use polars::prelude::{col, DataFrame, Expr, IntoLazy, LazyFrame};
 
 use crate::error::{Error, Result};
 use crate::fs_guard::{self, Links};
-use events::{EventDigests, Partition};
+use events::{ChainChecks, EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
 use schema::{Table, TableSchema};
@@ -172,8 +172,9 @@ impl Tables {
         }
     }
 
-    /// Empty frames of every table (tests build on these).
-    pub fn empty() -> Result<Tables> {
+    /// Empty frames of every table (tests build on these); the digests' log-chain findings
+    /// take their columns from `checks`.
+    pub fn empty(checks: &ChainChecks) -> Result<Tables> {
         let e = |s: &TableSchema| loader::empty_frame(s);
         Ok(Tables {
             systems: e(&schema::SYSTEMS)?,
@@ -185,7 +186,7 @@ impl Tables {
             action_permissions: e(&schema::ACTION_PERMISSIONS)?,
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
-            events: EventDigests::of(&[], None, None)?,
+            events: EventDigests::of(&[], None, None, checks)?,
         })
     }
 }
@@ -415,15 +416,24 @@ fn relative(root: &Path, path: &Path) -> String {
 }
 
 /// How the audit-event partitions are read.
-#[derive(Default)]
 pub struct EventsPlan<'a> {
     /// UTC days whose partitions keep their rows (None: every partition keeps them).
     pub keep_days: Option<Range<i64>>,
     /// Where digests and file hashes are reused from and stored (None: nothing is).
     pub store: Option<&'a Store>,
+    pub checks: &'a ChainChecks,
 }
 
-impl EventsPlan<'_> {
+impl<'a> EventsPlan<'a> {
+    /// Every partition keeps its rows, and no digest is reused or stored.
+    pub fn all_rows(checks: &'a ChainChecks) -> EventsPlan<'a> {
+        EventsPlan {
+            keep_days: None,
+            store: None,
+            checks,
+        }
+    }
+
     /// The columns kept of the rows: with a window, what the window rules read.
     fn row_columns(&self) -> Option<&'static [&'static str]> {
         self.keep_days.as_ref().map(|_| &events::WINDOW_COLUMNS[..])
@@ -512,7 +522,7 @@ pub fn load(
         sod_rule_ids: sod_rule_ids.into_iter().collect(),
         ..Known::default()
     };
-    let mut tables = Tables::empty()?;
+    let mut tables = Tables::empty(plan.checks)?;
     let mut report = IngestReport {
         ignored_files: discovery.ignored.clone(),
         ..Default::default()
@@ -548,12 +558,15 @@ pub fn load(
             report.accounts.push(account);
             let t_day = plan.keep_days.as_ref().map(|r| r.end);
             let usage = match (t_day, plan.store) {
-                (Some(t_day), Some(store)) => {
-                    Some(events::rolled_usage(&mut partitions, t_day, store)?)
-                }
+                (Some(t_day), Some(store)) => Some(events::rolled_usage(
+                    &mut partitions,
+                    t_day,
+                    store,
+                    plan.checks,
+                )?),
                 _ => None,
             };
-            tables.events = EventDigests::of(&partitions, t_day, usage)?;
+            tables.events = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
             tables.audit_events = loader::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 rows.apply(loader::empty_frame(schema)?)?,
@@ -635,7 +648,7 @@ fn load_partition(
     plan: &EventsPlan,
     rows_wanted: &RowsWanted,
 ) -> Result<Partition> {
-    let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz);
+    let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz, &plan.checks.version);
     let from_store = |sha: &str| {
         let store = plan.store?;
         let key = key_of(sha);
@@ -667,7 +680,7 @@ fn load_partition(
     drop(bytes);
     meta.file.sha256 = sha256.clone();
     let seq = events::seq_records(&rows)?;
-    let digest = events::digest(&rows, &seq)?;
+    let digest = events::digest(&rows, &seq, plan.checks)?;
     let mut p = Partition {
         meta,
         digest,

@@ -5,9 +5,10 @@
 //! trusted or followed, so deleting `OUT/state/` only costs one slow run.
 //!
 //! A digest's key hashes the partition's path and SHA-256, the set of system ids (the one
-//! reference an event row is checked against), the naive-timestamp zone and the digest
-//! format: a changed or deleted partition, or a change in any of those, never meets a
-//! stale digest. Entries no run used are removed when a run succeeds.
+//! reference an event row is checked against), the naive-timestamp zone, the digest
+//! format and the version of the log-chain checks the digest ran
+//! ([`super::events::ChainChecks`]): a changed or deleted partition, or a change in any of
+//! those, never meets a stale digest. Entries no run used are removed when a run succeeds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -21,13 +22,13 @@ use serde::{Deserialize, Serialize};
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
-use crate::output::{
+use crate::files::{
     create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
 };
 
-/// Bumped whenever the digest's content or meaning changes.
+/// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
+/// findings are keyed by their version instead).
 const DIGEST_FORMAT: u32 = 2;
-pub const STATE_DIR: &str = "state";
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
@@ -135,7 +136,7 @@ impl Store {
     /// or files where the state's directories belong are removed first (never followed):
     /// the state is then rebuilt as real directories inside OUT.
     pub fn open(out: &Path, reuse: bool) -> Result<Store> {
-        let root = out.join(STATE_DIR);
+        let root = out.join(crate::output::STATE_DIR);
         replace_foreign_dir(&root)?;
         if root.is_dir() {
             replace_foreign_dir(&root.join(EVENTS_DIR))?;
@@ -194,9 +195,15 @@ impl Store {
         }
     }
 
-    pub fn key(rel: &str, sha256: &str, systems: &str, naive_tz: Option<chrono_tz::Tz>) -> String {
+    pub fn key(
+        rel: &str,
+        sha256: &str,
+        systems: &str,
+        naive_tz: Option<chrono_tz::Tz>,
+        checks_version: &str,
+    ) -> String {
         let text = format!(
-            "permaudit digest {DIGEST_FORMAT}\n{rel}\n{sha256}\n{systems}\n{}",
+            "permaudit digest {DIGEST_FORMAT}\n{rel}\n{sha256}\n{systems}\n{}\n{checks_version}",
             naive_tz.map(|t| t.name()).unwrap_or("-")
         );
         crate::hash::sha256_hex(text.as_bytes())
@@ -411,7 +418,7 @@ impl Store {
             .lock()
             .map_err(|_| Error::Internal("hash cache lock poisoned".into()))?;
         let json = serde_json::to_vec_pretty(&*seen).map_err(|e| Error::Internal(e.to_string()))?;
-        crate::output::write_atomic(&self.root.join(HASHES_FILE), &json)?;
+        crate::files::write_atomic(&self.root.join(HASHES_FILE), &json)?;
         let used = self
             .used
             .lock()

@@ -13,11 +13,11 @@ use serde_json::Value as Json;
 
 use super::charts;
 use super::evidence::{self, time_text, Ev};
+use super::review_summary::AccessReviewSummary;
 use crate::error::Result;
 use crate::history::{Delta, History};
 use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
 use crate::policy::Jurisdiction;
-use crate::review::status::AccessReviewSummary;
 use crate::rules::table::{Detail, Layout, Section, Subject};
 use crate::rules::{self, RuleMeta, REGISTRY};
 use crate::severity::Severity;

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod context;
 pub mod evidence;
 pub mod ocsf;
+pub mod review_summary;
 
 use std::path::Path;
 

@@ -14,8 +14,8 @@ use super::model::{
     PACKETS_DIR, REVOCATIONS_FILE, SIGNOFF_FILE,
 };
 use crate::error::{Error, Result};
+use crate::files::{sha256_file, write_atomic};
 use crate::findings::neutralise;
-use crate::output::{sha256_file, write_atomic};
 
 #[derive(Debug, Default)]
 pub struct CloseSummary {

@@ -373,7 +373,7 @@ pub fn ingest(
             "csv"
         };
         let stored_as = format!("{RETURNED_DIR}/{}.{ext}", a.sha256);
-        crate::output::write_atomic(&stored.dir.join(&stored_as), &a.bytes)?;
+        crate::files::write_atomic(&stored.dir.join(&stored_as), &a.bytes)?;
         for (item, verdict, comment) in &a.decisions {
             stored.state.decisions.insert(
                 item.clone(),

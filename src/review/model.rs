@@ -322,8 +322,8 @@ pub fn campaign_dir(out: &Path, id: &str) -> Result<PathBuf> {
     let dir = root.join(id);
     // Campaign records are written and read here: a planted link must not move them out
     // of OUT.
-    crate::output::refuse_foreign_dir(&root)?;
-    crate::output::refuse_foreign_dir(&dir)?;
+    crate::files::refuse_foreign_dir(&root)?;
+    crate::files::refuse_foreign_dir(&dir)?;
     Ok(dir)
 }
 
@@ -337,11 +337,11 @@ pub fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    crate::output::write_atomic(path, &json_bytes(value)?)
+    crate::files::write_atomic(path, &json_bytes(value)?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = crate::output::read_file(path)?;
+    let bytes = crate::files::read_file(path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(path.display().to_string(), format!("unreadable: {e}")))
 }
@@ -405,7 +405,7 @@ impl Stored {
     /// Every campaign stored in OUT (directories with a readable campaign.json), by id.
     pub fn all(out: &Path) -> Result<Vec<Stored>> {
         let root = out.join(REVIEWS_DIR);
-        crate::output::refuse_foreign_dir(&root)?;
+        crate::files::refuse_foreign_dir(&root)?;
         let Ok(entries) = fs::read_dir(&root) else {
             return Ok(Vec::new());
         };

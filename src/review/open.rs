@@ -14,7 +14,8 @@ use super::model::{
 use super::packets;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Inputs};
-use crate::resolve::{Ctx, MICROS_PER_DAY};
+use crate::resolve::Ctx;
+use crate::time::MICROS_PER_DAY;
 
 pub struct OpenOptions<'a> {
     pub inputs: Inputs<'a>,

@@ -16,8 +16,8 @@ use rust_xlsxwriter::{
 
 use super::model::{Campaign, Item, Packet, PACKETS_DIR, PACKET_COLUMNS};
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
 use crate::findings::neutralise;
-use crate::output::write_atomic;
 
 pub const SHEET: &str = "Review";
 

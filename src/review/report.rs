@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::model::{self, Item, Source, Stored, Verdict};
 use super::status::{status, Status};
 use crate::error::Result;
-use crate::output::write_atomic;
+use crate::files::write_atomic;
 use crate::report::Renderer;
 
 pub const HTML: &str = "report.html";

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{Source, Stored, Verdict};
+use crate::report::review_summary::{AccessReviewSummary, OverdueItem};
 
 /// A packet this large kept in full, without a single revocation, is worth a second look.
 pub const RUBBER_STAMP_MIN_ITEMS: usize = 10;
@@ -212,46 +213,6 @@ pub fn status(s: &Stored, at: DateTime<Utc>) -> Status {
     st
 }
 
-/// One undecided item past the campaign's due date, as the compliance report lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct OverdueItem {
-    pub item_id: String,
-    /// Reviewer id, or None for an item nobody could be assigned.
-    pub reviewer_id: Option<String>,
-    pub reviewer_name: Option<String>,
-    pub identity_id: Option<String>,
-    pub display_name: Option<String>,
-    pub system_id: String,
-    pub account_id: String,
-    pub entitlement_id: String,
-    pub privileged: bool,
-    pub findings: String,
-}
-
-/// What the compliance report's "access reviews" section needs about one jurisdiction: its
-/// latest campaign with `as_of` on or before the report's, and the overdue items in it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AccessReviewSummary {
-    pub campaign_id: String,
-    pub as_of: String,
-    pub due: String,
-    pub closed: bool,
-    pub closed_at: Option<String>,
-    pub items: usize,
-    pub keep: usize,
-    pub revoke: usize,
-    pub escalated: usize,
-    pub pending: usize,
-    /// Undecided items whose due date is before the report's as_of.
-    pub overdue: usize,
-    /// The overdue items themselves, items with findings first (as in the packets).
-    pub overdue_items: Vec<OverdueItem>,
-    pub signals: usize,
-    /// (path relative to OUT, sha256) of the state read, for the manifest (contract 6:
-    /// "the manifest also hashes ... any review state a report read").
-    pub state_files: Vec<(String, String)>,
-}
-
 /// The latest campaign of `jurisdiction` opened for an as_of on or before `as_of`, judged
 /// at the end of `as_of` (the report's evaluation instant), or None when there is none.
 pub fn latest_summary(
@@ -266,7 +227,7 @@ pub fn latest_summary(
     else {
         return Ok(None);
     };
-    let t = crate::resolve::evaluation_instant(as_of);
+    let t = crate::time::evaluation_instant(as_of);
     let st = status(
         &s,
         DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default(),
@@ -281,7 +242,7 @@ pub fn latest_summary(
                     super::model::REVIEWS_DIR,
                     s.campaign.campaign_id
                 ),
-                crate::output::sha256_file(&p)?,
+                crate::files::sha256_file(&p)?,
             ));
         }
     }

@@ -50,7 +50,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             detail(vec![
                 ts_text(col("expires_at")).alias("expires_at"),
                 (lit(ctx.t) - col("expires_at"))
-                    .floor_div(lit(crate::resolve::MICROS_PER_DAY))
+                    .floor_div(lit(crate::time::MICROS_PER_DAY))
                     .alias("days_past_expiry"),
                 ts_text(col("granted_at")).alias("granted_at"),
                 col("granted_by"),

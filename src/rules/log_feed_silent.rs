@@ -6,8 +6,9 @@ use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, hours, ts_text, with_thresholds};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
-use crate::resolve::{Ctx, MICROS_PER_HOUR};
+use crate::resolve::Ctx;
 use crate::severity::Severity;
+use crate::time::MICROS_PER_HOUR;
 
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_FEED_SILENT",

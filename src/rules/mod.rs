@@ -38,6 +38,7 @@ use std::fmt;
 use polars::prelude::{DataFrame, Expr};
 
 use crate::error::Result;
+use crate::ingest::events::ChainChecks;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 use crate::severity::Severity;
@@ -212,6 +213,25 @@ pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Expr>>
         });
     }
     Ok(any)
+}
+
+/// What the log-chain checks' output can depend on: their files and the helpers they share.
+/// Any edit there, even one that changes nothing, only costs one full digest of every
+/// partition; a missed one would serve stale findings from every stored digest.
+const CHAIN_CHECK_SOURCES: [&str; 3] = [
+    include_str!("log_sequence_gap.rs"),
+    include_str!("log_hash_mismatch.rs"),
+    include_str!("util.rs"),
+];
+
+/// LOG_SEQUENCE_GAP's and LOG_HASH_MISMATCH's checks on records taken on their own, which
+/// ingest runs on each partition for its digest, versioned by their sources.
+pub fn chain_checks() -> ChainChecks {
+    ChainChecks {
+        version: crate::hash::sha256_hex(CHAIN_CHECK_SOURCES.concat().as_bytes()),
+        gaps: log_sequence_gap::gaps,
+        hash_mismatches: log_hash_mismatch::check,
+    }
 }
 
 pub fn codes() -> Vec<&'static str> {

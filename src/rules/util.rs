@@ -37,11 +37,11 @@ pub fn with_thresholds(lf: LazyFrame, ctx: &Ctx) -> LazyFrame {
 
 /// `value` days or hours in microseconds, as an expression over a threshold column.
 pub fn days(c: &str) -> Expr {
-    col(c) * lit(crate::resolve::MICROS_PER_DAY)
+    col(c) * lit(crate::time::MICROS_PER_DAY)
 }
 
 pub fn hours(c: &str) -> Expr {
-    col(c) * lit(crate::resolve::MICROS_PER_HOUR)
+    col(c) * lit(crate::time::MICROS_PER_HOUR)
 }
 
 /// Joins on the account key `(system_id, account_id)`, the most common join of the rules.

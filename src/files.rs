@@ -1,0 +1,154 @@
+//! One file of OUT at a time: created and read never through a link and never blocking (on
+//! top of [`crate::fs_guard`]), replaced atomically, hashed; what is at a path, seen without
+//! following it. The layout of OUT (run directories, staging, recovery) is
+//! [`crate::output`]'s; this layer knows no directory name, so that everything writing into
+//! OUT (history, the incremental state, reviews, the run) can use it.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::fs_guard::{self, Links};
+
+/// Infix of temporary files written by [`write_atomic`].
+const TEMP: &str = ".tmp-";
+
+/// Whether a name is one of [`write_atomic`]'s temporary files, which a crash can leave.
+pub fn is_temp(name: &str) -> bool {
+    name.contains(TEMP)
+}
+
+/// The SHA-256 of a file of OUT, read through [`open_read`]'s guards.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = read_file(path)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// What is at a path, seen without following a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Nothing,
+    /// A real directory.
+    Dir,
+    /// Anything else, described for messages ("a symbolic link", "a regular file"...).
+    Other(&'static str),
+}
+
+pub fn found_at(path: &Path) -> io::Result<Found> {
+    Ok(match fs_guard::type_at(path)? {
+        None => Found::Nothing,
+        Some(t) if t.is_dir() => Found::Dir,
+        Some(t) => Found::Other(fs_guard::describe(t)),
+    })
+}
+
+/// A directory OUT derives and can rebuild (the history store, the incremental state):
+/// anything at its place that is not a real directory (a link, a file) is removed, never
+/// followed, and said in the log; the caller then rebuilds it.
+pub fn replace_foreign_dir(path: &Path) -> Result<()> {
+    match found_at(path).map_err(|e| Error::io(path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => {
+            tracing::warn!(
+                path = %path.display(),
+                kind,
+                "not a directory where permaudit keeps derived data: removed (not followed) and rebuilt"
+            );
+            fs::remove_file(path).map_err(|e| Error::io(path, e))
+        }
+    }
+}
+
+/// A directory of OUT that holds records permaudit cannot rebuild (review campaigns): a link
+/// or anything else at its place is refused, naming it, rather than followed out of OUT or
+/// removed.
+pub fn refuse_foreign_dir(path: &Path) -> Result<()> {
+    match found_at(path).map_err(|e| Error::io(path, e))? {
+        Found::Nothing | Found::Dir => Ok(()),
+        Found::Other(kind) => Err(Error::io(
+            path,
+            io::Error::other(format!(
+                "{kind} where permaudit keeps a directory; refusing to use it (nothing was \
+                 written). Move it out of the output directory and run again"
+            )),
+        )),
+    }
+}
+
+/// The bytes of a file of OUT, read through [`open_read`]'s guards.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs_guard::read_regular(path, Links::Refuse).map_err(|e| Error::io(path, e))
+}
+
+/// Removes whatever is at `path` without following a link: a directory with its content,
+/// anything else by unlinking it. Nothing there is fine.
+pub fn remove_entry(path: &Path) -> io::Result<()> {
+    match found_at(path)? {
+        Found::Nothing => Ok(()),
+        Found::Dir => fs::remove_dir_all(path),
+        Found::Other(_) => fs::remove_file(path),
+    }
+}
+
+/// Creates (or truncates) a file a run writes, never through a symbolic link at its name
+/// (a link planted in OUT would make the run overwrite a file elsewhere) and never blocking
+/// on a FIFO planted there.
+pub fn create_file(path: &Path) -> Result<fs::File> {
+    open_regular(
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+        path,
+    )
+}
+
+/// Opens a file that OUT must hold as a regular file: never through a link, never blocking
+/// (see [`fs_guard::open_regular`]).
+pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::File> {
+    fs_guard::open_regular(options, path, Links::Refuse).map_err(|e| Error::io(path, e))
+}
+
+/// Opens a file of OUT for reading through [`open_regular`].
+pub fn open_read(path: &Path) -> Result<fs::File> {
+    open_regular(fs::OpenOptions::new().read(true), path)
+}
+
+/// Writes a whole file through [`create_file`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_file(path)?;
+    io::Write::write_all(&mut f, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file beside it, fsynced, renamed
+/// over it, and the directory fsynced, so a crash leaves the old or the new file whole.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{name}{TEMP}{}", std::process::id()));
+    let written = create_file(&tmp).and_then(|mut f| {
+        io::Write::write_all(&mut f, bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))
+    });
+    if let Err(e) = written {
+        let _ = remove_entry(&tmp);
+        return Err(e);
+    }
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_dir(dir)
+}
+
+/// Makes a directory's entries (a rename, a new file) durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}

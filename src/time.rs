@@ -1,0 +1,15 @@
+//! Time on the pipeline's scale: frames hold timestamps as `Int64` microseconds since the
+//! Unix epoch, UTC, and a run evaluates at one instant `T`. Below every layer that reads or
+//! computes on timestamps (ingest's digests, resolve, rules, reviews), so none of them has
+//! to reach into another for a constant.
+
+use chrono::{NaiveDate, NaiveTime};
+
+pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
+pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
+/// The evaluation instant `T` of an as_of date: the next midnight, UTC, in microseconds.
+pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
+    let next = as_of.succ_opt().unwrap_or(as_of);
+    next.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
+}
