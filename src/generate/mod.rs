@@ -1,0 +1,192 @@
+//! `permaudit generate`: a deterministic synthetic payment platform at benchmark scale.
+//!
+//! The data set conforms to the contract (CONTRACT.md) so that `permaudit run` loads it
+//! without quarantine: five jurisdictions, per-jurisdiction systems plus a group IAM, nested
+//! roles, about three accounts and thirty grants per identity, skewed activity (hot
+//! systems, heavy users and service accounts, weekday peaks), sequenced and hash-chained
+//! logs on some systems, and planted cases of every rule at low rates.
+//!
+//! Determinism: every random choice comes from a seeded SplitMix64 stream; static tables
+//! use one stream in a fixed order, each day uses its own stream derived from (seed, day),
+//! so days can be generated in parallel and the bytes do not depend on thread timing.
+//! Memory: days are generated, chained and written in small batches, never all at once.
+
+mod accounts;
+mod catalogue;
+mod events;
+mod identities;
+mod model;
+mod plant;
+mod policy;
+mod rng;
+mod systems;
+mod tables;
+mod world;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use events::{day_frame, gen_day, sequence_day, Day, LogState};
+use policy::{grading_toml, jurisdictions_toml, SOD_TOML};
+use tables::{write_parquet, write_static};
+use world::build_world;
+
+/// Benchmark sizes: small, medium and large platforms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    Small,
+    Medium,
+    Large,
+}
+
+impl Preset {
+    /// (identities, days, events per day)
+    pub fn sizes(self) -> (usize, u32, usize) {
+        match self {
+            Preset::Small => (2_000, 30, 20_000),
+            Preset::Medium => (20_000, 90, 200_000),
+            Preset::Large => (100_000, 90, 1_100_000),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub out: PathBuf,
+    pub seed: u64,
+    pub identities: usize,
+    pub days: u32,
+    pub events_per_day: usize,
+    /// Replace `input/` and `policy/` of an earlier generation in `out`.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GenSummary {
+    pub as_of: Option<NaiveDate>,
+    pub systems: usize,
+    pub identities: usize,
+    pub accounts: usize,
+    pub entitlements: usize,
+    pub grants: usize,
+    pub events: u64,
+    pub days: u32,
+}
+
+/// The last generated day, fixed so that the same seed gives the same bytes on any date.
+pub const AS_OF: (i32, u32, u32) = (2026, 11, 24);
+const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: i64 = 3_600_000_000;
+const MIN_US: i64 = 60_000_000;
+/// Activity window written to the generated permaudit.toml; planted event cases fall in it.
+const LOOKBACK_DAYS: u32 = 30;
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+// ------------------------------------------------------------------------------ entry point
+
+pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
+    if opts.identities < 20 || opts.identities > 10_000_000 {
+        return Err(Error::input(
+            "--identities",
+            "must be between 20 and 10,000,000",
+        ));
+    }
+    if opts.days == 0 || opts.days > 3_650 {
+        return Err(Error::input("--days", "must be between 1 and 3,650"));
+    }
+    if opts.events_per_day > 50_000_000 {
+        return Err(Error::input(
+            "--events-per-day",
+            "must be at most 50,000,000",
+        ));
+    }
+    let input = opts.out.join("input");
+    let policy = opts.out.join("policy");
+    for dir in [&input, &policy] {
+        if dir.exists() {
+            if !opts.force {
+                return Err(Error::input(
+                    dir.display().to_string(),
+                    "already exists: choose an empty directory or pass --force to replace it",
+                ));
+            }
+            // Only the two directories this command creates are removed, so that stale
+            // partitions of an earlier, longer generation cannot linger.
+            fs::remove_dir_all(dir).map_err(|e| Error::io(dir.as_path(), e))?;
+        }
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir.as_path(), e))?;
+    }
+    let started = Instant::now();
+    let w = build_world(opts.seed, opts.identities, opts.days)?;
+    tracing::info!(
+        identities = w.identities.len(),
+        accounts = w.accounts.len(),
+        grants = w.grants.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "generated the static tables"
+    );
+    write_static(&w, &input)?;
+    write_text(&policy.join("jurisdictions.toml"), &jurisdictions_toml())?;
+    write_text(&policy.join("sod_rules.toml"), SOD_TOML)?;
+    write_text(&policy.join("grading.toml"), &grading_toml())?;
+    let as_of = w.date(opts.days as i64 - 1);
+    write_text(
+        &opts.out.join("permaudit.toml"),
+        &format!(
+            "# Generated by `permaudit generate --seed {}` ({} identities, {} days, {} events/day).\n\
+             input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\n\
+             activity_lookback_days = {LOOKBACK_DAYS}\nas_of = \"{as_of}\"\n",
+            opts.seed, opts.identities, opts.days, opts.events_per_day
+        ),
+    )?;
+
+    // Days in batches of a few per thread: generated in parallel, chained in order (the
+    // hash chain runs across days), written in parallel, then dropped.
+    let mut state = LogState::new(w.systems.len());
+    let batch = rayon::current_num_threads().max(2);
+    let mut total = 0u64;
+    let all: Vec<i64> = (0..opts.days as i64).collect();
+    for chunk in all.chunks(batch) {
+        let mut days: Vec<Day> = chunk
+            .par_iter()
+            .map(|&d| gen_day(&w, opts.seed, d, opts.events_per_day))
+            .collect();
+        for day in &mut days {
+            sequence_day(&w, opts.seed, day, &mut state);
+            total += day.events.len() as u64;
+        }
+        days.into_par_iter().try_for_each(|day| -> Result<()> {
+            let mut df = day_frame(&w, &day)?;
+            let date = w.date(day.d);
+            drop(day);
+            let path = input
+                .join("audit_events")
+                .join(format!("date={}", date.format("%Y-%m-%d")))
+                .join("part-0.parquet");
+            write_parquet(&path, &mut df)
+        })?;
+    }
+    tracing::info!(
+        events = total,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "generated the audit events"
+    );
+    Ok(GenSummary {
+        as_of: Some(as_of),
+        systems: w.systems.len(),
+        identities: w.identities.len(),
+        accounts: w.accounts.iter().filter(|a| !a.ghost).count(),
+        entitlements: w.systems.iter().map(|s| s.ents.len()).sum(),
+        grants: w.grants.len(),
+        events: total,
+        days: opts.days,
+    })
+}
