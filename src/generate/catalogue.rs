@@ -89,13 +89,13 @@ pub(super) struct Kind {
     pub(super) chained: bool,
 }
 
-pub(super) const LOW: u8 = 0;
-pub(super) const MED: u8 = 1;
-pub(super) const HIGH: u8 = 2;
-pub(super) const CRIT: u8 = 3;
+const LOW: u8 = 0;
+const MED: u8 = 1;
+const HIGH: u8 = 2;
+const CRIT: u8 = 3;
 pub(super) const RISK: [&str; 4] = ["low", "medium", "high", "critical"];
 
-pub(super) const fn p(id: &'static str, name: &'static str, risk: u8, privileged: bool) -> Perm {
+const fn p(id: &'static str, name: &'static str, risk: u8, privileged: bool) -> Perm {
     Perm {
         id,
         name,
@@ -103,7 +103,7 @@ pub(super) const fn p(id: &'static str, name: &'static str, risk: u8, privileged
         privileged,
     }
 }
-pub(super) const fn r(
+const fn r(
     id: &'static str,
     name: &'static str,
     risk: u8,
@@ -119,11 +119,11 @@ pub(super) const fn r(
 
 pub(super) const K_PAY: usize = 0;
 pub(super) const K_BENE: usize = 1;
-pub(super) const K_SETTLE: usize = 2;
+const K_SETTLE: usize = 2;
 pub(super) const K_MERCHANT: usize = 3;
 pub(super) const K_CRM: usize = 4;
 pub(super) const K_LEDGER: usize = 5;
-pub(super) const K_RISK: usize = 6;
+const K_RISK: usize = 6;
 pub(super) const K_IAM: usize = 7;
 
 pub(super) const KINDS: [Kind; 8] = [

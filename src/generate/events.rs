@@ -3,6 +3,7 @@
 //! hash chains continuing the previous day, then the day's frame.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
@@ -13,37 +14,119 @@ use super::catalogue::{COUNTRIES, IP_BASE};
 use super::model::{AType, Account, Ev, World};
 use super::plant::{log_hash_mismatch, log_sequence_gap};
 use super::rng::Rng;
-use super::tables::ts_series;
-use super::{DAY_US, HOUR_US, MIN_US};
+use super::tables::{ts_series, write_parquet};
+use super::{GenOptions, DAY_US, HOUR_US, MIN_US};
 use crate::error::Result;
 
-pub(super) struct Day {
-    pub(super) d: i64,
-    pub(super) events: Vec<Ev>,
+/// Writes the audit events, one partition per day; returns how many. Days go in batches of
+/// a few per thread: generated in parallel, chained in order (the hash chain runs across
+/// days), written in parallel, then dropped.
+pub(super) fn write_events(w: &World, opts: &GenOptions, input: &Path) -> Result<u64> {
+    let mut state = LogState::new(w.systems.len());
+    let batch = rayon::current_num_threads().max(2);
+    let mut total = 0u64;
+    let all: Vec<i64> = (0..opts.days as i64).collect();
+    for chunk in all.chunks(batch) {
+        let mut days: Vec<Day> = chunk
+            .par_iter()
+            .map(|&d| gen_day(w, opts.seed, d, opts.events_per_day))
+            .collect();
+        for day in &mut days {
+            sequence_day(w, opts.seed, day, &mut state);
+            total += day.events.len() as u64;
+        }
+        days.into_par_iter().try_for_each(|day| -> Result<()> {
+            let mut df = day_frame(w, &day)?;
+            let date = w.date(day.d);
+            drop(day);
+            let path = input
+                .join("audit_events")
+                .join(format!("date={}", date.format("%Y-%m-%d")))
+                .join("part-0.parquet");
+            write_parquet(&path, &mut df)
+        })?;
+    }
+    Ok(total)
+}
+
+struct Day {
+    d: i64,
+    events: Vec<Ev>,
     /// (prev_hash, hash) per chained event.
     hashes: Vec<(Option<[u8; 32]>, [u8; 32])>,
 }
 
-pub(super) fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Day {
+fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Day {
     let mut rng = Rng::new(seed, 1_000_000 + d as u64);
     let weekend = w.is_weekend(d);
-    let date = w.date(d);
-    let week = date.num_days_from_ce() as i64 / 7;
-    let wd = date.weekday().num_days_from_monday() as i64;
-    let silent = |sys: usize| w.silent.is_some_and(|(s, from)| s == sys && d >= from);
     let factor = (if weekend { 0.4 } else { 1.0 }) * 7.0 / 5.8 * (1.0 + 0.05 * rng.normal());
     let target_total = (events_per_day as f64 * factor).max(0.0) as usize;
-    let mut events: Vec<Ev> = Vec::with_capacity(target_total + w.planted[d as usize].len() + 1024);
-    let mut target_counter = (d as u64 + 1) * 100_000_000;
-
-    let alive = |a: &Account| -> bool {
-        !a.ghost && a.status == "active" && d >= a.start_day && d < a.stop_day && !silent(a.sys)
+    let mut g = DayGen {
+        w,
+        d,
+        weekend,
+        rng,
+        events: Vec::with_capacity(target_total + w.planted[d as usize].len() + 1024),
+        target_counter: (d as u64 + 1) * 100_000_000,
     };
-    // Weekly baseline session of every active human or shared account on one weekday: a
-    // login and four of its used actions in rotation, so that access in use is seen in use.
     if !weekend {
+        g.baseline_sessions();
+    }
+    g.log_agent_checks();
+    g.volume(target_total);
+    let mut events = g.events;
+    events.extend(w.planted[d as usize].iter().copied());
+    events.retain(|e| !is_silent(w, d, w.accounts[e.acc as usize].sys));
+    // Stable sort: ties keep generation order, which is itself deterministic.
+    events.sort_by_key(|e| e.ts);
+    Day {
+        d,
+        events,
+        hashes: Vec::new(),
+    }
+}
+
+/// Whether system `sys` has gone silent by day d.
+fn is_silent(w: &World, d: i64, sys: usize) -> bool {
+    w.silent.is_some_and(|(s, from)| s == sys && d >= from)
+}
+
+/// One day's generation on the day's own stream; the draws happen in the order of the
+/// calls in [`gen_day`].
+struct DayGen<'a> {
+    w: &'a World,
+    d: i64,
+    weekend: bool,
+    rng: Rng,
+    events: Vec<Ev>,
+    /// The day's target ids, numbered from a range of the day's own.
+    target_counter: u64,
+}
+
+impl DayGen<'_> {
+    fn alive(&self, a: &Account) -> bool {
+        let d = self.d;
+        !a.ghost
+            && a.status == "active"
+            && d >= a.start_day
+            && d < a.stop_day
+            && !is_silent(self.w, d, a.sys)
+    }
+
+    fn next_target(&mut self) -> u64 {
+        self.target_counter += 1;
+        self.target_counter
+    }
+
+    /// Weekly baseline session of every active human or shared account on one weekday: a
+    /// login and four of its used actions in rotation, so that access in use is seen in use.
+    fn baseline_sessions(&mut self) {
+        let (w, d) = (self.w, self.d);
+        let date = w.date(d);
+        let week = date.num_days_from_ce() as i64 / 7;
+        let wd = date.weekday().num_days_from_monday() as i64;
         for (a, acc) in w.accounts.iter().enumerate() {
-            if !matches!(acc.atype, AType::Human | AType::Shared) || !alive(acc) {
+            if !matches!(acc.atype, AType::Human | AType::Shared) || !self.alive(acc) {
                 continue;
             }
             if (week + a as i64).rem_euclid(5) != wd {
@@ -52,10 +135,10 @@ pub(super) fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Da
             let sys = &w.systems[acc.sys];
             let j = sys.jur;
             let mut ts = w
-                .business_ts(&mut rng, d, j)
+                .business_ts(&mut self.rng, d, j)
                 .min(w.day_start(d) + DAY_US - HOUR_US);
             let c = w.home_country(a);
-            events.push(Ev {
+            self.events.push(Ev {
                 ts,
                 acc: a as u32,
                 action: sys.login,
@@ -70,15 +153,14 @@ pub(super) fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Da
             });
             let n = acc.use_actions.len();
             for k in 0..n.min(4) {
-                ts += rng.range(1, 8) * MIN_US;
+                ts += self.rng.range(1, 8) * MIN_US;
                 let action = acc.use_actions[((week * 4) as usize + k + a) % n];
                 let target = if sys.action_target[action as usize].is_some() {
-                    target_counter += 1;
-                    target_counter
+                    self.next_target()
                 } else {
                     0
                 };
-                events.push(Ev {
+                self.events.push(Ev {
                     ts,
                     acc: a as u32,
                     action,
@@ -94,115 +176,124 @@ pub(super) fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Da
             }
         }
     }
-    for &a in &w.log_agents {
-        let acc = &w.accounts[a];
-        if silent(acc.sys) || acc.use_actions.is_empty() {
-            continue;
-        }
-        for k in 0..4 {
-            events.push(Ev {
-                ts: w.day_start(d) + k * 6 * HOUR_US + rng.range(0, 10 * MIN_US),
-                acc: a as u32,
-                action: acc.use_actions[0],
-                ok: true,
-                mfa: 0,
-                country: 255,
-                ip: a as u32 & 0xffff,
-                target: 0,
-                seq: -1,
-                hash: u32::MAX,
-                tamper: false,
-            });
-        }
-    }
-    // The rest of the day's volume, by account weight: heavy users and service accounts
-    // dominate; on weekends only services and non-privileged staff work.
-    let mut cum: Vec<f64> = Vec::with_capacity(w.accounts.len());
-    let mut total = 0.0;
-    for acc in &w.accounts {
-        let mut wt = if alive(acc) && !acc.use_actions.is_empty() {
-            acc.weight
-        } else {
-            0.0
-        };
-        if weekend && acc.atype != AType::Service {
-            wt *= if acc.privileged_access { 0.0 } else { 0.15 };
-        }
-        total += wt;
-        cum.push(total);
-    }
-    let remaining = target_total.saturating_sub(events.len());
-    if total > 0.0 {
-        for _ in 0..remaining {
-            let x = rng.f64() * total;
-            let a = cum.partition_point(|&c| c <= x).min(w.accounts.len() - 1);
+
+    /// Four integrity checks a day by each log agent whose system still reports.
+    fn log_agent_checks(&mut self) {
+        let (w, d) = (self.w, self.d);
+        for &a in &w.log_agents {
             let acc = &w.accounts[a];
-            let sys = &w.systems[acc.sys];
-            let j = sys.jur;
-            let service = acc.atype == AType::Service;
-            let c = w.home_country(a);
-            let (action, mfa) = if !service && rng.chance(0.12) {
-                (sys.login, if acc.no_mfa { 1 } else { 2 })
-            } else {
-                // Skewed towards the first actions (views dominate real logs).
-                let n = acc.use_actions.len() as u64;
-                let k = (rng.below(n) * rng.below(n + 1)) / n.max(1);
-                (acc.use_actions[k as usize % n as usize], 0)
-            };
-            let privileged = sys.action_priv[action as usize];
-            let ts = if service {
-                w.day_start(d) + rng.range(0, DAY_US)
-            } else if privileged || weekend || rng.chance(0.9) {
-                if weekend && privileged {
-                    continue; // cannot happen (weight 0), kept as a guard
-                }
-                w.business_ts(&mut rng, d, j)
-            } else {
-                let local = if rng.chance(0.5) {
-                    rng.range(7 * 60, 9 * 60)
-                } else {
-                    rng.range(18 * 60, 22 * 60)
-                };
-                w.wrapped_ts(d, j, local * MIN_US + rng.range(0, MIN_US))
-            };
-            let ok = if action == sys.login {
-                !rng.chance(0.02)
-            } else {
-                !rng.chance(0.01)
-            };
-            let target = if action != sys.login && sys.action_target[action as usize].is_some() {
-                target_counter += 1;
-                target_counter
-            } else {
-                0
-            };
-            events.push(Ev {
-                ts,
-                acc: a as u32,
-                action,
-                ok,
-                mfa,
-                country: if service { 255 } else { c },
-                ip: if service {
-                    0x0a00_0000 | (a as u32 & 0xffff)
-                } else {
-                    w.ip_of(a)
-                },
-                target,
-                seq: -1,
-                hash: u32::MAX,
-                tamper: false,
-            });
+            if is_silent(w, d, acc.sys) || acc.use_actions.is_empty() {
+                continue;
+            }
+            for k in 0..4 {
+                self.events.push(Ev {
+                    ts: w.day_start(d) + k * 6 * HOUR_US + self.rng.range(0, 10 * MIN_US),
+                    acc: a as u32,
+                    action: acc.use_actions[0],
+                    ok: true,
+                    mfa: 0,
+                    country: 255,
+                    ip: a as u32 & 0xffff,
+                    target: 0,
+                    seq: -1,
+                    hash: u32::MAX,
+                    tamper: false,
+                });
+            }
         }
     }
-    events.extend(w.planted[d as usize].iter().copied());
-    events.retain(|e| !silent(w.accounts[e.acc as usize].sys));
-    // Stable sort: ties keep generation order, which is itself deterministic.
-    events.sort_by_key(|e| e.ts);
-    Day {
-        d,
-        events,
-        hashes: Vec::new(),
+
+    /// The rest of the day's volume up to `target_total`, by account weight: heavy users
+    /// and service accounts dominate; on weekends only services and non-privileged staff
+    /// work.
+    fn volume(&mut self, target_total: usize) {
+        let w = self.w;
+        let mut cum: Vec<f64> = Vec::with_capacity(w.accounts.len());
+        let mut total = 0.0;
+        for acc in &w.accounts {
+            let mut wt = if self.alive(acc) && !acc.use_actions.is_empty() {
+                acc.weight
+            } else {
+                0.0
+            };
+            if self.weekend && acc.atype != AType::Service {
+                wt *= if acc.privileged_access { 0.0 } else { 0.15 };
+            }
+            total += wt;
+            cum.push(total);
+        }
+        let remaining = target_total.saturating_sub(self.events.len());
+        if total > 0.0 {
+            for _ in 0..remaining {
+                let x = self.rng.f64() * total;
+                let a = cum.partition_point(|&c| c <= x).min(w.accounts.len() - 1);
+                if let Some(ev) = self.weighted_event(a) {
+                    self.events.push(ev);
+                }
+            }
+        }
+    }
+
+    /// One event of account a: a login or one of its used actions (skewed towards the
+    /// first, as views dominate real logs), at a time that suits the account.
+    fn weighted_event(&mut self, a: usize) -> Option<Ev> {
+        let (w, d, weekend) = (self.w, self.d, self.weekend);
+        let rng = &mut self.rng;
+        let acc = &w.accounts[a];
+        let sys = &w.systems[acc.sys];
+        let j = sys.jur;
+        let service = acc.atype == AType::Service;
+        let c = w.home_country(a);
+        let (action, mfa) = if !service && rng.chance(0.12) {
+            (sys.login, if acc.no_mfa { 1 } else { 2 })
+        } else {
+            let n = acc.use_actions.len() as u64;
+            let k = (rng.below(n) * rng.below(n + 1)) / n.max(1);
+            (acc.use_actions[k as usize % n as usize], 0)
+        };
+        let privileged = sys.action_priv[action as usize];
+        let ts = if service {
+            w.day_start(d) + rng.range(0, DAY_US)
+        } else if privileged || weekend || rng.chance(0.9) {
+            if weekend && privileged {
+                return None; // cannot happen (weight 0), kept as a guard
+            }
+            w.business_ts(rng, d, j)
+        } else {
+            let local = if rng.chance(0.5) {
+                rng.range(7 * 60, 9 * 60)
+            } else {
+                rng.range(18 * 60, 22 * 60)
+            };
+            w.wrapped_ts(d, j, local * MIN_US + rng.range(0, MIN_US))
+        };
+        let ok = if action == sys.login {
+            !rng.chance(0.02)
+        } else {
+            !rng.chance(0.01)
+        };
+        let target = if action != sys.login && sys.action_target[action as usize].is_some() {
+            self.next_target()
+        } else {
+            0
+        };
+        Some(Ev {
+            ts,
+            acc: a as u32,
+            action,
+            ok,
+            mfa,
+            country: if service { 255 } else { c },
+            ip: if service {
+                0x0a00_0000 | (a as u32 & 0xffff)
+            } else {
+                w.ip_of(a)
+            },
+            target,
+            seq: -1,
+            hash: u32::MAX,
+            tamper: false,
+        })
     }
 }
 
@@ -214,14 +305,14 @@ type ChainResult = (
 );
 
 /// Per-system log state carried from day to day: next seq and last hash.
-pub(super) struct LogState {
+struct LogState {
     next_seq: Vec<i64>,
     last_hash: Vec<Option<[u8; 32]>>,
 }
 
 impl LogState {
     /// Each system's seq numbers start in a range of their own.
-    pub(super) fn new(n_sys: usize) -> Self {
+    fn new(n_sys: usize) -> Self {
         LogState {
             next_seq: (0..n_sys).map(|s| 1_000_000 * (s as i64 + 1)).collect(),
             last_hash: vec![None; n_sys],
@@ -241,7 +332,15 @@ fn target_str(buf: &mut String, prefix: &str, n: u64) {
 
 /// Assigns seq numbers (with planted gaps) and hash chains (with planted tampering), in
 /// event order, continuing yesterday's state.
-pub(super) fn sequence_day(w: &World, seed: u64, day: &mut Day, state: &mut LogState) {
+fn sequence_day(w: &World, seed: u64, day: &mut Day, state: &mut LogState) {
+    let chains = number(w, seed, day, state);
+    hash_chains(w, day, state, chains);
+    log_hash_mismatch::tamper(&mut day.events);
+}
+
+/// Seq numbers, with the planted gaps, on the sequenced systems; marks the records to
+/// tamper with. Returns per system the positions of its chained events.
+fn number(w: &World, seed: u64, day: &mut Day, state: &mut LogState) -> Vec<Vec<usize>> {
     let mut rng = Rng::new(seed, 2_000_000 + day.d as u64);
     let n_sys = w.systems.len();
     let mut counts = vec![0usize; n_sys];
@@ -271,6 +370,11 @@ pub(super) fn sequence_day(w: &World, seed: u64, day: &mut Day, state: &mut LogS
             chains[s].push(i);
         }
     }
+    chains
+}
+
+/// Hashes each system's chained events in order, continuing its last hash.
+fn hash_chains(w: &World, day: &mut Day, state: &mut LogState, chains: Vec<Vec<usize>>) {
     let date = w.date(day.d);
     let events = &day.events;
     // Each chain is sequential, different systems' chains are independent.
@@ -325,10 +429,9 @@ pub(super) fn sequence_day(w: &World, seed: u64, day: &mut Day, state: &mut LogS
             day.hashes.push((prev, h));
         }
     }
-    log_hash_mismatch::tamper(&mut day.events);
 }
 
-pub(super) fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
+fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
     let n = day.events.len();
     let date = w.date(day.d);
     let mut ids = StringChunkedBuilder::new("event_id".into(), n);

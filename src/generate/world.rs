@@ -93,7 +93,8 @@ impl Builder {
         }
     }
 
-    /// Who grants identity i's access: a random IAM administrator other than i.
+    /// Who grants identity i's access: a random IAM administrator other than i (a platform
+    /// owner when there is no administrator).
     pub(super) fn granter_for(&mut self, i: usize) -> usize {
         if self.iam_admins.is_empty() {
             return if i == 1 { 2 } else { 1 };
