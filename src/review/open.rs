@@ -389,125 +389,175 @@ fn build_items(
         return Ok((Vec::new(), 0));
     };
     let g = &population(ctx, code)?;
-    let lk = Lookups::new(ctx)?;
-    let fx = FindingIndex::new(findings)?;
-    let (gid, sys, acct, ent, ident, atype) = (
-        strs(g, "grant_id")?,
-        strs(g, "system_id")?,
-        strs(g, "account_id")?,
-        strs(g, "entitlement_id")?,
-        strs(g, "identity")?,
-        strs(g, "account_type")?,
-    );
-    let (risk, gby, aby) = (
-        strs(g, "risk")?,
-        strs(g, "granted_by")?,
-        strs(g, "approved_by")?,
-    );
-    let granted_at = i64s(g, "granted_at")?;
-    let privileged = bools(g, "privileged_eff")?;
-
+    let rows = GrantRows::new(g)?;
+    let lk = Lookups::new(ctx, findings)?;
     let mut items = Vec::new();
     let mut not_due = 0;
     let mut seen_ids = HashSet::new();
     for i in 0..g.height() {
-        let (Some(grant_id), Some(s), Some(a), Some(e)) = (&gid[i], &sys[i], &acct[i], &ent[i])
-        else {
+        let Some(key) = rows.key(i) else {
             continue;
         };
-        let is_priv = privileged[i].unwrap_or(false);
-        let interval = if is_priv {
+        let interval = if rows.privileged(i) {
             j.privileged_review_interval_days
         } else {
             j.review_interval_days
         };
-        let last_rev = reviewed.get(grant_id).copied();
+        let last_rev = reviewed.get(key.0).copied();
         if !is_due(last_rev, ctx.t, interval) {
             not_due += 1;
             continue;
         }
-        let person_id = ident[i].as_deref();
-        let person = person_id.and_then(|p| lk.people.get(p));
-        let key = (s.clone(), e.clone());
-        let (ent_name, ent_owner) = lk.ents.get(&key).cloned().unwrap_or((None, None));
-        let sys_owner = lk.system_owner.get(s).cloned().flatten();
-        let cands = Candidates {
-            person: person_id,
-            privileged: is_priv,
-            managers: management_line(person_id, |id| lk.manager_of(id)),
-            entitlement_owner: ent_owner.as_deref(),
-            system_owner: sys_owner.as_deref(),
-        };
-        let (reviewer, basis) = choose_reviewer(&cands, |id| lk.eligible(id));
-        let escalate_to = lk.escalation(reviewer.as_deref(), person_id, sys_owner.as_deref());
-
-        let perms = lk.closure.get(&key).cloned().unwrap_or_default();
-        let role_path = perms
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let last_used = perms
-            .iter()
-            .filter_map(|(p, _)| lk.last_use.get(&(s.clone(), a.clone(), p.clone())))
-            .max()
-            .copied();
-        let perm_ids: HashSet<&str> = perms
-            .iter()
-            .map(|(p, _)| p.as_str())
-            .chain([e.as_str()])
-            .collect();
-        let fr = fx.attached(
-            grant_id,
-            (s, a),
-            person_id,
-            &perm_ids,
-            &lk.sod_patterns,
-            code,
-        );
-
-        let item_id = item_id(campaign_id, grant_id);
-        if !seen_ids.insert(item_id.clone()) {
-            return Err(Error::Internal(format!("item id collision: {item_id}")));
+        let item = assemble(&rows, i, key, &lk, code, campaign_id, last_rev);
+        if !seen_ids.insert(item.item_id.clone()) {
+            return Err(Error::Internal(format!(
+                "item id collision: {}",
+                item.item_id
+            )));
         }
-        items.push(Item {
-            item_id,
-            reviewer_name: reviewer
-                .as_deref()
-                .and_then(|r| lk.people.get(r))
-                .and_then(|p| p.name.clone()),
-            reviewer_id: reviewer,
-            reviewer_basis: basis,
-            escalate_to,
-            identity_id: person_id.map(str::to_string),
-            display_name: person.and_then(|p| p.name.clone()),
-            department: person.and_then(|p| p.department.clone()),
-            job_function: person.and_then(|p| p.job_function.clone()),
-            system_id: s.clone(),
-            account_id: a.clone(),
-            account_type: atype[i].clone(),
-            entitlement_id: e.clone(),
-            entitlement_name: ent_name,
-            role_path,
-            risk: risk[i].clone().or_else(|| Some("medium".to_string())),
-            privileged: is_priv,
-            grant_id: grant_id.clone(),
-            granted_at: granted_at[i].map(model::fmt_micros).unwrap_or_default(),
-            granted_by: gby[i].clone(),
-            approved_by: aby[i].clone(),
-            last_used: last_used.map(model::fmt_micros),
-            last_reviewed: last_rev.map(model::fmt_micros),
-            findings: fr
-                .iter()
-                .map(|f| format!("{}({})", f.rule, f.severity))
-                .collect(),
-            finding_ids: fr.iter().map(|f| f.id.clone()).collect(),
-            max_severity: fr.first().map(|f| f.severity.clone()),
-            critical_findings: fr.iter().filter(|f| f.severity == "critical").count() as u32,
-        });
+        items.push(item);
     }
     items.sort_by(packet_order);
     Ok((items, not_due))
+}
+
+/// The population's columns.
+struct GrantRows {
+    grant_id: Vec<Option<String>>,
+    system_id: Vec<Option<String>>,
+    account_id: Vec<Option<String>>,
+    entitlement_id: Vec<Option<String>>,
+    identity: Vec<Option<String>>,
+    account_type: Vec<Option<String>>,
+    risk: Vec<Option<String>>,
+    granted_by: Vec<Option<String>>,
+    approved_by: Vec<Option<String>>,
+    granted_at: Vec<Option<i64>>,
+    privileged: Vec<Option<bool>>,
+}
+
+/// (grant, system, account, entitlement) of one grant.
+type GrantKey<'a> = (&'a String, &'a String, &'a String, &'a String);
+
+impl GrantRows {
+    fn new(g: &DataFrame) -> Result<Self> {
+        Ok(GrantRows {
+            grant_id: strs(g, "grant_id")?,
+            system_id: strs(g, "system_id")?,
+            account_id: strs(g, "account_id")?,
+            entitlement_id: strs(g, "entitlement_id")?,
+            identity: strs(g, "identity")?,
+            account_type: strs(g, "account_type")?,
+            risk: strs(g, "risk")?,
+            granted_by: strs(g, "granted_by")?,
+            approved_by: strs(g, "approved_by")?,
+            granted_at: i64s(g, "granted_at")?,
+            privileged: bools(g, "privileged_eff")?,
+        })
+    }
+
+    fn key(&self, i: usize) -> Option<GrantKey<'_>> {
+        Some((
+            self.grant_id[i].as_ref()?,
+            self.system_id[i].as_ref()?,
+            self.account_id[i].as_ref()?,
+            self.entitlement_id[i].as_ref()?,
+        ))
+    }
+
+    fn privileged(&self, i: usize) -> bool {
+        self.privileged[i].unwrap_or(false)
+    }
+}
+
+/// The item of grant i: its holder, reviewer, the permissions it confers and their last
+/// use, and the findings attached to it.
+fn assemble(
+    rows: &GrantRows,
+    i: usize,
+    (grant_id, s, a, e): GrantKey,
+    lk: &Lookups,
+    code: &str,
+    campaign_id: &str,
+    last_rev: Option<i64>,
+) -> Item {
+    let is_priv = rows.privileged(i);
+    let person_id = rows.identity[i].as_deref();
+    let person = person_id.and_then(|p| lk.people.get(p));
+    let key = (s.clone(), e.clone());
+    let (ent_name, ent_owner) = lk.ents.get(&key).cloned().unwrap_or((None, None));
+    let sys_owner = lk.system_owner.get(s).cloned().flatten();
+    let cands = Candidates {
+        person: person_id,
+        privileged: is_priv,
+        managers: management_line(person_id, |id| lk.manager_of(id)),
+        entitlement_owner: ent_owner.as_deref(),
+        system_owner: sys_owner.as_deref(),
+    };
+    let (reviewer, basis) = choose_reviewer(&cands, |id| lk.eligible(id));
+    let escalate_to = lk.escalation(reviewer.as_deref(), person_id, sys_owner.as_deref());
+
+    let perms = lk.closure.get(&key).cloned().unwrap_or_default();
+    let role_path = perms
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let last_used = perms
+        .iter()
+        .filter_map(|(p, _)| lk.last_use.get(&(s.clone(), a.clone(), p.clone())))
+        .max()
+        .copied();
+    let perm_ids: HashSet<&str> = perms
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .chain([e.as_str()])
+        .collect();
+    let fr = lk.findings.attached(
+        grant_id,
+        (s, a),
+        person_id,
+        &perm_ids,
+        &lk.sod_patterns,
+        code,
+    );
+    Item {
+        item_id: item_id(campaign_id, grant_id),
+        reviewer_name: reviewer
+            .as_deref()
+            .and_then(|r| lk.people.get(r))
+            .and_then(|p| p.name.clone()),
+        reviewer_id: reviewer,
+        reviewer_basis: basis,
+        escalate_to,
+        identity_id: person_id.map(str::to_string),
+        display_name: person.and_then(|p| p.name.clone()),
+        department: person.and_then(|p| p.department.clone()),
+        job_function: person.and_then(|p| p.job_function.clone()),
+        system_id: s.clone(),
+        account_id: a.clone(),
+        account_type: rows.account_type[i].clone(),
+        entitlement_id: e.clone(),
+        entitlement_name: ent_name,
+        role_path,
+        risk: rows.risk[i].clone().or_else(|| Some("medium".to_string())),
+        privileged: is_priv,
+        grant_id: grant_id.clone(),
+        granted_at: rows.granted_at[i]
+            .map(model::fmt_micros)
+            .unwrap_or_default(),
+        granted_by: rows.granted_by[i].clone(),
+        approved_by: rows.approved_by[i].clone(),
+        last_used: last_used.map(model::fmt_micros),
+        last_reviewed: last_rev.map(model::fmt_micros),
+        findings: fr
+            .iter()
+            .map(|f| format!("{}({})", f.rule, f.severity))
+            .collect(),
+        finding_ids: fr.iter().map(|f| f.id.clone()).collect(),
+        max_severity: fr.first().map(|f| f.severity.clone()),
+        critical_findings: fr.iter().filter(|f| f.severity == "critical").count() as u32,
+    }
 }
 
 /// The population: the jurisdiction's effective grants, in grant id order.
@@ -540,7 +590,8 @@ type Closures = HashMap<(String, String), Vec<(String, String)>>;
 /// (system, account, permission) -> last use
 type LastUses = HashMap<(String, String, String), i64>;
 
-/// What an item is described with besides its grant, keyed for lookup per grant.
+/// What an item is described with besides its grant (and the open findings), keyed for
+/// lookup per grant.
 struct Lookups<'a> {
     people: HashMap<String, Person>,
     ents: EntInfo,
@@ -549,10 +600,11 @@ struct Lookups<'a> {
     last_use: LastUses,
     /// Per SoD rule: the permission patterns of all its functions.
     sod_patterns: HashMap<&'a str, Vec<&'a crate::policy::Pattern>>,
+    findings: FindingIndex,
 }
 
 impl<'a> Lookups<'a> {
-    fn new(ctx: &'a Ctx) -> Result<Self> {
+    fn new(ctx: &'a Ctx, findings: &DataFrame) -> Result<Self> {
         Ok(Lookups {
             people: people(&ctx.identities)?,
             ents: entitlements(&ctx.entitlements)?,
@@ -570,6 +622,7 @@ impl<'a> Lookups<'a> {
                     )
                 })
                 .collect(),
+            findings: FindingIndex::new(findings)?,
         })
     }
 
