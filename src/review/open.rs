@@ -408,209 +408,387 @@ fn build_items(
     let Some(j) = ctx.policy.jurisdiction(code) else {
         return Ok((Vec::new(), 0));
     };
-    let grants = ctx
+    let g = &population(ctx, code)?;
+    let rows = GrantRows::new(g)?;
+    let lk = Lookups::new(ctx, findings)?;
+    let mut items = Vec::new();
+    let mut not_due = 0;
+    let mut seen_ids = HashSet::new();
+    for i in 0..g.height() {
+        let Some(key) = rows.key(i) else {
+            continue;
+        };
+        let interval = if rows.privileged(i) {
+            j.privileged_review_interval_days
+        } else {
+            j.review_interval_days
+        };
+        let last_rev = reviewed.get(key.0).copied();
+        if !is_due(last_rev, ctx.t, interval) {
+            not_due += 1;
+            continue;
+        }
+        let item = assemble(&rows, i, key, &lk, code, campaign_id, last_rev);
+        if !seen_ids.insert(item.item_id.clone()) {
+            return Err(Error::Internal(format!(
+                "item id collision: {}",
+                item.item_id
+            )));
+        }
+        items.push(item);
+    }
+    items.sort_by(packet_order);
+    Ok((items, not_due))
+}
+
+/// The population's columns.
+struct GrantRows {
+    grant_id: Vec<Option<String>>,
+    system_id: Vec<Option<String>>,
+    account_id: Vec<Option<String>>,
+    entitlement_id: Vec<Option<String>>,
+    identity: Vec<Option<String>>,
+    account_type: Vec<Option<String>>,
+    risk: Vec<Option<String>>,
+    granted_by: Vec<Option<String>>,
+    approved_by: Vec<Option<String>>,
+    granted_at: Vec<Option<i64>>,
+    privileged: Vec<Option<bool>>,
+}
+
+/// (grant, system, account, entitlement) of one grant.
+type GrantKey<'a> = (&'a String, &'a String, &'a String, &'a String);
+
+impl GrantRows {
+    fn new(g: &DataFrame) -> Result<Self> {
+        Ok(GrantRows {
+            grant_id: strs(g, "grant_id")?,
+            system_id: strs(g, "system_id")?,
+            account_id: strs(g, "account_id")?,
+            entitlement_id: strs(g, "entitlement_id")?,
+            identity: strs(g, "identity")?,
+            account_type: strs(g, "account_type")?,
+            risk: strs(g, "risk")?,
+            granted_by: strs(g, "granted_by")?,
+            approved_by: strs(g, "approved_by")?,
+            granted_at: i64s(g, "granted_at")?,
+            privileged: bools(g, "privileged_eff")?,
+        })
+    }
+
+    fn key(&self, i: usize) -> Option<GrantKey<'_>> {
+        Some((
+            self.grant_id[i].as_ref()?,
+            self.system_id[i].as_ref()?,
+            self.account_id[i].as_ref()?,
+            self.entitlement_id[i].as_ref()?,
+        ))
+    }
+
+    fn privileged(&self, i: usize) -> bool {
+        self.privileged[i].unwrap_or(false)
+    }
+}
+
+/// The item of grant i: its holder, reviewer, the permissions it confers and their last
+/// use, and the findings attached to it.
+fn assemble(
+    rows: &GrantRows,
+    i: usize,
+    (grant_id, s, a, e): GrantKey,
+    lk: &Lookups,
+    code: &str,
+    campaign_id: &str,
+    last_rev: Option<i64>,
+) -> Item {
+    let is_priv = rows.privileged(i);
+    let person_id = rows.identity[i].as_deref();
+    let person = person_id.and_then(|p| lk.people.get(p));
+    let key = (s.clone(), e.clone());
+    let (ent_name, ent_owner) = lk.ents.get(&key).cloned().unwrap_or((None, None));
+    let sys_owner = lk.system_owner.get(s).cloned().flatten();
+    let cands = Candidates {
+        person: person_id,
+        privileged: is_priv,
+        managers: management_line(person_id, |id| lk.manager_of(id)),
+        entitlement_owner: ent_owner.as_deref(),
+        system_owner: sys_owner.as_deref(),
+    };
+    let (reviewer, basis) = choose_reviewer(&cands, |id| lk.eligible(id));
+    let escalate_to = lk.escalation(reviewer.as_deref(), person_id, sys_owner.as_deref());
+
+    let perms = lk.closure.get(&key).cloned().unwrap_or_default();
+    let role_path = perms
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let last_used = perms
+        .iter()
+        .filter_map(|(p, _)| lk.last_use.get(&(s.clone(), a.clone(), p.clone())))
+        .max()
+        .copied();
+    let perm_ids: HashSet<&str> = perms
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .chain([e.as_str()])
+        .collect();
+    let fr = lk.findings.attached(
+        grant_id,
+        (s, a),
+        person_id,
+        &perm_ids,
+        &lk.sod_patterns,
+        code,
+    );
+    Item {
+        item_id: item_id(campaign_id, grant_id),
+        reviewer_name: reviewer
+            .as_deref()
+            .and_then(|r| lk.people.get(r))
+            .and_then(|p| p.name.clone()),
+        reviewer_id: reviewer,
+        reviewer_basis: basis,
+        escalate_to,
+        identity_id: person_id.map(str::to_string),
+        display_name: person.and_then(|p| p.name.clone()),
+        department: person.and_then(|p| p.department.clone()),
+        job_function: person.and_then(|p| p.job_function.clone()),
+        system_id: s.clone(),
+        account_id: a.clone(),
+        account_type: rows.account_type[i].clone(),
+        entitlement_id: e.clone(),
+        entitlement_name: ent_name,
+        role_path,
+        risk: rows.risk[i].clone().or_else(|| Some("medium".to_string())),
+        privileged: is_priv,
+        grant_id: grant_id.clone(),
+        granted_at: rows.granted_at[i]
+            .map(model::fmt_micros)
+            .unwrap_or_default(),
+        granted_by: rows.granted_by[i].clone(),
+        approved_by: rows.approved_by[i].clone(),
+        last_used: last_used.map(model::fmt_micros),
+        last_reviewed: last_rev.map(model::fmt_micros),
+        findings: fr
+            .iter()
+            .map(|f| format!("{}({})", f.rule, f.severity))
+            .collect(),
+        finding_ids: fr.iter().map(|f| f.id.clone()).collect(),
+        max_severity: fr.first().map(|f| f.severity.clone()),
+        critical_findings: fr.iter().filter(|f| f.severity == "critical").count() as u32,
+    }
+}
+
+/// The population: the jurisdiction's effective grants, in grant id order.
+fn population(ctx: &Ctx, code: &str) -> Result<DataFrame> {
+    Ok(ctx
         .grants
         .clone()
         .lazy()
         .filter(col("effective").and(col("jurisdiction").eq(lit(code))))
         .sort(["grant_id"], SortMultipleOptions::default())
-        .collect()?;
+        .collect()?)
+}
 
-    let idf = &ctx.identities;
-    let mut people: HashMap<String, Person> = HashMap::new();
-    {
-        let (ids, names, deps, jobs, mgrs) = (
-            strs(idf, "identity_id")?,
-            strs(idf, "display_name")?,
-            strs(idf, "department")?,
-            strs(idf, "job_function")?,
-            strs(idf, "manager_id")?,
-        );
-        let status = strs(idf, "status")?;
-        for i in 0..idf.height() {
-            if let Some(id) = &ids[i] {
-                people.insert(
-                    id.clone(),
-                    Person {
-                        name: names[i].clone(),
-                        department: deps[i].clone(),
-                        job_function: jobs[i].clone(),
-                        manager: mgrs[i].clone(),
-                        active: status[i].as_deref() == Some("active"),
-                    },
-                );
-            }
-        }
-    }
-    let eligible = |id: &str| people.get(id).is_some_and(|p| p.active);
-    let manager_of = |id: &str| people.get(id).and_then(|p| p.manager.as_deref());
+/// Items with findings first, most severe first, then by holder and grant.
+fn packet_order(x: &Item, y: &Item) -> std::cmp::Ordering {
+    sev_rank(y.max_severity.as_deref())
+        .cmp(&sev_rank(x.max_severity.as_deref()))
+        .then(y.findings.len().cmp(&x.findings.len()))
+        .then(x.identity_id.cmp(&y.identity_id))
+        .then(x.system_id.cmp(&y.system_id))
+        .then(x.account_id.cmp(&y.account_id))
+        .then(x.entitlement_id.cmp(&y.entitlement_id))
+        .then(x.grant_id.cmp(&y.grant_id))
+}
 
-    let mut ents: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
-    {
-        let e = &ctx.entitlements;
-        let (s, id, name, owner) = (
-            strs(e, "system_id")?,
-            strs(e, "entitlement_id")?,
-            strs(e, "name")?,
-            strs(e, "owner_id")?,
-        );
-        for i in 0..e.height() {
-            if let (Some(s), Some(id)) = (&s[i], &id[i]) {
-                ents.insert((s.clone(), id.clone()), (name[i].clone(), owner[i].clone()));
-            }
-        }
-    }
-    let mut system_owner: HashMap<String, Option<String>> = HashMap::new();
-    {
-        let s = &ctx.tables.systems;
-        let (id, owner) = (strs(s, "system_id")?, strs(s, "owner_id")?);
-        for i in 0..s.height() {
-            if let Some(id) = &id[i] {
-                system_owner.insert(id.clone(), owner[i].clone());
-            }
-        }
-    }
-    // Closure per entitlement: (permission, path), in permission order.
-    let mut closure: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
-    {
-        let c = &ctx.closure;
-        let (s, e, p, path) = (
-            strs(c, "system_id")?,
-            strs(c, "entitlement_id")?,
-            strs(c, "permission_id")?,
-            strs(c, "path")?,
-        );
-        for i in 0..c.height() {
-            if let (Some(s), Some(e), Some(p)) = (&s[i], &e[i], &p[i]) {
-                closure
-                    .entry((s.clone(), e.clone()))
-                    .or_default()
-                    .push((p.clone(), path[i].clone().unwrap_or_default()));
-            }
-        }
-        for v in closure.values_mut() {
-            v.sort();
-        }
-    }
-    let mut last_use: HashMap<(String, String, String), i64> = HashMap::new();
-    {
-        let l = &ctx.last_use;
-        let (s, a, p) = (
-            strs(l, "system_id")?,
-            strs(l, "account_id")?,
-            strs(l, "permission_id")?,
-        );
-        let u = i64s(l, "last_use")?;
-        for i in 0..l.height() {
-            if let (Some(s), Some(a), Some(p), Some(u)) = (&s[i], &a[i], &p[i], u[i]) {
-                last_use.insert((s.clone(), a.clone(), p.clone()), u);
-            }
-        }
-    }
-    let sod_patterns: HashMap<&str, Vec<&crate::policy::Pattern>> = ctx
-        .policy
-        .sod_rules
-        .iter()
-        .map(|r| {
-            (
-                r.id.as_str(),
-                r.functions.iter().flat_map(|f| f.patterns.iter()).collect(),
-            )
+/// (system, entitlement) -> (name, owner)
+type EntInfo = HashMap<(String, String), (Option<String>, Option<String>)>;
+/// (system, entitlement) -> its closure as (permission, path), in permission order.
+type Closures = HashMap<(String, String), Vec<(String, String)>>;
+/// (system, account, permission) -> last use
+type LastUses = HashMap<(String, String, String), i64>;
+
+/// What an item is described with besides its grant (and the open findings), keyed for
+/// lookup per grant.
+struct Lookups<'a> {
+    people: HashMap<String, Person>,
+    ents: EntInfo,
+    system_owner: HashMap<String, Option<String>>,
+    closure: Closures,
+    last_use: LastUses,
+    /// Per SoD rule: the permission patterns of all its functions.
+    sod_patterns: HashMap<&'a str, Vec<&'a crate::policy::Pattern>>,
+    findings: FindingIndex,
+}
+
+impl<'a> Lookups<'a> {
+    fn new(ctx: &'a Ctx, findings: &DataFrame) -> Result<Self> {
+        Ok(Lookups {
+            people: people(&ctx.identities)?,
+            ents: entitlements(&ctx.entitlements)?,
+            system_owner: system_owners(&ctx.tables.systems)?,
+            closure: closures(&ctx.closure)?,
+            last_use: last_uses(&ctx.last_use)?,
+            sod_patterns: ctx
+                .policy
+                .sod_rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.as_str(),
+                        r.functions.iter().flat_map(|f| f.patterns.iter()).collect(),
+                    )
+                })
+                .collect(),
+            findings: FindingIndex::new(findings)?,
         })
-        .collect();
-    let fx = FindingIndex::new(findings)?;
+    }
 
-    let g = &grants;
-    let (gid, sys, acct, ent, ident, atype) = (
-        strs(g, "grant_id")?,
-        strs(g, "system_id")?,
-        strs(g, "account_id")?,
-        strs(g, "entitlement_id")?,
-        strs(g, "identity")?,
-        strs(g, "account_type")?,
-    );
-    let (risk, gby, aby) = (
-        strs(g, "risk")?,
-        strs(g, "granted_by")?,
-        strs(g, "approved_by")?,
-    );
-    let granted_at = i64s(g, "granted_at")?;
-    let privileged = bools(g, "privileged_eff")?;
+    fn eligible(&self, id: &str) -> bool {
+        self.people.get(id).is_some_and(|p| p.active)
+    }
 
-    let mut items = Vec::new();
-    let mut not_due = 0;
-    let mut seen_ids = HashSet::new();
-    for i in 0..g.height() {
-        let (Some(grant_id), Some(s), Some(a), Some(e)) = (&gid[i], &sys[i], &acct[i], &ent[i])
-        else {
-            continue;
-        };
-        let is_priv = privileged[i].unwrap_or(false);
-        let interval = if is_priv {
-            j.privileged_review_interval_days
-        } else {
-            j.review_interval_days
-        };
-        let last_rev = reviewed.get(grant_id).copied();
-        if !is_due(last_rev, ctx.t, interval) {
-            not_due += 1;
-            continue;
+    fn manager_of(&self, id: &str) -> Option<&str> {
+        self.people.get(id).and_then(|p| p.manager.as_deref())
+    }
+
+    /// Who an unanswered item escalates to: the reviewer's manager, else the system owner,
+    /// if eligible and not the person under review.
+    fn escalation(
+        &self,
+        reviewer: Option<&str>,
+        person: Option<&str>,
+        system_owner: Option<&str>,
+    ) -> Option<String> {
+        let fit = |m: &&str| self.eligible(m) && Some(*m) != person;
+        reviewer
+            .and_then(|r| self.manager_of(r))
+            .filter(fit)
+            .or_else(|| system_owner.filter(fit))
+            .map(str::to_string)
+    }
+}
+
+fn people(idf: &DataFrame) -> Result<HashMap<String, Person>> {
+    let (ids, names, deps, jobs, mgrs) = (
+        strs(idf, "identity_id")?,
+        strs(idf, "display_name")?,
+        strs(idf, "department")?,
+        strs(idf, "job_function")?,
+        strs(idf, "manager_id")?,
+    );
+    let status = strs(idf, "status")?;
+    let mut people = HashMap::new();
+    for i in 0..idf.height() {
+        if let Some(id) = &ids[i] {
+            people.insert(
+                id.clone(),
+                Person {
+                    name: names[i].clone(),
+                    department: deps[i].clone(),
+                    job_function: jobs[i].clone(),
+                    manager: mgrs[i].clone(),
+                    active: status[i].as_deref() == Some("active"),
+                },
+            );
         }
-        let person_id = ident[i].as_deref();
-        let person = person_id.and_then(|p| people.get(p));
-        let key = (s.clone(), e.clone());
-        let (ent_name, ent_owner) = ents.get(&key).cloned().unwrap_or((None, None));
-        let sys_owner = system_owner.get(s).cloned().flatten();
-        let cands = Candidates {
-            person: person_id,
-            privileged: is_priv,
-            managers: management_line(person_id, manager_of),
-            entitlement_owner: ent_owner.as_deref(),
-            system_owner: sys_owner.as_deref(),
-        };
-        let (reviewer, basis) = choose_reviewer(&cands, eligible);
-        let escalate_to = reviewer
-            .as_deref()
-            .and_then(|r| people.get(r))
-            .and_then(|r| r.manager.clone())
-            .filter(|m| eligible(m) && Some(m.as_str()) != person_id)
-            .or_else(|| {
-                sys_owner
-                    .clone()
-                    .filter(|o| eligible(o) && Some(o.as_str()) != person_id)
-            });
+    }
+    Ok(people)
+}
 
-        let perms = closure.get(&key).cloned().unwrap_or_default();
-        let role_path = perms
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let last_used = perms
-            .iter()
-            .filter_map(|(p, _)| last_use.get(&(s.clone(), a.clone(), p.clone())))
-            .max()
-            .copied();
-        let perm_ids: HashSet<&str> = perms
-            .iter()
-            .map(|(p, _)| p.as_str())
-            .chain([e.as_str()])
-            .collect();
+fn entitlements(e: &DataFrame) -> Result<EntInfo> {
+    let (s, id, name, owner) = (
+        strs(e, "system_id")?,
+        strs(e, "entitlement_id")?,
+        strs(e, "name")?,
+        strs(e, "owner_id")?,
+    );
+    let mut ents = HashMap::new();
+    for i in 0..e.height() {
+        if let (Some(s), Some(id)) = (&s[i], &id[i]) {
+            ents.insert((s.clone(), id.clone()), (name[i].clone(), owner[i].clone()));
+        }
+    }
+    Ok(ents)
+}
 
-        // Findings on the grant, on its account, and on its holder where they concern
-        // this grant (same system, a permission it confers, or a SoD rule it feeds).
+fn system_owners(s: &DataFrame) -> Result<HashMap<String, Option<String>>> {
+    let (id, owner) = (strs(s, "system_id")?, strs(s, "owner_id")?);
+    let mut owners = HashMap::new();
+    for i in 0..s.height() {
+        if let Some(id) = &id[i] {
+            owners.insert(id.clone(), owner[i].clone());
+        }
+    }
+    Ok(owners)
+}
+
+fn closures(c: &DataFrame) -> Result<Closures> {
+    let (s, e, p, path) = (
+        strs(c, "system_id")?,
+        strs(c, "entitlement_id")?,
+        strs(c, "permission_id")?,
+        strs(c, "path")?,
+    );
+    let mut closure = Closures::new();
+    for i in 0..c.height() {
+        if let (Some(s), Some(e), Some(p)) = (&s[i], &e[i], &p[i]) {
+            closure
+                .entry((s.clone(), e.clone()))
+                .or_default()
+                .push((p.clone(), path[i].clone().unwrap_or_default()));
+        }
+    }
+    for v in closure.values_mut() {
+        v.sort();
+    }
+    Ok(closure)
+}
+
+fn last_uses(l: &DataFrame) -> Result<LastUses> {
+    let (s, a, p) = (
+        strs(l, "system_id")?,
+        strs(l, "account_id")?,
+        strs(l, "permission_id")?,
+    );
+    let u = i64s(l, "last_use")?;
+    let mut last_use = HashMap::new();
+    for i in 0..l.height() {
+        if let (Some(s), Some(a), Some(p), Some(u)) = (&s[i], &a[i], &p[i], u[i]) {
+            last_use.insert((s.clone(), a.clone(), p.clone()), u);
+        }
+    }
+    Ok(last_use)
+}
+
+impl FindingIndex {
+    /// The findings of the jurisdiction on one grant, on its account, and on its holder
+    /// where they concern this grant (same system, a permission it confers, or a SoD rule
+    /// it feeds), most severe first. `perm_ids`: the grant's entitlement and the
+    /// permissions it confers.
+    fn attached(
+        &self,
+        grant_id: &str,
+        (system, account): (&str, &str),
+        person: Option<&str>,
+        perm_ids: &HashSet<&str>,
+        sod_patterns: &HashMap<&str, Vec<&crate::policy::Pattern>>,
+        code: &str,
+    ) -> Vec<&FindingRow> {
         let mut attached: Vec<usize> = Vec::new();
-        attached.extend(fx.by_grant.get(grant_id).into_iter().flatten());
+        attached.extend(self.by_grant.get(grant_id).into_iter().flatten());
         attached.extend(
-            fx.by_account
-                .get(&(s.clone(), a.clone()))
+            self.by_account
+                .get(&(system.to_string(), account.to_string()))
                 .into_iter()
                 .flatten(),
         );
-        if let Some(p) = person_id {
-            for &n in fx.by_identity.get(p).into_iter().flatten() {
-                let f = &fx.rows[n];
-                let system_ok = f.system_id.as_deref().is_none_or(|x| x == s);
+        if let Some(p) = person {
+            for &n in self.by_identity.get(p).into_iter().flatten() {
+                let f = &self.rows[n];
+                let system_ok = f.system_id.as_deref().is_none_or(|x| x == system);
                 let ent_ok = f
                     .entitlement_id
                     .as_deref()
@@ -618,7 +796,7 @@ fn build_items(
                 let sod_ok = f.sod_rule_id.as_deref().is_none_or(|r| {
                     sod_patterns.get(r).is_some_and(|pats| {
                         pats.iter()
-                            .any(|pat| perm_ids.iter().any(|pid| pat.matches(s, pid)))
+                            .any(|pat| perm_ids.iter().any(|pid| pat.matches(system, pid)))
                     })
                 });
                 if system_ok && ent_ok && sod_ok {
@@ -626,68 +804,17 @@ fn build_items(
                 }
             }
         }
-        attached.retain(|&n| fx.rows[n].jurisdiction == code);
+        attached.retain(|&n| self.rows[n].jurisdiction == code);
         attached.sort_by(|&x, &y| {
-            let (fx_, fy) = (&fx.rows[x], &fx.rows[y]);
+            let (fx, fy) = (&self.rows[x], &self.rows[y]);
             sev_rank(Some(&fy.severity))
-                .cmp(&sev_rank(Some(&fx_.severity)))
-                .then(fx_.rule.cmp(&fy.rule))
-                .then(fx_.id.cmp(&fy.id))
+                .cmp(&sev_rank(Some(&fx.severity)))
+                .then(fx.rule.cmp(&fy.rule))
+                .then(fx.id.cmp(&fy.id))
         });
         attached.dedup();
-        let fr: Vec<&FindingRow> = attached.iter().map(|&n| &fx.rows[n]).collect();
-
-        let item_id = item_id(campaign_id, grant_id);
-        if !seen_ids.insert(item_id.clone()) {
-            return Err(Error::Internal(format!("item id collision: {item_id}")));
-        }
-        items.push(Item {
-            item_id,
-            reviewer_name: reviewer
-                .as_deref()
-                .and_then(|r| people.get(r))
-                .and_then(|p| p.name.clone()),
-            reviewer_id: reviewer,
-            reviewer_basis: basis,
-            escalate_to,
-            identity_id: person_id.map(str::to_string),
-            display_name: person.and_then(|p| p.name.clone()),
-            department: person.and_then(|p| p.department.clone()),
-            job_function: person.and_then(|p| p.job_function.clone()),
-            system_id: s.clone(),
-            account_id: a.clone(),
-            account_type: atype[i].clone(),
-            entitlement_id: e.clone(),
-            entitlement_name: ent_name,
-            role_path,
-            risk: risk[i].clone().or_else(|| Some("medium".to_string())),
-            privileged: is_priv,
-            grant_id: grant_id.clone(),
-            granted_at: granted_at[i].map(model::fmt_micros).unwrap_or_default(),
-            granted_by: gby[i].clone(),
-            approved_by: aby[i].clone(),
-            last_used: last_used.map(model::fmt_micros),
-            last_reviewed: last_rev.map(model::fmt_micros),
-            findings: fr
-                .iter()
-                .map(|f| format!("{}({})", f.rule, f.severity))
-                .collect(),
-            finding_ids: fr.iter().map(|f| f.id.clone()).collect(),
-            max_severity: fr.first().map(|f| f.severity.clone()),
-            critical_findings: fr.iter().filter(|f| f.severity == "critical").count() as u32,
-        });
+        attached.iter().map(|&n| &self.rows[n]).collect()
     }
-    items.sort_by(|x, y| {
-        sev_rank(y.max_severity.as_deref())
-            .cmp(&sev_rank(x.max_severity.as_deref()))
-            .then(y.findings.len().cmp(&x.findings.len()))
-            .then(x.identity_id.cmp(&y.identity_id))
-            .then(x.system_id.cmp(&y.system_id))
-            .then(x.account_id.cmp(&y.account_id))
-            .then(x.entitlement_id.cmp(&y.entitlement_id))
-            .then(x.grant_id.cmp(&y.grant_id))
-    });
-    Ok((items, not_due))
 }
 
 /// Stable per campaign and grant, so a reopened campaign has the same ids.
