@@ -22,3 +22,4 @@ mod rules;
 mod sample;
 mod shuffle;
 mod summaries;
+mod tidy;

@@ -1,0 +1,83 @@
+//! What a linter cannot check, in the style of rust-analyzer's `tidy` tests: the house rules
+//! of ARCHITECTURE.md that keep each change in one room.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("source")
+}
+
+/// A reader opening any file first learns what it is for.
+#[test]
+fn every_source_file_starts_with_a_module_comment() {
+    let missing: Vec<PathBuf> = rust_files(Path::new("src"))
+        .into_iter()
+        .filter(|p| !read(p).starts_with("//!"))
+        .collect();
+    assert!(missing.is_empty(), "no leading //! comment: {missing:#?}");
+}
+
+/// One rule is one file: its code appears as a literal only there, so renaming or removing
+/// a rule cannot leave a report block, a freeze condition or a generator case behind
+/// (those read the rule's metadata through the registry).
+#[test]
+fn no_rule_code_outside_its_rule_file() {
+    let mut stray = Vec::new();
+    for path in rust_files(Path::new("src")) {
+        let text = read(&path);
+        for code in permaudit::rules::codes() {
+            let own = Path::new("src/rules").join(format!("{}.rs", code.to_lowercase()));
+            if path != own && text.contains(&format!("\"{code}\"")) {
+                stray.push(format!("{}: \"{code}\"", path.display()));
+            }
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "rule codes outside their rule: {stray:#?}"
+    );
+}
+
+/// Flow runs one way (sources -> ingest -> resolve -> detect -> report): ingest knows no
+/// rule. What it runs on behalf of rules (the log-chain checks) is passed in.
+#[test]
+fn ingest_knows_no_rule() {
+    let uses: Vec<PathBuf> = rust_files(Path::new("src/ingest"))
+        .into_iter()
+        .filter(|p| read(p).contains("crate::rules"))
+        .collect();
+    assert!(uses.is_empty(), "ingest imports rules: {uses:#?}");
+}
+
+/// Comments say why, for as long as the code lives; an issue number says when, and rots.
+#[test]
+fn no_issue_numbers_in_code_comments() {
+    let mut found = Vec::new();
+    for path in rust_files(Path::new("src")) {
+        for (i, line) in read(&path).lines().enumerate() {
+            let l = line.to_lowercase();
+            let comment = l.trim_start().starts_with("//");
+            if comment && (l.contains("issue ") && l.chars().any(|c| c.is_ascii_digit())) {
+                found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "comments naming issues: {found:#?}");
+}
