@@ -318,14 +318,13 @@ fn write_all(
             review_state.extend(r.state_files.iter().cloned());
         }
         let ctx = context::build(j, &findings, &jfreeze, review, &shared)?;
-        let value = minijinja::Value::from_serialize(&ctx);
         write_text(
             &jdir.join("report.md"),
-            &renderer.render("report.md.j2", &value)?,
+            &renderer.render("report.md.j2", &ctx)?,
         )?;
         write_text(
             &jdir.join("report.html"),
-            &renderer.render("report.html.j2", &value)?,
+            &renderer.render("report.html.j2", &ctx)?,
         )?;
     }
 

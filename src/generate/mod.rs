@@ -1,6 +1,6 @@
 //! `permaudit generate`: a deterministic synthetic payment platform at benchmark scale.
 //!
-//! The data set conforms to the contract (CONTRACT.md) so that `permaudit run` loads it
+//! The data set conforms to the data contract (docs/inputs.md) so that `permaudit run` loads it
 //! without quarantine: five jurisdictions, per-jurisdiction systems plus a group IAM, nested
 //! roles, about three accounts and thirty grants per identity, skewed activity (hot
 //! systems, heavy users and service accounts, weekday peaks), sequenced and hash-chained

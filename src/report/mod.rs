@@ -69,7 +69,8 @@ impl Renderer {
         Ok(Renderer { env, used })
     }
 
-    pub fn render(&self, name: &str, ctx: &Value) -> Result<String> {
+    /// Callers hand over plain serialisable data: only this module knows minijinja.
+    pub fn render<S: serde::Serialize>(&self, name: &str, ctx: &S) -> Result<String> {
         let tmpl = self
             .env
             .get_template(name)

@@ -124,15 +124,14 @@ pub fn render(s: &Stored, templates_dir: Option<&Path>) -> Result<()> {
             })
             .collect(),
     };
-    let value = minijinja::Value::from_serialize(&ctx);
     let renderer = Renderer::new(templates_dir)?;
     write_atomic(
         &s.dir.join(HTML),
-        renderer.render("review.html.j2", &value)?.as_bytes(),
+        renderer.render("review.html.j2", &ctx)?.as_bytes(),
     )?;
     write_atomic(
         &s.dir.join(MD),
-        renderer.render("review.md.j2", &value)?.as_bytes(),
+        renderer.render("review.md.j2", &ctx)?.as_bytes(),
     )?;
     Ok(())
 }
