@@ -62,9 +62,9 @@ pub fn replace_foreign_dir(path: &Path) -> Result<()> {
     }
 }
 
-/// A directory of OUT that holds records permaudit cannot rebuild (review campaigns): a link
-/// or anything else at its place is refused, naming it, rather than followed out of OUT or
-/// removed.
+/// A directory of OUT that holds records permaudit cannot rebuild (review campaigns), or
+/// that [`write_atomic`] writes into: a link or anything else at its place is refused,
+/// naming it, rather than followed out of OUT or removed.
 pub fn refuse_foreign_dir(path: &Path) -> Result<()> {
     match found_at(path).map_err(|e| Error::io(path, e))? {
         Found::Nothing | Found::Dir => Ok(()),
@@ -72,7 +72,7 @@ pub fn refuse_foreign_dir(path: &Path) -> Result<()> {
             path,
             io::Error::other(format!(
                 "{kind} where permaudit keeps a directory; refusing to use it (nothing was \
-                 written). Move it out of the output directory and run again"
+                 written through it). Move it out of the output directory and run again"
             )),
         )),
     }
@@ -125,8 +125,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Replaces `path` with `bytes` atomically: a temporary file beside it, fsynced, renamed
 /// over it, and the directory fsynced, so a crash leaves the old or the new file whole.
+/// The directory it goes into is refused (see [`refuse_foreign_dir`]) when something else
+/// is at its place: a link planted there (`returned/`, `packets/` of a review campaign)
+/// would make the write land outside OUT.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    refuse_foreign_dir(dir)?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path
         .file_name()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::files::{self, found_at, remove_entry, replace_foreign_dir, sync_dir, Found};
+use crate::fs_guard;
 use chrono::NaiveDate;
 
 /// `OUT/history/`, the history store derived from the run directories.
@@ -207,28 +208,61 @@ fn sync_tree(dir: &Path) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Every file below `dir`, as (relative path with `/`, sha256), sorted by path.
-pub fn hash_tree(dir: &Path) -> Result<Vec<(String, String)>> {
+/// What [`scan_tree`] found at a path below the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A regular file, with its SHA-256.
+    File(String),
+    /// Neither a regular file nor a real directory (a link, a FIFO...): never followed nor
+    /// opened, since a run directory in OUT may hold anything someone planted.
+    Foreign(fs::FileType),
+}
+
+/// Every entry below `dir` that is not a real directory, as (relative path with `/`,
+/// what it is), sorted by path. Links are not followed, so this never leaves `dir` nor
+/// blocks on a FIFO.
+pub fn scan_tree(dir: &Path) -> Result<Vec<(String, Entry)>> {
     let mut out = Vec::new();
     walk(dir, dir, &mut out)?;
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
+/// Every file below `dir`, as (relative path with `/`, sha256), sorted by path. For a tree
+/// the run wrote itself (its staging directory), where anything but a regular file or a
+/// directory is an error.
+pub fn hash_tree(dir: &Path) -> Result<Vec<(String, String)>> {
+    scan_tree(dir)?
+        .into_iter()
+        .map(|(rel, entry)| match entry {
+            Entry::File(sha) => Ok((rel, sha)),
+            Entry::Foreign(t) => Err(Error::io(dir.join(&rel), fs_guard::not_regular(t))),
+        })
+        .collect()
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Entry)>) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        // The entry's own type: a link to a directory is not a directory here.
+        let t = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if t.is_dir() {
             walk(root, &path, out)?;
-        } else {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((rel, files::sha256_file(&path)?));
+            continue;
         }
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let found = if t.is_file() {
+            Entry::File(files::sha256_file(&path)?)
+        } else {
+            Entry::Foreign(t)
+        };
+        out.push((rel, found));
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! - `manifest.json` exists, parses as a [`Manifest`], and its `as_of` is `D`;
 //! - every file listed in `outputs` exists and has the listed SHA-256, and no file in the
 //!   directory is missing from the list (the manifest itself is not in its own list);
+//! - nothing in the directory is a link, a FIFO or anything else but a regular file or a
+//!   directory: each is named, never followed nor opened;
 //! - the link: when the manifest names a previous run (`previous.as_of`, `previous.
 //!   manifest_sha256`), that run is earlier than `D`, exists, and its manifest has exactly
 //!   that SHA-256.
@@ -27,6 +29,7 @@ use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 use crate::files;
+use crate::fs_guard;
 use crate::manifest::{self, Manifest};
 use crate::output;
 
@@ -83,6 +86,9 @@ impl fmt::Display for Report {
     }
 }
 
+/// How an entry of a run directory that is not a regular file is described.
+const NOT_WRITTEN: &str = "not a file the run wrote";
+
 fn date_str(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -132,7 +138,9 @@ pub fn verify(out: &Path) -> Result<Report> {
     let mut manifest_sha: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for d in &dated {
         let path = out.join(date_str(*d)).join(manifest::FILE);
-        if path.is_file() {
+        // Seen without following it: a link or FIFO at its place is reported by
+        // `check_run`, never opened.
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             manifest_sha.insert(*d, files::sha256_file(&path)?);
         }
     }
@@ -154,9 +162,15 @@ fn check_run(
     let dir = out.join(&name);
     let path = dir.join(manifest::FILE);
     if !manifest_sha.contains_key(&d) {
+        let what = match files::found_at(&path) {
+            Ok(files::Found::Nothing) => "missing".to_string(),
+            Ok(files::Found::Dir) => format!("a directory, {NOT_WRITTEN}"),
+            Ok(files::Found::Other(kind)) => format!("{kind}, {NOT_WRITTEN}"),
+            Err(e) => format!("unreadable ({e})"),
+        };
         report
             .problems
-            .push(format!("{name}/manifest.json: missing"));
+            .push(format!("{name}/manifest.json: {what}"));
         return Ok(());
     }
     let bytes = files::read_file(&path)?;
@@ -177,10 +191,26 @@ fn check_run(
     }
 
     // Outputs: listed files against the files actually there.
-    let actual: BTreeMap<String, String> = output::hash_tree(&dir)?
-        .into_iter()
-        .filter(|(p, _)| p != manifest::FILE)
-        .collect();
+    // A link or FIFO planted in the run directory is a problem to name, not a reason to
+    // stop: nothing else would be verified.
+    let mut actual: BTreeMap<String, String> = BTreeMap::new();
+    let mut foreign: BTreeMap<String, &'static str> = BTreeMap::new();
+    for (p, entry) in output::scan_tree(&dir)? {
+        match entry {
+            _ if p == manifest::FILE => {}
+            output::Entry::File(sha) => {
+                actual.insert(p, sha);
+            }
+            output::Entry::Foreign(t) => {
+                foreign.insert(p, fs_guard::describe(t));
+            }
+        }
+    }
+    for (p, kind) in &foreign {
+        report
+            .problems
+            .push(format!("{name}/{p}: {kind}, {NOT_WRITTEN}"));
+    }
     let mut listed: BTreeMap<String, String> = BTreeMap::new();
     for o in manifest.outputs {
         if safe_relative(&o.path) {
@@ -195,6 +225,8 @@ fn check_run(
     for (p, want) in &listed {
         report.files += 1;
         match actual.get(p) {
+            // Already named above as what it is.
+            None if foreign.contains_key(p) => {}
             None => report
                 .problems
                 .push(format!("{name}/{p}: listed in the manifest but missing")),

@@ -212,3 +212,23 @@ fn a_polars_error_is_kept_as_the_cause() {
     let cause = std::error::Error::source(&e).expect("a source");
     assert!(cause.downcast_ref::<PolarsError>().is_some(), "{cause:?}");
 }
+
+/// `rule = []` is valid but disables both SoD controls: the run goes on (exit 0) and says
+/// so, and no SoD finding can appear.
+#[test]
+fn empty_sod_rules_warn_that_no_segregation_of_duties_control_runs() {
+    let (dir, cfg) = sample_copy("");
+    std::fs::write(dir.path().join("policy/sod_rules.toml"), "rule = []\n").expect("write");
+    let o = run_in(dir.path(), &cfg, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no segregation-of-duties control runs"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("out/2026-11-24/findings.csv")).expect("csv");
+    assert!(csv.lines().count() > 1, "no findings at all: {csv}");
+    for rule in ["SOD_CONFLICT", "SOD_TRANSACTION"] {
+        assert!(!csv.contains(rule), "{rule} found:\n{csv}");
+    }
+}

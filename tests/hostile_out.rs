@@ -3,7 +3,7 @@
 //! modification time restored, a stray or damaged file in the state, a file where a run
 //! directory belongs.
 
-use crate::common::{self, run_in, sample_copy};
+use crate::common::{self, command_in_within, run_in, sample_copy};
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -310,4 +310,52 @@ fn fifos_planted_in_the_state_and_history_do_not_hang_the_run() {
         out.join("history/runs.parquet").is_file(),
         "history not rebuilt"
     );
+}
+
+/// The attack on `verify`: inside a delivered run directory, a link to a directory outside
+/// OUT, a link loop and a FIFO. Verify must name each as a FAIL (exit 5), read nothing
+/// outside OUT, and end.
+#[test]
+fn links_and_a_fifo_planted_in_a_run_directory_are_verify_failures_not_followed() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    // Were the link followed, this file would be reported as not listed in the manifest.
+    std::fs::write(elsewhere.join("secret-outside-out.txt"), "x\n").expect("plant");
+
+    let run = out.join(DAY);
+    symlink(&elsewhere, run.join("escape")).expect("plant link");
+    symlink(run.join("loop"), run.join("loop")).expect("plant loop");
+    mkfifo(&run.join("pipe"));
+
+    let o = command_in_within("verify", dir.path(), &cfg, &[], Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    exits(&o, 5);
+    for line in [
+        format!("FAIL {DAY}/escape: a symbolic link, not a file the run wrote"),
+        format!("FAIL {DAY}/loop: a symbolic link, not a file the run wrote"),
+        format!("FAIL {DAY}/pipe: a FIFO (named pipe), not a file the run wrote"),
+    ] {
+        assert!(stdout.contains(&line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("secret-outside-out"), "{stdout}");
+    // The files the run wrote are still verified: nothing else fails.
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("FAIL ")).count(),
+        3,
+        "{stdout}"
+    );
+
+    // A link where the manifest belongs: named, not opened.
+    let manifest = run.join("manifest.json");
+    let kept = elsewhere.join("manifest.json");
+    std::fs::rename(&manifest, &kept).expect("move manifest");
+    symlink(&kept, &manifest).expect("plant manifest link");
+    let o = command_in_within("verify", dir.path(), &cfg, &[], Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    exits(&o, 5);
+    let line = format!("FAIL {DAY}/manifest.json: a symbolic link, not a file the run wrote");
+    assert!(stdout.contains(&line), "{stdout}");
 }

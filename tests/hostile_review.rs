@@ -520,3 +520,59 @@ fn a_link_planted_at_the_reviews_directory_is_refused_not_followed() {
         before
     );
 }
+
+/// The attack one level down: a campaign's `returned/` or `packets/` replaced by a link to
+/// a folder outside OUT, so that `review ingest` stores returned packets there, or a reopen
+/// rewrites the packets there. Refused (exit 4, naming the link); the folder stays empty.
+#[test]
+fn a_link_planted_at_a_campaign_subdirectory_is_refused_not_written_through() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let (out, id) = campaign(OnNoResponse::Revoke);
+    let o = out.path();
+    let stem = load(o, &id).campaign.packets[0].file_stem.clone();
+    let filled = o.join("filled.csv");
+    fill_csv(o, &id, &stem, &filled, |_, _| ("keep", ""));
+
+    let returned = o.join("reviews").join(&id).join("returned");
+    std::os::unix::fs::symlink(elsewhere.path(), &returned).expect("symlink");
+    let before = state_of(o, &id);
+    let (code, stderr) = ingest_cli(o, &id, &[&filled]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains(&returned.display().to_string()) && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).expect("ls").count(), 0);
+    assert_eq!(state_of(o, &id), before);
+
+    // `packets/` behind a link: reopening the campaign (which rewrites lost packets) refuses.
+    std::fs::remove_file(&returned).expect("rm link");
+    let packets = o.join("reviews").join(&id).join("packets");
+    std::fs::remove_dir_all(&packets).expect("rm packets");
+    std::os::unix::fs::symlink(elsewhere.path(), &packets).expect("symlink");
+    let data = crate::review::root().join("data/sample");
+    let err = permaudit::review::open::open(&permaudit::review::open::OpenOptions {
+        inputs: permaudit::pipeline::Inputs {
+            input_dir: &data.join("input"),
+            policy_dir: &data.join("policy"),
+            naive_tz: None,
+            lookback_days: 30,
+        },
+        config_sha256: "test",
+        templates_dir: None,
+        out: o,
+        jurisdiction: "HK",
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        due: chrono::NaiveDate::from_ymd_opt(2026, 12, 20),
+        on_no_response: OnNoResponse::Revoke,
+    })
+    .err()
+    .expect("refused");
+    assert_eq!(err.exit_code(), ExitCode::Internal, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&packets.display().to_string()) && msg.contains("symbolic link"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).expect("ls").count(), 0);
+}

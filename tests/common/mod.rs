@@ -234,10 +234,21 @@ pub fn run_in_within(
     args: &[&str],
     limit: std::time::Duration,
 ) -> std::process::Output {
+    command_in_within("run", dir, cfg, args, limit)
+}
+
+/// `permaudit COMMAND ARGS --config CFG` in `dir`, killed like [`run_in_within`].
+pub fn command_in_within(
+    command: &str,
+    dir: &std::path::Path,
+    cfg: &std::path::Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> std::process::Output {
     let out = tempfile::tempdir().expect("tempdir");
     let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
     let mut child = bin()
-        .arg("run")
+        .arg(command)
         .args(args)
         .arg("--config")
         .arg(cfg)
@@ -255,7 +266,7 @@ pub fn run_in_within(
             child.kill().expect("kill");
             child.wait().expect("wait");
             panic!(
-                "the run did not end within {limit:?}; its log:\n{}",
+                "permaudit {command} did not end within {limit:?}; its log:\n{}",
                 std::fs::read_to_string(&stderr).unwrap_or_default()
             );
         }
