@@ -46,6 +46,7 @@ pub enum Command {
     )]
     Verify(Place),
     /// Generate a deterministic synthetic data set (inputs, policy, permaudit.toml).
+    #[command(after_help = ExitCode::help())]
     Generate(GenerateArgs),
     /// Access review campaigns: open, ingest returned packets, status, close.
     #[command(subcommand)]

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -264,7 +263,7 @@ impl TomlFile {
     }
 
     fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<TomlFile, ConfigError> {
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let sha256 = crate::hash::sha256_hex(&bytes);
         let text = String::from_utf8(bytes).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             entry: None,

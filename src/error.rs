@@ -34,6 +34,14 @@ pub enum Error {
         #[from]
         source: polars::prelude::PolarsError,
     },
+    /// A Parquet file of OUT that polars cannot read: permaudit wrote it, so it is damage or
+    /// a bug; the file is named and polars' error kept as the source.
+    #[error("internal error: {}: unreadable Parquet: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: polars::prelude::PolarsError,
+    },
 }
 
 impl Error {
@@ -60,7 +68,8 @@ impl Error {
             Error::Io { .. }
             | Error::Template { .. }
             | Error::Internal(_)
-            | Error::Polars { .. } => ExitCode::Internal,
+            | Error::Polars { .. }
+            | Error::Parquet { .. } => ExitCode::Internal,
         }
     }
 }

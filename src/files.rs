@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::{Error, Result};
 use crate::fs_guard::{self, Links};
@@ -23,8 +23,7 @@ pub fn is_temp(name: &str) -> bool {
 
 /// The SHA-256 of a file of OUT, read through [`open_read`]'s guards.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = read_file(path)?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    Ok(crate::hash::sha256_hex(&read_file(path)?))
 }
 
 /// What is at a path, seen without following a link.
@@ -115,6 +114,18 @@ pub fn open_regular(options: &mut fs::OpenOptions, path: &Path) -> Result<fs::Fi
 /// Opens a file of OUT for reading through [`open_regular`].
 pub fn open_read(path: &Path) -> Result<fs::File> {
     open_regular(fs::OpenOptions::new().read(true), path)
+}
+
+/// A Parquet file of OUT (the history store, the incremental state), read whole through
+/// [`open_read`].
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f = open_read(path)?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Writes a whole file through [`create_file`].

@@ -12,6 +12,7 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::output;
+use crate::time::day_text;
 
 const TREND_RUNS: usize = 30;
 
@@ -81,10 +82,6 @@ impl Store {
     }
 }
 
-fn date_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     Ok(df
         .column(name)?
@@ -92,13 +89,6 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
         .iter()
         .map(|v| v.unwrap_or_default().to_string())
         .collect())
-}
-
-fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let file = files::open_read(path)?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))
 }
 
 fn seen_of(df: &DataFrame) -> Result<Vec<Seen>> {
@@ -122,8 +112,8 @@ fn seen_of(df: &DataFrame) -> Result<Vec<Seen>> {
 
 /// The findings a delivered run reported, from its own `findings.parquet`.
 fn read_run(out: &Path, date: NaiveDate) -> Result<Vec<Seen>> {
-    let path = out.join(date_str(date)).join("findings.parquet");
-    let df = read_parquet(&path).map_err(|e| {
+    let path = out.join(day_text(date)).join("findings.parquet");
+    let df = files::read_parquet(&path).map_err(|e| {
         Error::Internal(format!(
             "{}: unreadable earlier findings: {e}; run `permaudit verify`",
             path.display()
@@ -145,8 +135,8 @@ fn read_store(out: &Path) -> Option<BTreeMap<NaiveDate, RunRecord>> {
         return None;
     }
     let parsed = (|| -> Result<BTreeMap<NaiveDate, RunRecord>> {
-        let runs = read_parquet(&runs_path)?;
-        let rows = read_parquet(&dir.join(FINDINGS_FILE))?;
+        let runs = files::read_parquet(&runs_path)?;
+        let rows = files::read_parquet(&dir.join(FINDINGS_FILE))?;
         let mut grouped: HashMap<(String, String), Vec<Seen>> = HashMap::new();
         let keys = strings(&rows, "as_of")?
             .into_iter()
@@ -201,7 +191,7 @@ fn write_store(out: &Path, runs: &BTreeMap<NaiveDate, RunRecord>) -> Result<()> 
     let mut f: [Vec<String>; 6] = Default::default();
     for (date, r) in runs {
         for s in &r.findings {
-            f[0].push(date_str(*date));
+            f[0].push(day_text(*date));
             f[1].push(r.manifest_sha256.clone());
             f[2].push(s.id.clone());
             f[3].push(s.rule.clone());
@@ -219,7 +209,7 @@ fn write_store(out: &Path, runs: &BTreeMap<NaiveDate, RunRecord>) -> Result<()> 
         "jurisdiction" => jurisdiction,
     )?;
     let run_rows = df!(
-        "as_of" => runs.keys().map(|d| date_str(*d)).collect::<Vec<_>>(),
+        "as_of" => runs.keys().map(|d| day_text(*d)).collect::<Vec<_>>(),
         "manifest_sha256" => runs.values().map(|r| r.manifest_sha256.clone()).collect::<Vec<_>>(),
         "findings" => runs.values().map(|r| r.findings.len() as u64).collect::<Vec<_>>(),
     )?;
@@ -236,7 +226,7 @@ pub fn sync(out: &Path) -> Result<Store> {
     let mut runs = BTreeMap::new();
     let mut reread = 0usize;
     for date in output::runs(out)? {
-        let manifest = out.join(date_str(date)).join(crate::manifest::FILE);
+        let manifest = out.join(day_text(date)).join(crate::manifest::FILE);
         let sha = files::sha256_file(&manifest)?;
         let known = stored
             .as_ref()
@@ -313,14 +303,14 @@ pub fn apply(out: &Path, as_of: NaiveDate, findings: &mut DataFrame) -> Result<H
         .collect();
     trend.push((as_of, counts(findings)?));
 
-    let today = date_str(as_of);
+    let today = day_text(as_of);
     let current = ids(findings)?;
     let seen: Vec<String> = current
         .iter()
         .map(|id| {
             first_seen
                 .get(id.as_str())
-                .map_or(today.clone(), |d| date_str(*d))
+                .map_or(today.clone(), |d| day_text(*d))
         })
         .collect();
     findings.replace("first_seen", Column::new("first_seen".into(), seen))?;
@@ -375,7 +365,7 @@ pub fn apply(out: &Path, as_of: NaiveDate, findings: &mut DataFrame) -> Result<H
         seen_before = carried,
         new_since_previous = history.delta.values().map(|d| d.new).sum::<u64>(),
         resolved_since_previous = history.delta.values().map(|d| d.resolved).sum::<u64>(),
-        previous = ?history.previous.as_ref().map(|(d, _)| date_str(*d)),
+        previous = ?history.previous.as_ref().map(|(d, _)| day_text(*d)),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "history done"
     );

@@ -179,13 +179,6 @@ pub fn acquire(out: &Path) -> Result<RunLock> {
     Ok(RunLock { file, path })
 }
 
-/// The recorded holder of `out`'s lock file, if it names one.
-pub fn recorded_holder(out: &Path) -> Option<Holder> {
-    let mut file = crate::files::open_read(&out.join(LOCK_FILE)).ok()?;
-    let h = Holder::parse(&read_all(&mut file).ok()?);
-    h.pid.map(|_| h)
-}
-
 fn read_all(file: &mut File) -> std::io::Result<String> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0))?;

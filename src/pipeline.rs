@@ -239,7 +239,8 @@ fn warn_on_dead_sod_controls(policy: &Policy, entitlements: &DataFrame) -> Resul
     if policy.sod_rules.is_empty() {
         tracing::warn!(
             "sod_rules.toml has `rule = []`: no segregation-of-duties control runs \
-             (SOD_CONFLICT and SOD_TRANSACTION cannot fire)"
+             ({} cannot fire)",
+            rules::sod_rule_codes().join(" and ")
         );
     }
     let systems = entitlements.column("system_id")?.str()?;

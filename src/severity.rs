@@ -34,6 +34,12 @@ impl Severity {
         }
     }
 
+    /// The level's place on the scale, `low` 0 to `critical` 3: for comparing levels in
+    /// frames, where the enum itself cannot go.
+    pub fn rank(self) -> i32 {
+        self as i32
+    }
+
     /// Most severe first, the order in which reports list findings and counts.
     pub fn most_severe_first() -> impl Iterator<Item = Severity> {
         Severity::ALL.into_iter().rev()

@@ -13,3 +13,8 @@ pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
     let next = as_of.succ_opt().unwrap_or(as_of);
     next.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
 }
+
+/// A day as the contract writes it (`YYYY-MM-DD`): run directory names, `as_of` columns.
+pub fn day_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}

@@ -73,13 +73,13 @@ pub struct Digest {
     pub seq_ranges: DataFrame,
     /// Every record ([`SEQ_COLUMNS`]) at one of those four seqs.
     pub seq_edges: DataFrame,
-    /// LOG_SEQUENCE_GAP's gaps inside the partition (`system_id, seq, after_seq, detail`).
+    /// The sequence-gap check's gaps inside the partition (`system_id, seq, after_seq, detail`).
     pub gap_local: DataFrame,
-    /// LOG_HASH_MISMATCH's findings inside the partition (`system_id, seq, detail`), except
+    /// The hash-chain check's findings inside the partition (`system_id, seq, detail`), except
     /// at `min_hashed`, which depends on the partition before.
     pub hash_local: DataFrame,
     /// Per `system_id, day`: `events`, `first_ts`, `latest_ts`, `latest_event_id` (the
-    /// last by `ts, event_id`): LOG_FEED_SILENT.
+    /// last by `ts, event_id`): what the feed-silence rule reads.
     pub feed: DataFrame,
     /// Successful events per `system_id, account_id, action, day`: `last_ts`. Last use of
     /// a permission and last login.

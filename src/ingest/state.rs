@@ -23,7 +23,8 @@ use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
 use crate::files::{
-    create_file, found_at, open_read, remove_entry, replace_foreign_dir, write_file, Found,
+    create_file, found_at, open_read, read_file, read_parquet, remove_entry, replace_foreign_dir,
+    write_file, Found,
 };
 
 /// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
@@ -109,12 +110,7 @@ fn is_key(name: &str) -> bool {
 /// A state file as JSON, `None` when absent; when it is there but unreadable the state is
 /// rebuilt without it, and the log says so.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    let read = open_read(path).and_then(|mut f| {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(path, e))?;
-        Ok(bytes)
-    });
-    let bytes = match read {
+    let bytes = match read_file(path) {
         Ok(b) => b,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return None
@@ -468,13 +464,6 @@ impl Store {
 /// The state is a cache read back by the next run: fast compression beats small files.
 fn writer(f: fs::File) -> ParquetWriter<fs::File> {
     ParquetWriter::new(f).with_compression(ParquetCompression::Lz4Raw)
-}
-
-fn read_parquet(path: &Path) -> Result<DataFrame> {
-    let f = open_read(path)?;
-    ParquetReader::new(f)
-        .finish()
-        .map_err(|e| Error::Internal(format!("{}: unreadable Parquet: {e}", path.display())))
 }
 
 impl Drop for Store {

@@ -150,9 +150,6 @@ pub const PACKET_COLUMNS: [&str; 24] = [
     "comment",
 ];
 
-/// The packet columns a reviewer may fill in.
-pub const EDITABLE: [&str; 2] = ["decision", "comment"];
-
 impl Item {
     /// The fixed packet fields (all columns but decision and comment), as written.
     pub fn packet_fields(&self) -> Vec<(&'static str, String)> {

@@ -15,6 +15,7 @@ use super::packets;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Inputs};
 use crate::resolve::Ctx;
+use crate::severity::Severity;
 use crate::time::MICROS_PER_DAY;
 
 pub struct OpenOptions<'a> {
@@ -317,11 +318,9 @@ struct Person {
     active: bool,
 }
 
-const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
-
-fn sev_rank(s: Option<&str>) -> usize {
-    s.and_then(|s| SEVERITIES.iter().position(|x| *x == s))
-        .map_or(0, |p| p + 1)
+/// A finding's severity word on the scale; none (or an unknown word) ranks below `low`.
+fn severity_of(s: Option<&str>) -> Option<Severity> {
+    s.and_then(|s| s.parse().ok())
 }
 
 /// Open findings as rows, indexed by what they can be attached to.
@@ -593,8 +592,8 @@ fn population(ctx: &Ctx, code: &str) -> Result<DataFrame> {
 
 /// Items with findings first, most severe first, then by holder and grant.
 fn packet_order(x: &Item, y: &Item) -> std::cmp::Ordering {
-    sev_rank(y.max_severity.as_deref())
-        .cmp(&sev_rank(x.max_severity.as_deref()))
+    severity_of(y.max_severity.as_deref())
+        .cmp(&severity_of(x.max_severity.as_deref()))
         .then(y.findings.len().cmp(&x.findings.len()))
         .then(x.identity_id.cmp(&y.identity_id))
         .then(x.system_id.cmp(&y.system_id))
@@ -807,8 +806,8 @@ impl FindingIndex {
         attached.retain(|&n| self.rows[n].jurisdiction == code);
         attached.sort_by(|&x, &y| {
             let (fx, fy) = (&self.rows[x], &self.rows[y]);
-            sev_rank(Some(&fy.severity))
-                .cmp(&sev_rank(Some(&fx.severity)))
+            severity_of(Some(&fy.severity))
+                .cmp(&severity_of(Some(&fx.severity)))
                 .then(fx.rule.cmp(&fy.rule))
                 .then(fx.id.cmp(&fy.id))
         });

@@ -72,24 +72,15 @@ fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
 /// Exceeding entitlements/permissions listed per finding; the count covers all of them.
 const MAX_SHOWN: usize = 20;
 
-/// Risk words as ranks; a null risk counts as medium.
+/// Risk words as [`Severity::rank`]s; a null risk counts as medium.
 fn risk_rank(e: Expr) -> Expr {
-    when(e.clone().eq(lit("low")))
-        .then(lit(0i32))
-        .when(e.clone().eq(lit("high")))
-        .then(lit(2i32))
-        .when(e.eq(lit("critical")))
-        .then(lit(3i32))
-        .otherwise(lit(1i32))
-}
-
-fn rank_of(r: Severity) -> i32 {
-    match r {
-        Severity::Low => 0,
-        Severity::Medium => 1,
-        Severity::High => 2,
-        Severity::Critical => 3,
-    }
+    Severity::ALL
+        .into_iter()
+        .fold(lit(Severity::Medium.rank()), |otherwise, s| {
+            when(e.clone().eq(lit(s.as_str())))
+                .then(lit(s.rank()))
+                .otherwise(otherwise)
+        })
 }
 
 /// Effective grant of a non-terminated identity whose graded job function's `max_risk` is
@@ -100,7 +91,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let grading = df!(
         "job_function" => jf.keys().cloned().collect::<Vec<String>>(),
         "max_risk" => jf.values().map(|r| r.as_str().to_string()).collect::<Vec<String>>(),
-        "max_rank" => jf.values().map(|r| rank_of(*r)).collect::<Vec<i32>>(),
+        "max_rank" => jf.values().map(|r| r.rank()).collect::<Vec<i32>>(),
     )?;
     let grants = ctx
         .grants

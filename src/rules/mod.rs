@@ -215,7 +215,8 @@ pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Expr>>
     Ok(any)
 }
 
-/// What the log-chain checks' output can depend on: their files and the helpers they share.
+/// What the log-chain checks' output can depend on: their files and the helpers they share
+/// (`table.rs` is not one: only the report's layout of their findings reads it).
 /// Any edit there, even one that changes nothing, only costs one full digest of every
 /// partition; a missed one would serve stale findings from every stored digest.
 const CHAIN_CHECK_SOURCES: [&str; 3] = [
@@ -224,7 +225,7 @@ const CHAIN_CHECK_SOURCES: [&str; 3] = [
     include_str!("util.rs"),
 ];
 
-/// LOG_SEQUENCE_GAP's and LOG_HASH_MISMATCH's checks on records taken on their own, which
+/// The sequence-gap and hash-chain rules' checks on records taken on their own, which
 /// ingest runs on each partition for its digest, versioned by their sources.
 pub fn chain_checks() -> ChainChecks {
     ChainChecks {
@@ -236,6 +237,16 @@ pub fn chain_checks() -> ChainChecks {
 
 pub fn codes() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.meta.code).collect()
+}
+
+/// The rules that evaluate the policy's SoD rules (their findings are keyed by one), in
+/// registry order: none of them can fire when the policy has no SoD rule.
+pub fn sod_rule_codes() -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .filter(|r| r.meta.key.contains(&"sod_rule_id"))
+        .map(|r| r.meta.code)
+        .collect()
 }
 
 pub fn meta(code: &str) -> Option<&'static RuleMeta> {
