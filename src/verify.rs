@@ -89,10 +89,6 @@ impl fmt::Display for Report {
 /// How an entry of a run directory that is not a regular file is described.
 const NOT_WRITTEN: &str = "not a file the run wrote";
 
-fn date_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 /// A manifest path is input to verify: only plain relative paths inside the run directory
 /// are followed.
 fn safe_relative(p: &str) -> bool {
@@ -137,7 +133,7 @@ pub fn verify(out: &Path) -> Result<Report> {
     // Manifest hashes first: links are checked against them.
     let mut manifest_sha: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for d in &dated {
-        let path = out.join(date_str(*d)).join(manifest::FILE);
+        let path = out.join(crate::time::day_text(*d)).join(manifest::FILE);
         // Seen without following it: a link or FIFO at its place is reported by
         // `check_run`, never opened.
         if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
@@ -158,7 +154,7 @@ fn check_run(
     manifest_sha: &BTreeMap<NaiveDate, String>,
     report: &mut Report,
 ) -> Result<()> {
-    let name = date_str(d);
+    let name = crate::time::day_text(d);
     let dir = out.join(&name);
     let path = dir.join(manifest::FILE);
     if !manifest_sha.contains_key(&d) {
@@ -248,7 +244,7 @@ fn check_run(
     };
     report.links += 1;
     let (p_date, p_sha) = (prev.as_of, prev.manifest_sha256);
-    let p_as_of = date_str(p_date);
+    let p_as_of = crate::time::day_text(p_date);
     if p_date >= d {
         report.problems.push(format!(
             "link {name} -> {p_as_of}: the previous run is not earlier"
