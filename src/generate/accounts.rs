@@ -178,20 +178,13 @@ pub(super) fn platform(b: &mut Builder) {
             let sys = b.w.sys_index(kind, j);
             for k in 0..n_svc {
                 let acc_idx = b.w.accounts.len();
+                let name = format!("{prefix}-{k:02}");
                 b.w.accounts.push(Account {
-                    sys,
-                    name: format!("{prefix}-{k:02}"),
-                    owner: Owner::Identity(owner),
-                    atype: AType::Service,
-                    status: "active",
                     created_at: Some(start_us - b.rng.range(400, 1500) * DAY_US),
-                    start_day: 0,
                     stop_day: i64::MAX,
                     weight: 60.0 * (1.0 + b.rng.f64()),
-                    privileged_access: false,
-                    use_actions: Vec::new(),
                     no_mfa: true,
-                    ghost: false,
+                    ..Account::quiet(sys, name, Owner::Identity(owner), AType::Service)
                 });
                 if let Some(e) = b.w.systems[sys].ent(role) {
                     b.w.push_grant(acc_idx, e, start_us - 300 * DAY_US, 0, admin0);
@@ -204,20 +197,12 @@ pub(super) fn platform(b: &mut Builder) {
         ] {
             let sys = b.w.sys_index(kind, j);
             let acc_idx = b.w.accounts.len();
+            let name = format!("{name}-{}", jur.code.to_lowercase());
             b.w.accounts.push(Account {
-                sys,
-                name: format!("{name}-{}", jur.code.to_lowercase()),
-                owner: Owner::Identity(owner),
-                atype: AType::Shared,
-                status: "active",
                 created_at: Some(start_us - b.rng.range(400, 1500) * DAY_US),
-                start_day: 0,
                 stop_day: i64::MAX,
                 weight: 2.0,
-                privileged_access: false,
-                use_actions: Vec::new(),
-                no_mfa: false,
-                ghost: false,
+                ..Account::quiet(sys, name, Owner::Identity(owner), AType::Shared)
             });
             if let Some(e) = b.w.systems[sys].ent(role) {
                 b.w.push_grant(acc_idx, e, start_us - 300 * DAY_US, 0, admin0);
@@ -233,20 +218,12 @@ pub(super) fn platform(b: &mut Builder) {
     let w = &mut b.w;
     for sys in 0..w.systems.len() {
         let acc_idx = w.accounts.len();
+        let owner = Owner::Identity(1 + w.systems[sys].jur);
         w.accounts.push(Account {
-            sys,
-            name: "svc-log-agent".to_string(),
-            owner: Owner::Identity(1 + w.systems[sys].jur),
-            atype: AType::Service,
-            status: "active",
             created_at: Some(start_us - 900 * DAY_US),
-            start_day: 0,
             stop_day: i64::MAX,
-            weight: 0.0,
-            privileged_access: false,
-            use_actions: Vec::new(),
             no_mfa: true,
-            ghost: false,
+            ..Account::quiet(sys, "svc-log-agent".to_string(), owner, AType::Service)
         });
         w.push_grant(acc_idx, 0, start_us - 900 * DAY_US, 0, admin0);
         w.log_agents.push(acc_idx);
@@ -317,20 +294,11 @@ impl World {
     fn push_breakglass(&mut self, sys: usize, owner: usize, role: &str) {
         let start_us = self.start_us;
         let acc_idx = self.accounts.len();
+        let name = format!("breakglass-{}", self.systems[sys].id);
         self.accounts.push(Account {
-            sys,
-            name: format!("breakglass-{}", self.systems[sys].id),
-            owner: Owner::Identity(owner),
-            atype: AType::Emergency,
             status: "disabled",
             created_at: Some(start_us - 800 * DAY_US),
-            start_day: 0,
-            stop_day: i64::MIN,
-            weight: 0.0,
-            privileged_access: false,
-            use_actions: Vec::new(),
-            no_mfa: false,
-            ghost: false,
+            ..Account::quiet(sys, name, Owner::Identity(owner), AType::Emergency)
         });
         if let Some(e) = self.systems[sys].ent(role) {
             self.push_grant(

@@ -10,24 +10,14 @@ pub(super) fn plant(b: &mut Builder) {
     for k in 0..b.n1() {
         let sys = b.rng.below(b.w.systems.len() as u64) as usize;
         let acc_idx = b.w.accounts.len();
+        let owner = if k % 2 == 0 {
+            Owner::None
+        } else {
+            Owner::Unknown(format!("E{:06}", 900_000 + k))
+        };
         b.w.accounts.push(Account {
-            sys,
-            name: format!("test-user-{k:03}"),
-            owner: if k % 2 == 0 {
-                Owner::None
-            } else {
-                Owner::Unknown(format!("E{:06}", 900_000 + k))
-            },
-            atype: AType::Human,
-            status: "active",
             created_at: Some(b.t_us - b.rng.range(100, 900) * DAY_US),
-            start_day: 0,
-            stop_day: i64::MIN,
-            weight: 0.0,
-            privileged_access: false,
-            use_actions: Vec::new(),
-            no_mfa: false,
-            ghost: false,
+            ..Account::quiet(sys, format!("test-user-{k:03}"), owner, AType::Human)
         });
         let n_perm = KINDS[b.w.systems[sys].kind].perms.len();
         b.w.push_grant(acc_idx, n_perm, b.t_us - 100 * DAY_US, 0, 1);

@@ -9,19 +9,9 @@ pub(super) fn plant(b: &mut Builder) {
         let sys = b.rng.below(b.w.systems.len() as u64) as usize;
         let a = b.w.accounts.len();
         b.w.accounts.push(Account {
-            sys,
-            name: format!("tmp_admin{k:02}"),
-            owner: Owner::None,
-            atype: AType::Human,
-            status: "active",
-            created_at: None,
-            start_day: 0,
-            stop_day: i64::MIN,
-            weight: 0.0,
-            privileged_access: false,
-            use_actions: Vec::new(),
             no_mfa: true,
             ghost: true,
+            ..Account::quiet(sys, format!("tmp_admin{k:02}"), Owner::None, AType::Human)
         });
         let d = b.weekday_in_window();
         let j = b.w.systems[sys].jur;
