@@ -5,7 +5,7 @@
 use crate::common::bin;
 use crate::review::{
     append, at, campaign, col, fill_csv, load, open_in, packet, read_csv, rewrite_xlsx,
-    sample_copy, write_csv, Cell,
+    sample_copy, try_open_in, write_csv, Cell,
 };
 
 use std::collections::BTreeMap;
@@ -480,23 +480,9 @@ fn a_link_planted_at_the_reviews_directory_is_refused_not_followed() {
     let reviews = out.path().join("reviews");
     std::os::unix::fs::symlink(elsewhere.path(), &reviews).expect("symlink");
     let data = crate::review::root().join("data/sample");
-    let err = permaudit::review::open::open(&permaudit::review::open::OpenOptions {
-        inputs: permaudit::pipeline::Inputs {
-            input_dir: &data.join("input"),
-            policy_dir: &data.join("policy"),
-            naive_tz: None,
-            lookback_days: 30,
-        },
-        config_sha256: "test",
-        templates_dir: None,
-        out: out.path(),
-        jurisdiction: "HK",
-        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
-        due: None,
-        on_no_response: OnNoResponse::Revoke,
-    })
-    .err()
-    .expect("refused");
+    let err = try_open_in(&data, out.path(), "2026-11-24", None, OnNoResponse::Revoke)
+        .err()
+        .expect("refused");
     assert_eq!(err.exit_code(), ExitCode::Internal, "{err}");
     let msg = err.to_string();
     assert!(
@@ -551,21 +537,13 @@ fn a_link_planted_at_a_campaign_subdirectory_is_refused_not_written_through() {
     std::fs::remove_dir_all(&packets).expect("rm packets");
     std::os::unix::fs::symlink(elsewhere.path(), &packets).expect("symlink");
     let data = crate::review::root().join("data/sample");
-    let err = permaudit::review::open::open(&permaudit::review::open::OpenOptions {
-        inputs: permaudit::pipeline::Inputs {
-            input_dir: &data.join("input"),
-            policy_dir: &data.join("policy"),
-            naive_tz: None,
-            lookback_days: 30,
-        },
-        config_sha256: "test",
-        templates_dir: None,
-        out: o,
-        jurisdiction: "HK",
-        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
-        due: chrono::NaiveDate::from_ymd_opt(2026, 12, 20),
-        on_no_response: OnNoResponse::Revoke,
-    })
+    let err = try_open_in(
+        &data,
+        o,
+        "2026-11-24",
+        Some("2026-12-20"),
+        OnNoResponse::Revoke,
+    )
     .err()
     .expect("refused");
     assert_eq!(err.exit_code(), ExitCode::Internal, "{err}");

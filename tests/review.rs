@@ -60,9 +60,22 @@ pub(crate) fn open_in(
     due: Option<&str>,
     nr: OnNoResponse,
 ) -> String {
+    try_open_in(data, out, as_of, due, nr)
+        .expect("open")
+        .campaign_id
+}
+
+/// `review open` of `data`'s HK systems into `out`, as the library returns it.
+pub(crate) fn try_open_in(
+    data: &Path,
+    out: &Path,
+    as_of: &str,
+    due: Option<&str>,
+    nr: OnNoResponse,
+) -> permaudit::error::Result<permaudit::review::open::Opened> {
     let input = data.join("input");
     let policy = data.join("policy");
-    let o = open(&OpenOptions {
+    open(&OpenOptions {
         inputs: Inputs {
             input_dir: &input,
             policy_dir: &policy,
@@ -77,8 +90,6 @@ pub(crate) fn open_in(
         due: due.map(date),
         on_no_response: nr,
     })
-    .expect("open");
-    o.campaign_id
 }
 
 /// The sample data, opened once per on_no_response into a base directory that tests copy.
