@@ -103,8 +103,27 @@ pub struct RunConfig {
     /// Used when `--as-of` is not given, so that a pinned sample reproduces byte for byte.
     pub as_of: Option<NaiveDate>,
     pub templates_dir: Option<PathBuf>,
+    /// `[[source]]` blocks, in file order; their kinds are checked by `crate::source`.
+    pub sources: Vec<SourceDecl>,
+    /// CSV `network,country` giving `src_country` to sources that have none.
+    pub ip_country_file: Option<PathBuf>,
     pub source: PathBuf,
     pub sha256: String,
+}
+
+/// One `[[source]]` block as written (CONTRACT section 7).
+#[derive(Debug, Clone)]
+pub struct SourceDecl {
+    pub kind: String,
+    /// Resolved against the configuration file's folder.
+    pub path: PathBuf,
+    /// As written, for messages and the manifest.
+    pub shown: String,
+    pub system_id: String,
+    /// `source[1]`, for messages.
+    pub entry: String,
+    pub kind_at: Option<Location>,
+    pub system_id_at: Option<Location>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +137,16 @@ struct RawRunConfig {
     // A TOML date literal is as natural here as a string, so both are accepted.
     as_of: Option<Spanned<toml::Value>>,
     templates_dir: Option<Spanned<String>>,
+    source: Option<Vec<RawSource>>,
+    ip_country_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: Spanned<String>,
+    path: Spanned<String>,
+    system_id: Spanned<String>,
 }
 
 impl RunConfig {
@@ -186,6 +215,37 @@ impl RunConfig {
             })
             .transpose()?;
 
+        let mut sources = Vec::new();
+        for (i, s) in raw.source.unwrap_or_default().into_iter().enumerate() {
+            let entry = format!("source[{}]", i + 1);
+            if s.path.get_ref().trim().is_empty() {
+                return Err(file.invalid(
+                    Some(&entry),
+                    Some("path"),
+                    Some(s.path.span()),
+                    "must not be empty",
+                ));
+            }
+            if s.system_id.get_ref().trim().is_empty() {
+                return Err(file.invalid(
+                    Some(&entry),
+                    Some("system_id"),
+                    Some(s.system_id.span()),
+                    "must not be empty",
+                ));
+            }
+            sources.push(SourceDecl {
+                kind: s.kind.get_ref().clone(),
+                path: base.join(s.path.get_ref()),
+                shown: s.path.get_ref().clone(),
+                system_id: s.system_id.get_ref().clone(),
+                entry,
+                kind_at: Some(file.location(s.kind.span().start)),
+                system_id_at: Some(file.location(s.system_id.span().start)),
+            });
+        }
+        let ip_country_file = dir(raw.ip_country_file, "ip_country_file")?;
+
         Ok(RunConfig {
             input_dir,
             policy_dir,
@@ -194,6 +254,8 @@ impl RunConfig {
             naive_timestamps_tz,
             as_of,
             templates_dir,
+            sources,
+            ip_country_file,
             source: path.to_path_buf(),
             sha256: file.sha256,
         })

@@ -23,5 +23,6 @@ pub mod review;
 pub mod rules;
 pub mod run;
 pub mod severity;
+pub mod source;
 pub mod time;
 pub mod verify;

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::config::RunConfig;
+use crate::config::SourceDecl;
 use crate::error::Result;
 use crate::ingest::events::ChainChecks;
 use crate::ingest::state::Store;
@@ -17,7 +18,7 @@ use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 use crate::time::{evaluation_instant, MICROS_PER_DAY};
-use crate::{findings, rules};
+use crate::{findings, rules, source};
 
 /// What a run knows after detection.
 pub struct Analysis {
@@ -35,6 +36,17 @@ pub struct Inputs<'a> {
     pub policy_dir: &'a Path,
     pub naive_tz: Option<Tz>,
     pub lookback_days: i64,
+    pub sources: SourceInputs<'a>,
+}
+
+/// The run configuration's sources (CONTRACT section 7), which ingest reads after the
+/// contract files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceInputs<'a> {
+    pub decls: &'a [SourceDecl],
+    /// The configuration file, named in errors about a `[[source]]` block.
+    pub config: Option<&'a Path>,
+    pub ip_country_file: Option<&'a Path>,
 }
 
 impl<'a> From<&'a RunConfig> for Inputs<'a> {
@@ -44,6 +56,11 @@ impl<'a> From<&'a RunConfig> for Inputs<'a> {
             policy_dir: &cfg.policy_dir,
             naive_tz: cfg.naive_timestamps_tz,
             lookback_days: cfg.activity_lookback_days,
+            sources: SourceInputs {
+                decls: &cfg.sources,
+                config: Some(&cfg.source),
+                ip_country_file: cfg.ip_country_file.as_deref(),
+            },
         }
     }
 }
@@ -149,7 +166,12 @@ fn load_with(
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
-    let discovery = ingest::discover(inputs.input_dir)?;
+    let sources = source::open(
+        inputs.sources.decls,
+        inputs.sources.config.unwrap_or(Path::new("permaudit.toml")),
+        inputs.sources.ip_country_file,
+    )?;
+    let discovery = ingest::discover(inputs.input_dir, sources)?;
     for f in &discovery.ignored {
         tracing::info!(file = %f, "ignored input file");
     }

@@ -69,6 +69,7 @@ fn same_seed_same_bytes_other_seed_other_bytes_and_many_rules_fire() {
         policy_dir: &a.path().join("policy"),
         naive_tz: None,
         lookback_days: 30,
+        sources: Default::default(),
     };
     let as_of = sa.as_of.expect("as_of");
     let analysis = analyze(&inputs, as_of).expect("analyze");

@@ -136,7 +136,7 @@ fn a_file_swapped_for_a_fifo_after_discovery_cannot_block() {
     let f = base();
     f.write();
     let input = f.input_dir();
-    let discovery = permaudit::ingest::discover(&input).expect("discovery");
+    let discovery = permaudit::ingest::discover(&input, Vec::new()).expect("discovery");
     remove(&input.join("grants.csv"));
     mkfifo(&input.join("grants.csv"));
     // In a thread, so that a regression fails the test instead of hanging it.

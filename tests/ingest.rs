@@ -130,6 +130,7 @@ fn load_written(f: &Fixture) -> Result<Loaded, Error> {
         policy_dir: &policy_dir,
         naive_tz: f.naive_tz,
         lookback_days: f.lookback_days,
+        sources: Default::default(),
     };
     let (_policy, tables, report) = pipeline::load(&inputs)?;
     let loaded = Loaded { tables, report };
@@ -2114,7 +2115,7 @@ fn changed_gaps(records: LazyFrame) -> permaudit::error::Result<LazyFrame> {
 /// The `detail` of the gaps inside partitions, after a run that reuses and stores the
 /// digests in `out` with `checks`.
 fn stored_gap_details(f: &Fixture, out: &Path, checks: &ChainChecks) -> Vec<String> {
-    let discovery = permaudit::ingest::discover(&f.input_dir()).expect("discovery");
+    let discovery = permaudit::ingest::discover(&f.input_dir(), Vec::new()).expect("discovery");
     let store = Store::open(out, true).expect("store");
     // A window ending after the events: their partition lies before T, so its systems'
     // chains are compact and the gaps come from its digest.

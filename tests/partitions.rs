@@ -26,6 +26,7 @@ fn inputs<'a>(input: &'a Path, policy: &'a Path) -> Inputs<'a> {
         policy_dir: policy,
         naive_tz: None,
         lookback_days: 30,
+        sources: Default::default(),
     }
 }
 

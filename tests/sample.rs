@@ -53,6 +53,7 @@ fn sample_findings_match_the_pinned_answer() {
         policy_dir: Path::new("data/sample/policy"),
         naive_tz: None,
         lookback_days: 30,
+        sources: Default::default(),
     };
     let a = analyze(&inputs, common::date("2026-11-24")).expect("sample analyses");
     let mut actual = BTreeSet::new();

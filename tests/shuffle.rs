@@ -16,6 +16,7 @@ fn run(input: &Path) -> polars::prelude::DataFrame {
         policy_dir: Path::new("data/sample/policy"),
         naive_tz: None,
         lookback_days: 30,
+        sources: Default::default(),
     };
     analyze(&inputs, common::date(AS_OF))
         .expect("analysis")

@@ -138,6 +138,9 @@ pub struct PartitionMeta {
     pub unknown_columns: Vec<String>,
     /// UTC days of the first and last loaded event (None when nothing loaded).
     pub days: Option<(i64, i64)>,
+    /// For a source's file: what became of its records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<super::mapped::Tally>,
 }
 
 /// A quarantine row of the events table, without the table name.
@@ -210,15 +213,37 @@ pub fn load_rows(
         ..Known::default()
     };
     let mut loader = TableLoader::new(&AUDIT_EVENTS, &mut known);
-    loader.start_file();
-    let read = super::read_file(file, bytes, naive_tz, &mut loader)?;
+    let mut source = None;
+    let read = match &file.origin {
+        Some((rows, index)) => {
+            loader.start_source_file();
+            let mut sink = super::mapped::LoaderSink {
+                loader: &mut loader,
+                rel: &file.rel,
+                tally: super::mapped::Tally::default(),
+            };
+            let hashed = rows.rows(*index, super::schema::Table::AuditEvents, &mut sink)?;
+            source = Some((sink.tally, hashed));
+            super::FileRead {
+                unknown_columns: Vec::new(),
+            }
+        }
+        None => {
+            loader.start_file();
+            super::read_file(file, bytes, naive_tz, &mut loader)?
+        }
+    };
     let (df, rows_read, rows_loaded, quarantine) = loader.finish()?;
     let days = day_span(&df)?;
+    let (source, sha256, size) = match source {
+        Some((tally, hashed)) => (Some(tally), hashed.sha256, hashed.bytes),
+        None => (None, String::new(), bytes.len() as u64),
+    };
     let meta = PartitionMeta {
         file: InputFile {
             path: file.rel.clone(),
-            sha256: String::new(),
-            bytes: bytes.len() as u64,
+            sha256,
+            bytes: size,
         },
         rows_read,
         rows_loaded,
@@ -233,6 +258,7 @@ pub fn load_rows(
             .collect(),
         unknown_columns: read.unknown_columns,
         days,
+        source,
     };
     Ok((df, meta))
 }

@@ -96,6 +96,28 @@ pub fn empty_frame(schema: &TableSchema) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
+/// What became of a row offered to the loader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    Loaded,
+    Quarantined,
+    /// A source row whose key a contract file's row already has: the contract row wins
+    /// (CONTRACT section 7). Not a row of the table, so not counted in its accounting.
+    Overridden,
+}
+
+/// Why a row is not loaded.
+enum Refusal {
+    Bad(String),
+    Overridden,
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Refusal::Bad(reason)
+    }
+}
+
 /// The text of schema column `i` of the row being checked (None for null).
 type CellText<'c> = dyn Fn(usize) -> Option<Cow<'c, str>> + 'c;
 
@@ -106,9 +128,11 @@ pub struct TableLoader<'k> {
     /// Loaded rows so far, in file order: canonical chunks (from columnar readers) and,
     /// last, the rows in `builders` (from row-by-row readers).
     chunks: Vec<DataFrame>,
-    /// key -> (file, position) of the first loaded row with that key.
+    /// key -> (file, position, from a source) of the first loaded row with that key.
     /// Fast hashing: tens of millions of event ids go through here in a full run.
-    keys: PlHashMap<String, (usize, u64)>,
+    keys: PlHashMap<String, (usize, u64, bool)>,
+    /// Whether the rows offered now come from a source (after every contract file).
+    from_source: bool,
     /// Files named by `keys` (by index: one string per file, not per row).
     key_files: Vec<String>,
     key_idx: Vec<usize>,
@@ -132,6 +156,7 @@ impl<'k> TableLoader<'k> {
             builders: schema.columns.iter().map(|c| Builder::new(c.ty)).collect(),
             chunks: Vec::new(),
             keys: PlHashMap::new(),
+            from_source: false,
             key_files: Vec::new(),
             key_idx,
             ref_idx: schema
@@ -157,6 +182,13 @@ impl<'k> TableLoader<'k> {
         }
     }
 
+    /// Called when a source's file starts: its rows come after every contract row of the
+    /// table, and yield to a contract row with the same key.
+    pub fn start_source_file(&mut self) {
+        self.start_file();
+        self.from_source = true;
+    }
+
     /// Offers one row. `cells` holds one value per schema column (or the reason the row is
     /// unreadable); `raw` renders the row for the quarantine and is only called if needed.
     pub fn push(
@@ -165,15 +197,21 @@ impl<'k> TableLoader<'k> {
         pos: u64,
         cells: std::result::Result<Vec<Value>, String>,
         raw: impl FnOnce() -> String,
-    ) {
-        let verdict = cells.and_then(|cells| {
+    ) -> Offer {
+        let verdict = cells.map_err(Refusal::Bad).and_then(|cells| {
             self.check(file, pos, &|i| value_text(&cells[i]))
                 .map(|()| cells)
         });
-        if let Some(cells) = self.settle(file, pos, verdict, raw) {
-            for (b, v) in self.builders.iter_mut().zip(cells) {
-                b.push(v);
+        let overridden = matches!(verdict, Err(Refusal::Overridden));
+        match self.settle(file, pos, verdict, raw) {
+            Some(cells) => {
+                for (b, v) in self.builders.iter_mut().zip(cells) {
+                    b.push(v);
+                }
+                Offer::Loaded
             }
+            None if overridden => Offer::Overridden,
+            None => Offer::Quarantined,
         }
     }
 
@@ -192,7 +230,7 @@ impl<'k> TableLoader<'k> {
 
     /// Counts a row for a reader that already knows it cannot be loaded (a bad cell).
     pub fn reject(&mut self, file: &str, pos: u64, reason: String, raw: impl FnOnce() -> String) {
-        self.settle::<()>(file, pos, Err(reason), raw);
+        self.settle::<()>(file, pos, Err(Refusal::Bad(reason)), raw);
     }
 
     /// Appends the rows a columnar reader loaded through [`Self::admit`], as a frame with
@@ -230,16 +268,20 @@ impl<'k> TableLoader<'k> {
         &mut self,
         file: &str,
         pos: u64,
-        verdict: std::result::Result<T, String>,
+        verdict: std::result::Result<T, Refusal>,
         raw: impl FnOnce() -> String,
     ) -> Option<T> {
+        if let Err(Refusal::Overridden) = verdict {
+            return None;
+        }
         self.rows_read += 1;
         match verdict {
             Ok(t) => {
                 self.rows_loaded += 1;
                 Some(t)
             }
-            Err(reason) => {
+            Err(Refusal::Overridden) => None,
+            Err(Refusal::Bad(reason)) => {
                 self.quarantine.push(QuarantineRow {
                     table: self.schema.name,
                     source_file: file.to_string(),
@@ -261,7 +303,7 @@ impl<'k> TableLoader<'k> {
         file: &str,
         pos: u64,
         text: &CellText<'_>,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), Refusal> {
         self.table_rule(text)?;
         for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
             let owned: Vec<Cow<str>> = idx.iter().filter_map(|&i| text(i)).collect();
@@ -278,10 +320,10 @@ impl<'k> TableLoader<'k> {
                         None => false,
                         Some(kind) => match r.kind {
                             Some(want) if kind != want => {
-                                return Err(format!(
+                                return Err(Refusal::Bad(format!(
                                     "{} ({}, {}) is a {kind}, not a {want}",
                                     r.columns[1], s, e
-                                ))
+                                )))
                             }
                             _ => true,
                         },
@@ -290,7 +332,8 @@ impl<'k> TableLoader<'k> {
                 _ => true,
             };
             if !ok {
-                return Err(format!("{} ({})", r.what, describe_key(r.columns, &vals)));
+                let reason = format!("{} ({})", r.what, describe_key(r.columns, &vals));
+                return Err(Refusal::Bad(reason));
             }
         }
         if !self.key_idx.is_empty() {
@@ -304,21 +347,26 @@ impl<'k> TableLoader<'k> {
                 // Each part led by its byte length, so that distinct keys stay distinct.
                 many => many.iter().map(|p| format!("{}:{p}", p.len())).collect(),
             };
-            if let Some((fi, p)) = self.keys.get(&key) {
+            if let Some((fi, p, earlier_from_source)) = self.keys.get(&key) {
+                if self.from_source && !earlier_from_source {
+                    return Err(Refusal::Overridden);
+                }
                 let f = self.key_files.get(*fi).map_or("", String::as_str);
                 let cols: Vec<&str> = self.schema.key.to_vec();
                 let vals: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
-                return Err(format!(
+                return Err(Refusal::Bad(format!(
                     "duplicate primary key ({}), first loaded from {f} {} {p}",
                     describe_key(&cols, &vals),
                     position_word(f)
-                ));
+                )));
             }
             self.remember(text);
             if self.key_files.last().map(String::as_str) != Some(file) {
                 self.key_files.push(file.to_string());
             }
-            self.keys.insert(key, (self.key_files.len() - 1, pos));
+            let from_source = self.from_source;
+            self.keys
+                .insert(key, (self.key_files.len() - 1, pos, from_source));
         } else {
             self.remember(text);
         }

@@ -4,6 +4,7 @@
 pub mod csv_file;
 pub mod events;
 pub mod loader;
+pub mod mapped;
 pub mod ndjson_file;
 pub mod parquet_file;
 pub mod schema;
@@ -14,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 use polars::prelude::{col, DataFrame, Expr, IntoLazy, LazyFrame};
@@ -23,6 +25,7 @@ use crate::fs_guard::{self, Links};
 use events::{ChainChecks, EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
+use mapped::{LoaderSink, MappedSource, RowSource, SourceAccount, SourceFileAccount, Tally};
 use schema::{Table, TableSchema};
 use state::{Stamp, Store};
 
@@ -31,6 +34,8 @@ pub enum Format {
     Csv,
     Parquet,
     Ndjson,
+    /// A source's file (CONTRACT section 7): its rows come from [`SourceFile::origin`].
+    Source,
 }
 
 impl Format {
@@ -51,6 +56,8 @@ pub struct SourceFile {
     pub rel: String,
     pub path: PathBuf,
     pub format: Format,
+    /// For a source's file: the source and the file's index in it.
+    pub origin: Option<(Arc<dyn RowSource>, usize)>,
 }
 
 /// Where each table's files are, and what was passed over.
@@ -58,6 +65,9 @@ pub struct SourceFile {
 pub struct Discovery {
     pub files: BTreeMap<Table, Vec<SourceFile>>,
     pub ignored: Vec<String>,
+    /// Sources of the run configuration, in its order; their event files are also in
+    /// `files`, after the contract files.
+    pub sources: Vec<MappedSource>,
 }
 
 /// Which schema column each file column feeds.
@@ -121,7 +131,7 @@ pub struct FileRead {
     pub unknown_columns: Vec<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     pub path: String,
     pub sha256: String,
@@ -198,6 +208,8 @@ pub struct IngestReport {
     pub ignored_files: Vec<String>,
     /// (file, column) pairs of columns the contract does not know.
     pub unknown_columns: Vec<(String, String)>,
+    /// What each source of the run configuration made of its files.
+    pub sources: Vec<SourceAccount>,
 }
 
 impl IngestReport {
@@ -206,8 +218,9 @@ impl IngestReport {
     }
 }
 
-/// Finds the files of every table. Two formats of one table is a file-level error.
-pub fn discover(input_dir: &Path) -> Result<Discovery> {
+/// Finds the files of every table, the sources' files after the contract files. Two formats
+/// of one table is a file-level error.
+pub fn discover(input_dir: &Path, sources: Vec<MappedSource>) -> Result<Discovery> {
     let mut d = Discovery::default();
     // An input that cannot be read is a file-level input problem (exit 2, contract section
     // 3), not an operational IO failure.
@@ -277,7 +290,7 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
         given.insert(table.table, name.clone());
         let slot = d.files.entry(table.table).or_default();
         if is_dir {
-            slot.extend(walk_events(input_dir, &path, &mut d.ignored)?);
+            slot.extend(walk_tree(input_dir, &path, &mut d.ignored, Format::of)?);
         } else if let Some(format) = Format::of(&path) {
             if let Ok(meta) = std::fs::metadata(&path) {
                 ensure_regular(&name, &meta)?;
@@ -286,11 +299,34 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
                 rel: name,
                 path,
                 format,
+                origin: None,
             });
         }
     }
+    for (i, src) in sources.iter().enumerate() {
+        if src.tables.contains(&Table::AuditEvents) {
+            let slot = d.files.entry(Table::AuditEvents).or_default();
+            slot.extend(src.files.iter().enumerate().map(|(f, file)| SourceFile {
+                rel: file.rel.clone(),
+                path: file.path.clone(),
+                format: Format::Source,
+                origin: Some((src.rows.clone(), f)),
+            }));
+        }
+        tracing::debug!(
+            source = i,
+            kind = src.kind,
+            files = src.files.len(),
+            "source"
+        );
+    }
+    let from_sources: BTreeSet<Table> = sources
+        .iter()
+        .flat_map(|s| s.tables.iter().copied())
+        .collect();
+    d.sources = sources;
     for s in schema::ALL {
-        if !s.optional && !d.files.contains_key(&s.table) {
+        if !s.optional && !d.files.contains_key(&s.table) && !from_sources.contains(&s.table) {
             return Err(Error::input(
                 input_dir.join(s.name).display().to_string(),
                 format!(
@@ -307,7 +343,8 @@ pub fn discover(input_dir: &Path) -> Result<Discovery> {
 /// a file) are one file.
 type FileId = (u64, u64);
 
-/// The files of the `audit_events/` tree, in file order, each read once.
+/// The files of a tree (the `audit_events/` directory, a source's folder), in file order,
+/// each read once; `format_of` says which files are read, by their path.
 ///
 /// Links to directories inside the tree are not followed (a link back up would make every
 /// partition count once per loop): they are ignored, with a warning naming them. A
@@ -315,10 +352,22 @@ type FileId = (u64, u64);
 /// read, but a file reached by a second path (a link, a hard link) is read only at the first
 /// path in file order and the others are ignored with a warning: its events would otherwise
 /// count twice.
-fn walk_events(root: &Path, dir: &Path, ignored: &mut Vec<String>) -> Result<Vec<SourceFile>> {
+pub fn walk_tree(
+    root: &Path,
+    dir: &Path,
+    ignored: &mut Vec<String>,
+    format_of: fn(&Path) -> Option<Format>,
+) -> Result<Vec<SourceFile>> {
     let mut found = Vec::new();
     let mut dirs = HashSet::new();
-    walk(root, dir, &mut found, &mut dirs, ignored)?;
+    let mut walk = Walk {
+        root,
+        out: &mut found,
+        dirs: &mut dirs,
+        ignored,
+        format_of,
+    };
+    walk.dir(dir)?;
     // Lexicographic order of the relative path, as the contract defines file order.
     found.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
     let mut first: HashMap<FileId, String> = HashMap::new();
@@ -342,57 +391,69 @@ fn walk_events(root: &Path, dir: &Path, ignored: &mut Vec<String>) -> Result<Vec
     Ok(out)
 }
 
-fn walk(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(SourceFile, FileId)>,
-    dirs: &mut HashSet<FileId>,
-    ignored: &mut Vec<String>,
-) -> Result<()> {
-    let unreadable = |e| Error::input(relative(root, dir), format!("unreadable directory: {e}"));
-    let meta = std::fs::metadata(dir).map_err(unreadable)?;
-    if !dirs.insert((meta.dev(), meta.ino())) {
-        tracing::warn!(directory = %relative(root, dir), "input directory ignored: reached twice (a bind mount?), read once");
-        ignored.push(relative(root, dir));
-        return Ok(());
-    }
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
-        let entry = entry.map_err(unreadable)?;
-        let is_link = entry.file_type().map_err(unreadable)?.is_symlink();
-        entries.push((entry.path(), is_link));
-    }
-    entries.sort();
-    for (path, is_link) in entries {
-        let rel = relative(root, &path);
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('_') || name.starts_with('.') {
-            ignored.push(rel);
-            continue;
+struct Walk<'w> {
+    root: &'w Path,
+    out: &'w mut Vec<(SourceFile, FileId)>,
+    dirs: &'w mut HashSet<FileId>,
+    ignored: &'w mut Vec<String>,
+    format_of: fn(&Path) -> Option<Format>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) -> Result<()> {
+        let (root, format_of) = (self.root, self.format_of);
+        let unreadable =
+            |e| Error::input(relative(root, dir), format!("unreadable directory: {e}"));
+        let meta = std::fs::metadata(dir).map_err(unreadable)?;
+        if !self.dirs.insert((meta.dev(), meta.ino())) {
+            tracing::warn!(directory = %relative(root, dir), "input directory ignored: reached twice (a bind mount?), read once");
+            self.ignored.push(relative(root, dir));
+            return Ok(());
         }
-        // Followed for the type of what a link names; a dangling link is judged by its name.
-        let meta = std::fs::metadata(&path);
-        match (&meta, Format::of(&path)) {
-            (Ok(m), _) if m.is_dir() && is_link => {
-                tracing::warn!(link = %rel, "input link to a directory ignored: links to directories are not followed");
-                ignored.push(rel);
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let is_link = entry.file_type().map_err(unreadable)?.is_symlink();
+            entries.push((entry.path(), is_link));
+        }
+        entries.sort();
+        for (path, is_link) in entries {
+            let rel = relative(root, &path);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('_') || name.starts_with('.') {
+                self.ignored.push(rel);
+                continue;
             }
-            (Ok(m), _) if m.is_dir() => walk(root, &path, out, dirs, ignored)?,
-            (_, None) => ignored.push(rel),
-            (Err(e), Some(_)) => {
-                return Err(Error::input(rel, format!("unreadable file: {e}")));
-            }
-            (Ok(m), Some(format)) => {
-                ensure_regular(&rel, m)?;
-                let id = (m.dev(), m.ino());
-                out.push((SourceFile { rel, path, format }, id));
+            // Followed for the type of what a link names; a dangling link is judged by its name.
+            let meta = std::fs::metadata(&path);
+            match (&meta, format_of(&path)) {
+                (Ok(m), _) if m.is_dir() && is_link => {
+                    tracing::warn!(link = %rel, "input link to a directory ignored: links to directories are not followed");
+                    self.ignored.push(rel);
+                }
+                (Ok(m), _) if m.is_dir() => self.dir(&path)?,
+                (_, None) => self.ignored.push(rel),
+                (Err(e), Some(_)) => {
+                    return Err(Error::input(rel, format!("unreadable file: {e}")));
+                }
+                (Ok(m), Some(format)) => {
+                    ensure_regular(&rel, m)?;
+                    let id = (m.dev(), m.ino());
+                    let file = SourceFile {
+                        rel,
+                        path,
+                        format,
+                        origin: None,
+                    };
+                    self.out.push((file, id));
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Only regular files are read: opening a FIFO blocks until a writer comes, a device may
@@ -491,6 +552,21 @@ fn read_bytes(f: &SourceFile) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The SHA-256 of an input file, read as a stream.
+fn hash_streamed(f: &SourceFile) -> Result<String> {
+    use sha2::Digest;
+    let mut file = fs_guard::open_regular(
+        std::fs::OpenOptions::new().read(true),
+        &f.path,
+        Links::Follow,
+    )
+    .map_err(|e| Error::input(&f.rel, format!("unreadable file: {e}")))?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| Error::input(&f.rel, format!("unreadable file: {e}")))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// Reads one file of any format into the loader.
 pub fn read_file(
     f: &SourceFile,
@@ -502,6 +578,10 @@ pub fn read_file(
         Format::Csv => csv_file::read(&f.rel, bytes, naive_tz, loader),
         Format::Parquet => parquet_file::read(&f.rel, bytes, naive_tz, loader),
         Format::Ndjson => ndjson_file::read(&f.rel, bytes, naive_tz, loader),
+        Format::Source => Err(Error::Internal(format!(
+            "{}: a source's file is mapped, not read as a contract file",
+            f.rel
+        ))),
     }
 }
 
@@ -527,6 +607,12 @@ pub fn load(
         ignored_files: discovery.ignored.clone(),
         ..Default::default()
     };
+    // Per source, per file: the tally over every table, and the file's hash.
+    let mut tallies: Vec<Vec<(Tally, Option<InputFile>)>> = discovery
+        .sources
+        .iter()
+        .map(|s| vec![(Tally::default(), None); s.files.len()])
+        .collect();
     for schema in schema::ALL {
         let files = discovery
             .files
@@ -545,6 +631,10 @@ pub fn load(
             let (mut partitions, account) =
                 load_events(files, naive_tz, &known.systems, plan, &rows)?;
             for p in &partitions {
+                if let (Some(t), Some((i, f))) = (&p.meta.source, source_of(discovery, &p.meta)) {
+                    tallies[i][f].0.add(t);
+                    tallies[i][f].1 = Some(p.meta.file.clone());
+                }
                 report.unknown_columns.extend(
                     p.meta
                         .unknown_columns
@@ -588,6 +678,27 @@ pub fn load(
                 .unknown_columns
                 .extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
         }
+        for (i, src) in discovery.sources.iter().enumerate() {
+            if !src.tables.contains(&schema.table) {
+                continue;
+            }
+            for (f, file) in src.files.iter().enumerate() {
+                loader.start_source_file();
+                let mut sink = LoaderSink {
+                    loader: &mut loader,
+                    rel: &file.rel,
+                    tally: Tally::default(),
+                };
+                let hashed = src.rows.rows(f, schema.table, &mut sink)?;
+                let slot = &mut tallies[i][f];
+                slot.0.add(&sink.tally);
+                slot.1 = Some(InputFile {
+                    path: file.rel.clone(),
+                    sha256: hashed.sha256,
+                    bytes: hashed.bytes,
+                });
+            }
+        }
         let (df, read, loaded, quarantine) = loader.finish()?;
         report.accounts.push(TableAccount {
             table: schema.name,
@@ -599,7 +710,47 @@ pub fn load(
         report.quarantine.extend(quarantine);
         *tables.slot(schema.table) = df;
     }
+    report.sources = discovery
+        .sources
+        .iter()
+        .zip(tallies)
+        .map(|(src, files)| source_account(src, files))
+        .collect();
     Ok((tables, report))
+}
+
+/// Which source and file of the discovery a partition is.
+fn source_of(d: &Discovery, meta: &events::PartitionMeta) -> Option<(usize, usize)> {
+    d.sources.iter().enumerate().find_map(|(i, s)| {
+        let f = s.files.iter().position(|f| f.rel == meta.file.path)?;
+        Some((i, f))
+    })
+}
+
+fn source_account(src: &MappedSource, files: Vec<(Tally, Option<InputFile>)>) -> SourceAccount {
+    let mut total = Tally::default();
+    let files = src
+        .files
+        .iter()
+        .zip(files)
+        .map(|(f, (tally, input))| {
+            total.add(&tally);
+            let input = input.unwrap_or_default();
+            SourceFileAccount {
+                path: f.rel.clone(),
+                sha256: input.sha256,
+                bytes: input.bytes,
+                tally,
+            }
+        })
+        .collect();
+    SourceAccount {
+        kind: src.kind.to_string(),
+        path: src.path.clone(),
+        system_id: src.system_id.clone(),
+        total,
+        files,
+    }
 }
 
 /// Every partition of the events table, in file order: from the store when its digest is
@@ -648,7 +799,12 @@ fn load_partition(
     plan: &EventsPlan,
     rows_wanted: &RowsWanted,
 ) -> Result<Partition> {
-    let key_of = |sha: &str| Store::key(&f.rel, sha, systems_fp, naive_tz, &plan.checks.version);
+    // A source's rows also depend on its mapping and settings, not only on the bytes.
+    let name = match &f.origin {
+        Some((src, i)) => format!("{}\n{}", f.rel, src.fingerprint(*i)),
+        None => f.rel.clone(),
+    };
+    let key_of = |sha: &str| Store::key(&name, sha, systems_fp, naive_tz, &plan.checks.version);
     let from_store = |sha: &str| {
         let store = plan.store?;
         let key = key_of(sha);
@@ -668,8 +824,16 @@ fn load_partition(
     if let Some(p) = cached_sha.as_deref().and_then(from_store) {
         return Ok(p);
     }
-    let bytes = read_bytes(f)?;
-    let sha256 = crate::hash::sha256_hex(&bytes);
+    // A source's file is read as a stream (an export may be larger than memory): hashed
+    // first, for the store, then mapped.
+    let (bytes, sha256) = match f.origin {
+        Some(_) => (Vec::new(), hash_streamed(f)?),
+        None => {
+            let bytes = read_bytes(f)?;
+            let sha256 = crate::hash::sha256_hex(&bytes);
+            (bytes, sha256)
+        }
+    };
     if let Some((store, stamp)) = plan.store.zip(stamp) {
         store.record_sha256(&f.rel, stamp, &sha256);
     }
@@ -678,6 +842,12 @@ fn load_partition(
     }
     let (rows, mut meta) = events::load_rows(f, &bytes, naive_tz, systems)?;
     drop(bytes);
+    if f.origin.is_some() && meta.file.sha256 != sha256 {
+        return Err(Error::input(
+            &f.rel,
+            "the file changed while it was read (hashed, then mapped): run again",
+        ));
+    }
     meta.file.sha256 = sha256.clone();
     let seq = events::seq_records(&rows)?;
     let digest = events::digest(&rows, &seq, plan.checks)?;

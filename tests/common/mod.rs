@@ -102,6 +102,7 @@ impl Fixture {
             policy_dir: &policy_dir,
             naive_tz: self.naive_tz,
             lookback_days: self.lookback_days,
+            sources: Default::default(),
         };
         analyze(&inputs, date(as_of))
     }

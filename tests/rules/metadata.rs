@@ -23,6 +23,7 @@ fn sample_findings() -> BTreeMap<&'static str, Vec<Row>> {
         policy_dir: Path::new("data/sample/policy"),
         naive_tz: None,
         lookback_days: 30,
+        sources: Default::default(),
     };
     let a = analyze(&inputs, common::date("2026-11-24")).expect("sample analyses");
     REGISTRY
