@@ -21,5 +21,6 @@ mod review;
 mod rules;
 mod sample;
 mod shuffle;
+mod sources;
 mod summaries;
 mod tidy;

@@ -18,7 +18,7 @@ pub mod ocsf;
 pub mod okta_system_log;
 pub mod scim;
 
-mod open;
+pub mod open;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
