@@ -48,9 +48,65 @@ pub enum Command {
     /// Generate a deterministic synthetic data set (inputs, policy, permaudit.toml).
     #[command(after_help = ExitCode::help())]
     Generate(GenerateArgs),
+    /// Map one source's exports (Okta, CloudTrail, Entra ID, OCSF, SCIM, AWS IAM) to
+    /// contract tables in DIR, with DIR/import.json (what became of every record).
+    #[command(after_help = ExitCode::help())]
+    Import(ImportArgs),
     /// Access review campaigns: open, ingest returned packets, status, close.
     #[command(subcommand)]
     Review(ReviewCommand),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The kind of source.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        permaudit::source::KINDS.iter().map(|k| k.name)
+    ))]
+    pub kind: String,
+    /// Export files or folders (folders are read recursively; names starting with `_` or
+    /// `.` are skipped).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The system the rows belong to; may hold {account} (AWS account id of each record)
+    /// or {tenant} (Entra tenant id).
+    #[arg(long, value_name = "ID")]
+    pub system_id: String,
+    /// Directory to write the tables, quarantine.csv and import.json into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Format of the tables written.
+    #[arg(long, value_enum, default_value_t = ImportFormat::Parquet)]
+    pub format: ImportFormat,
+    /// CSV `network,country` giving a country to addresses (sources without one).
+    #[arg(long, value_name = "FILE")]
+    pub ip_country_file: Option<PathBuf>,
+    /// Any quarantined record is fatal (exit 2, nothing written).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Parquet,
+}
+
+impl From<ImportArgs> for permaudit::import::ImportOptions {
+    fn from(a: ImportArgs) -> Self {
+        permaudit::import::ImportOptions {
+            kind: a.kind,
+            paths: a.paths,
+            system_id: a.system_id,
+            out: a.out,
+            format: match a.format {
+                ImportFormat::Csv => permaudit::import::TableFormat::Csv,
+                ImportFormat::Parquet => permaudit::import::TableFormat::Parquet,
+            },
+            ip_country_file: a.ip_country_file,
+            strict: a.strict,
+        }
+    }
 }
 
 #[derive(Args)]

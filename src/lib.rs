@@ -9,6 +9,7 @@ pub mod fs_guard;
 pub mod generate;
 pub mod hash;
 pub mod history;
+pub mod import;
 pub mod ingest;
 pub mod lock;
 pub mod manifest;

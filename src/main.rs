@@ -85,6 +85,10 @@ fn execute(command: Command) -> Result<ExitCode> {
             say(permaudit::generate::generate(&args.into())?);
             Ok(ExitCode::Success)
         }
+        Command::Import(args) => {
+            say(permaudit::import::import(&args.into())?);
+            Ok(ExitCode::Success)
+        }
         Command::Review(ReviewCommand::Open(args)) => review_open(args),
         Command::Review(ReviewCommand::Ingest(args)) => review_ingest(args),
         Command::Review(ReviewCommand::Status(args)) => review_status(args),

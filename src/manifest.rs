@@ -34,6 +34,12 @@ pub struct Manifest {
     pub templates: Vec<Template>,
     #[serde(default)]
     pub tables: Vec<TableRows>,
+    /// What each `[[source]]` made of its files (CONTRACT section 7); absent without sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::ingest::mapped::SourceAccount>,
+    /// The `ip_country_file` the sources read, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_country_file: Option<FileHash>,
     #[serde(default)]
     pub findings: u64,
     /// The latest earlier run when this one ran (None for the first, or a backfill before

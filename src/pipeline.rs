@@ -166,7 +166,7 @@ fn load_with(
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
-    let sources = source::open(
+    let (sources, countries) = source::open(
         inputs.sources.decls,
         inputs.sources.config.unwrap_or(Path::new("permaudit.toml")),
         inputs.sources.ip_country_file,
@@ -176,9 +176,11 @@ fn load_with(
         tracing::info!(file = %f, "ignored input file");
     }
     let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let (tables, report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
+    let (tables, mut report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
         window_rows(&policy, t)
     })?;
+    report.ip_country_file = countries;
+    source::log_accounts(&report.sources);
     log_unknown_columns(&report.unknown_columns);
     for a in &report.accounts {
         tracing::info!(

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::files;
 use crate::findings::{write_csv, write_parquet};
 use crate::history::{self, History};
+use crate::ingest::loader::quarantine_frame;
 use crate::ingest::state::Store;
-use crate::ingest::QuarantineRow;
 use crate::lock;
 use crate::manifest::{self, FileHash, Manifest};
 use crate::output::{self, Staging};
@@ -386,6 +386,15 @@ fn write_all(
                 rows_quarantined: t.rows_quarantined,
             })
             .collect(),
+        sources: a.ingest.sources.clone(),
+        ip_country_file: a
+            .ingest
+            .ip_country_file
+            .as_ref()
+            .map(|f| manifest::FileHash {
+                path: f.path.clone(),
+                sha256: f.sha256.clone(),
+            }),
         findings: a.findings.height() as u64,
         previous: history
             .previous
@@ -437,16 +446,6 @@ fn summary(
         "resolved": d.resolved,
         "previous_as_of": history.previous.as_ref().map(|(p, _)| p.format("%Y-%m-%d").to_string()),
     })
-}
-
-fn quarantine_frame(rows: &[QuarantineRow]) -> Result<DataFrame> {
-    Ok(df!(
-        "table" => rows.iter().map(|r| r.table).collect::<Vec<_>>(),
-        "source_file" => rows.iter().map(|r| r.source_file.as_str()).collect::<Vec<_>>(),
-        "line" => rows.iter().map(|r| r.line).collect::<Vec<_>>(),
-        "reason" => rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>(),
-        "raw" => rows.iter().map(|r| r.raw.as_str()).collect::<Vec<_>>(),
-    )?)
 }
 
 /// One row per account to suspend, with every reason and finding that names it.

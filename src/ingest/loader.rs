@@ -22,6 +22,17 @@ pub struct QuarantineRow {
     pub raw: String,
 }
 
+/// The quarantine as `quarantine.csv` holds it.
+pub fn quarantine_frame(rows: &[QuarantineRow]) -> Result<DataFrame> {
+    Ok(df!(
+        "table" => rows.iter().map(|r| r.table).collect::<Vec<_>>(),
+        "source_file" => rows.iter().map(|r| r.source_file.as_str()).collect::<Vec<_>>(),
+        "line" => rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+        "reason" => rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>(),
+        "raw" => rows.iter().map(|r| r.raw.as_str()).collect::<Vec<_>>(),
+    )?)
+}
+
 /// Keys of the tables loaded so far, for reference checks. Pairs are nested by system so
 /// that a lookup borrows the row's text instead of allocating a key per row.
 #[derive(Debug, Default)]
@@ -32,6 +43,8 @@ pub struct Known {
     /// system_id -> entitlement_id -> kind
     pub entitlements: PlHashMap<String, PlHashMap<String, String>>,
     pub sod_rule_ids: HashSet<String>,
+    /// Every system id is taken as known (`import`, which has no systems table).
+    pub any_system: bool,
 }
 
 enum Builder {
@@ -309,7 +322,7 @@ impl<'k> TableLoader<'k> {
             let owned: Vec<Cow<str>> = idx.iter().filter_map(|&i| text(i)).collect();
             let vals: Vec<&str> = owned.iter().map(|v| v.as_ref()).collect();
             let ok = match (r.table, vals.as_slice()) {
-                (Table::Systems, [s]) => self.known.systems.contains(*s),
+                (Table::Systems, [s]) => self.known.any_system || self.known.systems.contains(*s),
                 (Table::Accounts, [s, a]) => self
                     .known
                     .accounts

@@ -210,6 +210,8 @@ pub struct IngestReport {
     pub unknown_columns: Vec<(String, String)>,
     /// What each source of the run configuration made of its files.
     pub sources: Vec<SourceAccount>,
+    /// The sources' `ip_country_file`, when one is configured.
+    pub ip_country_file: Option<InputFile>,
 }
 
 impl IngestReport {
@@ -727,7 +729,8 @@ fn source_of(d: &Discovery, meta: &events::PartitionMeta) -> Option<(usize, usiz
     })
 }
 
-fn source_account(src: &MappedSource, files: Vec<(Tally, Option<InputFile>)>) -> SourceAccount {
+/// The accounting of one source from its files' tallies and hashes.
+pub fn source_account(src: &MappedSource, files: Vec<(Tally, Option<InputFile>)>) -> SourceAccount {
     let mut total = Tally::default();
     let files = src
         .files

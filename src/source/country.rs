@@ -59,6 +59,7 @@ pub struct Networks {
     /// Per prefix length, longest first: network address -> code.
     by_len: Vec<(u8, HashMap<IpAddr, String>)>,
     pub sha256: Option<String>,
+    pub bytes: u64,
 }
 
 impl Networks {
@@ -108,6 +109,7 @@ impl Networks {
         Ok(Networks {
             by_len,
             sha256: Some(crate::hash::sha256_hex(&bytes)),
+            bytes: bytes.len() as u64,
         })
     }
 

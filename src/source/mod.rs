@@ -28,7 +28,7 @@ use serde_json::Value;
 pub use crate::ingest::schema::Table;
 pub use container::{Accepts, Item};
 pub use country::Countries;
-pub use open::{open, Source, Sources};
+pub use open::{log_accounts, open, Source, Sources};
 
 /// Every kind, by the name a `[[source]]` block gives.
 pub const KINDS: &[&Kind] = &[

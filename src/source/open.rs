@@ -13,9 +13,9 @@ use super::{kind_named, Countries, Cx, Emitted, Export, Kind, Outcome, Prepass, 
 use super::{SnapshotCx, SystemTemplate, KINDS};
 use crate::config::{ConfigError, SourceDecl};
 use crate::error::{Error, Result};
-use crate::ingest::mapped::{Hashed, MappedFile, MappedSource, RowSource, Sink};
+use crate::ingest::mapped::{Hashed, MappedFile, MappedSource, RowSource, Sink, SourceAccount};
 use crate::ingest::schema::Table;
-use crate::ingest::{self, Format};
+use crate::ingest::{self, Format, InputFile};
 
 /// The sources of a run, ready for ingest.
 pub type Sources = Vec<MappedSource>;
@@ -106,23 +106,67 @@ impl Source {
     }
 }
 
-/// Every declared source, opened: files found, prepass or snapshot done.
+/// Every declared source, opened: files found, prepass or snapshot done; and the
+/// `ip_country_file` they read, by its hash.
 pub fn open(
     decls: &[SourceDecl],
     config: &Path,
     ip_country_file: Option<&Path>,
-) -> Result<Sources> {
+) -> Result<(Sources, Option<InputFile>)> {
     if decls.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let countries = Arc::new(Countries::new(ip_country_file)?);
-    decls
+    let sources = decls
         .iter()
         .map(|d| {
             let s = Source::declared(d, config)?;
             mapped(s, countries.clone())
         })
-        .collect()
+        .collect::<Result<Sources>>()?;
+    let file = ip_country_file.zip(countries.networks.sha256.clone());
+    let file = file.map(|(p, sha256)| InputFile {
+        path: p.display().to_string(),
+        sha256,
+        bytes: countries.networks.bytes,
+    });
+    Ok((sources, file))
+}
+
+/// The run log's account of each source and file: `read = mapped + skipped + quarantined`.
+pub fn log_accounts(sources: &[SourceAccount]) {
+    for s in sources {
+        for f in &s.files {
+            tracing::info!(
+                source = %s.kind,
+                file = %f.path,
+                read = f.tally.read,
+                mapped = f.tally.mapped,
+                skipped = f.tally.skipped_total(),
+                quarantined = f.tally.quarantined,
+                overridden = f.tally.overridden,
+                "source file mapped"
+            );
+        }
+        let skipped: Vec<String> = s
+            .total
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        tracing::info!(
+            source = %s.kind,
+            path = %s.path,
+            files = s.files.len(),
+            read = s.total.read,
+            mapped = s.total.mapped,
+            skipped = s.total.skipped_total(),
+            skipped_by_reason = %skipped.join(", "),
+            quarantined = s.total.quarantined,
+            overridden = s.total.overridden,
+            "source"
+        );
+    }
 }
 
 /// One source, opened, with the countries it maps with.
