@@ -3,6 +3,8 @@
 //! change: the manifest's SHA-256 is what the next run's link and the operator's anchor
 //! name, so the same run must write the same bytes.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +38,7 @@ pub struct Manifest {
     pub tables: Vec<TableRows>,
     /// What each `[[source]]` made of its files (CONTRACT section 7); absent without sources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<crate::ingest::mapped::SourceAccount>,
+    pub sources: Vec<SourceAccount>,
     /// The `ip_country_file` the sources read, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_country_file: Option<FileHash>,
@@ -98,4 +100,52 @@ pub struct TableRows {
 pub struct Previous {
     pub as_of: NaiveDate,
     pub manifest_sha256: String,
+}
+
+/// A source file's records: `read = mapped + skipped + quarantined`; `overridden` rows
+/// (a contract file has a row with the same key) are among the mapped ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub read: u64,
+    pub mapped: u64,
+    pub skipped: BTreeMap<String, u64>,
+    pub quarantined: u64,
+    pub overridden: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.read += other.read;
+        self.mapped += other.mapped;
+        self.quarantined += other.quarantined;
+        self.overridden += other.overridden;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// The accounting of one source, per file, as the log, the manifest and `import.json`
+/// show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceAccount {
+    pub kind: String,
+    pub path: String,
+    pub system_id: String,
+    #[serde(flatten)]
+    pub total: Tally,
+    pub files: Vec<SourceFileAccount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceFileAccount {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub tally: Tally,
 }

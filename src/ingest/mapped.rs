@@ -3,16 +3,14 @@
 //! accounting as contract rows, through [`RowSource`]; it knows nothing of their formats
 //! (`crate::source` does, and implements the trait).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use super::loader::{Offer, TableLoader};
 use super::schema::Table;
 use super::values::{parse_text, row_cells};
 use crate::error::Result;
+pub use crate::manifest::{SourceAccount, SourceFileAccount, Tally};
 
 /// Where a source's rows come from, file by file.
 pub trait RowSource: Send + Sync + std::fmt::Debug {
@@ -61,54 +59,6 @@ pub struct MappedFile {
     /// The name in messages, the quarantine and the manifest.
     pub rel: String,
     pub path: PathBuf,
-}
-
-/// A source file's records: `read = mapped + skipped + quarantined`; `overridden` rows
-/// (a contract file has a row with the same key) are among the mapped ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    pub read: u64,
-    pub mapped: u64,
-    pub skipped: BTreeMap<String, u64>,
-    pub quarantined: u64,
-    pub overridden: u64,
-}
-
-impl Tally {
-    pub fn add(&mut self, other: &Tally) {
-        self.read += other.read;
-        self.mapped += other.mapped;
-        self.quarantined += other.quarantined;
-        self.overridden += other.overridden;
-        for (k, v) in &other.skipped {
-            *self.skipped.entry(k.clone()).or_default() += v;
-        }
-    }
-
-    pub fn skipped_total(&self) -> u64 {
-        self.skipped.values().sum()
-    }
-}
-
-/// The accounting of one source, per file, as the log, the manifest and `import.json`
-/// show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SourceAccount {
-    pub kind: String,
-    pub path: String,
-    pub system_id: String,
-    #[serde(flatten)]
-    pub total: Tally,
-    pub files: Vec<SourceFileAccount>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SourceFileAccount {
-    pub path: String,
-    pub sha256: String,
-    pub bytes: u64,
-    #[serde(flatten)]
-    pub tally: Tally,
 }
 
 /// Feeds a source file's rows to a table's loader, counting what became of each record.

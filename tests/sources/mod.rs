@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod framework;
+
 use permaudit::ingest::mapped::Sink;
 use permaudit::source::{self, Countries, Source, SystemTemplate, Table};
 
