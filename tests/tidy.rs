@@ -76,6 +76,17 @@ fn ingest_knows_no_rule() {
     assert!(uses.is_empty(), "ingest imports rules: {uses:#?}");
 }
 
+/// Sources reach ingest through `ingest::mapped::RowSource` only: ingest checks rows the
+/// same way whatever their format, and a new source never touches it.
+#[test]
+fn ingest_knows_no_source_format() {
+    let uses: Vec<PathBuf> = rust_files(Path::new("src/ingest"))
+        .into_iter()
+        .filter(|p| read(p).contains("crate::source"))
+        .collect();
+    assert!(uses.is_empty(), "ingest imports source: {uses:#?}");
+}
+
 /// Comments say why, for as long as the code lives; an issue number says when, and rots.
 #[test]
 fn no_issue_numbers_in_code_comments() {
