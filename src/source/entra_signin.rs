@@ -53,7 +53,7 @@ enum Shape<'v> {
 }
 
 fn shape(record: &Value) -> Result<Shape<'_>, &'static str> {
-    let properties = json::at(record, "properties").filter(|p| p.is_object());
+    let properties = object_at(record, "properties");
     match (json::text(record, "category"), properties) {
         (Some(category), Some(sign_in)) => {
             if SIGN_IN_CATEGORIES
@@ -80,6 +80,18 @@ fn shape(record: &Value) -> Result<Shape<'_>, &'static str> {
         }
         (None, None) if is_graph_sign_in(record) => Ok(Shape::Graph),
         (None, _) => Err("not a sign-in"),
+    }
+}
+
+/// The object at `path`, also when an export wrote it as JSON text (as some forwarders do
+/// with `properties`).
+fn object_at<'v>(record: &'v Value, path: &str) -> Option<Cow<'v, Value>> {
+    match json::at(record, path)? {
+        v if v.is_object() => Some(v),
+        v => match v.as_str().map(serde_json::from_str::<Value>) {
+            Some(Ok(o)) if o.is_object() => Some(Cow::Owned(o)),
+            _ => None,
+        },
     }
 }
 
