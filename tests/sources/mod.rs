@@ -55,9 +55,19 @@ struct Collect<'m> {
 }
 
 impl Sink for Collect<'_> {
-    fn row(&mut self, pos: u64, cells: &[(&'static str, Option<String>)], _raw: &dyn Fn() -> String) {
-        let cells = cells.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        self.m.rows.push((self.table, self.file.clone(), pos, cells));
+    fn row(
+        &mut self,
+        pos: u64,
+        cells: &[(&'static str, Option<String>)],
+        _raw: &dyn Fn() -> String,
+    ) {
+        let cells = cells
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        self.m
+            .rows
+            .push((self.table, self.file.clone(), pos, cells));
     }
     fn bad(&mut self, pos: u64, reason: String, raw: String) {
         self.m
@@ -98,3 +108,6 @@ pub fn map(
     }
     Ok(m)
 }
+
+mod entra;
+mod okta;
