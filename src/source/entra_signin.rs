@@ -55,21 +55,21 @@ enum Shape<'v> {
 fn shape(record: &Value) -> Result<Shape<'_>, &'static str> {
     let properties = object_at(record, "properties");
     match (json::text(record, "category"), properties) {
-        (Some(category), Some(sign_in)) => {
-            if SIGN_IN_CATEGORIES
+        (Some(category), properties) => {
+            if !SIGN_IN_CATEGORIES
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(&category))
             {
-                Ok(Shape::Diagnostic {
-                    sign_in,
-                    interactive: category.eq_ignore_ascii_case(INTERACTIVE),
-                })
-            } else {
-                Err("not a sign-in")
+                // Graph directoryAudits have a category too (`UserManagement`...).
+                return Err("not a sign-in");
             }
+            // A sign-in record without its `properties` is still a sign-in: what it lacks
+            // (account, id) gets it quarantined rather than skipped.
+            Ok(Shape::Diagnostic {
+                sign_in: properties.unwrap_or(Cow::Owned(Value::Null)),
+                interactive: category.eq_ignore_ascii_case(INTERACTIVE),
+            })
         }
-        // A Graph directoryAudit has a category too (`UserManagement`...): not a sign-in.
-        (Some(_), None) => Err("not a sign-in"),
         // Without a category, a wrapped record is judged by its sign-in as Graph's are.
         (None, Some(sign_in)) if is_graph_sign_in(&sign_in) => {
             let interactive = graph_interactive(&sign_in);

@@ -250,7 +250,7 @@ fn event_hub_batches_and_quirks() {
         ),
     );
     let batch2 = format!(
-        r#"{{"records":[{},{},{}]}}"#,
+        r#"{{"records":[{},{},{},{}]}}"#,
         rec(
             "ManagedIdentitySignInLogs",
             r#"{"id":"e3","createdDateTime":"2026-11-06T10:00:01Z","userPrincipalName":"null","status":{"errorCode":0},"tenantId":"t-2"}"#,
@@ -266,6 +266,7 @@ fn event_hub_batches_and_quirks() {
             r#"{"id":"r1","riskLevel":"high"}"#,
             r#","tenantId":"t-1""#
         ),
+        rec("SignInLogs", "null", r#","tenantId":"t-1","resultType":0"#),
     );
     write(
         dir.path(),
@@ -273,7 +274,7 @@ fn event_hub_batches_and_quirks() {
         &format!("{batch1}\n{batch2}\n"),
     );
     let m = map(KIND, dir.path(), "entra-{tenant}", None).unwrap();
-    assert_accounted(&m, 6);
+    assert_accounted(&m, 7);
     assert_eq!(count(&m, "not a sign-in"), 2);
     assert_eq!(m.bad.len(), 1);
     assert!(m.bad[0].3.contains("AADSTS50126"), "{:?}", m.bad[0]);
@@ -305,6 +306,14 @@ fn event_hub_batches_and_quirks() {
                 ("ts", "2026-11-06T10:00:01Z"),
                 ("system_id", "entra-t-2"),
                 ("action", "noninteractive_login"),
+                ("outcome", "success"),
+            ]),
+            // a sign-in without `properties`: what the record has, for the loader to
+            // quarantine (no account, no id)
+            row(&[
+                ("ts", "2026-11-06T10:00:00.1234567Z"),
+                ("system_id", "entra-t-1"),
+                ("action", "login"),
                 ("outcome", "success"),
             ]),
         ]
