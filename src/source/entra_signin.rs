@@ -25,7 +25,7 @@ pub const KIND: Kind = Kind {
 };
 
 /// The diagnostic-settings categories that carry sign-ins (interactive first). Compared
-/// ignoring case, as Log Analytics and storage exports do not agree on it.
+/// ignoring case: Microsoft itself writes the same log `SignInLogs` and `SigninLogs`.
 const INTERACTIVE: &str = "SignInLogs";
 const SIGN_IN_CATEGORIES: [&str; 6] = [
     INTERACTIVE,
