@@ -110,3 +110,6 @@ pub fn map(
     }
     Ok(m)
 }
+
+mod entra;
+mod okta;
