@@ -94,7 +94,15 @@ pub fn array<'v>(v: &'v Value, path: &str) -> Vec<Cow<'v, Value>> {
     match at(v, path) {
         Some(Cow::Borrowed(Value::Array(a))) => a.iter().map(Cow::Borrowed).collect(),
         Some(Cow::Owned(Value::Array(a))) => a.into_iter().map(Cow::Owned).collect(),
-        _ => Vec::new(),
+        // An array given as JSON text, as some pipelines stringify nested values.
+        Some(v) => match v.as_str().filter(|s| s.trim_start().starts_with('[')) {
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Array(a)) => a.into_iter().map(Cow::Owned).collect(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        },
+        None => Vec::new(),
     }
 }
 
@@ -128,6 +136,8 @@ mod tests {
         assert_eq!(text(&v, "a.d"), None);
         assert_eq!(integer(&v, "a.c"), Some(7));
         assert_eq!(text(&v, "s.x.y").as_deref(), Some("1"));
+        let t = json!({"target": "[{\"id\": \"u1\"}]"});
+        assert_eq!(array(&t, "target").len(), 1);
         assert_eq!(ip(Some("ecs.amazonaws.com".into())), None);
         assert_eq!(
             ip(Some("2001:db8::1".into())).as_deref(),

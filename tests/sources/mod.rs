@@ -25,11 +25,14 @@ pub fn demo(sub: &str) -> PathBuf {
         .join(sub)
 }
 
+/// One offered row: table, file, position, cells by column (absent columns not listed).
+pub type Offered = (Table, String, u64, BTreeMap<String, Option<String>>);
+
 /// What a source offered for each table, in order.
 #[derive(Debug, Default)]
 pub struct Mapping {
     /// (table, file, position, cells by column; absent columns are not listed)
-    pub rows: Vec<(Table, String, u64, BTreeMap<String, Option<String>>)>,
+    pub rows: Vec<Offered>,
     pub skipped: Vec<String>,
     /// (table, file, position, reason, raw)
     pub bad: Vec<(Table, String, u64, String, String)>,
