@@ -104,7 +104,7 @@ impl Networks {
                 .insert(net.network(), code.to_string());
         }
         let mut by_len: Vec<_> = lens.into_iter().collect();
-        by_len.sort_by(|a, b| b.0.cmp(&a.0));
+        by_len.sort_by_key(|b| std::cmp::Reverse(b.0));
         Ok(Networks {
             by_len,
             sha256: Some(crate::hash::sha256_hex(&bytes)),
