@@ -98,3 +98,6 @@ pub fn map(
     }
     Ok(m)
 }
+
+mod cloudtrail;
+mod ocsf;
