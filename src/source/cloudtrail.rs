@@ -29,6 +29,11 @@ fn map(r: &Value, cx: &Cx) -> Outcome {
     if cx.file_name.contains(DIGEST) {
         return Outcome::Skip("not an event");
     }
+    // Insights records (delivered under their own `CloudTrail-Insight` prefix) describe an
+    // unusual rate of calls, not a call anyone made: no actor, no outcome.
+    if text(r, "eventType").as_deref() == Some("AwsCloudTrailInsight") {
+        return Outcome::Skip("not an event");
+    }
     // Without `eventTime` the object is no API or console event (a digest renamed, an
     // Insights summary cut short, a stray document): the contract skips it.
     let Some(ts) = text(r, "eventTime") else {

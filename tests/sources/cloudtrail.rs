@@ -305,11 +305,17 @@ fn ndjson_export_without_event_ids() {
             "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE3"},
             "responseElements": {"ConsoleLogin": "Failure"},
             "additionalEventData": {"UserName": "carol", "MFAUsed": "No"}}),
+        json!({"eventVersion": "1.07", "eventTime": "2013-10-01T10:00:00Z",
+            "eventID": "i1", "eventType": "AwsCloudTrailInsight", "eventCategory": "Insight",
+            "recipientAccountId": "111122223333",
+            "insightDetails": {"state": "Start", "eventSource": "iam.amazonaws.com",
+                "eventName": "CreateUser", "insightType": "ApiCallRateInsight"}}),
     ];
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     write(&tmp.path().join("export/trail.ndjson"), &text);
     let m = map("cloudtrail", &tmp.path().join("export"), "aws", None).expect("mapped");
-    accounts(&m, 3, 3, 0, 0);
+    accounts(&m, 4, 3, 1, 0);
+    assert_eq!(m.skipped, vec!["not an event"]);
     assert_eq!(
         m.table(Table::AuditEvents),
         vec![
