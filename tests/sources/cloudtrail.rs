@@ -388,7 +388,7 @@ fn demo_trail() {
         rows[0],
         row(&[
             ("event_id", "3f6a1c52-7d0e-4b8e-9a41-0c1d2e3f4a51"),
-            ("ts", "2026-11-20T01:12:09Z"),
+            ("ts", "2026-11-19T23:51:09Z"),
             ("system_id", "aws-111122223333"),
             ("account_id", "ops-admin"),
             ("action", "login"),
