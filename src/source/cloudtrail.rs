@@ -34,8 +34,8 @@ fn map(r: &Value, cx: &Cx) -> Outcome {
     if text(r, "eventType").as_deref() == Some("AwsCloudTrailInsight") {
         return Outcome::Skip("not an event");
     }
-    // Without `eventTime` the object is no API or console event (a digest renamed, an
-    // Insights summary cut short, a stray document): the contract skips it.
+    // Without `eventTime` the object is no API or console event (a digest under another
+    // name, a stray document): the contract skips it.
     let Some(ts) = text(r, "eventTime") else {
         return Outcome::Skip("not an event");
     };
