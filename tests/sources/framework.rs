@@ -57,12 +57,17 @@ fn a_truncated_document_is_a_file_level_error_not_a_silent_loss_of_its_tail() {
     let f = dir.path().join("trail.json.gz");
     write(
         &f,
-        &gzip(br#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-11-20T01:00:00Z"},{"eventVer"#),
+        &gzip(
+            br#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-11-20T01:00:00Z"},{"eventVer"#,
+        ),
     );
     let o = import(dir.path(), "cloudtrail", &f);
     let log = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{log}");
-    assert!(log.contains("trail.json.gz") && log.contains("truncated"), "{log}");
+    assert!(
+        log.contains("trail.json.gz") && log.contains("truncated"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -166,7 +171,10 @@ fn a_misspelt_placeholder_is_a_configuration_error() {
     );
     let log = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{log}");
-    assert!(log.contains("key system_id") && log.contains("{acount}"), "{log}");
+    assert!(
+        log.contains("key system_id") && log.contains("{acount}"),
+        "{log}"
+    );
 }
 
 #[test]

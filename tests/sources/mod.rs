@@ -114,5 +114,7 @@ pub fn map(
     Ok(m)
 }
 
+mod cloudtrail;
 mod entra;
+mod ocsf;
 mod okta;
