@@ -366,6 +366,21 @@ fn parquet(bytes: Vec<u8>, rel: &str, each: &mut dyn FnMut(u64, Item) -> Result<
     let mut df = ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(bad)?;
+    // A naive Parquet timestamp is UTC (as for contract files); written out without a zone
+    // it would be text without an offset, which no source accepts.
+    let naive: Vec<Expr> = df
+        .columns()
+        .iter()
+        .filter_map(|c| match c.dtype() {
+            DataType::Datetime(unit, None) => {
+                Some(col(c.name().clone()).cast(DataType::Datetime(*unit, Some(TimeZone::UTC))))
+            }
+            _ => None,
+        })
+        .collect();
+    if !naive.is_empty() {
+        df = df.lazy().with_columns(naive).collect().map_err(bad)?;
+    }
     let mut out = Emitter { next: 0, each };
     const SLICE: usize = 10_000;
     let mut offset = 0;

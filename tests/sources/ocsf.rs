@@ -328,32 +328,32 @@ fn demo_export() {
     );
 }
 
-/// `time` as a Parquet timestamp (UTC) rather than Int64: the container writes it as
-/// RFC 3339 text, which passes through.
+/// `time` as a Parquet timestamp (UTC, or naive, which Parquet means as UTC) rather than
+/// Int64: the container writes it as RFC 3339 text with an offset, which passes through.
 #[test]
 fn parquet_timestamp_column() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let time = Column::new("time".into(), &[1_795_680_000_123_i64])
-        .cast(&DataType::Datetime(
-            TimeUnit::Milliseconds,
-            Some(TimeZone::UTC),
-        ))
-        .expect("cast");
-    let mut df = DataFrame::new_infer_height(vec![
-        time,
-        Column::new("class_uid".into(), &[3002_i32]),
-        Column::new("activity_id".into(), &[1_i32]),
-        Column::new("status_id".into(), &[1_i32]),
-    ])
-    .expect("frame");
-    let path = tmp.path().join("part-0.parquet");
-    ParquetWriter::new(std::fs::File::create(&path).expect("create"))
-        .finish(&mut df)
-        .expect("parquet");
-    let m = map("ocsf", tmp.path(), "lake", None).expect("mapped");
-    accounts(&m, 1, 1, 0, 0);
-    assert_eq!(
-        m.table(Table::AuditEvents)[0].get("ts").map(String::as_str),
-        Some("2026-11-26T08:00:00.123+00:00")
-    );
+    for zone in [Some(TimeZone::UTC), None] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let time = Column::new("time".into(), &[1_795_680_000_123_i64])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, zone.clone()))
+            .expect("cast");
+        let mut df = DataFrame::new_infer_height(vec![
+            time,
+            Column::new("class_uid".into(), &[3002_i32]),
+            Column::new("activity_id".into(), &[1_i32]),
+            Column::new("status_id".into(), &[1_i32]),
+        ])
+        .expect("frame");
+        let path = tmp.path().join("part-0.parquet");
+        ParquetWriter::new(std::fs::File::create(&path).expect("create"))
+            .finish(&mut df)
+            .expect("parquet");
+        let m = map("ocsf", tmp.path(), "lake", None).expect("mapped");
+        accounts(&m, 1, 1, 0, 0);
+        assert_eq!(
+            m.table(Table::AuditEvents)[0].get("ts").map(String::as_str),
+            Some("2026-11-26T08:00:00.123+00:00"),
+            "{zone:?}"
+        );
+    }
 }
