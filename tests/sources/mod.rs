@@ -98,3 +98,6 @@ pub fn map(
     }
     Ok(m)
 }
+
+mod aws_iam;
+mod scim;
