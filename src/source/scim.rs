@@ -308,6 +308,12 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
     for u in &users {
         let me = user(u.v);
         let Some(uid) = text(u.v, "id") else {
+            for _ in array(u.v, "groups") {
+                out.push(u.emit(Outcome::Bad(
+                    Table::Grants,
+                    "user without id: its membership has no stable grant id".into(),
+                )));
+            }
             continue;
         };
         for m in array(u.v, "groups") {

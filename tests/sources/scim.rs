@@ -214,3 +214,22 @@ fn the_system_template_needs_no_account() {
     assert!(m.table(Table::Accounts).is_empty());
     assert_eq!(m.bad.iter().filter(|b| b.0 == Table::Accounts).count(), 2);
 }
+
+#[test]
+fn a_user_without_id_keeps_its_account_but_not_its_memberships() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "user.json",
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"externalId":"X9","userName":"x",
+            "active":true,"meta":{"created":"2025-01-01T00:00:00Z"},"groups":[{"value":"g1","display":"G"}]}"#,
+    );
+    let m = map("scim", dir.path(), "okta", None).expect("maps");
+    assert_eq!(m.table(Table::Identities)[0]["identity_id"], "X9");
+    assert_eq!(m.table(Table::Accounts)[0]["status"], "active");
+    assert!(m.table(Table::Grants).is_empty());
+    assert_eq!(m.bad.len(), 1);
+    assert_eq!(m.bad[0].0, Table::Grants);
+    assert!(m.bad[0].3.contains("no stable grant id"));
+    assert_eq!(offered(&m), 3);
+}
