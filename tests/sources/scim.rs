@@ -57,11 +57,11 @@ fn demo_users_and_groups() {
     let idents = m.table(Table::Identities);
     assert_eq!(idents.len(), 4);
     let alice = &idents[0];
-    assert_eq!(alice["identity_id"], "E1001");
+    assert_eq!(alice["identity_id"], "EP1001");
     assert_eq!(alice["email"], "alice.chan@example-pay.com");
     assert_eq!(alice["department"], "Payments Operations");
     assert_eq!(
-        alice["manager_id"], "E1002",
+        alice["manager_id"], "EP1002",
         "manager resolved to an identity id"
     );
     assert_eq!(alice["status"], "active");
@@ -72,7 +72,7 @@ fn demo_users_and_groups() {
 
     let accounts = m.table(Table::Accounts);
     assert_eq!(accounts[0]["account_id"], "alice.chan@example-pay.com");
-    assert_eq!(accounts[0]["identity_id"], "E1001");
+    assert_eq!(accounts[0]["identity_id"], "EP1001");
     assert_eq!(accounts[0]["created_at"], "2024-03-04T09:12:00Z");
     assert_eq!(accounts[2]["status"], "disabled");
 
