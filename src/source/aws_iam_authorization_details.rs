@@ -395,6 +395,9 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
         let id = format!("policy:{name}");
         let doc = default_document(p.v);
         let systems: Vec<Result<String, String>> = match p.account.as_deref() {
+            // An export of policies alone names no account: the template decides (a
+            // fixed system id takes them; one with `{account}` quarantines them).
+            Some("aws") if accounts.is_empty() => vec![out.system(None)],
             Some("aws") => accounts.iter().map(|a| out.system(Some(a))).collect(),
             a => vec![out.system(a)],
         };

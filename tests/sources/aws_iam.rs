@@ -295,3 +295,26 @@ fn credential_report_nulls_and_bad_rows() {
     assert!(m.bad.iter().all(|b| b.0 == Table::Accounts));
     assert_eq!(offered(&m), 4);
 }
+
+#[test]
+fn aws_managed_policies_alone_follow_the_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = r#"{"Policies":[{"PolicyName":"ReadOnlyAccess","Arn":"arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "DefaultVersionId":"v1","PolicyVersionList":[{"VersionId":"v1","IsDefaultVersion":true,
+        "Document":{"Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}}]}],"IsTruncated":false}"#;
+    std::fs::write(dir.path().join("p.json"), page).expect("write");
+    let fixed = map(
+        "aws_iam_authorization_details",
+        dir.path(),
+        "aws-prod",
+        None,
+    )
+    .expect("maps");
+    assert_eq!(fixed.table(Table::Entitlements).len(), 2);
+    assert_eq!(fixed.table(Table::RolePermissions).len(), 1);
+    let templated = map("aws_iam_authorization_details", dir.path(), SYSTEM, None).expect("maps");
+    assert!(templated.rows.is_empty());
+    assert_eq!(templated.bad.len(), 1);
+    assert_eq!(templated.bad[0].0, Table::Entitlements);
+    assert!(templated.bad[0].3.contains("no account id"));
+}
