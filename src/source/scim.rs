@@ -56,7 +56,8 @@ fn resource(v: &Value) -> Resource {
         .iter()
         .filter_map(|s| s.as_str().map(str::to_string))
         .collect();
-    if schemas.iter().any(|s| s == USER_SCHEMA) {
+    // Some servers list only the extension a User carries.
+    if schemas.iter().any(|s| s == USER_SCHEMA || s == ENTERPRISE) {
         return Resource::User;
     }
     if schemas.iter().any(|s| s == GROUP_SCHEMA) {
