@@ -114,7 +114,9 @@ pub fn map(
     Ok(m)
 }
 
+mod aws_iam;
 mod cloudtrail;
 mod entra;
 mod ocsf;
 mod okta;
+mod scim;
