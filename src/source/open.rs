@@ -125,8 +125,12 @@ pub fn open(
         })
         .collect::<Result<Sources>>()?;
     let file = ip_country_file.zip(countries.networks.sha256.clone());
+    // By name, as the configuration file is: the manifest is the same wherever it runs.
     let file = file.map(|(p, sha256)| InputFile {
-        path: p.display().to_string(),
+        path: p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         sha256,
         bytes: countries.networks.bytes,
     });

@@ -15,15 +15,14 @@ fn offered(m: &Mapping) -> usize {
     m.rows.len() + m.skipped.len() + m.bad.len()
 }
 
-/// The two demo pages alone: `data/sources/aws/` also holds the credential report, which
-/// is no JSON.
+/// The two demo pages, copied where a test may add or reorder files.
 fn demo_pages() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for f in [
         "authorization-details-1.json",
         "authorization-details-2.json",
     ] {
-        std::fs::copy(demo("aws").join(f), dir.path().join(f)).expect("copy a demo page");
+        std::fs::copy(demo("aws/authorization-details").join(f), dir.path().join(f)).expect("copy a demo page");
     }
     dir
 }
@@ -213,7 +212,7 @@ fn grant_ids_are_stable_across_exports() {
         "authorization-details-2.json",
         "authorization-details-1.json",
     ] {
-        let text = std::fs::read_to_string(demo("aws").join(f)).expect("read");
+        let text = std::fs::read_to_string(demo("aws/authorization-details").join(f)).expect("read");
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");
         for list in [
             "UserDetailList",
@@ -257,7 +256,8 @@ fn credential_report_demo() {
     let by: BTreeMap<&str, &BTreeMap<String, String>> =
         rows.iter().map(|r| (r["account_id"].as_str(), r)).collect();
     assert_eq!(rows.len(), 5);
-    assert!(rows.iter().all(|r| r["system_id"] == "aws-111122223333"));
+    // The demo's credential report is of a second account of the organisation.
+    assert!(rows.iter().all(|r| r["system_id"] == "aws-444455556666"));
     let root = by["root"];
     assert_eq!(root["account_type"], "emergency");
     // not_supported password, no active key.

@@ -55,7 +55,7 @@ fn rfc_list_response_gives_two_users_and_the_patch_op_is_skipped() {
 fn demo_users_and_groups() {
     let m = map("scim", &demo("scim"), "okta", None).expect("maps");
     let idents = m.table(Table::Identities);
-    assert_eq!(idents.len(), 4);
+    assert_eq!(idents.len(), 6);
     let alice = &idents[0];
     assert_eq!(alice["identity_id"], "EP1001");
     assert_eq!(alice["email"], "alice.chan@example-pay.com");
@@ -89,7 +89,7 @@ fn demo_users_and_groups() {
     assert!(ents.iter().all(|e| e["kind"] == "permission"));
 
     let grants = m.table(Table::Grants);
-    assert_eq!(grants.len(), 5);
+    assert_eq!(grants.len(), 7);
     let alice_payouts = grants
         .iter()
         .find(|g| g["grant_id"] == "scim:00g9PayoutsRelease:00u1a2b3c4AliceChan")
@@ -116,7 +116,7 @@ fn demo_users_and_groups() {
         ]
     );
     assert!(m.bad.is_empty(), "{:?}", m.bad);
-    assert_eq!(offered(&m), 4 + 4 + 3 + 5 + 2);
+    assert_eq!(offered(&m), 6 + 6 + 3 + 7 + 2);
 }
 
 const USERS: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":3,"Resources":[
