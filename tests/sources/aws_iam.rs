@@ -22,7 +22,11 @@ fn demo_pages() -> tempfile::TempDir {
         "authorization-details-1.json",
         "authorization-details-2.json",
     ] {
-        std::fs::copy(demo("aws/authorization-details").join(f), dir.path().join(f)).expect("copy a demo page");
+        std::fs::copy(
+            demo("aws/authorization-details").join(f),
+            dir.path().join(f),
+        )
+        .expect("copy a demo page");
     }
     dir
 }
@@ -212,7 +216,8 @@ fn grant_ids_are_stable_across_exports() {
         "authorization-details-2.json",
         "authorization-details-1.json",
     ] {
-        let text = std::fs::read_to_string(demo("aws/authorization-details").join(f)).expect("read");
+        let text =
+            std::fs::read_to_string(demo("aws/authorization-details").join(f)).expect("read");
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");
         for list in [
             "UserDetailList",

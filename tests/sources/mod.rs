@@ -116,6 +116,7 @@ pub fn map(
 
 mod aws_iam;
 mod cloudtrail;
+mod end_to_end;
 mod entra;
 mod ocsf;
 mod okta;
