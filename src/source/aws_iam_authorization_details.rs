@@ -5,7 +5,7 @@
 //! Users and roles become accounts; groups, managed policies and inline policies become
 //! roles; each `Action` allowed by a policy's default version becomes a permission
 //! entitlement named as IAM names it. The ids, the stand-in for `granted_at` and what the
-//! export does not tell are in `docs/sources.d/aws_iam_authorization_details.md`.
+//! export does not tell are in `docs/sources.md`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -2,7 +2,7 @@
 //! `get-credential-report`, its `Content` decoded: a CSV with one row per IAM user and one
 //! for the account's root user) (CONTRACT section 7): each row becomes an account. The
 //! fields used and what the report does not tell are in
-//! `docs/sources.d/aws_iam_credential_report.md`.
+//! `docs/sources.md` (section aws_iam_credential_report).
 
 use serde_json::Value;
 

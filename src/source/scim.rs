@@ -5,7 +5,7 @@
 //! A User becomes an identity and an account of the source's system, a Group an
 //! entitlement of kind `permission`, and each membership a grant. The mapping of every
 //! field, the stand-in for `granted_at` and the skip reasons are in
-//! `docs/sources.d/scim.md`.
+//! `docs/sources.md` (section scim).
 
 use std::collections::{HashMap, HashSet};
 
