@@ -16,7 +16,7 @@ use super::evidence::{self, time_text, Ev};
 use super::review_summary::AccessReviewSummary;
 use crate::error::Result;
 use crate::history::{Delta, History};
-use crate::ingest::{IngestReport, InputFile, TableAccount, Tables};
+use crate::ingest::{IngestReport, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::rules::table::{Detail, Layout, Section, Subject};
 use crate::rules::{self, RuleMeta, REGISTRY};
@@ -195,6 +195,35 @@ pub struct Shared<'a> {
     pub ingest: &'a IngestReport,
     pub history: &'a History,
     pub tables: &'a Tables,
+}
+
+/// Every file a run read: the tables' files (event sources' files among the
+/// `audit_events` partitions), then the snapshot sources' files and the country file.
+fn input_files(ingest: &IngestReport) -> Vec<FileHash> {
+    let mut out: Vec<FileHash> = ingest
+        .accounts
+        .iter()
+        .flat_map(|a| a.files.iter())
+        .map(|f| FileHash {
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
+        })
+        .collect();
+    let listed: std::collections::HashSet<String> =
+        out.iter().map(|f| f.path.clone()).collect();
+    for f in ingest.sources.iter().flat_map(|s| &s.files) {
+        if !listed.contains(&f.path) {
+            out.push(FileHash {
+                path: f.path.clone(),
+                sha256: f.sha256.clone(),
+            });
+        }
+    }
+    out.extend(ingest.ip_country_file.iter().map(|f| FileHash {
+        path: f.path.clone(),
+        sha256: f.sha256.clone(),
+    }));
+    out
 }
 
 /// Rows of a frame as column -> text maps (nulls omitted).
@@ -644,10 +673,6 @@ pub fn build(
             )
         })
         .collect();
-    let file_hash = |f: &InputFile| FileHash {
-        path: f.path.clone(),
-        sha256: f.sha256.clone(),
-    };
     let tables = shared.ingest.accounts.clone();
     Ok(ReportContext {
         code: j.code.clone(),
@@ -667,12 +692,7 @@ pub fn build(
                 sha256: h.clone(),
             })
             .collect(),
-        input_files: shared
-            .ingest
-            .accounts
-            .iter()
-            .flat_map(|a| a.files.iter().map(file_hash))
-            .collect(),
+        input_files: input_files(shared.ingest),
         systems,
         total: rows.len(),
         severity_svg: charts::severity_bars(&by_severity),
