@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ingest::loader::{quarantine_frame, Known, QuarantineRow, TableLoader};
-use crate::ingest::mapped::{LoaderSink, MappedSource, SourceAccount, Tally};
+use crate::ingest::mapped::{MappedSource, SourceAccount, Tallies, Tally};
 use crate::ingest::schema::{self, ColType, TableSchema};
 use crate::source::{self, Countries, Source, SystemTemplate};
 
@@ -130,10 +130,7 @@ pub fn import(o: &ImportOptions) -> Result<ImportSummary> {
         any_system: true,
         ..Known::default()
     };
-    let mut tallies: Vec<Vec<(Tally, crate::ingest::InputFile)>> = sources
-        .iter()
-        .map(|s| vec![Default::default(); s.files.len()])
-        .collect();
+    let mut tallies = Tallies::new(&sources);
     let mut frames = Vec::new();
     let mut quarantine: Vec<QuarantineRow> = Vec::new();
     for schema in schema::ALL
@@ -141,36 +138,12 @@ pub fn import(o: &ImportOptions) -> Result<ImportSummary> {
         .filter(|s| kind.tables.contains(&s.table))
     {
         let mut loader = TableLoader::new(schema, &mut known);
-        for (i, src) in sources.iter().enumerate() {
-            for (f, file) in src.files.iter().enumerate() {
-                loader.start_source_file();
-                let mut sink = LoaderSink {
-                    loader: &mut loader,
-                    rel: &file.rel,
-                    tally: Tally::default(),
-                };
-                let hashed = src.rows.rows(f, schema.table, &mut sink)?;
-                let slot = &mut tallies[i][f];
-                slot.0.add(&sink.tally);
-                slot.1 = crate::ingest::InputFile {
-                    path: file.rel.clone(),
-                    sha256: hashed.sha256,
-                    bytes: hashed.bytes,
-                };
-            }
-        }
+        tallies.load(&mut loader, &sources)?;
         let (df, read, loaded, q) = loader.finish()?;
         quarantine.extend(q);
         frames.push((*schema, df, read - loaded));
     }
-    let accounts: Vec<SourceAccount> = sources
-        .iter()
-        .zip(tallies)
-        .map(|(src, files)| {
-            let files = files.into_iter().map(|(t, f)| (t, Some(f))).collect();
-            crate::ingest::source_account(src, files)
-        })
-        .collect();
+    let accounts = tallies.accounts(&sources);
     source::log_accounts(&accounts);
     if o.strict && !quarantine.is_empty() {
         let first = &quarantine[0];

@@ -107,3 +107,87 @@ impl Sink for LoaderSink<'_, '_> {
         *self.tally.skipped.entry(reason.to_string()).or_default() += 1;
     }
 }
+
+/// Per source, per file: the tally over every table so far, and the file's hash.
+pub struct Tallies(Vec<Vec<(Tally, Option<super::InputFile>)>>);
+
+impl Tallies {
+    pub fn new(sources: &[MappedSource]) -> Tallies {
+        Tallies(
+            sources
+                .iter()
+                .map(|s| vec![(Tally::default(), None); s.files.len()])
+                .collect(),
+        )
+    }
+
+    /// Adds a file's tally (an event partition's, mapped or stored).
+    pub fn add(&mut self, source: usize, file: usize, tally: &Tally, input: &super::InputFile) {
+        if let Some(slot) = self.0.get_mut(source).and_then(|s| s.get_mut(file)) {
+            slot.0.add(tally);
+            slot.1 = Some(input.clone());
+        }
+    }
+
+    /// Offers the loader every source's rows of its table, after the contract files' rows.
+    pub fn load(&mut self, loader: &mut TableLoader, sources: &[MappedSource]) -> Result<()> {
+        let table = loader.schema.table;
+        for (i, src) in sources.iter().enumerate() {
+            if !src.tables.contains(&table) {
+                continue;
+            }
+            for (f, file) in src.files.iter().enumerate() {
+                loader.start_source_file();
+                let mut sink = LoaderSink {
+                    loader,
+                    rel: &file.rel,
+                    tally: Tally::default(),
+                };
+                let hashed = src.rows.rows(f, table, &mut sink)?;
+                let input = super::InputFile {
+                    path: file.rel.clone(),
+                    sha256: hashed.sha256,
+                    bytes: hashed.bytes,
+                };
+                let tally = sink.tally;
+                self.add(i, f, &tally, &input);
+            }
+        }
+        Ok(())
+    }
+
+    /// The accounting of every source, per file.
+    pub fn accounts(self, sources: &[MappedSource]) -> Vec<SourceAccount> {
+        sources
+            .iter()
+            .zip(self.0)
+            .map(|(src, files)| account(src, files))
+            .collect()
+    }
+}
+
+fn account(src: &MappedSource, files: Vec<(Tally, Option<super::InputFile>)>) -> SourceAccount {
+    let mut total = Tally::default();
+    let files = src
+        .files
+        .iter()
+        .zip(files)
+        .map(|(f, (tally, input))| {
+            total.add(&tally);
+            let input = input.unwrap_or_default();
+            SourceFileAccount {
+                path: f.rel.clone(),
+                sha256: input.sha256,
+                bytes: input.bytes,
+                tally,
+            }
+        })
+        .collect();
+    SourceAccount {
+        kind: src.kind.to_string(),
+        path: src.path.clone(),
+        system_id: src.system_id.clone(),
+        total,
+        files,
+    }
+}

@@ -25,7 +25,7 @@ use crate::fs_guard::{self, Links};
 use events::{ChainChecks, EventDigests, Partition};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
-use mapped::{LoaderSink, MappedSource, RowSource, SourceAccount, SourceFileAccount, Tally};
+use mapped::{MappedSource, RowSource, SourceAccount, Tallies};
 use schema::{Table, TableSchema};
 use state::{Stamp, Store};
 
@@ -609,12 +609,7 @@ pub fn load(
         ignored_files: discovery.ignored.clone(),
         ..Default::default()
     };
-    // Per source, per file: the tally over every table, and the file's hash.
-    let mut tallies: Vec<Vec<(Tally, Option<InputFile>)>> = discovery
-        .sources
-        .iter()
-        .map(|s| vec![(Tally::default(), None); s.files.len()])
-        .collect();
+    let mut tallies = Tallies::new(&discovery.sources);
     for schema in schema::ALL {
         let files = discovery
             .files
@@ -634,8 +629,7 @@ pub fn load(
                 load_events(files, naive_tz, &known.systems, plan, &rows)?;
             for p in &partitions {
                 if let (Some(t), Some((i, f))) = (&p.meta.source, source_of(discovery, &p.meta)) {
-                    tallies[i][f].0.add(t);
-                    tallies[i][f].1 = Some(p.meta.file.clone());
+                    tallies.add(i, f, t, &p.meta.file);
                 }
                 report.unknown_columns.extend(
                     p.meta
@@ -680,27 +674,7 @@ pub fn load(
                 .unknown_columns
                 .extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
         }
-        for (i, src) in discovery.sources.iter().enumerate() {
-            if !src.tables.contains(&schema.table) {
-                continue;
-            }
-            for (f, file) in src.files.iter().enumerate() {
-                loader.start_source_file();
-                let mut sink = LoaderSink {
-                    loader: &mut loader,
-                    rel: &file.rel,
-                    tally: Tally::default(),
-                };
-                let hashed = src.rows.rows(f, schema.table, &mut sink)?;
-                let slot = &mut tallies[i][f];
-                slot.0.add(&sink.tally);
-                slot.1 = Some(InputFile {
-                    path: file.rel.clone(),
-                    sha256: hashed.sha256,
-                    bytes: hashed.bytes,
-                });
-            }
-        }
+        tallies.load(&mut loader, &discovery.sources)?;
         let (df, read, loaded, quarantine) = loader.finish()?;
         report.accounts.push(TableAccount {
             table: schema.name,
@@ -712,12 +686,7 @@ pub fn load(
         report.quarantine.extend(quarantine);
         *tables.slot(schema.table) = df;
     }
-    report.sources = discovery
-        .sources
-        .iter()
-        .zip(tallies)
-        .map(|(src, files)| source_account(src, files))
-        .collect();
+    report.sources = tallies.accounts(&discovery.sources);
     Ok((tables, report))
 }
 
@@ -727,33 +696,6 @@ fn source_of(d: &Discovery, meta: &events::PartitionMeta) -> Option<(usize, usiz
         let f = s.files.iter().position(|f| f.rel == meta.file.path)?;
         Some((i, f))
     })
-}
-
-/// The accounting of one source from its files' tallies and hashes.
-pub fn source_account(src: &MappedSource, files: Vec<(Tally, Option<InputFile>)>) -> SourceAccount {
-    let mut total = Tally::default();
-    let files = src
-        .files
-        .iter()
-        .zip(files)
-        .map(|(f, (tally, input))| {
-            total.add(&tally);
-            let input = input.unwrap_or_default();
-            SourceFileAccount {
-                path: f.rel.clone(),
-                sha256: input.sha256,
-                bytes: input.bytes,
-                tally,
-            }
-        })
-        .collect();
-    SourceAccount {
-        kind: src.kind.to_string(),
-        path: src.path.clone(),
-        system_id: src.system_id.clone(),
-        total,
-        files,
-    }
 }
 
 /// Every partition of the events table, in file order: from the store when its digest is

@@ -209,8 +209,7 @@ fn input_files(ingest: &IngestReport) -> Vec<FileHash> {
             sha256: f.sha256.clone(),
         })
         .collect();
-    let listed: std::collections::HashSet<String> =
-        out.iter().map(|f| f.path.clone()).collect();
+    let listed: std::collections::HashSet<String> = out.iter().map(|f| f.path.clone()).collect();
     for f in ingest.sources.iter().flat_map(|s| &s.files) {
         if !listed.contains(&f.path) {
             out.push(FileHash {

@@ -5,7 +5,7 @@
 //! every entry of Debian's iso-codes 4.15.0 (`/usr/share/iso-codes/json/iso_3166-1.json`,
 //! LGPL-2.1+), the list CONTRACT section 7 names. No crate carries these exact names.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -139,10 +139,6 @@ impl Countries {
         Ok(Countries { names, networks })
     }
 }
-
-/// Country values a source could not turn into a code, for the log.
-#[derive(Debug, Default)]
-pub struct Unmatched(pub BTreeSet<String>);
 
 #[cfg(test)]
 mod tests {

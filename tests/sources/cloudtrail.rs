@@ -8,14 +8,7 @@ use std::path::Path;
 use permaudit::source::Table;
 use serde_json::{json, Value};
 
-use super::{demo, map, samples, Mapping};
-
-fn row(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use super::{accounts, demo, map, row, samples};
 
 fn gzip(path: &Path, bytes: &[u8]) {
     if let Some(parent) = path.parent() {
@@ -34,16 +27,6 @@ fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(parent).expect("mkdir");
     }
     std::fs::write(path, text).expect("write");
-}
-
-/// read = mapped + skipped + quarantined, with the counts expected.
-fn accounts(m: &Mapping, read: usize, mapped: usize, skipped: usize, bad: usize) {
-    assert_eq!(
-        (m.rows.len(), m.skipped.len(), m.bad.len()),
-        (mapped, skipped, bad),
-        "{m:#?}"
-    );
-    assert_eq!(m.rows.len() + m.skipped.len() + m.bad.len(), read);
 }
 
 fn countries(dir: &Path) -> std::path::PathBuf {

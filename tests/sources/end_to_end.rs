@@ -248,6 +248,12 @@ fn samples(sub: &str) -> PathBuf {
         .join(sub)
 }
 
+/// `DIR/import.json`.
+fn import_json(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("import.json")).expect("import.json"))
+        .expect("json")
+}
+
 fn import(args: &[&str], out: &Path) -> Output {
     bin()
         .arg("import")
@@ -310,9 +316,7 @@ fn import_of_the_real_cloudtrail_samples_is_the_mapping_row_for_row() {
         ),
         "{create}"
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("import.json")).expect("import.json"))
-            .expect("json");
+    let report: serde_json::Value = import_json(&out);
     let src = &report["sources"][0];
     assert_eq!(src["read"], 3);
     assert_eq!(src["mapped"], 3);
@@ -341,9 +345,7 @@ fn import_of_the_real_okta_entra_and_scim_samples_accounts_for_every_record() {
             &out,
         );
         assert_eq!(o.status.code(), Some(0), "{kind}: {}", stderr(&o));
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("import.json")).expect("json"))
-                .expect("json");
+        let report: serde_json::Value = import_json(&out);
         let src = &report["sources"][0];
         let skipped: u64 = src["skipped"]
             .as_object()
@@ -370,15 +372,10 @@ fn import_of_the_real_okta_entra_and_scim_samples_accounts_for_every_record() {
         }
     }
     // The Okta samples: a lock-out (FAILURE) and a membership change, both mapped.
-    let okta: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("okta_system_log/import.json")).expect("json"),
-    )
-    .expect("json");
+    let okta: serde_json::Value = import_json(&dir.path().join("okta_system_log"));
     assert_eq!(okta["sources"][0]["mapped"], 2);
     // SCIM: the list response's two users; the PatchOp is no resource.
-    let scim: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("scim/import.json")).expect("json"))
-            .expect("json");
+    let scim: serde_json::Value = import_json(&dir.path().join("scim"));
     let rows: BTreeMap<&str, u64> = scim["tables"]
         .as_array()
         .into_iter()
@@ -432,4 +429,68 @@ fn import_with_strict_writes_nothing_when_a_record_is_quarantined() {
             && q.contains("1/9/2007"),
         "{q}"
     );
+}
+
+#[test]
+fn repeated_ids_and_records_that_are_no_object_are_quarantined_with_the_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // CloudTrail replays a record (the same eventID twice in one file) and a stray number.
+    let f = dir.path().join("trail.json");
+    std::fs::write(
+        &f,
+        r#"{"Records":[
+  {"eventID":"e1","eventTime":"2026-11-20T01:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","userName":"ops-admin"}},
+  {"eventID":"e1","eventTime":"2026-11-20T01:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","userName":"ops-admin"}},
+  42
+]}"#,
+    )
+    .expect("write");
+    let out = dir.path().join("ct");
+    let o = import(
+        &[
+            "cloudtrail",
+            f.to_str().expect("utf-8"),
+            "--system-id",
+            "aws-{account}",
+            "--format",
+            "csv",
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = import_json(&out);
+    let src = &report["sources"][0];
+    assert_eq!(
+        (
+            src["read"].as_u64(),
+            src["mapped"].as_u64(),
+            src["quarantined"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+    let q = std::fs::read_to_string(out.join("quarantine.csv")).expect("quarantine");
+    assert!(
+        q.contains(r#"duplicate primary key (event_id = ""e1""), first loaded from"#),
+        "{q}"
+    );
+    assert!(q.contains("trail.json,2,not a JSON object,42"), "{q}");
+
+    // Two SCIM exports of the same directory in one source: every row of the second is a
+    // duplicate of the first's, quarantined (a contract row would have won instead).
+    let scim = dir.path().join("scim");
+    std::fs::create_dir_all(&scim).expect("mkdir");
+    let users = r#"{"Resources":[{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ann@example.com","active":true,"meta":{"created":"2025-01-01T00:00:00Z"}}]}"#;
+    std::fs::write(scim.join("a.json"), users).expect("write");
+    std::fs::write(scim.join("b.json"), users).expect("write");
+    let out = dir.path().join("scim-out");
+    let o = import(
+        &["scim", scim.to_str().expect("utf-8"), "--system-id", "okta"],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = import_json(&out);
+    let files = &report["sources"][0]["files"];
+    assert_eq!(files[0]["mapped"], 2, "{files}");
+    assert_eq!(files[1]["quarantined"], 2, "{files}");
+    assert_eq!(report["sources"][0]["overridden"], 0);
 }

@@ -7,17 +7,10 @@ use std::path::Path;
 
 use permaudit::source::Table;
 
-use super::{demo, map, samples, Mapping};
+use super::{demo, map, row, samples, Mapping};
 
 const KIND: &str = "entra_signin";
 const TENANT: &str = "6f1c2b9e-4d3a-4e8b-9a51-2c7d0e8f4a13";
-
-fn row(cells: &[(&str, &str)]) -> BTreeMap<String, String> {
-    cells
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();

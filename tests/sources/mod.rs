@@ -11,6 +11,24 @@ mod framework;
 use permaudit::ingest::mapped::Sink;
 use permaudit::source::{self, Countries, Source, SystemTemplate, Table};
 
+/// An expected row, column -> value.
+pub fn row(cells: &[(&str, &str)]) -> BTreeMap<String, String> {
+    cells
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// read = mapped + skipped + quarantined, with the counts expected.
+pub fn accounts(m: &Mapping, read: usize, mapped: usize, skipped: usize, bad: usize) {
+    assert_eq!(
+        (m.rows.len(), m.skipped.len(), m.bad.len()),
+        (mapped, skipped, bad),
+        "{m:#?}"
+    );
+    assert_eq!(m.rows.len() + m.skipped.len() + m.bad.len(), read);
+}
+
 /// The shared samples folder of a kind (`okta`, `cloudtrail`, ...).
 pub fn samples(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

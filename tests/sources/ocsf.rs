@@ -1,30 +1,13 @@
 //! `ocsf`: the shared real samples (classes it does not map), NDJSON written here, a
 //! Parquet file laid out as Amazon Security Lake writes it, and the demo export.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use permaudit::source::Table;
 use polars::prelude::*;
 use serde_json::json;
 
-use super::{demo, map, samples, Mapping};
-
-fn row(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn accounts(m: &Mapping, read: usize, mapped: usize, skipped: usize, bad: usize) {
-    assert_eq!(
-        (m.rows.len(), m.skipped.len(), m.bad.len()),
-        (mapped, skipped, bad),
-        "{m:#?}"
-    );
-    assert_eq!(m.rows.len() + m.skipped.len() + m.bad.len(), read);
-}
+use super::{accounts, demo, map, row, samples};
 
 fn write(path: &Path, text: &str) {
     if let Some(parent) = path.parent() {

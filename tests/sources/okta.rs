@@ -7,16 +7,9 @@ use std::path::Path;
 
 use permaudit::source::Table;
 
-use super::{demo, map, samples, Mapping};
+use super::{demo, map, row, samples, Mapping};
 
 const KIND: &str = "okta_system_log";
-
-fn row(cells: &[(&str, &str)]) -> BTreeMap<String, String> {
-    cells
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
