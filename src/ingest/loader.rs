@@ -109,6 +109,9 @@ pub fn empty_frame(schema: &TableSchema) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
+/// Rows held as owned values before they are built into a chunk.
+const CHUNK_ROWS: usize = 65_536;
+
 /// What became of a row offered to the loader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offer {
@@ -146,6 +149,10 @@ pub struct TableLoader<'k> {
     keys: PlHashMap<String, (usize, u64, bool)>,
     /// Whether the rows offered now come from a source (after every contract file).
     from_source: bool,
+    /// Rows in `builders`, moved into a compact chunk every [`CHUNK_ROWS`].
+    pending: usize,
+    /// A failure to build a chunk while rows are offered, reported by `finish`.
+    deferred: Option<crate::error::Error>,
     /// Files named by `keys` (by index: one string per file, not per row).
     key_files: Vec<String>,
     key_idx: Vec<usize>,
@@ -170,6 +177,8 @@ impl<'k> TableLoader<'k> {
             chunks: Vec::new(),
             keys: PlHashMap::new(),
             from_source: false,
+            pending: 0,
+            deferred: None,
             key_files: Vec::new(),
             key_idx,
             ref_idx: schema
@@ -221,6 +230,14 @@ impl<'k> TableLoader<'k> {
                 for (b, v) in self.builders.iter_mut().zip(cells) {
                     b.push(v);
                 }
+                self.pending += 1;
+                if self.pending >= CHUNK_ROWS && self.deferred.is_none() {
+                    // A row of owned strings takes several times its Arrow size: a million
+                    // rows of one export would otherwise sit in memory that way.
+                    if let Err(e) = self.flush_builders() {
+                        self.deferred = Some(e);
+                    }
+                }
                 Offer::Loaded
             }
             None if overridden => Offer::Overridden,
@@ -262,6 +279,7 @@ impl<'k> TableLoader<'k> {
             .map(|c| Builder::new(c.ty))
             .collect();
         let builders = std::mem::replace(&mut self.builders, fresh);
+        self.pending = 0;
         let cols = self
             .schema
             .columns
@@ -440,6 +458,9 @@ impl<'k> TableLoader<'k> {
     }
 
     pub fn finish(mut self) -> Result<(DataFrame, u64, u64, Vec<QuarantineRow>)> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         self.flush_builders()?;
         let chunks = std::mem::take(&mut self.chunks);
         let df = stack(chunks.into_iter(), empty_frame(self.schema)?)?;

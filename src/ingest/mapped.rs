@@ -1,7 +1,7 @@
 //! Rows from files that are not contract files: the sources of CONTRACT section 7 (Okta,
 //! CloudTrail, SCIM...). Ingest loads them with the same row checks, quarantine and
 //! accounting as contract rows, through [`RowSource`]; it knows nothing of their formats
-//! (`crate::source` does, and implements the trait).
+//! (the `source` module does, and implements the trait).
 
 use std::path::PathBuf;
 use std::sync::Arc;

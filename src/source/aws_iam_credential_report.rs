@@ -89,7 +89,7 @@ fn account(v: &Value, cx: &SnapshotCx) -> Outcome {
                 Some(if root { "root".to_string() } else { user }),
             )
             // The root user is the account's break-glass credential: any use of it is an
-            // event worth a finding (EMERGENCY_ACCOUNT_USED).
+            // event worth a finding (the emergency-account rule).
             .set("account_type", root.then(|| "emergency".to_string()))
             .set(
                 "status",
