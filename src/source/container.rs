@@ -613,51 +613,70 @@ impl<'r> Scanner<'r> {
         out.parsed(&rest)
     }
 
-    /// Copies one JSON value (string, number, literal, object or array) into `buf`.
+    /// Copies one JSON value (string, number, literal, object or array) into `buf`. Scans
+    /// the reader's buffer a slice at a time: this loop sees every byte of an export.
     fn capture(&mut self, buf: &mut Vec<u8>) -> Result<()> {
         let mut depth = 0usize;
         let mut in_string = false;
         let mut escaped = false;
+        let rel = self.rel;
         loop {
-            let Some(b) = self.peek()? else {
+            let chunk = fill(self.r, rel)?;
+            if chunk.is_empty() {
                 if depth == 0 && !in_string && !buf.is_empty() {
                     return Ok(());
                 }
                 return Err(self.truncated(if in_string { "a string" } else { "a value" }));
-            };
-            if in_string {
-                self.bump()?;
-                buf.push(b);
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    in_string = false;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                continue;
             }
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' if depth == 0 => return Ok(()),
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.bump()?;
-                        buf.push(b);
-                        return Ok(());
+            let mut take = chunk.len();
+            let mut done = false;
+            for (i, &b) in chunk.iter().enumerate() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            (take, done) = (i + 1, true);
+                            break;
+                        }
                     }
+                    continue;
                 }
-                b',' if depth == 0 => return Ok(()),
-                b if depth == 0 && b.is_ascii_whitespace() => return Ok(()),
-                _ => {}
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth == 0 => {
+                        (take, done) = (i, true);
+                        break;
+                    }
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            (take, done) = (i + 1, true);
+                            break;
+                        }
+                    }
+                    b',' if depth == 0 => {
+                        (take, done) = (i, true);
+                        break;
+                    }
+                    b if depth == 0 && b.is_ascii_whitespace() => {
+                        (take, done) = (i, true);
+                        break;
+                    }
+                    _ => {}
+                }
             }
-            self.bump()?;
-            buf.push(b);
+            let taken = &chunk[..take];
+            buf.extend_from_slice(taken);
+            self.line += taken.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.r.consume(take);
+            if done {
+                return Ok(());
+            }
         }
     }
 }
