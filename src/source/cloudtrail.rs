@@ -26,7 +26,7 @@ pub const KIND: Kind = Kind {
 const DIGEST: &str = "CloudTrail-Digest";
 
 fn map(r: &Value, cx: &Cx) -> Outcome {
-    if cx.file_name.contains(DIGEST) {
+    if cx.path.contains(DIGEST) {
         return Outcome::Skip("not an event");
     }
     // Insights records (delivered under their own `CloudTrail-Insight` prefix) describe an

@@ -205,6 +205,8 @@ impl SystemTemplate {
 pub struct Cx<'a> {
     /// The file's name without its folders (CloudTrail's event id of old records).
     pub file_name: &'a str,
+    /// The file's path as messages name it (CloudTrail's digest files are known by it).
+    pub path: &'a str,
     /// The record's 0-based index among the file's records.
     pub index: u64,
     pub system: &'a SystemTemplate,

@@ -272,6 +272,7 @@ impl RowSource for LogSource {
                 Item::Record(v) => {
                     let cx = Cx {
                         file_name: &file_name,
+                        path: &f.rel,
                         index: pos,
                         system: &self.system,
                         countries: &self.countries,
