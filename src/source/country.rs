@@ -85,13 +85,16 @@ impl Networks {
         let mut lens: HashMap<u8, HashMap<IpAddr, String>> = HashMap::new();
         for (i, rec) in rdr.records().enumerate() {
             let line = i + 2;
-            let rec = rec.map_err(|e| Error::input(&shown, format!("ip_country_file, line {line}: {e}")))?;
+            let rec = rec
+                .map_err(|e| Error::input(&shown, format!("ip_country_file, line {line}: {e}")))?;
             let net = rec.get(ni).unwrap_or_default().trim();
             let country = rec.get(ci).unwrap_or_default().trim();
             let net: IpNet = net.parse().map_err(|_| {
                 Error::input(
                     &shown,
-                    format!("ip_country_file, line {line}: {net:?} is not a network in CIDR notation"),
+                    format!(
+                        "ip_country_file, line {line}: {net:?} is not a network in CIDR notation"
+                    ),
                 )
             })?;
             let Some(code) = names.code_of(country) else {
