@@ -630,7 +630,9 @@ impl<'r> Scanner<'r> {
             }
             let mut take = chunk.len();
             let mut done = false;
-            for (i, &b) in chunk.iter().enumerate() {
+            let mut i = 0;
+            while i < chunk.len() {
+                let b = chunk[i];
                 if in_string {
                     if escaped {
                         escaped = false;
@@ -642,7 +644,16 @@ impl<'r> Scanner<'r> {
                             (take, done) = (i + 1, true);
                             break;
                         }
+                    } else {
+                        // Most bytes of an export are inside strings: jump to the next
+                        // quote or backslash.
+                        match memchr::memchr2(b'"', b'\\', &chunk[i..]) {
+                            Some(n) => i += n,
+                            None => i = chunk.len(),
+                        }
+                        continue;
                     }
+                    i += 1;
                     continue;
                 }
                 match b {
@@ -669,10 +680,11 @@ impl<'r> Scanner<'r> {
                     }
                     _ => {}
                 }
+                i += 1;
             }
             let taken = &chunk[..take];
             buf.extend_from_slice(taken);
-            self.line += taken.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += memchr::memchr_iter(b'\n', taken).count() as u64;
             self.r.consume(take);
             if done {
                 return Ok(());
