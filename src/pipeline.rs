@@ -18,7 +18,7 @@ use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 use crate::time::{evaluation_instant, MICROS_PER_DAY};
-use crate::{findings, rules, source};
+use crate::{findings, rules, source, waivers};
 
 /// What a run knows after detection.
 pub struct Analysis {
@@ -176,9 +176,11 @@ fn load_with(
         tracing::info!(file = %f, "ignored input file");
     }
     let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let (tables, mut report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
-        window_rows(&policy, t)
-    })?;
+    let codes = rules::codes().into_iter().map(String::from);
+    let (tables, mut report) =
+        ingest::load(&discovery, inputs.naive_tz, sod_ids, codes, plan, |t| {
+            window_rows(&policy, t)
+        })?;
     report.ip_country_file = countries;
     source::log_accounts(&report.sources);
     log_unknown_columns(&report.unknown_columns);
@@ -230,6 +232,7 @@ pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) ->
         // Timed on its own: the resolve time above is not part of it.
         let detect_started = Instant::now();
         let findings = findings::detect(&ctx)?;
+        let findings = waivers::apply(findings, &waivers::load(&tables, ctx.t)?)?;
         tracing::info!(
             grants_in = ctx.grants.height(),
             window_events = ctx.window_events.height(),

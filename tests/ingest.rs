@@ -2126,7 +2126,10 @@ fn stored_gap_details(f: &Fixture, out: &Path, checks: &ChainChecks) -> Vec<Stri
         checks,
     };
     let (tables, _) =
-        permaudit::ingest::load(&discovery, None, Vec::new(), &plan, |_| Ok(None)).expect("load");
+        permaudit::ingest::load(&discovery, None, Vec::new(), Vec::new(), &plan, |_| {
+            Ok(None)
+        })
+        .expect("load");
     store.commit().expect("commit");
     let detail = tables.events.gap_local.column("detail").expect("detail");
     let detail = detail.str().expect("strings");
