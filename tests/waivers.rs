@@ -433,3 +433,34 @@ fn ocsf_report_and_summary_show_waived_findings() {
     assert!(md.contains("| w-valid | TERMINATED\\_ACCESS |"), "{md}");
     assert!(md.contains(" · waived"));
 }
+
+#[test]
+fn sample_with_waivers_incremental_equals_full() {
+    // The sample holds one waiver of each kind. A nightly series that reuses stored
+    // digests and one that recomputes everything write the same bytes.
+    let (dir, cfg) = sample_copy("");
+    let series = |out: &str, full: bool| {
+        for day in ["2026-11-23", AS_OF] {
+            let mut args = vec!["--as-of", day, "--out", out];
+            if full {
+                args.push("--full");
+            }
+            let o = run_in(dir.path(), &cfg, &args);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    };
+    series("nightly", false);
+    series("full", true);
+    let a = files(&dir.path().join("nightly").join(AS_OF));
+    let b = files(&dir.path().join("full").join(AS_OF));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(
+            v == &b[k],
+            "{} differs between nightly and --full",
+            k.display()
+        );
+    }
+    let findings = String::from_utf8_lossy(&a[std::path::Path::new("findings.csv")]).into_owned();
+    assert_eq!(findings.matches(",waived,").count(), 7, "{findings}");
+}
