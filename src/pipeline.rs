@@ -18,7 +18,7 @@ use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 use crate::time::{evaluation_instant, MICROS_PER_DAY};
-use crate::{findings, rules, source, waivers};
+use crate::{findings, rules, source};
 
 /// What a run knows after detection.
 pub struct Analysis {
@@ -232,7 +232,6 @@ pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) ->
         // Timed on its own: the resolve time above is not part of it.
         let detect_started = Instant::now();
         let findings = findings::detect(&ctx)?;
-        let findings = waivers::apply(findings, &waivers::load(&tables, ctx.t)?)?;
         tracing::info!(
             grants_in = ctx.grants.height(),
             window_events = ctx.window_events.height(),
