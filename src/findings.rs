@@ -42,8 +42,15 @@ const STRING_KEYS: [&str; 7] = [
 
 /// Runs every rule and assembles the findings table (without `first_seen`, which history
 /// fills in). Rules disabled by a jurisdiction lose that jurisdiction's rows here, so that
-/// no rule needs to know about `disabled_rules`.
+/// no rule needs to know about `disabled_rules`. Waivers are applied last, once ids and
+/// order are settled, so that every caller sees the same statuses.
 pub fn detect(ctx: &Ctx) -> Result<DataFrame> {
+    let findings = detect_rules(ctx)?;
+    crate::waivers::apply(findings, &crate::waivers::load(ctx.tables, ctx.t)?)
+}
+
+/// The rules' findings with ids and order, before waivers.
+fn detect_rules(ctx: &Ctx) -> Result<DataFrame> {
     let frames = REGISTRY
         .iter()
         .map(|rule| {

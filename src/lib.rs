@@ -27,3 +27,4 @@ pub mod severity;
 pub mod source;
 pub mod time;
 pub mod verify;
+pub mod waivers;

@@ -176,9 +176,11 @@ fn load_with(
         tracing::info!(file = %f, "ignored input file");
     }
     let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let (tables, mut report) = ingest::load(&discovery, inputs.naive_tz, sod_ids, plan, |t| {
-        window_rows(&policy, t)
-    })?;
+    let codes = rules::codes().into_iter().map(String::from);
+    let (tables, mut report) =
+        ingest::load(&discovery, inputs.naive_tz, sod_ids, codes, plan, |t| {
+            window_rows(&policy, t)
+        })?;
     report.ip_country_file = countries;
     source::log_accounts(&report.sources);
     log_unknown_columns(&report.unknown_columns);

@@ -24,3 +24,4 @@ mod shuffle;
 mod sources;
 mod summaries;
 mod tidy;
+mod waivers;

@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "10005b25882bc378ce7f4f1894f3b314e2b0819f811ab2da51104e4453a7bdc0";
+    "e17ea5880f16b1ada1355f6e5f67179de38038c47f133b1d3b4fc2567d369624";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "c3367166b80104377563a14cb37341b8632bf2e9ae5b47ed20da02d789ce87e2";
+    "2076ed84384a2c460fcc96be25f3b4a5d34237e2d446d96c25d6fbb3bcea633c";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

@@ -300,7 +300,7 @@ fn log_audit_and_grading_sections_show_the_rules_findings() {
     ];
     let (html, md) = World::new().render(&hk(), &frame(&rows));
     for s in [
-        "4. Log audit",
+        "5. Log audit",
         "Failed-login bursts (1)",
         "12 (threshold 10 in 15 min)",
         "2026-11-08 11:06:00 +08:00",
@@ -308,7 +308,7 @@ fn log_audit_and_grading_sections_show_the_rules_findings() {
         "Break-glass (emergency) account use (0)",
         "Silent log feeds (1)",
         "93.7 h",
-        "5. Permission grading",
+        "6. Permission grading",
         "support_agent (1)",
         "may hold up to risk medium",
         "ops &#x2f; clerk (1)",
@@ -317,7 +317,7 @@ fn log_audit_and_grading_sections_show_the_rules_findings() {
     ] {
         assert!(html.contains(s), "HTML lacks {s:?}");
     }
-    assert!(md.contains("## 4. Log audit") && md.contains("## 5. Permission grading"));
+    assert!(md.contains("## 5. Log audit") && md.contains("## 6. Permission grading"));
     assert!(md.contains("**support\\_agent** (1): may hold up to risk medium"));
 }
 
@@ -528,6 +528,7 @@ fn sample_reports_are_self_contained_consistent_and_overridable() {
         for s in [
             "Executive summary",
             "SoD exceptions",
+            "Waivers",
             "Log audit",
             "Permission grading",
             "Data quality",

@@ -1072,7 +1072,7 @@ fn full_campaign_through_the_cli() {
     run_ok(&["run", "--config", cfg, "--out", o]);
     let day = out.path().join("2026-11-24");
     let md = std::fs::read_to_string(day.join("HK/report.md")).expect("report.md");
-    assert!(md.contains("## 7. Access reviews"), "{md}");
+    assert!(md.contains("## 8. Access reviews"), "{md}");
     assert!(md.contains(&format!("`{id}`")), "{md}");
     assert!(md.contains("closed 2026-12-21T00:00:00Z"), "{md}");
     let html = std::fs::read_to_string(day.join("HK/report.html")).expect("report.html");

@@ -1404,6 +1404,53 @@ def fmt_local(dt, jur):
     return dt.astimezone(TZ[jur]).isoformat()
 
 
+# --- WAIVERS (CONTRACT section 8) ---------------------------------------------------------------
+# One waiver of each kind. A valid waiver turns its planted findings' status to "waived";
+# the others leave them open (the report lists them under "Not valid, and why").
+WAIVERS = []
+
+
+def waiver(wid, rule, approved_by, approved_at, expires_at, reason, ticket=None, waives=True, **scope):
+    WAIVERS.append(dict(waiver_id=wid, rule=rule, approved_by=approved_by["identity_id"],
+                        approved_at=U(approved_at), expires_at=U(expires_at), reason=reason, ticket=ticket,
+                        **scope))
+    if not waives:
+        return
+    hits = 0
+    for k, (r, sev, status, jur, keys, why) in enumerate(PLANTED):
+        if r == rule and status == "open" and all(keys.get(c) == v for c, v in scope.items()):
+            PLANTED[k] = (r, sev, "waived", jur, keys, f"{why}; waived by {wid}")
+            hits += 1
+    assert hits, f"waiver {wid} waives no planted finding"
+
+
+a = acc_of(E2001, "ledger-uk")
+waiver("WVR-001", "TERMINATED_ACCESS", heads["finance"], "2026-11-16T09:00:00Z", "2026-12-15T18:00:00Z",
+       "Leaver's ledger-uk account kept until the November close is signed off; no posting allowed",
+       ticket="CHG-4471", system_id=a["system_id"], account_id=a["account_id"])
+a = acc_of(co_hk[0], "bene-hk")
+waiver("WVR-002", "DORMANT_ACCOUNT", heads["compliance"], "2026-05-01T02:00:00Z", "2026-10-31T15:59:59Z",
+       "Seasonal screening account, accepted until the end of October", ticket="RISK-2026-031",
+       waives=False, system_id=a["system_id"], account_id=a["account_id"])
+near("WVR-002 on the dormant bene-hk account expired 2026-10-31", "an expired waiver waives nothing")
+waiver("WVR-003", "DORMANT_ACCOUNT", de_sup[1], "2026-10-01T08:00:00Z", "2027-03-31T22:00:00Z",
+       "Approved by the account holder herself", waives=False, identity_id=de_sup[1]["identity_id"])
+near("WVR-003 on the dormant pay-eu supervisor account is approved by its holder", "a self-approved waiver is not valid")
+a = ACC[("merchant-uk", "temp.ops")]
+waiver("WVR-004", "ORPHAN_ACCOUNT", BG_TERMINATED[1], "2026-05-04T09:00:00Z", "2027-05-01T09:00:00Z",
+       "Temporary operations account for the merchant migration", ticket="CHG-3902", waives=False,
+       system_id=a["system_id"], account_id=a["account_id"])
+near("WVR-004 on the orphan merchant-uk account was approved by a support agent who left in June",
+     "the approver is not active at T, so the waiver is not valid")
+waiver("WVR-005", "PEER_OUTLIER", CISO, "2026-10-01T01:00:00Z", "2027-03-31T15:59:59Z",
+       "Peer groups are re-cut in the Q1 2027 role redesign; outliers accepted until then", ticket="RISK-2026-114")
+waiver("WVR-006", "SOD_CONFLICT", head_pay, "2026-11-02T01:00:00Z", "2027-02-28T15:59:59Z",
+       "Ops lead covers releases during the HK hiring freeze", ticket="RISK-2026-120", waives=False,
+       sod_rule_id="SOD-001", identity_id=hk_lead["identity_id"])
+near("WVR-006 covers the ops lead's SoD conflict, which EXC-001 already mitigates",
+     "a valid SoD exception takes precedence: the status stays mitigated")
+
+
 def b(v):
     return "" if v is None else ("true" if v else "false")
 
@@ -1466,6 +1513,11 @@ write("exceptions", ["exception_id", "sod_rule_id", "identity_id", "approved_by"
       [(x["exception_id"], x["sod_rule_id"], x["identity_id"], x["approved_by"], fmt_ts(x["approved_at"]),
         fmt_local(x["expires_at"], "SG") if x["exception_id"] == "EXC-002" else fmt_ts(x["expires_at"]), x["control"])
        for x in sorted(EXCEPTIONS, key=lambda x: x["exception_id"])])
+write("waivers", ["waiver_id", "rule", "identity_id", "system_id", "account_id", "grant_id", "entitlement_id",
+                  "sod_rule_id", "target_id", "approved_by", "approved_at", "expires_at", "reason", "ticket"],
+      [(w["waiver_id"], w["rule"], w.get("identity_id"), w.get("system_id"), w.get("account_id"), w.get("grant_id"),
+        w.get("entitlement_id"), w.get("sod_rule_id"), w.get("target_id"), w["approved_by"], fmt_ts(w["approved_at"]),
+        fmt_ts(w["expires_at"]), w["reason"], w["ticket"]) for w in WAIVERS])
 write_jurisdictions(POLICY / "jurisdictions.toml")
 (POLICY / "sod_rules.toml").write_text(SOD_RULES_TOML, encoding="utf-8")
 write_grading(POLICY / "grading.toml")
@@ -1527,7 +1579,8 @@ readme = [
     "activity_lookback_days = 30, so the activity window is [2026-10-26T00:00:00Z, T).",
     f"* Event history: 120 days ({START.date()} .. {AS_OF}), {len(events)} events; {len(identities)} identities, "
     f"{len(accounts)} accounts, {len(grants)} grants, {len(ent_rows)} entitlements, {len(EXCEPTIONS)} SoD "
-    "exceptions. No row is meant to be quarantined (`rows_quarantined = 0` for every table).",
+    f"exceptions, {len(WAIVERS)} waivers (one of each kind: valid, expired, self-approved, approver gone, blanket, "
+    "and one behind an SoD exception). No row is meant to be quarantined (`rows_quarantined = 0` for every table).",
     "* pay-hk, settle-sg and iam-global number their logs (`seq`, `prev_hash`, `hash` per the LOG_HASH_MISMATCH "
     "formula); iam-global's log starts at seq 500001 after a rotation.",
     "* Timestamps are mostly `Z`; a share of pay-hk (`+08:00`) and treasury-eu (`+01:00`/`+02:00`) events, the "

@@ -130,6 +130,12 @@ class Data:
                 r["approved_at"] = ts(r["approved_at"])
                 r["expires_at"] = ts(r["expires_at"])
                 self.exceptions.append(r)
+        self.waivers = []
+        if (inp / "waivers.csv").exists():
+            for r in read_csv(inp / "waivers.csv"):
+                r["approved_at"] = ts(r["approved_at"])
+                r["expires_at"] = ts(r["expires_at"])
+                self.waivers.append(r)
 
         # events known at T
         self.known_events = [e for e in self.events if e["ts"] < self.T]
@@ -627,6 +633,34 @@ RULES = [sod_conflict, sod_transaction, stale_grant, dormant_account, terminated
          emergency_account_used, grade_exceeded, peer_outlier, log_feed_silent]
 
 
+WAIVER_SCOPE = ["identity_id", "system_id", "account_id", "grant_id", "entitlement_id", "sod_rule_id",
+                "target_id"]
+
+
+def apply_waivers(d: Data, rows):
+    """CONTRACT section 8: an open finding covered by a valid waiver is waived.  A waiver covers
+    a finding of its rule when every scope column it sets equals the finding's; it is valid
+    when approved_at < T <= expires_at, its approver is not the finding's identity, and its
+    approver is active at T (status active, or terminated at or after T; leave is not)."""
+    def approver_active(iid):
+        i = d.identities.get(iid)
+        if i is None:
+            return False
+        return i["status"] == "active" or (i["status"] == "terminated" and i["terminated_at"] >= d.T)
+
+    for r in rows:
+        if r["status"] != "open":
+            continue            # an SoD exception's mitigation takes precedence
+        for w in d.waivers:
+            covers = w["rule"] == r["rule"] and all(
+                w.get(c, "") == "" or w[c] == r[c] for c in WAIVER_SCOPE)
+            if (covers and w["approved_at"] < d.T <= w["expires_at"]
+                    and w["approved_by"] != r["identity_id"] and approver_active(w["approved_by"])):
+                r["status"] = "waived"
+                break
+    return rows
+
+
 def sort_key(row):
     return tuple(int(row[c]) if c == "seq" and row[c] != "" else row[c]
                  for c in ["rule", "jurisdiction", "identity_id", "system_id", "account_id", "grant_id",
@@ -635,7 +669,7 @@ def sort_key(row):
 
 def evaluate(input_dir=HERE / "input", policy_dir=HERE / "policy", as_of=date(2026, 11, 24), lookback=30):
     d = Data(input_dir, policy_dir, as_of, lookback)
-    rows = [r for rule in RULES for r in rule(d)]
+    rows = apply_waivers(d, [r for rule in RULES for r in rule(d)])
     keys = [tuple(r[c] for c in COLUMNS if c not in ("severity", "status")) for r in rows]
     assert len(keys) == len(set(keys)), "duplicate finding keys"
     return sorted(rows, key=sort_key)

@@ -9,6 +9,10 @@ use polars::prelude::*;
 use super::schema::{ColType, Table, TableSchema};
 use super::values::Value;
 use crate::error::Result;
+use crate::time::MICROS_PER_DAY;
+
+/// The longest a waiver may run, from approval to expiry.
+pub const MAX_WAIVER_DAYS: i64 = 365;
 
 /// One quarantined row, as written to `quarantine.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +47,8 @@ pub struct Known {
     /// system_id -> entitlement_id -> kind
     pub entitlements: PlHashMap<String, PlHashMap<String, String>>,
     pub sod_rule_ids: HashSet<String>,
+    /// The rule codes a waiver may name, handed in by the caller: ingest knows no rule.
+    pub rule_codes: HashSet<String>,
     /// Every system id is taken as known (`import`, which has no systems table).
     pub any_system: bool,
 }
@@ -417,6 +423,26 @@ impl<'k> TableLoader<'k> {
                 if let Some(id) = self.text_of(text, "sod_rule_id") {
                     if !self.known.sod_rule_ids.contains(id.as_ref()) {
                         return Err(format!("unknown SoD rule ({id:?})"));
+                    }
+                }
+            }
+            Table::Waivers => {
+                if let Some(code) = self.text_of(text, "rule") {
+                    if !self.known.rule_codes.contains(code.as_ref()) {
+                        return Err(format!("unknown rule ({code:?})"));
+                    }
+                }
+                let micros = |c: &str| self.text_of(text, c).and_then(|v| v.parse::<i64>().ok());
+                if let (Some(approved), Some(expires)) =
+                    (micros("approved_at"), micros("expires_at"))
+                {
+                    // A longer acceptance of risk is a decision nobody revisits: the
+                    // contract caps it, and an over-long row is refused rather than cut.
+                    if expires - approved > MAX_WAIVER_DAYS * MICROS_PER_DAY {
+                        return Err(format!(
+                            "waiver longer than {MAX_WAIVER_DAYS} days (expires_at more than \
+                             {MAX_WAIVER_DAYS} days after approved_at)"
+                        ));
                     }
                 }
             }

@@ -164,6 +164,7 @@ pub struct Tables {
     pub action_permissions: DataFrame,
     pub audit_events: DataFrame,
     pub exceptions: DataFrame,
+    pub waivers: DataFrame,
     pub events: EventDigests,
 }
 
@@ -179,6 +180,7 @@ impl Tables {
             Table::ActionPermissions => &mut self.action_permissions,
             Table::AuditEvents => &mut self.audit_events,
             Table::Exceptions => &mut self.exceptions,
+            Table::Waivers => &mut self.waivers,
         }
     }
 
@@ -196,6 +198,7 @@ impl Tables {
             action_permissions: e(&schema::ACTION_PERMISSIONS)?,
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
+            waivers: e(&schema::WAIVERS)?,
             events: EventDigests::of(&[], None, None, checks)?,
         })
     }
@@ -590,18 +593,21 @@ pub fn read_file(
 /// Loads every table in dependency order. File-level problems are errors; row-level ones
 /// end up in the report's quarantine.
 ///
-/// `window_rows` sees the tables loaded before the events (every one but `exceptions`) and
-/// may return a predicate over [`events::WINDOW_COLUMNS`]: with an activity window, the
-/// kept rows are then only those it holds for.
+/// `rule_codes` are the codes a waiver may name (any other quarantines the row).
+/// `window_rows` sees the tables loaded before the events (every one but `exceptions` and
+/// `waivers`) and may return a predicate over [`events::WINDOW_COLUMNS`]: with an activity
+/// window, the kept rows are then only those it holds for.
 pub fn load(
     discovery: &Discovery,
     naive_tz: Option<Tz>,
     sod_rule_ids: impl IntoIterator<Item = String>,
+    rule_codes: impl IntoIterator<Item = String>,
     plan: &EventsPlan,
     mut window_rows: impl FnMut(&Tables) -> Result<Option<Expr>>,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.into_iter().collect(),
+        rule_codes: rule_codes.into_iter().collect(),
         ..Known::default()
     };
     let mut tables = Tables::empty(plan.checks)?;

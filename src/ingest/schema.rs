@@ -55,6 +55,7 @@ pub enum Table {
     ActionPermissions,
     AuditEvents,
     Exceptions,
+    Waivers,
 }
 
 #[derive(Debug)]
@@ -319,8 +320,38 @@ pub static EXCEPTIONS: TableSchema = TableSchema {
     references: &[],
 };
 
+/// Accepted risk for findings of any rule. The rule code is checked against the rules the
+/// caller names (ingest knows no rule) and the 365-day limit is a row rule of the loader.
+pub static WAIVERS: TableSchema = TableSchema {
+    table: Table::Waivers,
+    name: "waivers",
+    columns: &[
+        req("waiver_id", Id),
+        req("rule", Id),
+        opt("identity_id", Id),
+        opt("system_id", Id),
+        opt("account_id", Id),
+        opt("grant_id", Id),
+        opt("entitlement_id", Id),
+        opt("sod_rule_id", Id),
+        opt("target_id", Id),
+        req("approved_by", Id),
+        req("approved_at", Timestamp),
+        req("expires_at", Timestamp),
+        Column {
+            required: true,
+            ..prose("reason")
+        },
+        prose("ticket"),
+    ],
+    key: &["waiver_id"],
+    key_per_file: false,
+    optional: true,
+    references: &[],
+};
+
 /// In load order: every table comes after the tables it references.
-pub static ALL: [&TableSchema; 9] = [
+pub static ALL: [&TableSchema; 10] = [
     &SYSTEMS,
     &IDENTITIES,
     &ACCOUNTS,
@@ -330,6 +361,7 @@ pub static ALL: [&TableSchema; 9] = [
     &ACTION_PERMISSIONS,
     &AUDIT_EVENTS,
     &EXCEPTIONS,
+    &WAIVERS,
 ];
 
 impl TableSchema {

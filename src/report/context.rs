@@ -146,6 +146,44 @@ pub struct Exceptions {
     pub not_valid: Vec<ExceptionRow>,
 }
 
+/// One waiver as the report lists it.
+#[derive(Serialize, Clone)]
+pub struct WaiverRow {
+    pub waiver_id: String,
+    pub rule: String,
+    /// "system_id = pay-hk, account_id = a1", or "blanket: every finding of the rule".
+    pub scope: String,
+    pub blanket: bool,
+    pub approved_by: String,
+    pub approved_at: String,
+    pub expires_at: String,
+    /// Whole days from T to expiry (negative once expired).
+    pub days_left: i64,
+    pub reason: String,
+    pub ticket: String,
+    /// Its state at T: days left, or why it is not valid.
+    pub note: String,
+    /// Findings of this jurisdiction it waives (the first TOP_PER_TABLE; all counted).
+    pub waived: Vec<String>,
+    pub waived_count: usize,
+    /// Findings of this jurisdiction it covers without waiving them (the waiver is not
+    /// valid for them, another waiver decides them, or an SoD exception mitigates them).
+    pub not_waived: Vec<String>,
+    pub not_waived_count: usize,
+}
+
+#[derive(Serialize, Default)]
+pub struct Waivers {
+    pub total: usize,
+    /// Findings of this jurisdiction with status `waived`.
+    pub waived_findings: usize,
+    pub in_force: Vec<WaiverRow>,
+    pub expiring: Vec<WaiverRow>,
+    pub not_valid: Vec<WaiverRow>,
+    /// Every blanket waiver listed, whatever its state (also in one of the lists above).
+    pub blanket: Vec<WaiverRow>,
+}
+
 #[derive(Serialize)]
 pub struct ReportContext {
     pub code: String,
@@ -169,6 +207,7 @@ pub struct ReportContext {
     pub rules: Vec<RuleSection>,
     pub top_per_rule: usize,
     pub exceptions: Exceptions,
+    pub waivers: Waivers,
     pub log_audit: Vec<Block>,
     pub grading: Vec<Block>,
     pub freeze: Vec<BTreeMap<String, String>>,
@@ -544,6 +583,144 @@ fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
     Ok(out)
 }
 
+/// The waivers that concern this jurisdiction: those covering one of its findings, those
+/// scoped to one of its systems, and those scoped to no system that could cover a finding
+/// here (blanket, or naming an identity with an account on one of its systems).
+fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Waivers> {
+    let all = crate::waivers::load(tables, t)?;
+    let mut out = Waivers {
+        waived_findings: f
+            .rows
+            .iter()
+            .filter(|r| get(r, "status") == "waived")
+            .count(),
+        ..Waivers::default()
+    };
+    if all.is_empty() {
+        return Ok(out);
+    }
+    let here: BTreeSet<String> = str_col(&tables.systems, "system_id")?
+        .into_iter()
+        .zip(str_col(&tables.systems, "jurisdiction")?)
+        .filter(|(_, jc)| *jc == j.code)
+        .map(|(s, _)| s)
+        .collect();
+    let with_account_here: BTreeSet<String> = str_col(&tables.accounts, "system_id")?
+        .into_iter()
+        .zip(str_col(&tables.accounts, "identity_id")?)
+        .filter(|(s, i)| here.contains(s) && !i.is_empty())
+        .map(|(_, i)| i)
+        .collect();
+    // Per waiver: the findings here it covers, and those it waives.
+    let mut covered: Vec<Vec<String>> = vec![Vec::new(); all.len()];
+    let mut waived: Vec<Vec<String>> = vec![Vec::new(); all.len()];
+    let mut self_covered = vec![false; all.len()];
+    for r in f.rows {
+        let rule = get(r, "rule");
+        let column = |c: &str| r.get(c).cloned();
+        let id = get(r, "finding_id").to_string();
+        for (k, w) in all.iter().enumerate() {
+            if w.covers(rule, &column) {
+                covered[k].push(id.clone());
+                self_covered[k] |= get(r, "identity_id") == w.approved_by;
+            }
+        }
+        if get(r, "status") == "waived" {
+            if let Some((w, _)) = crate::waivers::deciding(&all, rule, &column) {
+                if let Some(k) = all.iter().position(|x| std::ptr::eq(x, w)) {
+                    waived[k].push(id);
+                }
+            }
+        }
+    }
+    let day = crate::time::MICROS_PER_DAY;
+    for (k, w) in all.iter().enumerate() {
+        let system = w.scope.iter().find(|(c, _)| *c == "system_id");
+        let identity = w.scope.iter().find(|(c, _)| *c == "identity_id");
+        let concerns = !covered[k].is_empty()
+            || match (system, identity) {
+                (Some((_, s)), _) => here.contains(s),
+                (None, Some((_, i))) => with_account_here.contains(i),
+                (None, None) => true,
+            };
+        if !concerns {
+            continue;
+        }
+        let days_left = (w.expires_at - t).div_euclid(day);
+        let mut why: Vec<&str> = w.problems.iter().map(|p| p.as_str()).collect();
+        if w.self_scoped() {
+            why.push("self-approved: it covers its own approver");
+        }
+        let valid = why.is_empty();
+        let mut note = if valid {
+            format!("{days_left} day(s) left")
+        } else {
+            why.join(", ")
+        };
+        if w.problems.contains(&crate::waivers::Problem::Expired) {
+            note = format!("{note} ({} day(s) ago)", (t - w.expires_at).div_euclid(day));
+        }
+        if valid && self_covered[k] {
+            note.push_str("; not valid for the findings of its approver (self-approved)");
+        }
+        let waived_here: BTreeSet<&String> = waived[k].iter().collect();
+        let not_waived: Vec<String> = covered[k]
+            .iter()
+            .filter(|id| !waived_here.contains(id))
+            .cloned()
+            .collect();
+        let row = WaiverRow {
+            waiver_id: w.waiver_id.clone(),
+            rule: w.rule.clone(),
+            scope: if w.blanket() {
+                "blanket: every finding of the rule".into()
+            } else {
+                w.scope
+                    .iter()
+                    .map(|(c, v)| format!("{c} = {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            blanket: w.blanket(),
+            approved_by: f.identity(&w.approved_by),
+            approved_at: local_time(w.approved_at, f.tz),
+            expires_at: local_time(w.expires_at, f.tz),
+            days_left,
+            reason: w.reason.clone(),
+            ticket: w.ticket.clone().unwrap_or_default(),
+            note,
+            waived: waived[k].iter().take(TOP_PER_TABLE).cloned().collect(),
+            waived_count: waived[k].len(),
+            not_waived_count: not_waived.len(),
+            not_waived: not_waived.into_iter().take(TOP_PER_TABLE).collect(),
+        };
+        out.total += 1;
+        let blanket = w.blanket().then(|| row.clone());
+        if !valid {
+            out.not_valid.push(row);
+        } else if w.expires_at - t <= EXPIRING_DAYS * day {
+            out.expiring.push(row);
+        } else {
+            out.in_force.push(row);
+        }
+        out.blanket.extend(blanket);
+    }
+    // Soonest expiry first, as for exceptions: what needs attention comes first.
+    for list in [
+        &mut out.in_force,
+        &mut out.expiring,
+        &mut out.not_valid,
+        &mut out.blanket,
+    ] {
+        list.sort_by(|a, b| {
+            a.days_left
+                .cmp(&b.days_left)
+                .then(a.waiver_id.cmp(&b.waiver_id))
+        });
+    }
+    Ok(out)
+}
+
 fn pairs_map(df: &DataFrame, key: &str, value: &str) -> Result<HashMap<String, String>> {
     let k = str_col(df, key)?;
     let v = str_col(df, value)?;
@@ -705,6 +882,7 @@ pub fn build(
             .map(|(d, _)| d.format("%Y-%m-%d").to_string()),
         runs: trend.len(),
         exceptions: exceptions(&f, shared.tables, shared.t)?,
+        waivers: waivers(&f, j, shared.tables, shared.t)?,
         log_audit: blocks(&f, j, Section::LogAudit),
         grading: blocks(&f, j, Section::Grading),
         rules,

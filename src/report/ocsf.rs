@@ -38,7 +38,14 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
             let (severity_id, severity) = get("severity")
                 .and_then(|s| s.parse::<Severity>().ok())
                 .map_or(UNKNOWN_SEVERITY, |s| (s.ocsf_id(), s.ocsf_label()));
-            let mitigated = get("status").as_deref() == Some("mitigated");
+            let status = get("status");
+            let mitigated = status.as_deref() == Some("mitigated");
+            let waived = status.as_deref() == Some("waived");
+            // A waiver accepts the risk of a failed control; an exception's compensating
+            // control makes it pass. Both suppress the finding.
+            let waiver = waived
+                .then(|| detail_waiver(get("detail").as_deref()))
+                .flatten();
             let mut resources = Vec::new();
             if let (Some(s), Some(a)) = (get("system_id"), get("account_id")) {
                 resources.push(json!({"type": "account", "uid": format!("{s}:{a}"), "name": a}));
@@ -65,8 +72,8 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                 "time": time,
                 "severity_id": severity_id,
                 "severity": severity,
-                "status_id": if mitigated { 3 } else { 1 },
-                "status": if mitigated { "Suppressed" } else { "New" },
+                "status_id": if mitigated || waived { 3 } else { 1 },
+                "status": if mitigated || waived { "Suppressed" } else { "New" },
                 "finding_info": {
                     "uid": get("finding_id"),
                     "title": meta.map(|m| m.title),
@@ -80,9 +87,11 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
                     "status": if mitigated { "Pass" } else { "Fail" },
                     "status_id": if mitigated { 1 } else { 3 },
                     "status_detail": if mitigated {
-                        "accepted: covered by a valid SoD exception"
+                        "accepted: covered by a valid SoD exception".to_string()
+                    } else if waived {
+                        format!("waived: accepted risk under waiver {}", waiver.unwrap_or_default())
                     } else {
-                        "open"
+                        "open".to_string()
                     },
                 },
                 "remediation": {"desc": meta.map(|m| m.remediation)},
@@ -97,4 +106,13 @@ pub fn records(j: &Jurisdiction, rows: &[BTreeMap<String, String>], t_micros: i6
         })
         .collect();
     Value::Array(list)
+}
+
+/// The id of the waiver a finding's detail names.
+fn detail_waiver(detail: Option<&str>) -> Option<String> {
+    let d: Value = serde_json::from_str(detail?).ok()?;
+    d.get("waiver")?
+        .get("waiver_id")?
+        .as_str()
+        .map(str::to_string)
 }

@@ -366,7 +366,8 @@ impl FindingIndex {
             by_identity: HashMap::new(),
         };
         for i in 0..df.height() {
-            // Mitigated findings are covered by an approved control: not for the reviewer.
+            // Mitigated and waived findings are covered by an approved control or accepted
+            // risk: not for the reviewer.
             if status[i].as_deref() != Some("open") {
                 continue;
             }
