@@ -16,7 +16,7 @@ use crate::ingest::events::ChainChecks;
 use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
 use crate::policy::Policy;
-use crate::resolve::{Ctx, Resolved};
+use crate::resolve::{Ctx, Remediation, Resolved};
 use crate::time::{evaluation_instant, MICROS_PER_DAY};
 use crate::{findings, rules, source};
 
@@ -206,11 +206,17 @@ fn load_with(
 }
 
 pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {
-    analyze_with(inputs, as_of, None)
+    analyze_with(inputs, as_of, None, Remediation::default())
 }
 
-/// Analyses `as_of`, reusing and storing event digests in `store` when given.
-pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Analysis> {
+/// Analyses `as_of`, reusing and storing event digests in `store` when given; `remediation`
+/// is what the caller read from OUT about decisions taken earlier.
+pub fn analyze_with(
+    inputs: &Inputs,
+    as_of: NaiveDate,
+    store: Option<&Store>,
+    remediation: Remediation,
+) -> Result<Analysis> {
     let Loaded {
         policy,
         tables,
@@ -219,7 +225,8 @@ pub fn analyze_with(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) ->
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
     let (findings, t) = {
-        let ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
+        let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
+        ctx.remediation = remediation;
         tracing::info!(
             grants_in = tables.grants.height(),
             window_events = ctx.window_events.height(),

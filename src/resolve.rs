@@ -35,6 +35,53 @@ pub struct Ctx<'a> {
     pub last_use: DataFrame,
     /// `system_id, account_id, last_login`: latest successful `login` before T.
     pub last_login: DataFrame,
+    /// Decisions taken earlier and stored in OUT, read by the caller before the rules run
+    /// (empty when there is no OUT, as in `review open` or a plain evaluation).
+    pub remediation: Remediation,
+}
+
+/// What OUT already holds about remediation that was decided: plain data, filled by the
+/// `run` command (which knows OUT) so that rules stay pure and this layer reads no file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Remediation {
+    /// Revocations decided by access review campaigns closed before T.
+    pub revocations: Vec<RevocationDecision>,
+}
+
+/// One row of a closed campaign's `revocations.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevocationDecision {
+    pub campaign_id: String,
+    pub item_id: String,
+    pub grant_id: String,
+    pub system_id: String,
+    /// Null when no reviewer decided (the campaign's no-response default did).
+    pub reviewer_id: Option<String>,
+    pub decided_at: i64,
+    pub closed_at: i64,
+}
+
+impl Remediation {
+    /// The revocations as a frame: `campaign_id, item_id, grant_id, system_id, reviewer_id,
+    /// decided_at, closed_at` (timestamps in microseconds UTC).
+    pub fn revocations_frame(&self) -> Result<DataFrame> {
+        let r = &self.revocations;
+        let text = |name: &str, f: &dyn Fn(&RevocationDecision) -> Option<String>| -> Column {
+            Series::new(name.into(), r.iter().map(f).collect::<Vec<_>>()).into()
+        };
+        let micros = |name: &str, f: &dyn Fn(&RevocationDecision) -> i64| -> Column {
+            Series::new(name.into(), r.iter().map(f).collect::<Vec<i64>>()).into()
+        };
+        Ok(DataFrame::new_infer_height(vec![
+            text("campaign_id", &|d| Some(d.campaign_id.clone())),
+            text("item_id", &|d| Some(d.item_id.clone())),
+            text("grant_id", &|d| Some(d.grant_id.clone())),
+            text("system_id", &|d| Some(d.system_id.clone())),
+            text("reviewer_id", &|d| d.reviewer_id.clone()),
+            micros("decided_at", &|d| d.decided_at),
+            micros("closed_at", &|d| d.closed_at),
+        ])?)
+    }
 }
 
 impl std::ops::Deref for Ctx<'_> {
@@ -362,6 +409,7 @@ impl<'a> Ctx<'a> {
             window_events,
             last_use,
             last_login,
+            remediation: Remediation::default(),
         })
     }
 }
@@ -415,6 +463,7 @@ fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {
         int("stale_grant_days", &|j| j.stale_grant_days),
         int("dormant_account_days", &|j| j.dormant_account_days),
         int("termination_grace_hours", &|j| j.termination_grace_hours),
+        int("revocation_sla_days", &|j| j.revocation_sla_days),
         int("review_interval_days", &|j| j.review_interval_days),
         int("privileged_review_interval_days", &|j| {
             j.privileged_review_interval_days

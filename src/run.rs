@@ -23,6 +23,7 @@ use crate::output::{self, Staging};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
+use crate::resolve::Remediation;
 use crate::rules;
 use crate::severity::Severity;
 
@@ -143,7 +144,15 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     let inputs = Inputs::from(cfg);
     let renderer = Renderer::new(cfg.templates_dir.as_deref())?;
     let store = Store::open(&opts.out_dir, !opts.flags.full)?;
-    let mut a = analyze_with(&inputs, opts.as_of, Some(&store))?;
+    // Decisions taken earlier live in OUT; only a run knows OUT, so it reads them here and
+    // the rules get plain data.
+    let remediation = Remediation {
+        revocations: crate::review::remediation::revocations(
+            &opts.out_dir,
+            crate::time::evaluation_instant(opts.as_of),
+        )?,
+    };
+    let mut a = analyze_with(&inputs, opts.as_of, Some(&store), remediation)?;
     let quarantined = a.ingest.quarantined();
     if opts.flags.strict && quarantined > 0 {
         let detail = a

@@ -42,7 +42,7 @@ fn toml_list(xs: &[&str]) -> String {
 }
 
 /// The citations written into every jurisdiction, in this order.
-static RULE_REFS: [(&RuleMeta, &str); 23] = [
+static RULE_REFS: [(&RuleMeta, &str); 24] = [
     (
         &rules::sod_conflict::META,
         "least privilege / segregation of duties",
@@ -107,6 +107,10 @@ static RULE_REFS: [(&RuleMeta, &str); 23] = [
     (
         &rules::peer_outlier::META,
         "PCI DSS v4.0.1 req. 7.2.1, 7.2.2",
+    ),
+    (
+        &rules::revocation_not_applied::META,
+        "PCI DSS v4.0.1 req. 7.2.4",
     ),
 ];
 

@@ -43,6 +43,8 @@ pub struct Jurisdiction {
     pub stale_grant_days: i64,
     pub dormant_account_days: i64,
     pub termination_grace_hours: i64,
+    /// Days after a review campaign's close within which its revocations must be applied.
+    pub revocation_sla_days: i64,
     pub review_interval_days: i64,
     pub privileged_review_interval_days: i64,
     pub mfa_required_for_privileged: bool,
@@ -70,6 +72,7 @@ impl Jurisdiction {
             stale_grant_days: 90,
             dormant_account_days: 90,
             termination_grace_hours: 24,
+            revocation_sla_days: 14,
             review_interval_days: 180,
             privileged_review_interval_days: 90,
             mfa_required_for_privileged: true,
@@ -113,6 +116,7 @@ struct RawJurisdiction {
     stale_grant_days: Option<Spanned<i64>>,
     dormant_account_days: Option<Spanned<i64>>,
     termination_grace_hours: Option<Spanned<i64>>,
+    revocation_sla_days: Option<Spanned<i64>>,
     review_interval_days: Option<Spanned<i64>>,
     privileged_review_interval_days: Option<Spanned<i64>>,
     mfa_required_for_privileged: Option<bool>,
@@ -307,6 +311,13 @@ impl Ctx<'_> {
             j.termination_grace_hours,
             0,
             MAX_HOURS,
+        )?;
+        j.revocation_sla_days = self.int(
+            "revocation_sla_days",
+            raw.revocation_sla_days,
+            j.revocation_sla_days,
+            0,
+            MAX_DAYS,
         )?;
         j.review_interval_days = self.int(
             "review_interval_days",

@@ -10,6 +10,7 @@
 //! - [`ingest`]: validating returned packets and recording decisions, all or nothing;
 //! - [`status`]: completion, overdue items, rubber-stamp signals;
 //! - [`close`]: on_no_response, `revocations.csv`, `signoff.json`;
+//! - [`remediation`]: the revocations of closed campaigns, for the nightly run's rules;
 //! - [`report`]: the campaign report (HTML + Markdown).
 //!
 //! Decisions and their reasons are in docs/reviews.md.
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod model;
 pub mod open;
 pub mod packets;
+pub mod remediation;
 pub mod report;
 pub mod status;
 

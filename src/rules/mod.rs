@@ -22,6 +22,7 @@ pub mod orphan_account;
 pub mod peer_outlier;
 pub mod post_termination_activity;
 pub mod privileged_no_mfa;
+pub mod revocation_not_applied;
 pub mod self_approved_grant;
 pub mod shared_privileged_account;
 pub mod sod_conflict;
@@ -199,6 +200,7 @@ pub static REGISTRY: &[Rule] = &[
     Rule::new(&peer_outlier::META, peer_outlier::evaluate),
     Rule::new(&log_feed_silent::META, log_feed_silent::evaluate),
     Rule::new(&log_hash_mismatch::META, log_hash_mismatch::evaluate),
+    Rule::new(&revocation_not_applied::META, revocation_not_applied::evaluate),
 ];
 
 /// The window rows any rule reads (None when no rule reads any): the nightly run keeps

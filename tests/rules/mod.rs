@@ -16,6 +16,7 @@ mod orphan_account;
 mod peer_outlier;
 mod post_termination_activity;
 mod privileged_no_mfa;
+mod revocation_not_applied;
 mod self_approved_grant;
 mod shared_privileged_account;
 mod sod_conflict;
