@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "e17ea5880f16b1ada1355f6e5f67179de38038c47f133b1d3b4fc2567d369624";
+    "55f591602bc637f546f7346ecfc3dbf98fe59518154afdce5a3ae80dac46a3ad";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "2076ed84384a2c460fcc96be25f3b4a5d34237e2d446d96c25d6fbb3bcea633c";
+    "5b164b0b3117a1b55c7a5de44b12ebc63da739e16b681454f5ff270c9102e3ab";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
