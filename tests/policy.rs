@@ -612,7 +612,8 @@ fn jurisdiction_counts_must_be_at_least_one() {
         "termination_grace_hours = -1",
         "termination_grace_hours",
         "out of range",
-    );    assert_sg_rejected(
+    );
+    assert_sg_rejected(
         "revocation_sla_days = -1",
         "revocation_sla_days",
         "out of range",
