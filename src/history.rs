@@ -12,6 +12,7 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::output;
+use crate::resolve::EarlierFreezeList;
 use crate::time::day_text;
 
 const TREND_RUNS: usize = 30;
@@ -377,4 +378,57 @@ fn first_seen_count(current: &[String], first_seen: &HashMap<&str, NaiveDate>) -
         .iter()
         .filter(|id| first_seen.contains_key(id.as_str()))
         .count()
+}
+
+/// The freeze lists of the runs in `out` with an as_of before `as_of`, oldest first, for
+/// the rule that checks frozen accounts were frozen. A list that is missing, does not parse
+/// or differs from the hash its run's manifest records is named in the log and given as
+/// unknown: the rule does not guess whom it listed.
+pub fn earlier_freeze_lists(out: &Path, as_of: NaiveDate) -> Result<Vec<EarlierFreezeList>> {
+    let mut lists = Vec::new();
+    for d in output::runs(out)?.into_iter().filter(|d| *d < as_of) {
+        let dir = out.join(day_text(d));
+        let accounts = match read_freeze_list(&dir) {
+            Ok(a) => Some(a),
+            Err(why) => {
+                tracing::warn!(run = %day_text(d), file = %dir.join(FREEZE_LIST).display(), %why, "freeze list of an earlier run unreadable: no account counts as listed by that run");
+                None
+            }
+        };
+        lists.push(EarlierFreezeList { as_of: d, accounts });
+    }
+    Ok(lists)
+}
+
+const FREEZE_LIST: &str = "freeze_list.csv";
+
+type Listed = BTreeMap<(String, String), String>;
+
+fn read_freeze_list(dir: &Path) -> std::result::Result<Listed, String> {
+    let manifest: crate::manifest::Manifest = serde_json::from_slice(
+        &files::read_file(&dir.join(crate::manifest::FILE)).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("manifest: {e}"))?;
+    let bytes = files::read_file(&dir.join(FREEZE_LIST)).map_err(|e| e.to_string())?;
+    let recorded = manifest.outputs.iter().find(|f| f.path == FREEZE_LIST);
+    if recorded.map(|f| f.sha256.as_str()) != Some(crate::hash::sha256_hex(&bytes).as_str()) {
+        return Err("its SHA-256 is not the one its manifest records".into());
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let index = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(s), Some(a), Some(ids)) = (
+        index("system_id"),
+        index("account_id"),
+        index("finding_ids"),
+    ) else {
+        return Err("header lacks system_id, account_id or finding_ids".into());
+    };
+    let mut listed = Listed::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| e.to_string())?;
+        let cell = |i: usize| r.get(i).unwrap_or_default().to_string();
+        listed.insert((cell(s), cell(a)), cell(ids));
+    }
+    Ok(listed)
 }

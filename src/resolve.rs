@@ -46,6 +46,17 @@ pub struct Ctx<'a> {
 pub struct Remediation {
     /// Revocations decided by access review campaigns closed before T.
     pub revocations: Vec<RevocationDecision>,
+    /// The freeze lists of the runs in OUT with an earlier as_of, oldest first.
+    pub freeze_lists: Vec<EarlierFreezeList>,
+}
+
+/// The freeze list of one earlier run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlierFreezeList {
+    pub as_of: NaiveDate,
+    /// `(system_id, account_id)` -> the `finding_ids` that listed it; None when the list is
+    /// missing or unreadable (the run is then known to list nobody for certain).
+    pub accounts: Option<BTreeMap<(String, String), String>>,
 }
 
 /// One row of a closed campaign's `revocations.csv`.
@@ -464,6 +475,7 @@ fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {
         int("dormant_account_days", &|j| j.dormant_account_days),
         int("termination_grace_hours", &|j| j.termination_grace_hours),
         int("revocation_sla_days", &|j| j.revocation_sla_days),
+        int("freeze_sla_hours", &|j| j.freeze_sla_hours),
         int("review_interval_days", &|j| j.review_interval_days),
         int("privileged_review_interval_days", &|j| {
             j.privileged_review_interval_days

@@ -151,6 +151,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
             &opts.out_dir,
             crate::time::evaluation_instant(opts.as_of),
         )?,
+        freeze_lists: history::earlier_freeze_lists(&opts.out_dir, opts.as_of)?,
     };
     let mut a = analyze_with(&inputs, opts.as_of, Some(&store), remediation)?;
     let quarantined = a.ingest.quarantined();

@@ -42,7 +42,7 @@ fn toml_list(xs: &[&str]) -> String {
 }
 
 /// The citations written into every jurisdiction, in this order.
-static RULE_REFS: [(&RuleMeta, &str); 24] = [
+static RULE_REFS: [(&RuleMeta, &str); 25] = [
     (
         &rules::sod_conflict::META,
         "least privilege / segregation of duties",
@@ -111,6 +111,10 @@ static RULE_REFS: [(&RuleMeta, &str); 24] = [
     (
         &rules::revocation_not_applied::META,
         "PCI DSS v4.0.1 req. 7.2.4",
+    ),
+    (
+        &rules::freeze_not_applied::META,
+        "PCI DSS v4.0.1 req. 8.2.5",
     ),
 ];
 

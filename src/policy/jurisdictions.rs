@@ -45,6 +45,8 @@ pub struct Jurisdiction {
     pub termination_grace_hours: i64,
     /// Days after a review campaign's close within which its revocations must be applied.
     pub revocation_sla_days: i64,
+    /// Hours after a run put an account on the freeze list within which it must be frozen.
+    pub freeze_sla_hours: i64,
     pub review_interval_days: i64,
     pub privileged_review_interval_days: i64,
     pub mfa_required_for_privileged: bool,
@@ -73,6 +75,7 @@ impl Jurisdiction {
             dormant_account_days: 90,
             termination_grace_hours: 24,
             revocation_sla_days: 14,
+            freeze_sla_hours: 24,
             review_interval_days: 180,
             privileged_review_interval_days: 90,
             mfa_required_for_privileged: true,
@@ -117,6 +120,7 @@ struct RawJurisdiction {
     dormant_account_days: Option<Spanned<i64>>,
     termination_grace_hours: Option<Spanned<i64>>,
     revocation_sla_days: Option<Spanned<i64>>,
+    freeze_sla_hours: Option<Spanned<i64>>,
     review_interval_days: Option<Spanned<i64>>,
     privileged_review_interval_days: Option<Spanned<i64>>,
     mfa_required_for_privileged: Option<bool>,
@@ -318,6 +322,13 @@ impl Ctx<'_> {
             j.revocation_sla_days,
             0,
             MAX_DAYS,
+        )?;
+        j.freeze_sla_hours = self.int(
+            "freeze_sla_hours",
+            raw.freeze_sla_hours,
+            j.freeze_sla_hours,
+            0,
+            MAX_HOURS,
         )?;
         j.review_interval_days = self.int(
             "review_interval_days",

@@ -11,6 +11,7 @@ pub mod dormant_account;
 pub mod emergency_account_used;
 pub mod expired_grant;
 pub mod failed_login_burst;
+pub mod freeze_not_applied;
 pub mod grade_exceeded;
 pub mod impossible_travel;
 pub mod log_feed_silent;
@@ -201,6 +202,7 @@ pub static REGISTRY: &[Rule] = &[
     Rule::new(&log_feed_silent::META, log_feed_silent::evaluate),
     Rule::new(&log_hash_mismatch::META, log_hash_mismatch::evaluate),
     Rule::new(&revocation_not_applied::META, revocation_not_applied::evaluate),
+    Rule::new(&freeze_not_applied::META, freeze_not_applied::evaluate),
 ];
 
 /// The window rows any rule reads (None when no rule reads any): the nightly run keeps

@@ -4,6 +4,7 @@ mod dormant_account;
 mod emergency_account_used;
 mod expired_grant;
 mod failed_login_burst;
+mod freeze_not_applied;
 mod grade_exceeded;
 mod impossible_travel;
 mod log_feed_silent;

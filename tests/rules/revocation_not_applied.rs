@@ -100,6 +100,7 @@ fn found() -> BTreeMap<String, BTreeMap<String, String>> {
             // A revocation of a grant that does not exist (or not on that system).
             decision("C1", "g-over", "pay-uk", "2026-11-01T00:00:00Z"),
         ],
+        freeze_lists: vec![],
     };
     let a = analyze_with(&inputs, date("2026-11-24"), None, remediation).expect("analysis");
     rows(&a.findings, RULE)
