@@ -46,6 +46,7 @@ stale_grant_days = 60
 dormant_account_days = 45
 termination_grace_hours = 0
 revocation_sla_days = 0
+freeze_sla_hours = 0
 review_interval_days = 120
 privileged_review_interval_days = 30
 mfa_required_for_privileged = false
@@ -179,6 +180,7 @@ fn full_example_loads_with_values_and_defaults() {
     assert_eq!(hk.dormant_account_days, 45);
     assert_eq!(hk.termination_grace_hours, 0);
     assert_eq!(hk.revocation_sla_days, 0);
+    assert_eq!(hk.freeze_sla_hours, 0);
     assert_eq!(hk.review_interval_days, 120);
     assert_eq!(hk.privileged_review_interval_days, 30);
     assert!(!hk.mfa_required_for_privileged);
@@ -227,6 +229,7 @@ fn full_example_loads_with_values_and_defaults() {
     assert_eq!(sg.dormant_account_days, 90);
     assert_eq!(sg.termination_grace_hours, 24);
     assert_eq!(sg.revocation_sla_days, 14);
+    assert_eq!(sg.freeze_sla_hours, 24);
     assert_eq!(sg.review_interval_days, 180);
     assert_eq!(sg.privileged_review_interval_days, 90);
     assert!(sg.mfa_required_for_privileged);
@@ -623,6 +626,7 @@ fn jurisdiction_counts_must_be_at_least_one() {
         "revocation_sla_days",
         "out of range",
     );
+    assert_sg_rejected("freeze_sla_hours = -1", "freeze_sla_hours", "out of range");
 }
 
 #[test]
