@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "55f591602bc637f546f7346ecfc3dbf98fe59518154afdce5a3ae80dac46a3ad";
+    "46c393c8fcaee48664c5b23d29a0d41c2cded1459ea6038a59c4faa051c9ed9e";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "5b164b0b3117a1b55c7a5de44b12ebc63da739e16b681454f5ff270c9102e3ab";
+    "68eee544629845e8844109f7ba297886cab8cbb92d1d00c5dcceec5aadda454f";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
