@@ -146,12 +146,13 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     let store = Store::open(&opts.out_dir, !opts.flags.full)?;
     // Decisions taken earlier live in OUT; only a run knows OUT, so it reads them here and
     // the rules get plain data.
+    let earlier_freezes = history::earlier_freeze_lists(&opts.out_dir, opts.as_of)?;
     let remediation = Remediation {
         revocations: crate::review::remediation::revocations(
             &opts.out_dir,
             crate::time::evaluation_instant(opts.as_of),
         )?,
-        freeze_lists: history::earlier_freeze_lists(&opts.out_dir, opts.as_of)?,
+        freeze_lists: earlier_freezes.clone(),
     };
     let mut a = analyze_with(&inputs, opts.as_of, Some(&store), remediation)?;
     let quarantined = a.ingest.quarantined();
@@ -176,7 +177,7 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     progress.stage(&format!("{} history", opts.as_of));
     output::recover(&opts.out_dir)?;
     let history = history::apply(&opts.out_dir, opts.as_of, &mut a.findings)?;
-    let freeze = freeze_list(&a.findings, &a.tables.systems)?;
+    let freeze = freeze_list(&a.findings, &a.tables.systems, opts.as_of, &earlier_freezes)?;
 
     progress.stage(&format!("{} write", opts.as_of));
     let write_started = Instant::now();
@@ -459,7 +460,29 @@ fn summary(
 }
 
 /// One row per account to suspend, with every reason and finding that names it.
-fn freeze_list(findings: &DataFrame, systems: &DataFrame) -> Result<DataFrame> {
+/// The first day of the unbroken series of runs, ending with this one, whose freeze lists
+/// name the account: how long a freeze has been asked for and not carried out.
+fn listed_since(
+    key: &(String, String),
+    as_of: NaiveDate,
+    earlier: &[crate::resolve::EarlierFreezeList],
+) -> NaiveDate {
+    let mut since = as_of;
+    for list in earlier.iter().rev() {
+        match &list.accounts {
+            Some(accounts) if accounts.contains_key(key) => since = list.as_of,
+            _ => break,
+        }
+    }
+    since
+}
+
+fn freeze_list(
+    findings: &DataFrame,
+    systems: &DataFrame,
+    as_of: NaiveDate,
+    earlier: &[crate::resolve::EarlierFreezeList],
+) -> Result<DataFrame> {
     type Entry = (String, Vec<String>, Vec<String>);
     let mut accounts: BTreeMap<(String, String), Entry> = BTreeMap::new();
     let mut add = |sys: &str, acc: &str, identity: Option<&str>, rule: &str, id: &str| {
@@ -486,16 +509,18 @@ fn freeze_list(findings: &DataFrame, systems: &DataFrame) -> Result<DataFrame> {
             add(&s, &a, get("identity_id"), rule, id);
         }
     }
-    let mut cols: [Vec<String>; 5] = Default::default();
+    let mut cols: [Vec<String>; 6] = Default::default();
     for ((s, a), (identity, rules, ids)) in accounts {
+        let since = listed_since(&(s.clone(), a.clone()), as_of, earlier);
         cols[0].push(s);
         cols[1].push(a);
         cols[2].push(identity);
         cols[3].push(rules.join("; "));
         cols[4].push(ids.join("; "));
+        cols[5].push(since.format("%Y-%m-%d").to_string());
     }
-    let [s, a, i, reasons, ids] = cols;
-    let df = df!("system_id" => s, "account_id" => a, "identity_id" => i, "reasons" => reasons, "finding_ids" => ids)?;
+    let [s, a, i, reasons, ids, since] = cols;
+    let df = df!("system_id" => s, "account_id" => a, "identity_id" => i, "reasons" => reasons, "finding_ids" => ids, "listed_since" => since)?;
     Ok(df
         .lazy()
         .join(
@@ -514,6 +539,7 @@ fn freeze_list(findings: &DataFrame, systems: &DataFrame) -> Result<DataFrame> {
             col("jurisdiction"),
             col("reasons"),
             col("finding_ids"),
+            col("listed_since"),
         ])
         .sort(["system_id", "account_id"], SortMultipleOptions::default())
         .collect()?)

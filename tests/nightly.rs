@@ -875,3 +875,47 @@ fn help_documents_every_exit_code_and_the_summary_line_is_one_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("status=ok"));
 }
+
+/// The freeze list says since when an account has been listed without a break, so that a
+/// freeze asked for days ago and not carried out stands out; a rerun of the earlier day
+/// (which knows no later run) says that day.
+#[test]
+fn the_freeze_list_says_since_when_an_account_has_been_listed() {
+    let (dir, cfg) = sample_copy(None, None);
+    let out = dir.path().join("out");
+    let read = |date: &str| -> Vec<(String, String)> {
+        let (header, rows) = crate::review::read_csv(&out.join(date).join("freeze_list.csv"));
+        let (a, s) = (
+            header
+                .iter()
+                .position(|h| h == "account_id")
+                .expect("account_id"),
+            header
+                .iter()
+                .position(|h| h == "listed_since")
+                .expect("listed_since"),
+        );
+        rows.iter().map(|r| (r[a].clone(), r[s].clone())).collect()
+    };
+    ok(&run(dir.path(), &cfg, &["--as-of", "2026-11-23"]));
+    let day1 = read("2026-11-23");
+    assert!(!day1.is_empty());
+    assert!(
+        day1.iter().all(|(_, since)| since == "2026-11-23"),
+        "{day1:?}"
+    );
+    ok(&run(dir.path(), &cfg, &["--as-of", "2026-11-24"]));
+    let day2 = read("2026-11-24");
+    let listed_before: std::collections::BTreeSet<&String> = day1.iter().map(|(a, _)| a).collect();
+    for (account, since) in &day2 {
+        let want = if listed_before.contains(account) {
+            "2026-11-23"
+        } else {
+            "2026-11-24"
+        };
+        assert_eq!(since, want, "{account}");
+    }
+    assert!(day2.iter().any(|(_, s)| s == "2026-11-23"), "{day2:?}");
+    ok(&run(dir.path(), &cfg, &["--as-of", "2026-11-23"]));
+    assert_eq!(read("2026-11-23"), day1);
+}

@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "46c393c8fcaee48664c5b23d29a0d41c2cded1459ea6038a59c4faa051c9ed9e";
+    "6358c703e7942df661fa780963aad814ddc2701823310b688d46d7e750776b23";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "68eee544629845e8844109f7ba297886cab8cbb92d1d00c5dcceec5aadda454f";
+    "4578837ba393271326895b62deb171cc1477eb543a4a2beb1d7533abaec857ac";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
