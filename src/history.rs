@@ -35,6 +35,9 @@ pub struct History {
     pub resolved: Option<DataFrame>,
     /// (as_of, jurisdiction) -> finding count, for the last runs up to this one.
     pub trend: Vec<(NaiveDate, BTreeMap<String, u64>)>,
+    /// Earlier runs whose freeze list is missing, unreadable or not the one their manifest
+    /// names: the reports say so, since they count as listing no account.
+    pub unreadable_freeze_lists: Vec<NaiveDate>,
 }
 
 impl History {

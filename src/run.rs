@@ -176,7 +176,12 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
 
     progress.stage(&format!("{} history", opts.as_of));
     output::recover(&opts.out_dir)?;
-    let history = history::apply(&opts.out_dir, opts.as_of, &mut a.findings)?;
+    let mut history = history::apply(&opts.out_dir, opts.as_of, &mut a.findings)?;
+    history.unreadable_freeze_lists = earlier_freezes
+        .iter()
+        .filter(|l| l.accounts.is_none())
+        .map(|l| l.as_of)
+        .collect();
     let freeze = freeze_list(&a.findings, &a.tables.systems, opts.as_of, &earlier_freezes)?;
 
     progress.stage(&format!("{} write", opts.as_of));

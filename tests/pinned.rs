@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "6358c703e7942df661fa780963aad814ddc2701823310b688d46d7e750776b23";
+    "995e13a86873df88a6dfcd6d292bbf43ac4c5efd8f06da09c1ce69f9339ed009";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "4578837ba393271326895b62deb171cc1477eb543a4a2beb1d7533abaec857ac";
+    "a8c5f7ba0069b3df75278f1306be1c54994d286d8131dd57509b8015f1f5f76e";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

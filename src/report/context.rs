@@ -203,6 +203,9 @@ pub struct ReportContext {
     pub by_status: Vec<(String, u64)>,
     pub delta: Delta,
     pub previous_as_of: Option<String>,
+    /// Earlier runs whose freeze list could not be used (missing, unreadable, or not the
+    /// one their manifest names).
+    pub unreadable_freeze_lists: Vec<String>,
     pub runs: usize,
     pub rules: Vec<RuleSection>,
     pub top_per_rule: usize,
@@ -880,6 +883,12 @@ pub fn build(
             .previous
             .as_ref()
             .map(|(d, _)| d.format("%Y-%m-%d").to_string()),
+        unreadable_freeze_lists: shared
+            .history
+            .unreadable_freeze_lists
+            .iter()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect(),
         runs: trend.len(),
         exceptions: exceptions(&f, shared.tables, shared.t)?,
         waivers: waivers(&f, j, shared.tables, shared.t)?,

@@ -171,4 +171,18 @@ fn runs_in_one_out_and_a_rerun_gives_the_same_bytes() {
         "{log}"
     );
     assert!(findings("2026-11-26").is_empty());
+    // The reports say so, and the freeze list's series starts after the unusable run.
+    for j in ["HK", "SG"] {
+        let md = std::fs::read_to_string(out.join("2026-11-26").join(j).join("report.md"))
+            .expect("report");
+        assert!(
+            md.contains("The freeze lists of the runs of 2026-11-24 are missing, unreadable"),
+            "{j}"
+        );
+    }
+    let list26 = std::fs::read_to_string(out.join("2026-11-26/freeze_list.csv")).expect("list");
+    assert!(
+        list26.contains(",2026-11-25\n") && !list26.contains("2026-11-24"),
+        "{list26}"
+    );
 }
