@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::findings;
 use crate::fs_guard::{self, Links};
 use crate::ingest::mapped::{Hashed, MappedFile, MappedSource, RowSource, Sink};
 use crate::ingest::schema::{Table, GRANTS};
@@ -25,7 +26,6 @@ use crate::pipeline::{self, Inputs};
 use crate::resolve::Ctx;
 use crate::rules::RuleMeta;
 use crate::severity::Severity;
-use crate::{findings, rules};
 
 /// The proposed file's kind of source, in the ingest accounting.
 const KIND: &str = "proposed grants";
@@ -335,11 +335,10 @@ impl fmt::Display for WhatIf {
         };
         write!(
             f,
-            "permaudit whatif as_of={} proposed={} added={} max_severity={max} rules={}",
+            "permaudit whatif as_of={} proposed={} added={} max_severity={max}",
             self.as_of,
             self.proposed,
             self.added.height(),
-            rules::REGISTRY.iter().filter(|r| judged(r.meta)).count()
         )
     }
 }
