@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -59,6 +59,7 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
     let rel = opts.grants.display().to_string();
     let proposed = Arc::new(Proposed {
         path: opts.grants.to_path_buf(),
+        ids: Mutex::default(),
     });
     let source = MappedSource {
         kind: KIND,
@@ -87,7 +88,8 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
              give a new one",
         ));
     }
-    let ids = proposed_ids(opts.grants)?;
+    // The ids of the rows as ingest read them (the file is read once).
+    let ids = std::mem::take(&mut *proposed.ids.lock().unwrap_or_else(|p| p.into_inner()));
     let id_list = || {
         lit(Series::new(
             "ids".into(),
@@ -173,17 +175,6 @@ fn refuse_bad_rows(ingest: &crate::ingest::IngestReport, rel: &str) -> Result<()
     }
 }
 
-/// The grant ids the proposed rows get, as [`Proposed`] gives them.
-fn proposed_ids(path: &Path) -> Result<HashSet<String>> {
-    let mut ids = HashSet::new();
-    read_rows(path, |_, cells| {
-        if let Some((_, Some(id))) = cells.iter().find(|(c, _)| *c == "grant_id") {
-            ids.insert(id.clone());
-        }
-    })?;
-    Ok(ids)
-}
-
 /// The stand-in id of a proposed row without one: deterministic, so that the findings'
 /// ids are too, and distinct from real ids by its prefix.
 pub fn stand_in_id(line: u64) -> String {
@@ -247,6 +238,8 @@ fn read_rows(
 #[derive(Debug)]
 struct Proposed {
     path: PathBuf,
+    /// The grant ids of the rows offered, stand-ins included.
+    ids: Mutex<HashSet<String>>,
 }
 
 impl RowSource for Proposed {
@@ -254,7 +247,11 @@ impl RowSource for Proposed {
         if table != Table::Grants {
             return Ok(Hashed::default());
         }
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
         read_rows(&self.path, |line, cells| {
+            if let Some((_, Some(id))) = cells.iter().find(|(c, _)| *c == "grant_id") {
+                ids.insert(id.clone());
+            }
             let raw = || {
                 let map: serde_json::Map<String, serde_json::Value> = cells
                     .iter()
