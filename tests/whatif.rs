@@ -260,3 +260,22 @@ fn rules_judged_without_events_read_none() {
         }
     }
 }
+
+#[test]
+fn an_unapproved_privileged_grant_with_few_columns() {
+    let (dir, cfg) = sample_copy("");
+    let f = dir.path().join("min.csv");
+    std::fs::write(
+        &f,
+        "system_id,account_id,entitlement_id,granted_at\n\
+         pay-hk,chifai.lee,payout.release,2026-11-20T10:00:00Z\n",
+    )
+    .expect("proposed csv");
+    let o = whatif(dir.path(), &cfg, &f, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let printed = rules_printed(&o);
+    assert!(
+        printed.contains(&"UNAPPROVED_PRIVILEGED_GRANT".to_string()),
+        "{printed:?}"
+    );
+}
