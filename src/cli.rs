@@ -52,6 +52,10 @@ pub enum Command {
     /// contract tables in DIR, with DIR/import.json (what became of every record).
     #[command(after_help = ExitCode::help())]
     Import(ImportArgs),
+    /// Check a request before it is granted: print the findings that proposed grants would
+    /// add if they were active at T (stdout), writing nothing.
+    #[command(after_help = ExitCode::help())]
+    Whatif(WhatifArgs),
     /// Access review campaigns: open, ingest returned packets, status, close.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -107,6 +111,36 @@ impl From<ImportArgs> for permaudit::import::ImportOptions {
             strict: a.strict,
         }
     }
+}
+
+#[derive(Args)]
+pub struct WhatifArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Proposed grants: CSV with the grants columns (`grant_id` may be empty).
+    #[arg(long, value_name = "PROPOSED.csv")]
+    pub grants: PathBuf,
+    /// Evaluation date; default as for `run`.
+    #[arg(long, value_parser = iso_date)]
+    pub as_of: Option<NaiveDate>,
+    /// How the added findings are printed.
+    #[arg(long, value_enum, default_value_t = WhatifFormat::Csv)]
+    pub format: WhatifFormat,
+    /// Exit 1 when an added finding has this severity or above.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: Severity,
+}
+
+impl WhatifArgs {
+    pub fn as_of(&self, cfg: &RunConfig) -> NaiveDate {
+        as_of(self.as_of, cfg)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum WhatifFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Args)]

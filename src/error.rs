@@ -118,13 +118,13 @@ impl ExitCode {
             ExitCode::Success => "success",
             ExitCode::FindingsAtOrAbove => {
                 "findings at or above `--fail-on` exist (the run itself succeeded and wrote its \
-                 output)"
+                 output; for `whatif`, the proposed grants would add them)"
             }
             ExitCode::BadInput => {
                 "bad input, configuration or policy (file-level problem: an input file or the \
                  input directory that cannot be read or parsed, a missing column or table; or \
-                 any quarantined row with `--strict`), or bad arguments; no output is created \
-                 or changed"
+                 any quarantined row with `--strict`; for `whatif`, a proposed grant that fails \
+                 the row checks), or bad arguments; no output is created or changed"
             }
             ExitCode::Locked => {
                 "another run holds the output directory's lock; this run did nothing"

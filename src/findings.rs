@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::resolve::Ctx;
-use crate::rules::{Rule, REGISTRY};
+use crate::rules::{Rule, RuleMeta, REGISTRY};
 
 /// Contract section 6 column order.
 pub const COLUMNS: [&str; 15] = [
@@ -45,14 +45,21 @@ const STRING_KEYS: [&str; 7] = [
 /// no rule needs to know about `disabled_rules`. Waivers are applied last, once ids and
 /// order are settled, so that every caller sees the same statuses.
 pub fn detect(ctx: &Ctx) -> Result<DataFrame> {
-    let findings = detect_rules(ctx)?;
+    detect_where(ctx, |_| true)
+}
+
+/// [`detect`] with only the rules whose metadata `keep` accepts (the others contribute no
+/// row), for callers whose context cannot serve every rule.
+pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame> {
+    let findings = detect_rules(ctx, keep)?;
     crate::waivers::apply(findings, &crate::waivers::load(ctx.tables, ctx.t)?)
 }
 
 /// The rules' findings with ids and order, before waivers.
-fn detect_rules(ctx: &Ctx) -> Result<DataFrame> {
+fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame> {
     let frames = REGISTRY
         .iter()
+        .filter(|rule| keep(rule.meta))
         .map(|rule| {
             let started = std::time::Instant::now();
             let frame = (rule.evaluate)(ctx)?;
@@ -172,7 +179,12 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// Writes any frame as CSV: header, RFC 4180 quoting, nulls empty, every cell neutralised.
 pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut w = csv::WriterBuilder::new().from_writer(crate::files::create_file(path)?);
+    write_csv_to(df, crate::files::create_file(path)?, path)
+}
+
+/// [`write_csv`] to any writer; `path` names it in errors.
+pub fn write_csv_to(df: &DataFrame, out: impl std::io::Write, path: &Path) -> Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(out);
     w.write_record(df.get_column_names().iter().map(|s| s.as_str()))
         .map_err(|e| csv_err(path, e))?;
     let strs: Vec<Column> = df

@@ -28,3 +28,4 @@ pub mod source;
 pub mod time;
 pub mod verify;
 pub mod waivers;
+pub mod whatif;

@@ -11,7 +11,7 @@ use chrono::Utc;
 use clap::Parser;
 use cli::{
     CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, Place, ReviewCommand,
-    RunArgs,
+    RunArgs, WhatifArgs, WhatifFormat,
 };
 use permaudit::error::{Error, ExitCode, Result};
 use permaudit::pipeline::{self, Inputs};
@@ -89,6 +89,7 @@ fn execute(command: Command) -> Result<ExitCode> {
             say(permaudit::import::import(&args.into())?);
             Ok(ExitCode::Success)
         }
+        Command::Whatif(args) => whatif(args),
         Command::Review(ReviewCommand::Open(args)) => review_open(args),
         Command::Review(ReviewCommand::Ingest(args)) => review_ingest(args),
         Command::Review(ReviewCommand::Status(args)) => review_status(args),
@@ -119,6 +120,30 @@ fn check(config: ConfigArg) -> Result<ExitCode> {
     let cfg = config.load()?;
     say(pipeline::check(&Inputs::from(&cfg))?);
     Ok(ExitCode::Success)
+}
+
+/// The added findings on stdout, the summary line on stderr: a ticket workflow reads the
+/// findings and branches on the exit code. Takes no lock: nothing is written.
+fn whatif(args: WhatifArgs) -> Result<ExitCode> {
+    let cfg = args.config.load()?;
+    let result = permaudit::whatif::whatif(&permaudit::whatif::WhatIfOptions {
+        inputs: Inputs::from(&cfg),
+        as_of: args.as_of(&cfg),
+        grants: &args.grants,
+    })?;
+    let stdout = std::io::stdout();
+    match args.format {
+        // No added finding prints nothing, so that "empty output" means "nothing added".
+        WhatifFormat::Csv if result.added.height() == 0 => {}
+        WhatifFormat::Csv => result.write_csv(stdout.lock())?,
+        WhatifFormat::Json => say(result.to_json()?),
+    }
+    let _ = writeln!(std::io::stderr(), "{result}");
+    Ok(if result.has_at_or_above(args.fail_on)? {
+        ExitCode::FindingsAtOrAbove
+    } else {
+        ExitCode::Success
+    })
 }
 
 fn verify(place: Place) -> Result<ExitCode> {

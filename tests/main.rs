@@ -25,3 +25,4 @@ mod sources;
 mod summaries;
 mod tidy;
 mod waivers;
+mod whatif;

@@ -19,6 +19,7 @@ use permaudit::review::status::{ReviewerStatus, Signal, Status};
 use permaudit::run::RunSummary;
 use permaudit::severity::Severity;
 use permaudit::verify::Report;
+use permaudit::whatif::WhatIf;
 
 fn day(s: &str) -> NaiveDate {
     permaudit::config::parse_iso_date(s).expect("a test date")
@@ -253,6 +254,32 @@ fn review_close_line() {
 }
 
 #[test]
+fn whatif_line() {
+    let added = polars::prelude::df!(
+        "rule" => ["SOD_CONFLICT", "PEER_OUTLIER"],
+        "severity" => ["critical", "low"],
+    )
+    .expect("frame");
+    let w = WhatIf {
+        as_of: day("2026-11-24"),
+        proposed: 3,
+        added,
+    };
+    assert_eq!(
+        w.to_string(),
+        "permaudit whatif as_of=2026-11-24 proposed=3 added=2 max_severity=critical"
+    );
+    let none = WhatIf {
+        added: polars::prelude::df!("severity" => Vec::<&str>::new()).expect("frame"),
+        ..w
+    };
+    assert_eq!(
+        none.to_string(),
+        "permaudit whatif as_of=2026-11-24 proposed=3 added=0 max_severity=none"
+    );
+}
+
+#[test]
 fn help_lists_every_exit_code_from_the_enum() {
     assert_eq!(
         ExitCode::help(),
@@ -280,6 +307,7 @@ fn every_help_with_exit_codes_shows_the_enum() {
         &["review", "ingest", "--help"],
         &["review", "status", "--help"],
         &["review", "close", "--help"],
+        &["whatif", "--help"],
     ] {
         let o = bin().args(args).output().expect("help");
         let text = String::from_utf8_lossy(&o.stdout);

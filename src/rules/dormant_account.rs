@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "DORMANT_ACCOUNT",
     window_rows: None,
+    reads_events: true,
     title: "Interactive account unused beyond the dormancy period",
     fires: "active account of type human or shared, identity not terminated, `created_at` \
            null or older than N = dormant_account_days, and no successful `login` event \

@@ -18,6 +18,7 @@ const MAX_TARGETS_SHOWN: usize = 50;
 pub static META: RuleMeta = RuleMeta {
     code: "EMERGENCY_ACCOUNT_USED",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Emergency (break-glass) account was used",
     fires: "successful events in the activity window by an account of type `emergency` (any \
            status)",

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "EXPIRED_GRANT",
     window_rows: None,
+    reads_events: false,
     title: "Grant past its expiry date still active",
     fires: "active grant with `expires_at < T`",
     key: &["grant_id"],

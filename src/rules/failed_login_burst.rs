@@ -15,6 +15,7 @@ const MICROS_PER_MINUTE: i64 = 60_000_000;
 pub static META: RuleMeta = RuleMeta {
     code: "FAILED_LOGIN_BURST",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Burst of failed logins on one account",
     fires: "in the activity window, at least `failed_login_threshold` failed `login` events \
            of the account whose first and last are less than `failed_login_window_minutes` \

@@ -11,6 +11,9 @@ use crate::severity::Severity;
 use crate::time::{day_text, evaluation_instant, MICROS_PER_HOUR};
 
 pub static META: RuleMeta = RuleMeta {
+    // It reads earlier runs and campaigns in OUT, which `whatif` loads no more than the
+    // events: judged there, it would see none and find nothing.
+    reads_events: true,
     code: "FREEZE_NOT_APPLIED",
     window_rows: None,
     title: "Account on an earlier freeze list still active",

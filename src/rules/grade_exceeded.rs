@@ -12,6 +12,7 @@ use crate::resolve::Ctx;
 pub static META: RuleMeta = RuleMeta {
     code: "GRADE_EXCEEDED",
     window_rows: None,
+    reads_events: false,
     title: "Grant riskier than the holder's job function allows",
     fires: "effective grant whose account's identity is not terminated at T and has a \
            `job_function` listed in grading.toml, and the grant's entitlement or a \

@@ -12,6 +12,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "IMPOSSIBLE_TRAVEL",
     window_rows: Some(located_logins),
+    reads_events: true,
     title: "Successive sign-ins from different countries too close together",
     fires: "two consecutive successful `login` events with a non-null `src_country` (logins \
            without one are skipped), of the identity's accounts, in the activity window, \

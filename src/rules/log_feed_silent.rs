@@ -13,6 +13,7 @@ use crate::time::MICROS_PER_HOUR;
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_FEED_SILENT",
     window_rows: None,
+    reads_events: true,
     title: "System's audit log feed has gone silent",
     fires: "the system has events with `ts < T`, and the latest of them (any action, any \
            outcome) is older than `max_silence_hours`",

@@ -15,6 +15,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_HASH_MISMATCH",
     window_rows: None,
+    reads_events: true,
     title: "Audit log record fails its hash-chain check",
     fires: "events carry `hash`: for the events of one system ordered by seq, `hash` must \
            equal lowercase hex SHA-256 of `prev_hash + \"\\n\" + event_id + \"|\" + \

@@ -12,6 +12,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "LOG_SEQUENCE_GAP",
     window_rows: None,
+    reads_events: true,
     title: "Audit log sequence numbers are missing",
     fires: "events of one system carry `seq`; ordered by seq, each run of missing numbers \
            between the lowest and highest loaded seq is one finding keyed by its first \

@@ -12,6 +12,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "LOGIN_FROM_UNEXPECTED_COUNTRY",
     window_rows: Some(located_logins),
+    reads_events: true,
     title: "Successful login from a country the jurisdiction does not allow",
     fires: "the jurisdiction lists allowed countries, and the account has a successful \
            `login` in the activity window whose non-null `src_country` is not in the list. \

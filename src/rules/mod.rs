@@ -55,6 +55,11 @@ pub struct RuleMeta {
     pub code: &'static str,
     /// None for rules that read no activity-window rows.
     pub window_rows: Option<WindowRows>,
+    /// Whether `evaluate` reads anything the audit events decide (window rows, last use or
+    /// login, feeds, log chains). The rules that do not can be evaluated on the other
+    /// tables alone, as `whatif` does; a rule that reads events without saying so here
+    /// would be judged there on no events at all.
+    pub reads_events: bool,
     pub title: &'static str,
     /// When a finding is raised, with the rule's exact boundaries, for docs/rules.md.
     pub fires: &'static str,

@@ -15,6 +15,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "OFF_HOURS_PRIVILEGED_ACTION",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Privileged action outside business hours",
     fires: "a successful event in the activity window whose action exercises a privileged \
            permission, at a local time (the jurisdiction's `timezone`) outside \

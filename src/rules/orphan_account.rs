@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "ORPHAN_ACCOUNT",
     window_rows: None,
+    reads_events: false,
     title: "Active account without an accountable owner",
     fires: "active account with no identity_id, or one that names no existing identity. Every \
            account type",

@@ -12,6 +12,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "PEER_OUTLIER",
     window_rows: None,
+    reads_events: false,
     title: "Permission rarely held by the holder's peers",
     fires: "the identity, not terminated at T, holds the permission `entitlement_id` of \
            `system_id` through the closures of its effective grants; its peer group \

@@ -14,6 +14,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "POST_TERMINATION_ACTIVITY",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Activity on a leaver's account after termination",
     fires: "successful events in the activity window with `ts > terminated_at` by an account \
            of a terminated identity. No grace period; accounts of any status",

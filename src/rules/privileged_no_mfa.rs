@@ -12,6 +12,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "PRIVILEGED_NO_MFA",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Privileged account signed in without multi-factor authentication",
     fires: "jurisdiction requires MFA for privileged access, the account has privileged \
            access, and it has successful `login` events in the activity window whose `mfa` \

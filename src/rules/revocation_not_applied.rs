@@ -11,6 +11,9 @@ use crate::severity::Severity;
 use crate::time::MICROS_PER_DAY;
 
 pub static META: RuleMeta = RuleMeta {
+    // It reads earlier runs and campaigns in OUT, which `whatif` loads no more than the
+    // events: judged there, it would see none and find nothing.
+    reads_events: true,
     code: "REVOCATION_NOT_APPLIED",
     window_rows: None,
     title: "Revocation decided in an access review not applied",

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "SELF_APPROVED_GRANT",
     window_rows: None,
+    reads_events: false,
     title: "Grant given or approved by its own holder",
     fires: "active grant whose `granted_by` or `approved_by` is the identity of the grant's \
            account",

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "SHARED_PRIVILEGED_ACCOUNT",
     window_rows: None,
+    reads_events: false,
     title: "Shared account with privileged access",
     fires: "active account of type shared with privileged access",
     key: &["system_id", "account_id"],

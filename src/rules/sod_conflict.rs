@@ -12,6 +12,7 @@ use crate::resolve::Ctx;
 pub static META: RuleMeta = RuleMeta {
     code: "SOD_CONFLICT",
     window_rows: None,
+    reads_events: false,
     title: "Segregation-of-duties conflict in held permissions",
     fires: "static rule: through the closures of the effective grants of all its accounts, \
            the identity holds at least one permission matching each function. scope \

@@ -14,6 +14,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "SOD_TRANSACTION",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "One person performed incompatible steps on the same transaction",
     fires: "transaction rule: within the activity window, successful events of the identity's \
            accounts on the same non-null target_id match every function; one finding per \

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "STALE_GRANT",
     window_rows: None,
+    reads_events: true,
     title: "Granted access not used within the stale-grant period",
     fires: "effective grant, identity not terminated, `granted_at` older than N = \
            stale_grant_days, and no successful event of the same system and account with `ts \

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "TERMINATED_ACCESS",
     window_rows: None,
+    reads_events: false,
     title: "Leaver still holds an active account",
     fires: "active account whose identity is terminated with `terminated_at < T - \
            termination_grace_hours`. Every account type",

@@ -11,6 +11,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "UNAPPROVED_PRIVILEGED_GRANT",
     window_rows: None,
+    reads_events: false,
     title: "Privileged grant without a recorded approval",
     fires: "active grant of a privileged entitlement with null `approved_by`",
     key: &["grant_id"],

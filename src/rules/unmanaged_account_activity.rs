@@ -14,6 +14,7 @@ use crate::severity::Severity;
 pub static META: RuleMeta = RuleMeta {
     code: "UNMANAGED_ACCOUNT_ACTIVITY",
     window_rows: Some(window_rows),
+    reads_events: true,
     title: "Activity by an account unknown to the account inventory",
     fires: "successful events in the activity window by an account absent from `accounts`",
     key: &["system_id", "account_id"],
