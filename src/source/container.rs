@@ -503,7 +503,7 @@ impl<'r> Scanner<'r> {
         )
     }
 
-    fn expect(&mut self, want: u8) -> Result<()> {
+    fn eat(&mut self, want: u8) -> Result<()> {
         match self.bump()? {
             Some(b) if b == want => Ok(()),
             Some(b) => Err(Error::input(
@@ -521,7 +521,7 @@ impl<'r> Scanner<'r> {
 
     /// A top-level array: each element is a record.
     fn array(&mut self, out: &mut Emitter) -> Result<()> {
-        self.expect(b'[')?;
+        self.eat(b'[')?;
         let mut buf = Vec::new();
         loop {
             self.skip_ws()?;
@@ -546,7 +546,7 @@ impl<'r> Scanner<'r> {
 
     /// A top-level object: a wrapper (its record array is streamed) or one record.
     fn object(&mut self, out: &mut Emitter) -> Result<()> {
-        self.expect(b'{')?;
+        self.eat(b'{')?;
         let mut rest: Vec<u8> = b"{".to_vec();
         let mut members = 0;
         let mut wrapper = false;
@@ -574,7 +574,7 @@ impl<'r> Scanner<'r> {
             let mut key = Vec::new();
             self.capture(&mut key)?;
             self.skip_ws()?;
-            self.expect(b':')?;
+            self.eat(b':')?;
             self.skip_ws()?;
             let name: Option<String> = serde_json::from_slice(&key).ok();
             let is_wrapper = name.as_deref().is_some_and(|n| WRAPPERS.contains(&n));
