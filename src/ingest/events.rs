@@ -215,14 +215,17 @@ pub fn load_rows(
     let mut loader = TableLoader::new(&AUDIT_EVENTS, &mut known);
     let mut source = None;
     let read = match &file.origin {
-        Some((rows, index)) => {
+        Some(origin) => {
             loader.start_source_file();
             let mut sink = super::mapped::LoaderSink {
                 loader: &mut loader,
                 rel: &file.rel,
                 tally: super::mapped::Tally::default(),
             };
-            let hashed = rows.rows(*index, super::schema::Table::AuditEvents, &mut sink)?;
+            let hashed =
+                origin
+                    .rows
+                    .rows(origin.file, super::schema::Table::AuditEvents, &mut sink)?;
             source = Some((sink.tally, hashed));
             super::FileRead {
                 unknown_columns: Vec::new(),

@@ -57,7 +57,16 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub format: Format,
     /// For a source's file: the source and the file's index in it.
-    pub origin: Option<(Arc<dyn RowSource>, usize)>,
+    pub origin: Option<Origin>,
+}
+
+/// A source's file: the source's rows, the source's place among the discovery's sources
+/// and the file's among its files.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub rows: Arc<dyn RowSource>,
+    pub source: usize,
+    pub file: usize,
 }
 
 /// Where each table's files are, and what was passed over.
@@ -315,7 +324,11 @@ pub fn discover(input_dir: &Path, sources: Vec<MappedSource>) -> Result<Discover
                 rel: file.rel.clone(),
                 path: file.path.clone(),
                 format: Format::Source,
-                origin: Some((src.rows.clone(), f)),
+                origin: Some(Origin {
+                    rows: src.rows.clone(),
+                    source: i,
+                    file: f,
+                }),
             }));
         }
         tracing::debug!(
@@ -633,9 +646,10 @@ pub fn load(
             };
             let (mut partitions, account) =
                 load_events(files, naive_tz, &known.systems, plan, &rows)?;
-            for p in &partitions {
-                if let (Some(t), Some((i, f))) = (&p.meta.source, source_of(discovery, &p.meta)) {
-                    tallies.add(i, f, t, &p.meta.file);
+            // Partitions come in the order of their files.
+            for (p, f) in partitions.iter().zip(files) {
+                if let (Some(t), Some(o)) = (&p.meta.source, &f.origin) {
+                    tallies.add(o.source, o.file, t, &p.meta.file);
                 }
                 report.unknown_columns.extend(
                     p.meta
@@ -696,14 +710,6 @@ pub fn load(
     Ok((tables, report))
 }
 
-/// Which source and file of the discovery a partition is.
-fn source_of(d: &Discovery, meta: &events::PartitionMeta) -> Option<(usize, usize)> {
-    d.sources.iter().enumerate().find_map(|(i, s)| {
-        let f = s.files.iter().position(|f| f.rel == meta.file.path)?;
-        Some((i, f))
-    })
-}
-
 /// Every partition of the events table, in file order: from the store when its digest is
 /// there, else read, validated, digested and stored. Partitions are independent, so they
 /// are processed in parallel; only the first error in file order is reported.
@@ -752,7 +758,7 @@ fn load_partition(
 ) -> Result<Partition> {
     // A source's rows also depend on its mapping and settings, not only on the bytes.
     let name = match &f.origin {
-        Some((src, i)) => format!("{}\n{}", f.rel, src.fingerprint(*i)),
+        Some(o) => format!("{}\n{}", f.rel, o.rows.fingerprint(o.file)),
         None => f.rel.clone(),
     };
     let key_of = |sha: &str| Store::key(&name, sha, systems_fp, naive_tz, &plan.checks.version);

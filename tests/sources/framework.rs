@@ -141,6 +141,21 @@ fn a_link_loop_and_hidden_files_in_an_export_folder_are_passed_over() {
     ));
     let o = command_in_within("check", cfg_dir.path(), &cfg, &[], LIMIT);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // One file read, once: not the link's copy, not the hidden ones.
+    let o = import(dir.path(), "okta_system_log", &exports);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("imported/import.json")).expect("import.json"),
+    )
+    .expect("json");
+    let files = report["sources"][0]["files"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0]["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("2026/11/a.json")));
 }
 
 fn check_with(source: &str) -> Output {
