@@ -107,6 +107,25 @@ impl Fixture {
         analyze(&inputs, date(as_of))
     }
 
+    /// [`Self::analyze`], with decisions of earlier runs and campaigns as a run reads them
+    /// from OUT.
+    pub fn analyze_remediated(
+        &self,
+        as_of: &str,
+        remediation: permaudit::resolve::Remediation,
+    ) -> permaudit::error::Result<Analysis> {
+        self.write();
+        let (input_dir, policy_dir) = (self.input_dir(), self.policy_dir());
+        let inputs = Inputs {
+            input_dir: &input_dir,
+            policy_dir: &policy_dir,
+            naive_tz: self.naive_tz,
+            lookback_days: self.lookback_days,
+            sources: Default::default(),
+        };
+        permaudit::pipeline::analyze_with(&inputs, date(as_of), None, remediation)
+    }
+
     /// Findings of one rule as maps of non-null column values.
     pub fn findings(&self, as_of: &str, rule: &str) -> Vec<BTreeMap<String, String>> {
         let a = self.analyze(as_of).expect("analysis succeeds");

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use permaudit::pipeline::{analyze_with, Inputs};
 use permaudit::resolve::{EarlierFreezeList, Remediation};
 
 use crate::common::*;
@@ -36,20 +35,13 @@ fn list(as_of: &str, accounts: Option<&[&str]>) -> EarlierFreezeList {
 // as_of 2026-11-24: T = 2026-11-25T00:00Z; 24 hours before T is the instant of 2026-11-23.
 fn found(lists: Vec<EarlierFreezeList>) -> BTreeMap<String, BTreeMap<String, String>> {
     let f = Fixture::new().table("accounts", ACCOUNTS);
-    f.write();
-    let (input_dir, policy_dir) = (f.input_dir(), f.policy_dir());
-    let inputs = Inputs {
-        input_dir: &input_dir,
-        policy_dir: &policy_dir,
-        naive_tz: None,
-        lookback_days: 30,
-        sources: Default::default(),
-    };
     let remediation = Remediation {
         revocations: vec![],
         freeze_lists: lists,
     };
-    let a = analyze_with(&inputs, date("2026-11-24"), None, remediation).expect("analysis");
+    let a = f
+        .analyze_remediated("2026-11-24", remediation)
+        .expect("analysis");
     rows(&a.findings, RULE)
         .into_iter()
         .map(|r| (format!("{}:{}", r["system_id"], r["account_id"]), r))

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use permaudit::pipeline::{analyze_with, Inputs};
 use permaudit::resolve::{Remediation, RevocationDecision};
 use permaudit::review::close::close;
 use permaudit::review::remediation::revocations;
@@ -76,15 +75,6 @@ fn found() -> BTreeMap<String, BTreeMap<String, String>> {
         .table("accounts", ACCOUNTS)
         .table("entitlements", ENTS)
         .table("grants", GRANTS);
-    f.write();
-    let (input_dir, policy_dir) = (f.input_dir(), f.policy_dir());
-    let inputs = Inputs {
-        input_dir: &input_dir,
-        policy_dir: &policy_dir,
-        naive_tz: None,
-        lookback_days: 30,
-        sources: Default::default(),
-    };
     let remediation = Remediation {
         revocations: vec![
             decision("C1", "g-over", "pay-hk", "2026-11-10T00:00:00Z"),
@@ -102,7 +92,9 @@ fn found() -> BTreeMap<String, BTreeMap<String, String>> {
         ],
         freeze_lists: vec![],
     };
-    let a = analyze_with(&inputs, date("2026-11-24"), None, remediation).expect("analysis");
+    let a = f
+        .analyze_remediated("2026-11-24", remediation)
+        .expect("analysis");
     rows(&a.findings, RULE)
         .into_iter()
         .map(|r| (r["grant_id"].clone(), r))
