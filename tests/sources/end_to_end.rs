@@ -254,10 +254,13 @@ fn import_json(out: &Path) -> serde_json::Value {
         .expect("json")
 }
 
-fn import(args: &[&str], out: &Path) -> Output {
+/// `permaudit import KIND PATH --system-id ID FLAGS... --out OUT`.
+fn import(kind: &str, path: &Path, system_id: &str, flags: &[&str], out: &Path) -> Output {
     bin()
-        .arg("import")
-        .args(args)
+        .args(["import", kind])
+        .arg(path)
+        .args(["--system-id", system_id])
+        .args(flags)
         .arg("--out")
         .arg(out)
         .output()
@@ -270,14 +273,10 @@ fn import_of_the_real_cloudtrail_samples_is_the_mapping_row_for_row() {
     let out = dir.path().join("ct");
     let s = samples("cloudtrail");
     let o = import(
-        &[
-            "cloudtrail",
-            s.to_str().expect("utf-8"),
-            "--system-id",
-            "aws-{account}",
-            "--format",
-            "csv",
-        ],
+        "cloudtrail",
+        &s,
+        "aws-{account}",
+        &["--format", "csv"],
         &out,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -340,10 +339,7 @@ fn import_of_the_real_okta_entra_and_scim_samples_accounts_for_every_record() {
     ] {
         let out = dir.path().join(kind);
         let s = samples(sub);
-        let o = import(
-            &[kind, s.to_str().expect("utf-8"), "--system-id", "sys"],
-            &out,
-        );
+        let o = import(kind, &s, "sys", &[], &out);
         assert_eq!(o.status.code(), Some(0), "{kind}: {}", stderr(&o));
         let report: serde_json::Value = import_json(&out);
         let src = &report["sources"][0];
@@ -398,29 +394,10 @@ fn import_with_strict_writes_nothing_when_a_record_is_quarantined() {
     )
     .expect("write");
     let out = dir.path().join("out");
-    let o = import(
-        &[
-            "entra_signin",
-            f.to_str().expect("utf-8"),
-            "--system-id",
-            "entra",
-            "--strict",
-        ],
-        &out,
-    );
+    let o = import("entra_signin", &f, "entra", &["--strict"], &out);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!out.join("audit_events.parquet").exists());
-    let o = import(
-        &[
-            "entra_signin",
-            f.to_str().expect("utf-8"),
-            "--system-id",
-            "entra",
-            "--format",
-            "csv",
-        ],
-        &out,
-    );
+    let o = import("entra_signin", &f, "entra", &["--format", "csv"], &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let q = std::fs::read_to_string(out.join("quarantine.csv")).expect("quarantine");
     assert!(
@@ -447,14 +424,10 @@ fn repeated_ids_and_records_that_are_no_object_are_quarantined_with_the_record()
     .expect("write");
     let out = dir.path().join("ct");
     let o = import(
-        &[
-            "cloudtrail",
-            f.to_str().expect("utf-8"),
-            "--system-id",
-            "aws-{account}",
-            "--format",
-            "csv",
-        ],
+        "cloudtrail",
+        &f,
+        "aws-{account}",
+        &["--format", "csv"],
         &out,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -483,10 +456,7 @@ fn repeated_ids_and_records_that_are_no_object_are_quarantined_with_the_record()
     std::fs::write(scim.join("a.json"), users).expect("write");
     std::fs::write(scim.join("b.json"), users).expect("write");
     let out = dir.path().join("scim-out");
-    let o = import(
-        &["scim", scim.to_str().expect("utf-8"), "--system-id", "okta"],
-        &out,
-    );
+    let o = import("scim", &scim, "okta", &[], &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report = import_json(&out);
     let files = &report["sources"][0]["files"];
