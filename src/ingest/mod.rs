@@ -781,30 +781,38 @@ fn load_partition(
     if let Some(p) = cached_sha.as_deref().and_then(from_store) {
         return Ok(p);
     }
-    // A source's file is read as a stream (an export may be larger than memory): hashed
-    // first, for the store, then mapped.
-    let (bytes, sha256) = match f.origin {
-        Some(_) => (Vec::new(), hash_streamed(f)?),
-        None => {
+    // A source's file is read as a stream (an export may be larger than memory): with a
+    // store, hashed first to look its digest up, then mapped; without one (`check`), the
+    // hash comes from the mapping's own read and the file is read once.
+    let (bytes, known_sha) = match (&f.origin, plan.store) {
+        (Some(_), Some(_)) => (Vec::new(), Some(hash_streamed(f)?)),
+        (Some(_), None) => (Vec::new(), None),
+        (None, _) => {
             let bytes = read_bytes(f)?;
             let sha256 = crate::hash::sha256_hex(&bytes);
-            (bytes, sha256)
+            (bytes, Some(sha256))
         }
     };
-    if let Some((store, stamp)) = plan.store.zip(stamp) {
-        store.record_sha256(&f.rel, stamp, &sha256);
-    }
-    if let Some(p) = from_store(&sha256) {
-        return Ok(p);
+    if let Some(sha256) = &known_sha {
+        if let Some((store, stamp)) = plan.store.zip(stamp) {
+            store.record_sha256(&f.rel, stamp, sha256);
+        }
+        if let Some(p) = from_store(sha256) {
+            return Ok(p);
+        }
     }
     let (rows, mut meta) = events::load_rows(f, &bytes, naive_tz, systems)?;
     drop(bytes);
-    if f.origin.is_some() && meta.file.sha256 != sha256 {
-        return Err(Error::input(
-            &f.rel,
-            "the file changed while it was read (hashed, then mapped): run again",
-        ));
-    }
+    let sha256 = match known_sha {
+        Some(sha) if f.origin.is_some() && meta.file.sha256 != sha => {
+            return Err(Error::input(
+                &f.rel,
+                "the file changed while it was read (hashed, then mapped): run again",
+            ));
+        }
+        Some(sha) => sha,
+        None => meta.file.sha256.clone(),
+    };
     meta.file.sha256 = sha256.clone();
     let seq = events::seq_records(&rows)?;
     let digest = events::digest(&rows, &seq, plan.checks)?;
