@@ -129,6 +129,7 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode> {
     let result = permaudit::whatif::whatif(&permaudit::whatif::WhatIfOptions {
         inputs: Inputs::from(&cfg),
         as_of: args.as_of(&cfg),
+        out: &cfg.out_dir,
         grants: &args.grants,
     })?;
     let stdout = std::io::stdout();

@@ -87,31 +87,44 @@ pub struct Extra {
     pub skip_events: bool,
 }
 
-/// Loads every table but the audit events, plus `extra`'s sources, and resolves the facts
-/// at `as_of`: what the rules that read no event need, in a fraction of a run's time.
+/// Loads every table but the audit events, plus `extra`'s rows: what the rules that read
+/// no event need, in a fraction of a run's time. With `state` (`OUT/state`), the tables a
+/// run stored there for the same inputs are used when there are some, and only `extra`'s
+/// rows are validated. Nothing is resolved: the caller resolves the part it evaluates.
 pub fn load_without_events(
     inputs: &Inputs,
-    as_of: NaiveDate,
-    sources: Vec<MappedSource>,
-) -> Result<Loaded> {
+    state: Option<&Path>,
+    extra: MappedSource,
+) -> Result<(Policy, Tables, IngestReport)> {
     let checks = rules::chain_checks();
+    if let Some(state) = state {
+        let started = Instant::now();
+        let p = prepare(inputs, Vec::new(), true)?;
+        let stored = ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes)
+            .map_err(|e| tracing::info!(error = %e, "stored tables not looked up"))
+            .ok()
+            .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
+        if let Some(mut tables) = stored {
+            let report = ingest::snapshot::add_source(&mut tables, extra, &p.sod_ids, &p.codes)?;
+            source::log_accounts(&report.sources);
+            check_policy(&p.policy, &tables)?;
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "tables of the last run's inputs read from the state"
+            );
+            return Ok((p.policy, tables, report));
+        }
+    }
     let extra = Extra {
-        sources,
+        sources: vec![extra],
         skip_events: true,
     };
-    let (policy, tables, ingest) = load_with(
+    load_with(
         inputs,
         extra,
         &ingest::EventsPlan::all_rows(&checks),
         |_, _| Ok(None),
-    )?;
-    let resolved = Resolved::build(&tables, &policy, as_of, inputs.lookback_days)?;
-    Ok(Loaded {
-        policy,
-        tables,
-        ingest,
-        resolved,
-    })
+    )
 }
 
 /// What `check` prints: every quarantined row, then the summary line.
@@ -201,6 +214,42 @@ fn window_plan<'a>(
     }
 }
 
+/// The policy, and the files a load reads.
+struct Prepared {
+    policy: Policy,
+    discovery: ingest::Discovery,
+    countries: Option<ingest::InputFile>,
+    /// What rows are checked against: the policy's SoD rule ids, the rule codes.
+    sod_ids: Vec<String>,
+    codes: Vec<String>,
+}
+
+fn prepare(inputs: &Inputs, extra: Vec<MappedSource>, skip_events: bool) -> Result<Prepared> {
+    let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
+    let (mut sources, countries) = source::open(
+        inputs.sources.decls,
+        inputs.sources.config.unwrap_or(Path::new("permaudit.toml")),
+        inputs.sources.ip_country_file,
+    )?;
+    sources.extend(extra);
+    let mut discovery = ingest::discover(inputs.input_dir, sources)?;
+    if skip_events {
+        discovery.files.remove(&ingest::schema::Table::AuditEvents);
+    }
+    for f in &discovery.ignored {
+        tracing::info!(file = %f, "ignored input file");
+    }
+    let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone()).collect();
+    let codes = rules::codes().into_iter().map(String::from).collect();
+    Ok(Prepared {
+        policy,
+        discovery,
+        countries,
+        sod_ids,
+        codes,
+    })
+}
+
 fn load_with(
     inputs: &Inputs,
     extra: Extra,
@@ -208,27 +257,17 @@ fn load_with(
     mut window_rows: impl FnMut(&Policy, &Tables) -> Result<Option<Expr>>,
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
-    let policy = Policy::load(inputs.policy_dir, &rules::codes())?;
-    let (mut sources, countries) = source::open(
-        inputs.sources.decls,
-        inputs.sources.config.unwrap_or(Path::new("permaudit.toml")),
-        inputs.sources.ip_country_file,
+    let p = prepare(inputs, extra.sources, extra.skip_events)?;
+    let policy = p.policy;
+    let (tables, mut report) = ingest::load(
+        &p.discovery,
+        inputs.naive_tz,
+        p.sod_ids.iter().cloned(),
+        p.codes.iter().cloned(),
+        plan,
+        |t| window_rows(&policy, t),
     )?;
-    sources.extend(extra.sources);
-    let mut discovery = ingest::discover(inputs.input_dir, sources)?;
-    if extra.skip_events {
-        discovery.files.remove(&ingest::schema::Table::AuditEvents);
-    }
-    for f in &discovery.ignored {
-        tracing::info!(file = %f, "ignored input file");
-    }
-    let sod_ids = policy.sod_rules.iter().map(|r| r.id.clone());
-    let codes = rules::codes().into_iter().map(String::from);
-    let (tables, mut report) =
-        ingest::load(&discovery, inputs.naive_tz, sod_ids, codes, plan, |t| {
-            window_rows(&policy, t)
-        })?;
-    report.ip_country_file = countries;
+    report.ip_country_file = p.countries;
     source::log_accounts(&report.sources);
     log_unknown_columns(&report.unknown_columns);
     for a in &report.accounts {
@@ -240,8 +279,14 @@ fn load_with(
             "ingested"
         );
     }
-    policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
-    warn_on_dead_sod_controls(&policy, &tables.entitlements)?;
+    check_policy(&policy, &tables)?;
+    if let Some(store) = plan.store {
+        // For `whatif`, which then validates no grant again (ingest::snapshot).
+        match ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes) {
+            Ok(key) => store.save_tables(&key, &tables)?,
+            Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
+        }
+    }
     tracing::info!(
         rows_read = report.accounts.iter().map(|a| a.rows_read).sum::<u64>(),
         rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
@@ -250,6 +295,13 @@ fn load_with(
         "ingest done"
     );
     Ok((policy, tables, report))
+}
+
+/// What the policy says about the loaded tables: jurisdictions that exist, SoD controls
+/// that can fire.
+fn check_policy(policy: &Policy, tables: &Tables) -> Result<()> {
+    policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
+    warn_on_dead_sod_controls(policy, &tables.entitlements)
 }
 
 pub fn analyze(inputs: &Inputs, as_of: NaiveDate) -> Result<Analysis> {

@@ -34,6 +34,8 @@ const KIND: &str = "proposed grants";
 pub struct WhatIfOptions<'a> {
     pub inputs: Inputs<'a>,
     pub as_of: NaiveDate,
+    /// The output directory, whose state may hold the tables of the last run's inputs.
+    pub out: &'a Path,
     /// The proposed grants: a CSV file with the grants table's columns.
     pub grants: &'a Path,
 }
@@ -72,12 +74,13 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
         }],
         rows: proposed.clone(),
     };
-    let loaded = pipeline::load_without_events(&opts.inputs, opts.as_of, vec![source])?;
-    refuse_bad_rows(&loaded.ingest, &rel)?;
+    let state = opts.out.join(crate::output::STATE_DIR);
+    let (policy, tables, ingest) =
+        pipeline::load_without_events(&opts.inputs, Some(&state), source)?;
+    refuse_bad_rows(&ingest, &rel)?;
     // A proposed row with the id of an existing grant replaces it: "without" could then
     // not be told apart from "with", so such a request is refused.
-    let overrides = loaded
-        .ingest
+    let overrides = ingest
         .sources
         .iter()
         .any(|s| s.kind == KIND && s.total.overridden > 0);
@@ -100,8 +103,9 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
     // The request is judged as if granted at T: a ticket stamps it with the time it is
     // asked, which is after T (the end of as_of) for the default as_of, and a grant given
     // after T is not active at T, so it would add nothing and pass unseen.
-    let t = loaded.resolved.t;
-    let mut with = loaded.tables;
+    let t = crate::time::evaluation_instant(opts.as_of);
+    let scope = Scope::of(&tables, &id_list())?;
+    let mut with = scope.restrict(&tables)?;
     with.grants = with
         .grants
         .lazy()
@@ -127,9 +131,8 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
     };
     let lookback = opts.inputs.lookback_days;
     let evaluate = |tables: &Tables| -> Result<DataFrame> {
-        let resolved =
-            crate::resolve::Resolved::build(tables, &loaded.policy, opts.as_of, lookback)?;
-        let ctx = Ctx::with_events(tables, &loaded.policy, opts.as_of, resolved)?;
+        let resolved = crate::resolve::Resolved::build(tables, &policy, opts.as_of, lookback)?;
+        let ctx = Ctx::with_events(tables, &policy, opts.as_of, resolved)?;
         findings::detect_where(&ctx, judged)
     };
     let before = evaluate(&without)?;
@@ -157,6 +160,100 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
         proposed: ids.len(),
         added,
     })
+}
+
+/// The part of the grants a request can change a finding of. A rule judged here finds per
+/// grant, per account or per identity from that identity's own grants, except
+/// PEER_OUTLIER, which also counts the holders of a permission in the identity's peer
+/// group (same department and job function). So the findings a proposed grant can add
+/// belong to the identity of its account (or to the account, when it has none), and they
+/// are computed exactly from the grants of that identity's peer group and of the proposed
+/// accounts: the rest of the population is left out of both evaluations, which keeps a
+/// request's cost independent of the number of grants. (Another identity can only lose a
+/// finding by the request, a peer outlier gaining a fellow holder, never gain one.)
+/// `tests/whatif.rs` checks the restricted answer against the whole population.
+pub struct Scope {
+    /// (system_id, account_id) whose grants are kept.
+    accounts: DataFrame,
+}
+
+impl Scope {
+    /// The scope of the grants whose ids are in `ids` (a list literal).
+    pub fn of(tables: &Tables, ids: &Expr) -> Result<Scope> {
+        let proposed = tables
+            .grants
+            .clone()
+            .lazy()
+            .filter(col("grant_id").is_in(ids.clone(), false))
+            .select([col("system_id"), col("account_id")])
+            .unique(None, UniqueKeepStrategy::First);
+        let accounts = tables.accounts.clone().lazy();
+        let owners = proposed
+            .clone()
+            .join(
+                accounts.clone(),
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .filter(col("identity_id").is_not_null())
+            .select([col("identity_id")]);
+        let identities = tables.identities.clone().lazy();
+        let groups = identities
+            .clone()
+            .join(
+                owners.clone(),
+                [col("identity_id")],
+                [col("identity_id")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .filter(
+                col("department")
+                    .is_not_null()
+                    .and(col("job_function").is_not_null()),
+            )
+            .select([col("department"), col("job_function")]);
+        let peers = identities
+            .join(
+                groups,
+                [col("department"), col("job_function")],
+                [col("department"), col("job_function")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .select([col("identity_id")]);
+        let people = concat([owners, peers], UnionArgs::default())?;
+        let held = accounts
+            .join(
+                people,
+                [col("identity_id")],
+                [col("identity_id")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .select([col("system_id"), col("account_id")]);
+        let accounts = concat([proposed, held], UnionArgs::default())?
+            .unique(None, UniqueKeepStrategy::First)
+            .collect()?;
+        Ok(Scope { accounts })
+    }
+
+    /// `tables` with only the grants of the scope's accounts.
+    pub fn restrict(&self, tables: &Tables) -> Result<Tables> {
+        let grants = tables
+            .grants
+            .clone()
+            .lazy()
+            .join(
+                self.accounts.clone().lazy(),
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .collect()?;
+        Ok(Tables {
+            grants,
+            ..tables.clone()
+        })
+    }
 }
 
 /// A proposed row that fails the grants' row checks is an error, not a quarantine row: the

@@ -279,3 +279,177 @@ fn an_unapproved_privileged_grant_with_few_columns() {
         "{printed:?}"
     );
 }
+
+/// kwok.ho2 (E1073) is graded for report exports in HK; changing payout limits is a
+/// critical permission above that grade.
+#[test]
+fn a_grant_above_the_holders_grade_adds_grade_exceeded() {
+    let (dir, cfg) = sample_copy("");
+    let f = proposed(
+        dir.path(),
+        "grade.csv",
+        &[",pay-hk,kwok.ho2,limit.change,2026-11-20T10:00:00Z,E1001,E1003,,,CHG-4\n"],
+    );
+    let o = whatif(dir.path(), &cfg, &f, &["--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let grade = added
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["rule"] == "GRADE_EXCEEDED")
+        .unwrap_or_else(|| panic!("GRADE_EXCEEDED added: {added:#}"));
+    assert_eq!(grade["identity_id"], "E1073");
+    assert_eq!(grade["entitlement_id"], "limit.change");
+    assert_eq!(grade["grant_id"], "proposed-2");
+}
+
+/// The oracle: what `whatif` prints is exactly what the nightly run would add (among the
+/// rules it judges) if the proposed rows were grants of the inputs. `whatif` evaluates only
+/// the grants of the proposed accounts' peer groups; the run evaluates everyone.
+#[test]
+fn whatif_adds_exactly_what_a_run_with_the_grants_would_add() {
+    let rows = [
+        "W-1,pay-hk,chifai.lee,payout.release,2026-11-20T10:00:00Z,E1001,E1003,,,CHG-1\n",
+        "W-2,bene-hk,chifai.lau,beneficiary.view,2026-11-20T10:00:00Z,E1001,E1003,,,CHG-2\n",
+        "W-3,pay-hk,chifai.lau,payout.view,2026-11-20T10:00:00Z,E1013,E1013,,,CHG-3\n",
+        "W-4,pay-hk,kwok.ho2,limit.change,2026-11-20T10:00:00Z,E1001,E1003,,,CHG-4\n",
+        "W-5,pay-hk,wai.leung,payout.view,2026-11-20T10:00:00Z,E1001,E1003,,,CHG-5\n",
+        "W-6,pay-hk,kwok.ho2,payout.view,2026-01-20T10:00:00Z,,,2026-06-01T00:00:00Z,,\n",
+    ];
+    let ids = |dir: &Path| -> std::collections::BTreeSet<String> {
+        let path = dir.join("out/2026-11-24/findings.csv");
+        let mut r = csv::Reader::from_path(&path).expect("findings.csv");
+        r.records()
+            .map(|rec| rec.expect("row"))
+            .filter(|rec| {
+                REGISTRY
+                    .iter()
+                    .any(|rule| rule.meta.code == &rec[1] && permaudit::whatif::judged(rule.meta))
+            })
+            .map(|rec| rec[0].to_string())
+            .collect()
+    };
+    let (before, cfg_before) = sample_copy("");
+    assert!(run_in(before.path(), &cfg_before, &[]).status.success());
+    let (after, cfg_after) = sample_copy("");
+    let grants = after.path().join("input/grants.csv");
+    let mut all = std::fs::read_to_string(&grants).expect("grants.csv");
+    all.push_str(&rows.concat());
+    std::fs::write(&grants, all).expect("grants.csv");
+    let run = run_in(after.path(), &cfg_after, &[]);
+    assert!(run.status.code() == Some(0) || run.status.code() == Some(1));
+    let expected: Vec<String> = ids(after.path())
+        .difference(&ids(before.path()))
+        .cloned()
+        .collect();
+
+    let (dir, cfg) = sample_copy("");
+    let f = proposed(dir.path(), "all.csv", &rows);
+    let o = whatif(dir.path(), &cfg, &f, &[]);
+    let mut r = csv::Reader::from_reader(o.stdout.as_slice());
+    let mut printed: Vec<String> = r
+        .records()
+        .map(|rec| rec.expect("row")[0].to_string())
+        .collect();
+    printed.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(printed, expected, "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every request, answered from the tables a run stored in `OUT/state/tables/`, gets the
+/// answer it gets from the inputs: the same findings, the same refusals naming the line.
+#[test]
+fn the_stored_tables_give_the_answers_of_the_inputs() {
+    let (dir, cfg) = sample_copy("");
+    assert!(run_in(dir.path(), &cfg, &[]).status.success());
+    let state = dir.path().join("out/state");
+    assert!(state.join("tables/key").is_file());
+    let bad_time = CONFLICTING.replace("2026-11-20T10:00:00Z", "yesterday");
+    let unknown = CONFLICTING.replace("payout.release", "payout.teleport");
+    let existing = format!("G10000{CONFLICTING}");
+    let requests: [&[&str]; 5] = [
+        &[CONFLICTING, SELF_APPROVED],
+        &[HARMLESS],
+        &[HARMLESS, &bad_time],
+        &[&unknown],
+        &[&existing],
+    ];
+    for (i, rows) in requests.iter().enumerate() {
+        let f = proposed(dir.path(), &format!("r{i}.csv"), rows);
+        let stored = whatif(dir.path(), &cfg, &f, &[]);
+        let log = String::from_utf8_lossy(&stored.stderr).into_owned();
+        let aside = dir.path().join("state-aside");
+        std::fs::rename(&state, &aside).expect("move the state aside");
+        let loaded = whatif(dir.path(), &cfg, &f, &[]);
+        std::fs::rename(&aside, &state).expect("put the state back");
+        assert_eq!(
+            stored.status.code(),
+            loaded.status.code(),
+            "request {i}: {log}"
+        );
+        assert_eq!(stdout(&stored), stdout(&loaded), "request {i}");
+        if stored.status.code() == Some(2) {
+            let refusal = |o: &Output| {
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .filter(|l| l.starts_with("permaudit: error:"))
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(refusal(&stored), refusal(&loaded), "request {i}");
+        } else {
+            assert!(log.contains("read from the state"), "request {i}: {log}");
+        }
+    }
+}
+
+/// A stored entry is a cache of OUT, which is not trusted: inputs changed since the run
+/// (rewritten with the old mtime), a damaged table, or a planted frame of other columns are
+/// each a miss, and the request is judged on the inputs.
+#[test]
+fn stored_tables_of_other_inputs_or_damaged_are_not_used() {
+    let (dir, cfg) = sample_copy("");
+    assert!(run_in(dir.path(), &cfg, &[]).status.success());
+    let f = proposed(dir.path(), "sod.csv", &[CONFLICTING]);
+
+    // chifai.lee's conflict is granted for real after the run: the request adds nothing.
+    let grants = dir.path().join("input/grants.csv");
+    let mtime = std::fs::metadata(&grants)
+        .expect("grants")
+        .modified()
+        .expect("mtime");
+    let mut text = std::fs::read_to_string(&grants).expect("grants.csv");
+    text.push_str(&format!("G-REAL{CONFLICTING}"));
+    std::fs::write(&grants, text).expect("grants.csv");
+    std::fs::File::options()
+        .write(true)
+        .open(&grants)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("restore mtime");
+    let o = whatif(dir.path(), &cfg, &f, &[]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{log}");
+    assert!(log.contains("of other inputs"), "{log}");
+
+    // Back to the run's inputs, then the stored grants damaged, then replaced by a frame
+    // of another table.
+    assert!(run_in(dir.path(), &cfg, &["--full"]).status.success());
+    let stored = dir.path().join("out/state/tables/grants.parquet");
+    std::fs::write(&stored, b"PAR1 not parquet").expect("damage");
+    let o = whatif(dir.path(), &cfg, &f, &[]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{log}");
+    assert!(log.contains("damaged stored table"), "{log}");
+    assert!(stdout(&o).is_empty(), "the real conflict exists already");
+    std::fs::copy(dir.path().join("out/state/tables/systems.parquet"), &stored).expect("plant");
+    let o = whatif(dir.path(), &cfg, &f, &[]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("not the table's columns"), "{log}");
+    assert_eq!(o.status.code(), Some(0), "{log}");
+}

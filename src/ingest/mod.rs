@@ -8,6 +8,7 @@ pub mod mapped;
 pub mod ndjson_file;
 pub mod parquet_file;
 pub mod schema;
+pub mod snapshot;
 pub mod state;
 pub mod values;
 
@@ -178,6 +179,21 @@ pub struct Tables {
 }
 
 impl Tables {
+    pub fn table(&self, t: Table) -> &DataFrame {
+        match t {
+            Table::Systems => &self.systems,
+            Table::Identities => &self.identities,
+            Table::Accounts => &self.accounts,
+            Table::Entitlements => &self.entitlements,
+            Table::RolePermissions => &self.role_permissions,
+            Table::Grants => &self.grants,
+            Table::ActionPermissions => &self.action_permissions,
+            Table::AuditEvents => &self.audit_events,
+            Table::Exceptions => &self.exceptions,
+            Table::Waivers => &self.waivers,
+        }
+    }
+
     fn slot(&mut self, t: Table) -> &mut DataFrame {
         match t {
             Table::Systems => &mut self.systems,

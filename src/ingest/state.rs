@@ -137,6 +137,7 @@ impl Store {
         if root.is_dir() {
             replace_foreign_dir(&root.join(EVENTS_DIR))?;
             replace_foreign_dir(&root.join(ROLLUP_DIR))?;
+            replace_foreign_dir(&root.join(super::snapshot::DIR))?;
         }
         let existed = (out.is_dir(), root.is_dir());
         let cached = if reuse {
@@ -250,6 +251,12 @@ impl Store {
         writer(create_file(&path)?).finish(&mut usage.clone())?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
         write_file(&dir.join("meta.json"), &json)
+    }
+
+    /// Stores the loaded tables but the events ([`super::snapshot`]), moved into place by
+    /// [`Self::commit`].
+    pub fn save_tables(&self, key: &str, tables: &super::Tables) -> Result<()> {
+        super::snapshot::write(&self.pending().join(super::snapshot::DIR), key, tables)
     }
 
     /// New entries wait here until the run succeeds ([`Self::commit`]).
@@ -421,11 +428,13 @@ impl Store {
             .map_err(|_| Error::Internal("digest set lock poisoned".into()))?;
         let events = self.root.join(EVENTS_DIR);
         fs::create_dir_all(&events).map_err(|e| Error::io(&events, e))?;
-        let rollup = self.pending().join(ROLLUP_DIR);
-        if rollup.is_dir() {
-            let to = self.root.join(ROLLUP_DIR);
-            remove_entry(&to).map_err(|e| Error::io(&to, e))?;
-            fs::rename(&rollup, &to).map_err(|e| Error::io(&to, e))?;
+        for dir in [ROLLUP_DIR, super::snapshot::DIR] {
+            let from = self.pending().join(dir);
+            if from.is_dir() {
+                let to = self.root.join(dir);
+                remove_entry(&to).map_err(|e| Error::io(&to, e))?;
+                fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+            }
         }
         if let Ok(entries) = fs::read_dir(self.pending()) {
             for e in entries.flatten() {

@@ -288,6 +288,7 @@ pub fn humanise(key: &str) -> String {
             "ids" => "IDs".to_string(),
             "sod" => "SoD".to_string(),
             "mfa" => "MFA".to_string(),
+            "sla" => "SLA".to_string(),
             "ts" => "time".to_string(),
             "seq" => "sequence no.".to_string(),
             other => other.to_string(),
