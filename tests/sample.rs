@@ -76,3 +76,31 @@ fn sample_findings_match_the_pinned_answer() {
     );
     assert_eq!(a.ingest.quarantined(), 0, "the sample has no bad rows");
 }
+
+/// `data/sample/closing_the_loop.sh`, as the README runs it: a run and a closed review three
+/// weeks earlier make the report of 2026-11-24 show both remediation rules.
+#[test]
+fn closing_the_loop_shows_both_remediation_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::copy_dir(Path::new("data/sample"), &dir.path().join("data/sample"));
+    std::fs::copy("permaudit.toml", dir.path().join("permaudit.toml")).expect("config");
+    let o = std::process::Command::new("sh")
+        .arg("data/sample/closing_the_loop.sh")
+        .arg(env!("CARGO_BIN_EXE_permaudit"))
+        .current_dir(dir.path())
+        .output()
+        .expect("sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let findings =
+        std::fs::read_to_string(dir.path().join("out/2026-11-24/findings.csv")).expect("findings");
+    let count = |rule: &str| findings.lines().filter(|l| l.contains(rule)).count();
+    assert_eq!(count(",REVOCATION_NOT_APPLIED,"), 3, "{findings}");
+    assert_eq!(count(",FREEZE_NOT_APPLIED,"), 1, "{findings}");
+    let hk = std::fs::read_to_string(dir.path().join("out/2026-11-24/HK/report.html"))
+        .expect("HK report");
+    assert!(hk.contains("REVOCATION_NOT_APPLIED: Revocation decided"));
+    assert!(hk.contains("id=\"waivers\""));
+    let eu = std::fs::read_to_string(dir.path().join("out/2026-11-24/EU/report.html"))
+        .expect("EU report");
+    assert!(eu.contains("FREEZE_NOT_APPLIED: Account on an earlier freeze list"));
+}
