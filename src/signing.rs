@@ -145,10 +145,6 @@ impl PublicKey {
             )
         })
     }
-
-    pub fn sha256(&self) -> String {
-        fingerprint(&self.key)
-    }
 }
 
 fn fingerprint(key: &VerifyingKey) -> String {

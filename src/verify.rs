@@ -187,17 +187,17 @@ pub fn verify(out: &Path, checks: &Checks) -> Result<Report> {
         return Err(Error::input(
             "--anchor",
             format!(
-                "{} has no run of {} to check the anchor against (runs: {})",
+                "{} has no run of {} to check the anchor against ({})",
                 out.display(),
                 crate::time::day_text(a.as_of),
-                if dated.is_empty() {
-                    "none".to_string()
-                } else {
-                    dated
-                        .iter()
-                        .map(|d| crate::time::day_text(*d))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                match (dated.first(), dated.last()) {
+                    (Some(first), Some(last)) => format!(
+                        "{} run(s), {} to {}",
+                        dated.len(),
+                        crate::time::day_text(*first),
+                        crate::time::day_text(*last)
+                    ),
+                    _ => "no run at all".to_string(),
                 }
             ),
         ));
@@ -221,7 +221,7 @@ pub fn verify(out: &Path, checks: &Checks) -> Result<Report> {
     for a in &checks.anchors {
         let name = crate::time::day_text(a.as_of);
         match manifest_sha.get(&a.as_of) {
-            // Already a problem of its run.
+            // The run's own check names the missing manifest too.
             None => report.problems.push(format!(
                 "anchor {name}: {name}/manifest.json is not there to compare with {}",
                 a.manifest_sha256
