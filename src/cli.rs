@@ -38,13 +38,18 @@ pub enum Command {
     /// Validate configuration, policy and inputs without writing anything.
     #[command(after_help = ExitCode::help())]
     Check(ConfigArg),
-    /// Re-hash every output of every run in OUT and check the manifest chain.
+    /// Re-hash every output of every run in OUT and check the manifest chain (and, with
+    /// --public-key, every run's signature; with --anchor, published manifest hashes).
     #[command(
         after_help = ExitCode::help(),
         mut_arg("config", |a| a.help("Run configuration, read only to find out_dir when --out is absent")),
         mut_arg("out", |a| a.help("Output directory (default: the configuration's out_dir)"))
     )]
-    Verify(Place),
+    Verify(VerifyArgs),
+    /// Make an Ed25519 key pair for signed manifests: FILE (private, PKCS#8 PEM, mode 0600)
+    /// and FILE.pub (public, PEM). Never overwrites.
+    #[command(after_help = ExitCode::help())]
+    Keygen(KeygenArgs),
     /// Generate a deterministic synthetic data set (inputs, policy, permaudit.toml).
     #[command(after_help = ExitCode::help())]
     Generate(GenerateArgs),
@@ -190,6 +195,28 @@ impl Place {
 }
 
 #[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub place: Place,
+    /// Ed25519 public key (PEM, e.g. the FILE.pub of `permaudit keygen`): every run must
+    /// carry manifest.json.sig, this key's signature of its manifest.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// A run's manifest hash published outside OUT (the summary line's manifest_sha256):
+    /// the run of DATE must have exactly this manifest. Repeatable.
+    #[arg(long, value_name = "DATE=SHA256")]
+    pub anchor: Vec<permaudit::verify::Anchor>,
+}
+
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// Private key file to create; the public key goes to FILE.pub. Keep the private key
+    /// outside the output directory, readable by the service user only.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub place: Place,
@@ -202,7 +229,8 @@ pub struct RunArgs {
     /// Backfill: last day of the range, inclusive (with --from).
     #[arg(long, value_parser = iso_date, requires = "from")]
     pub to: Option<NaiveDate>,
-    /// Any quarantined row is fatal (exit 2).
+    /// Any quarantined row is fatal (exit 2), and so is a signing_key that its group or
+    /// others may read (otherwise a warning).
     #[arg(long)]
     pub strict: bool,
     /// Ignore the incremental state in OUT/state/ (event digests, file hashes) and

@@ -107,8 +107,19 @@ pub struct RunConfig {
     pub sources: Vec<SourceDecl>,
     /// CSV `network,country` giving `src_country` to sources that have none.
     pub ip_country_file: Option<PathBuf>,
+    /// The Ed25519 private key every run signs its manifest with (CONTRACT section 8);
+    /// read by `run` (`crate::signing`), not here.
+    pub signing_key: Option<KeyFile>,
     pub source: PathBuf,
     pub sha256: String,
+}
+
+/// A key file the configuration names: the path (resolved against the configuration's
+/// folder) and where the configuration names it, for errors about its content.
+#[derive(Debug, Clone)]
+pub struct KeyFile {
+    pub path: PathBuf,
+    pub at: Option<Location>,
 }
 
 /// One `[[source]]` block as written (CONTRACT section 7).
@@ -139,6 +150,7 @@ struct RawRunConfig {
     templates_dir: Option<Spanned<String>>,
     source: Option<Vec<RawSource>>,
     ip_country_file: Option<Spanned<String>>,
+    signing_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +257,13 @@ impl RunConfig {
             });
         }
         let ip_country_file = dir(raw.ip_country_file, "ip_country_file")?;
+        let signing_key = match raw.signing_key {
+            Some(v) => {
+                let at = Some(file.location(v.span().start));
+                dir(Some(v), "signing_key")?.map(|path| KeyFile { path, at })
+            }
+            None => None,
+        };
 
         Ok(RunConfig {
             input_dir,
@@ -256,6 +275,7 @@ impl RunConfig {
             templates_dir,
             sources,
             ip_country_file,
+            signing_key,
             source: path.to_path_buf(),
             sha256: file.sha256,
         })

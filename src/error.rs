@@ -108,7 +108,7 @@ impl ExitCode {
             ExitCode::BadInput => "bad input, configuration or policy (nothing written)",
             ExitCode::Locked => "another run holds the lock of the output directory (nothing done)",
             ExitCode::Internal => "internal or I/O error",
-            ExitCode::VerifyFailed => "verify found a wrong file or link",
+            ExitCode::VerifyFailed => "verify found a wrong file, link, signature or anchor",
         }
     }
 
@@ -135,7 +135,8 @@ impl ExitCode {
                  a directory at `OUT/<as_of>`)"
             }
             ExitCode::VerifyFailed => {
-                "`verify` found a file or a chain link that is wrong (each is listed on stdout)"
+                "`verify` found a file, a chain link, a signature or an anchor that is wrong (each \
+                 is listed on stdout)"
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod review;
 pub mod rules;
 pub mod run;
 pub mod severity;
+pub mod signing;
 pub mod source;
 pub mod time;
 pub mod verify;

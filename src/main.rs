@@ -10,8 +10,8 @@ use std::io::{IsTerminal, Write};
 use chrono::Utc;
 use clap::Parser;
 use cli::{
-    CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, Place, ReviewCommand,
-    RunArgs, WhatifArgs, WhatifFormat,
+    CampaignArgs, Cli, Command, ConfigArg, IngestArgs, LogFormat, OpenArgs, ReviewCommand, RunArgs,
+    VerifyArgs, WhatifArgs, WhatifFormat,
 };
 use permaudit::error::{Error, ExitCode, Result};
 use permaudit::pipeline::{self, Inputs};
@@ -80,7 +80,11 @@ fn execute(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run(args) => run(args),
         Command::Check(config) => check(config),
-        Command::Verify(place) => verify(place),
+        Command::Verify(args) => verify(args),
+        Command::Keygen(args) => {
+            say(permaudit::signing::keygen(&args.out)?);
+            Ok(ExitCode::Success)
+        }
         Command::Generate(args) => {
             say(permaudit::generate::generate(&args.into())?);
             Ok(ExitCode::Success)
@@ -118,6 +122,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 fn check(config: ConfigArg) -> Result<ExitCode> {
     let cfg = config.load()?;
+    // The key a run would sign with, read as the run reads it (a warning, not --strict).
+    if let Some(key) = &cfg.signing_key {
+        permaudit::signing::ManifestSigner::load(key, &cfg.source, false)?;
+    }
     say(pipeline::check(&Inputs::from(&cfg))?);
     Ok(ExitCode::Success)
 }
@@ -147,8 +155,16 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode> {
     })
 }
 
-fn verify(place: Place) -> Result<ExitCode> {
-    let report = permaudit::verify::verify(&place.out_dir()?)?;
+fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let checks = permaudit::verify::Checks {
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(permaudit::signing::PublicKey::load)
+            .transpose()?,
+        anchors: args.anchor,
+    };
+    let report = permaudit::verify::verify(&args.place.out_dir()?, &checks)?;
     say(&report);
     report.failure()?;
     Ok(ExitCode::Success)

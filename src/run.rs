@@ -26,6 +26,7 @@ use crate::report::{context, ocsf, Renderer};
 use crate::resolve::Remediation;
 use crate::rules;
 use crate::severity::Severity;
+use crate::signing::{ManifestSigner, SIG_FILE};
 
 pub struct RunOptions {
     pub as_of: NaiveDate,
@@ -114,6 +115,12 @@ pub fn run_range(
     let mut dates = dates.to_vec();
     dates.sort();
     dates.dedup();
+    // A bad key stops the run before anything is written, the lock file included.
+    let signer = cfg
+        .signing_key
+        .as_ref()
+        .map(|k| ManifestSigner::load(k, &cfg.source, flags.strict))
+        .transpose()?;
     let _lock = lock::acquire(out_dir)?;
     // Every day's place is checked before any work: a day that cannot be delivered stops
     // the range before anything is written, not after the days before it.
@@ -127,7 +134,7 @@ pub fn run_range(
             out_dir: out_dir.to_path_buf(),
             flags,
         };
-        let summary = run_locked(cfg, &opts, &progress)?;
+        let summary = run_locked(cfg, &opts, signer.as_ref(), &progress)?;
         done(&summary);
     }
     progress.finish();
@@ -137,7 +144,12 @@ pub fn run_range(
 /// Stages shown by the progress bar for each day.
 const STAGES: u64 = 4;
 
-fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result<RunSummary> {
+fn run_locked(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    signer: Option<&ManifestSigner>,
+    progress: &Progress,
+) -> Result<RunSummary> {
     let started = Instant::now();
     tracing::info!(as_of = %opts.as_of, out = %opts.out_dir.display(), "run started");
     progress.stage(&format!("{} analyse", opts.as_of));
@@ -188,6 +200,15 @@ fn run_locked(cfg: &RunConfig, opts: &RunOptions, progress: &Progress) -> Result
     let write_started = Instant::now();
     let staging = Staging::new(&opts.out_dir, opts.as_of)?;
     write_all(cfg, opts, &a, &history, &freeze, &renderer, &staging.dir)?;
+    if let Some(signer) = signer {
+        // The bytes on disk are what is signed; in the staging directory like the
+        // manifest, so the swap delivers both or neither.
+        let manifest = files::read_file(&staging.dir.join(manifest::FILE))?;
+        files::write_file(
+            &staging.dir.join(SIG_FILE),
+            signer.sign(&manifest).as_bytes(),
+        )?;
+    }
     tracing::info!(
         findings_in = a.findings.height(),
         freeze_rows = freeze.height(),

@@ -19,6 +19,12 @@
 //! different results, which the run log warns about and which a rerun of the later date
 //! mends. The latest manifest is named by nobody: its hash is printed on the run's summary
 //! line (`manifest_sha256=`), which is where to anchor the chain outside OUT.
+//!
+//! Two checks reach outside OUT (CONTRACT section 8, docs/threats.md). With a public key
+//! ([`Checks::public_key`]), every run must carry `manifest.json.sig`, the key's signature
+//! of its manifest's bytes: a chain rewritten consistently from its first manifest on,
+//! which the links cannot reveal, fails there. With anchors ([`Checks::anchors`]), the run
+//! of each anchored date must have exactly the manifest hash published elsewhere.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +38,45 @@ use crate::files;
 use crate::fs_guard;
 use crate::manifest::{self, Manifest};
 use crate::output;
+use crate::signing::{PublicKey, SIG_FILE};
+
+/// What `verify` checks beyond the files and the links, from outside OUT.
+#[derive(Debug, Default)]
+pub struct Checks {
+    /// `--public-key`: every run's signature.
+    pub public_key: Option<PublicKey>,
+    /// `--anchor DATE=SHA256`, in the order given.
+    pub anchors: Vec<Anchor>,
+}
+
+/// A run's manifest hash as published outside OUT (the run's summary line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub as_of: NaiveDate,
+    pub manifest_sha256: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    /// `YYYY-MM-DD=<64 hex digits>`; the hex is compared in lower case.
+    fn from_str(s: &str) -> std::result::Result<Anchor, String> {
+        let shape = "expected DATE=SHA256 (YYYY-MM-DD, then the 64 hex digits of the run's \
+                     manifest_sha256)";
+        let (date, sha) = s.split_once('=').ok_or_else(|| format!("{s:?}: {shape}"))?;
+        let as_of = crate::config::parse_iso_date(date)
+            .ok_or_else(|| format!("{s:?}: {date:?} is not a date YYYY-MM-DD; {shape}"))?;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "{s:?}: {sha:?} is not a SHA-256 (64 hex digits); {shape}"
+            ));
+        }
+        Ok(Anchor {
+            as_of,
+            manifest_sha256: sha.to_ascii_lowercase(),
+        })
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -40,7 +85,11 @@ pub struct Report {
     pub runs: usize,
     pub files: usize,
     pub links: usize,
-    /// One line per wrong file or link, naming it.
+    /// Runs whose signature verified with `--public-key`.
+    pub signatures: usize,
+    /// Anchors that matched.
+    pub anchors: usize,
+    /// One line per wrong file, link, signature or anchor, naming it.
     pub problems: Vec<String>,
     /// Not wrong, but worth saying (e.g. what an interrupted run left behind).
     pub notes: Vec<String>,
@@ -75,11 +124,14 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "permaudit verify status={} runs={} files={} links={} problems={} out={}",
+            "permaudit verify status={} runs={} files={} links={} signatures={} anchors={} \
+             problems={} out={}",
             if self.ok() { "ok" } else { "failed" },
             self.runs,
             self.files,
             self.links,
+            self.signatures,
+            self.anchors,
             self.problems.len(),
             self.out.display()
         )
@@ -98,7 +150,7 @@ fn safe_relative(p: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
-pub fn verify(out: &Path) -> Result<Report> {
+pub fn verify(out: &Path, checks: &Checks) -> Result<Report> {
     let mut report = Report {
         out: out.to_path_buf(),
         ..Report::default()
@@ -129,6 +181,27 @@ pub fn verify(out: &Path) -> Result<Report> {
     }
     dated.sort();
     report.notes.sort();
+    // An anchor names a run by date: a date without one is a wrong argument (or a whole
+    // run deleted), said before anything else.
+    if let Some(a) = checks.anchors.iter().find(|a| !dated.contains(&a.as_of)) {
+        return Err(Error::input(
+            "--anchor",
+            format!(
+                "{} has no run of {} to check the anchor against ({})",
+                out.display(),
+                crate::time::day_text(a.as_of),
+                match (dated.first(), dated.last()) {
+                    (Some(first), Some(last)) => format!(
+                        "{} run(s), {} to {}",
+                        dated.len(),
+                        crate::time::day_text(*first),
+                        crate::time::day_text(*last)
+                    ),
+                    _ => "no run at all".to_string(),
+                }
+            ),
+        ));
+    }
 
     // Manifest hashes first: links are checked against them.
     let mut manifest_sha: BTreeMap<NaiveDate, String> = BTreeMap::new();
@@ -143,7 +216,36 @@ pub fn verify(out: &Path) -> Result<Report> {
 
     for d in &dated {
         report.runs += 1;
-        check_run(out, *d, &manifest_sha, &mut report)?;
+        check_run(out, *d, &manifest_sha, checks, &mut report)?;
+    }
+    for a in &checks.anchors {
+        let name = crate::time::day_text(a.as_of);
+        match manifest_sha.get(&a.as_of) {
+            // The run's own check names the missing manifest too.
+            None => report.problems.push(format!(
+                "anchor {name}: {name}/manifest.json is not there to compare with {}",
+                a.manifest_sha256
+            )),
+            Some(got) if *got != a.manifest_sha256 => report.problems.push(format!(
+                "anchor {name}: {name}/manifest.json has SHA-256 {got}, not the anchored {}",
+                a.manifest_sha256
+            )),
+            Some(_) => report.anchors += 1,
+        }
+    }
+    if checks.public_key.is_none() {
+        let signed = dated
+            .iter()
+            .filter(|d| {
+                let sig = out.join(crate::time::day_text(**d)).join(SIG_FILE);
+                fs::symlink_metadata(sig).is_ok_and(|m| m.is_file())
+            })
+            .count();
+        if signed > 0 {
+            report.notes.push(format!(
+                "{signed} run(s) carry a signature ({SIG_FILE}); pass --public-key to check them"
+            ));
+        }
     }
     Ok(report)
 }
@@ -152,6 +254,7 @@ fn check_run(
     out: &Path,
     d: NaiveDate,
     manifest_sha: &BTreeMap<NaiveDate, String>,
+    checks: &Checks,
     report: &mut Report,
 ) -> Result<()> {
     let name = crate::time::day_text(d);
@@ -170,6 +273,9 @@ fn check_run(
         return Ok(());
     }
     let bytes = files::read_file(&path)?;
+    if let Some(key) = &checks.public_key {
+        check_signature(&dir, &name, &bytes, key, report)?;
+    }
     let manifest: Manifest = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -194,6 +300,8 @@ fn check_run(
     for (p, entry) in output::scan_tree(&dir)? {
         match entry {
             _ if p == manifest::FILE => {}
+            // Not in the manifest's list: it signs the manifest.
+            output::Entry::File(_) if p == SIG_FILE => {}
             output::Entry::File(sha) => {
                 actual.insert(p, sha);
             }
@@ -260,6 +368,29 @@ fn check_run(
              with SHA-256 {p_sha}, but it has {actual}"
         )),
         Some(_) => {}
+    }
+    Ok(())
+}
+
+/// The run's `manifest.json.sig` against its manifest's bytes. A signature that is a link or
+/// anything else but a regular file is named once, by the scan of the directory.
+fn check_signature(
+    dir: &Path,
+    name: &str,
+    manifest: &[u8],
+    key: &PublicKey,
+    report: &mut Report,
+) -> Result<()> {
+    let path = dir.join(SIG_FILE);
+    match fs_guard::type_at(&path).map_err(|e| Error::io(&path, e))? {
+        None => report
+            .problems
+            .push(format!("{name}/{SIG_FILE}: missing: the run is not signed")),
+        Some(t) if !t.is_file() => {}
+        Some(_) => match key.check(manifest, &files::read_file(&path)?) {
+            Ok(()) => report.signatures += 1,
+            Err(why) => report.problems.push(format!("{name}/{SIG_FILE}: {why}")),
+        },
     }
     Ok(())
 }

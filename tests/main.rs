@@ -21,6 +21,7 @@ mod review;
 mod rules;
 mod sample;
 mod shuffle;
+mod signing;
 mod sources;
 mod summaries;
 mod tidy;

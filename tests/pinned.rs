@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "995e13a86873df88a6dfcd6d292bbf43ac4c5efd8f06da09c1ce69f9339ed009";
+    "83778ea60340b761e5043300528474ce444c8875f1c63bf2bbbaee3d2288245c";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "a8c5f7ba0069b3df75278f1306be1c54994d286d8131dd57509b8015f1f5f76e";
+    "235d1ee9dd85d4e8bea970026770e327e5a1cd05e84bbf0baf9f79ed179b88fe";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

@@ -613,3 +613,71 @@ fn golden_hk_reports_on_the_sample() {
         );
     }
 }
+
+/// The cover shows one row per input table with a combined hash an auditor can recompute
+/// from the manifest (`LC_ALL=C sort | sha256sum`); every file is in the appendix, after
+/// the attestation, and none before the executive summary.
+#[test]
+fn the_cover_summarises_inputs_by_table_and_the_appendix_lists_every_file() {
+    let (dir, cfg) = sample_copy("");
+    // The events cut into three day-partitions.
+    let input = dir.path().join("input");
+    let text = std::fs::read_to_string(input.join("audit_events.csv")).expect("events");
+    std::fs::remove_file(input.join("audit_events.csv")).expect("rm");
+    std::fs::create_dir(input.join("audit_events")).expect("mkdir");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines.collect();
+    for (i, part) in rows.chunks(rows.len().div_ceil(3)).enumerate() {
+        std::fs::write(
+            input.join(format!("audit_events/part-{i}.csv")),
+            format!("{header}\n{}\n", part.join("\n")),
+        )
+        .expect("write part");
+    }
+    let o = run_in(dir.path(), &cfg, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out/2026-11-24");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let mut hashes: Vec<&str> = manifest["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter(|i| i["table"] == "audit_events")
+        .filter_map(|i| i["sha256"].as_str())
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    hashes.sort();
+    let combined = permaudit::hash::sha256_hex(format!("{}\n", hashes.join("\n")).as_bytes());
+    assert_eq!(
+        combined,
+        permaudit::hash::combined_sha256(hashes.iter().rev().copied())
+    );
+
+    let md = std::fs::read_to_string(out.join("HK/report.md")).expect("report");
+    let (cover, rest) = md.split_once("## 1. Executive summary").expect("summary");
+    assert!(
+        cover.contains(&format!("| audit\\_events | 3 | 12783 | `{combined}` |")),
+        "{cover}"
+    );
+    assert!(!cover.contains("part-0.csv"), "{cover}");
+    let (body, appendix) = rest
+        .split_once("## Appendix: input files")
+        .expect("appendix");
+    assert!(body.contains("## 10. Attestation"));
+    for (i, h) in hashes.iter().enumerate() {
+        assert!(appendix.contains(h), "{i}: {appendix}");
+    }
+    assert!(appendix.contains("| audit\\_events | audit\\_events/part-2.csv |"));
+
+    let html = std::fs::read_to_string(out.join("HK/report.html")).expect("html");
+    let (cover, rest) = html.split_once("id=\"summary\"").expect("summary");
+    assert!(cover.contains(&combined) && !cover.contains("part-0.csv"));
+    let appendix = rest
+        .split_once("id=\"appendix-inputs\"")
+        .expect("appendix")
+        .1;
+    assert!(hashes.iter().all(|h| appendix.contains(h)));
+}

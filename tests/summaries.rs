@@ -85,17 +85,34 @@ fn check_lines() {
 }
 
 #[test]
+fn keygen_line() {
+    let s = permaudit::signing::KeygenSummary {
+        private_key: PathBuf::from("/etc/permaudit/signing.pem"),
+        public_key: PathBuf::from("/etc/permaudit/signing.pem.pub"),
+        public_key_sha256: "cd34".to_string(),
+    };
+    assert_eq!(
+        s.to_string(),
+        "permaudit keygen status=ok private_key=/etc/permaudit/signing.pem \
+         public_key=/etc/permaudit/signing.pem.pub public_key_sha256=cd34"
+    );
+}
+
+#[test]
 fn verify_lines() {
     let ok = Report {
         out: PathBuf::from("out"),
         runs: 2,
         files: 68,
         links: 1,
+        signatures: 2,
+        anchors: 1,
         ..Report::default()
     };
     assert_eq!(
         ok.to_string(),
-        "permaudit verify status=ok runs=2 files=68 links=1 problems=0 out=out"
+        "permaudit verify status=ok runs=2 files=68 links=1 signatures=2 anchors=1 problems=0 \
+         out=out"
     );
     assert!(ok.failure().is_ok());
     let failed = Report {
@@ -111,7 +128,8 @@ fn verify_lines() {
         "note: leftover .staging-2026-11-24.1\n\
          FAIL 2026-11-24/HK/report.md: SHA-256 differs\n\
          FAIL link 2026-11-25 -> 2026-11-24: manifest changed\n\
-         permaudit verify status=failed runs=2 files=68 links=1 problems=2 out=out"
+         permaudit verify status=failed runs=2 files=68 links=1 signatures=2 anchors=1 \
+         problems=2 out=out"
     );
     let err = failed.failure().expect_err("problems fail verify");
     assert!(matches!(err, Error::Verify(_)));
@@ -285,7 +303,8 @@ fn help_lists_every_exit_code_from_the_enum() {
         ExitCode::help(),
         "Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input, configuration \
          or policy (nothing written); 3 another run holds the lock of the output directory \
-         (nothing done); 4 internal or I/O error; 5 verify found a wrong file or link."
+         (nothing done); 4 internal or I/O error; 5 verify found a wrong file, link, signature \
+         or anchor."
     );
     for (i, code) in ExitCode::ALL.iter().enumerate() {
         assert_eq!(
@@ -303,6 +322,7 @@ fn every_help_with_exit_codes_shows_the_enum() {
         &["run", "--help"],
         &["check", "--help"],
         &["verify", "--help"],
+        &["keygen", "--help"],
         &["review", "open", "--help"],
         &["review", "ingest", "--help"],
         &["review", "status", "--help"],

@@ -196,7 +196,11 @@ pub struct ReportContext {
     pub tool_version: &'static str,
     pub config_sha256: String,
     pub policy_files: Vec<FileHash>,
-    pub input_files: Vec<FileHash>,
+    /// The input files by table (then snapshot sources, then the country file): one row
+    /// each on the cover, every file in the appendix.
+    pub inputs: Vec<InputGroup>,
+    /// Input files in all groups.
+    pub input_file_count: usize,
     pub systems: Vec<(String, String)>,
     pub total: usize,
     pub by_severity: Vec<(String, u64)>,
@@ -239,31 +243,88 @@ pub struct Shared<'a> {
     pub tables: &'a Tables,
 }
 
-/// Every file a run read: the tables' files (event sources' files among the
-/// `audit_events` partitions), then the snapshot sources' files and the country file.
-fn input_files(ingest: &IngestReport) -> Vec<FileHash> {
-    let mut out: Vec<FileHash> = ingest
-        .accounts
-        .iter()
-        .flat_map(|a| a.files.iter())
-        .map(|f| FileHash {
-            path: f.path.clone(),
-            sha256: f.sha256.clone(),
-        })
-        .collect();
-    let listed: std::collections::HashSet<String> = out.iter().map(|f| f.path.clone()).collect();
-    for f in ingest.sources.iter().flat_map(|s| &s.files) {
-        if !listed.contains(&f.path) {
-            out.push(FileHash {
-                path: f.path.clone(),
-                sha256: f.sha256.clone(),
-            });
+/// The files a run read of one table (or one snapshot source, or the country file): the
+/// report's cover shows the count, the rows and one combined hash (`hash::combined_sha256`),
+/// so that it stays one page whatever the number of partitions; the appendix lists `files`.
+#[derive(Serialize)]
+pub struct InputGroup {
+    /// A table's name, `source KIND (PATH)`, or `ip_country_file`.
+    pub name: String,
+    /// Rows read (records, for a source); `None` where rows do not apply.
+    pub rows: Option<u64>,
+    /// Empty when the group has no file (an optional table not given).
+    pub combined_sha256: String,
+    pub files: Vec<FileHash>,
+}
+
+impl InputGroup {
+    fn new<'f>(
+        name: String,
+        rows: Option<u64>,
+        files: impl IntoIterator<Item = (&'f String, &'f String)>,
+    ) -> InputGroup {
+        let files: Vec<FileHash> = files
+            .into_iter()
+            .map(|(path, sha256)| FileHash {
+                path: path.clone(),
+                sha256: sha256.clone(),
+            })
+            .collect();
+        let combined_sha256 = if files.is_empty() {
+            String::new()
+        } else {
+            crate::hash::combined_sha256(files.iter().map(|f| f.sha256.as_str()))
+        };
+        InputGroup {
+            name,
+            rows,
+            combined_sha256,
+            files,
         }
     }
-    out.extend(ingest.ip_country_file.iter().map(|f| FileHash {
-        path: f.path.clone(),
-        sha256: f.sha256.clone(),
-    }));
+}
+
+/// Every file a run read, by group: the tables' files (event sources' files among the
+/// `audit_events` partitions), then each snapshot source's files (which no table lists),
+/// then the country file.
+fn input_groups(ingest: &IngestReport) -> Vec<InputGroup> {
+    let mut out: Vec<InputGroup> = ingest
+        .accounts
+        .iter()
+        .map(|t| {
+            InputGroup::new(
+                t.table.to_string(),
+                Some(t.rows_read),
+                t.files.iter().map(|f| (&f.path, &f.sha256)),
+            )
+        })
+        .collect();
+    let listed: std::collections::HashSet<&str> = ingest
+        .accounts
+        .iter()
+        .flat_map(|t| t.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    for s in &ingest.sources {
+        let unlisted: Vec<_> = s
+            .files
+            .iter()
+            .filter(|f| !listed.contains(f.path.as_str()))
+            .map(|f| (&f.path, &f.sha256))
+            .collect();
+        if !unlisted.is_empty() {
+            out.push(InputGroup::new(
+                format!("source {} ({})", s.kind, s.path),
+                Some(s.total.read),
+                unlisted,
+            ));
+        }
+    }
+    out.extend(
+        ingest
+            .ip_country_file
+            .iter()
+            .map(|f| InputGroup::new("ip_country_file".into(), None, [(&f.path, &f.sha256)])),
+    );
     out
 }
 
@@ -853,6 +914,8 @@ pub fn build(
         })
         .collect();
     let tables = shared.ingest.accounts.clone();
+    let inputs = input_groups(shared.ingest);
+    let input_file_count = inputs.iter().map(|g| g.files.len()).sum();
     Ok(ReportContext {
         code: j.code.clone(),
         name: j.name.clone(),
@@ -871,7 +934,8 @@ pub fn build(
                 sha256: h.clone(),
             })
             .collect(),
-        input_files: input_files(shared.ingest),
+        inputs,
+        input_file_count,
         systems,
         total: rows.len(),
         severity_svg: charts::severity_bars(&by_severity),
