@@ -163,8 +163,8 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
 }
 
 /// The part of the grants a request can change a finding of. A rule judged here finds per
-/// grant, per account or per identity from that identity's own grants, except
-/// PEER_OUTLIER, which also counts the holders of a permission in the identity's peer
+/// grant, per account or per identity from that identity's own grants, except the
+/// peer-outlier rule, which also counts the holders of a permission in the identity's peer
 /// group (same department and job function). So the findings a proposed grant can add
 /// belong to the identity of its account (or to the account, when it has none), and they
 /// are computed exactly from the grants of that identity's peer group and of the proposed
