@@ -12,6 +12,9 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::fs_guard::{read_regular, Links};
+use crate::hash::SecretKey;
+
 /// A 1-based position in a configuration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
@@ -107,6 +110,9 @@ pub struct RunConfig {
     pub sources: Vec<SourceDecl>,
     /// CSV `network,country` giving `src_country` to sources that have none.
     pub ip_country_file: Option<PathBuf>,
+    /// Key of the pseudonyms that keep personal data of other jurisdictions' people out of a
+    /// jurisdiction's outputs (CONTRACT section 8); None: minimisation is off.
+    pub pseudonym_key: Option<SecretKey>,
     pub source: PathBuf,
     pub sha256: String,
 }
@@ -139,6 +145,7 @@ struct RawRunConfig {
     templates_dir: Option<Spanned<String>>,
     source: Option<Vec<RawSource>>,
     ip_country_file: Option<Spanned<String>>,
+    pseudonym_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +252,15 @@ impl RunConfig {
             });
         }
         let ip_country_file = dir(raw.ip_country_file, "ip_country_file")?;
+        let pseudonym_key = match raw.pseudonym_key {
+            Some(v) => {
+                let span = v.span();
+                let path = dir(Some(v), "pseudonym_key")?;
+                path.map(|p| read_secret_key(&file, "pseudonym_key", span, &p))
+                    .transpose()?
+            }
+            None => None,
+        };
 
         Ok(RunConfig {
             input_dir,
@@ -256,10 +272,42 @@ impl RunConfig {
             templates_dir,
             sources,
             ip_country_file,
+            pseudonym_key,
             source: path.to_path_buf(),
             sha256: file.sha256,
         })
     }
+}
+
+/// Reads a key file named by the configuration like any file the run does not own (a FIFO
+/// or a device there must not block or feed the run). The message names the file and its
+/// length, never a byte of it.
+fn read_secret_key(
+    file: &TomlFile,
+    key: &str,
+    span: Range<usize>,
+    path: &Path,
+) -> Result<SecretKey, ConfigError> {
+    let bytes = read_regular(path, Links::Follow).map_err(|e| {
+        file.invalid(
+            None,
+            Some(key),
+            Some(span.clone()),
+            format!("{}: cannot read: {e}", path.display()),
+        )
+    })?;
+    SecretKey::new(bytes).map_err(|len| {
+        file.invalid(
+            None,
+            Some(key),
+            Some(span),
+            format!(
+                "{} holds {len} byte(s); a key needs at least {} (for example `head -c 32 /dev/urandom > FILE`)",
+                path.display(),
+                SecretKey::MIN_LEN
+            ),
+        )
+    })
 }
 
 fn parse_as_of(value: &toml::Value) -> Option<NaiveDate> {
