@@ -40,7 +40,7 @@ const KEPT_COLUMNS: [&str; 9] = [
     "reasons",
 ];
 
-/// Between the steps of an evidence path (SOD_CONFLICT's `access_path`).
+/// Between the steps of an evidence path (an `access_path` of the SoD rules).
 const PATH_STEP: &str = " > ";
 
 struct Person {

@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "995e13a86873df88a6dfcd6d292bbf43ac4c5efd8f06da09c1ce69f9339ed009";
+    "a372657f24047d52c31a37d70f09c7ab3d95d06d34d4a8ef709a181f72757644";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "a8c5f7ba0069b3df75278f1306be1c54994d286d8131dd57509b8015f1f5f76e";
+    "7a808ed4f63c5d7851ba400135a8b15e8647d882f7da060c400b8374d042d883";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
