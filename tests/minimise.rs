@@ -417,3 +417,181 @@ fn a_person_without_grants_is_pseudonymous_everywhere() {
     }
     assert!(text(&run.join("findings.csv")).contains("X-0404"));
 }
+
+/// The sample as shipped (`permaudit.toml` at the root names the sample-only key): in every
+/// jurisdiction's files, no identity id, e-mail address or name of a person whose home is
+/// elsewhere, nor the id of one of their accounts outside it; their pseudonyms instead.
+#[test]
+fn the_sample_keeps_other_homes_out_of_every_jurisdiction() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = bin()
+        .arg("run")
+        .arg("--config")
+        .arg(root.join("permaudit.toml"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .expect("run");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let a = permaudit::pipeline::analyze(
+        &permaudit::pipeline::Inputs {
+            input_dir: &root.join("data/sample/input"),
+            policy_dir: &root.join("data/sample/policy"),
+            naive_tz: None,
+            lookback_days: 30,
+            sources: Default::default(),
+        },
+        date("2026-11-24"),
+    )
+    .expect("analysis");
+    let key = SecretKey::new(std::fs::read(root.join("data/sample/pseudonym.key")).expect("key"))
+        .expect("long enough");
+    let column = |df: &DataFrame, c: &str| -> Vec<String> {
+        df.column(c)
+            .expect("column")
+            .str()
+            .expect("text")
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let t = &a.tables;
+    let people: Vec<(String, String, String)> = column(&t.identities, "identity_id")
+        .into_iter()
+        .zip(column(&t.identities, "display_name"))
+        .zip(column(&t.identities, "email"))
+        .map(|((i, n), e)| (i, n, e))
+        .collect();
+    let system_of: BTreeMap<String, String> = column(&t.systems, "system_id")
+        .into_iter()
+        .zip(column(&t.systems, "jurisdiction"))
+        .collect();
+    let accounts: Vec<(String, String, String)> = column(&t.accounts, "system_id")
+        .into_iter()
+        .zip(column(&t.accounts, "account_id"))
+        .zip(column(&t.accounts, "identity_id"))
+        .map(|((s, a), i)| (s, a, i))
+        .collect();
+    let mut pseudonymous = 0;
+    for j in a.policy.jurisdictions.iter().map(|j| j.code.as_str()) {
+        let home = |i: &str| a.homes.get(i).map(String::as_str);
+        // A name shared with someone at home here may show, for that person.
+        let local_names: Vec<&str> = people
+            .iter()
+            .filter(|p| home(&p.0) == Some(j))
+            .map(|p| p.1.as_str())
+            .collect();
+        let texts: Vec<(PathBuf, String)> = files(&out.path().join("2026-11-24").join(j))
+            .into_iter()
+            .map(|(p, b)| (p, String::from_utf8(b).expect("utf-8")))
+            .collect();
+        let all: String = texts.iter().map(|(_, s)| s.as_str()).collect();
+        for (id, name, email) in people.iter().filter(|p| home(&p.0) != Some(j)) {
+            for (path, s) in &texts {
+                let leak = s.contains(id.as_str())
+                    || (!email.is_empty() && s.contains(email.as_str()))
+                    || (!name.is_empty()
+                        && !local_names.contains(&name.as_str())
+                        && s.contains(name.as_str()));
+                assert!(!leak, "{j}/{} names {id}", path.display());
+            }
+            let own_here: Vec<&str> = accounts
+                .iter()
+                .filter(|(s, _, i)| i == id && system_of[s] == j)
+                .map(|(_, a, _)| a.as_str())
+                .collect();
+            for (s, acc, _) in accounts
+                .iter()
+                .filter(|(s, _, i)| i == id && system_of[s] != j)
+            {
+                if own_here.contains(&acc.as_str()) {
+                    continue;
+                }
+                let quoted = format!("\"{acc}\"");
+                let csv_quoted = format!("\"\"{acc}\"\"");
+                assert!(
+                    !all.contains(&quoted) && !all.contains(&csv_quoted),
+                    "{j} names {acc}@{s} of {id}"
+                );
+            }
+            if all.contains(&pseudonym(&key, id)) {
+                pseudonymous += 1;
+            }
+        }
+    }
+    // The sample shows it: people of one home in another jurisdiction's files.
+    assert!(pseudonymous >= 10, "{pseudonymous}");
+    let top =
+        String::from_utf8(std::fs::read(out.path().join("2026-11-24/findings.csv")).expect("top"))
+            .expect("utf-8");
+    assert!(!top.contains(&pseudonym(&key, "E1025")));
+    assert!(top.contains("E1025"));
+}
+
+/// An access review of SG whose items are overdue at the report's date: reviewers and
+/// reviewed people at home elsewhere appear in SG's report under their pseudonyms only.
+#[test]
+fn overdue_review_items_name_other_homes_by_pseudonym() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg = root.join("permaudit.toml");
+    let out = tempfile::tempdir().expect("tempdir");
+    let cmd = |args: &[&str]| {
+        let o = bin()
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .expect("command");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    cmd(&[
+        "review",
+        "open",
+        "--jurisdiction",
+        "SG",
+        "--due",
+        "2026-12-01",
+    ]);
+    cmd(&["run", "--as-of", "2026-12-02"]);
+    let a = permaudit::pipeline::analyze(
+        &permaudit::pipeline::Inputs {
+            input_dir: &root.join("data/sample/input"),
+            policy_dir: &root.join("data/sample/policy"),
+            naive_tz: None,
+            lookback_days: 30,
+            sources: Default::default(),
+        },
+        date("2026-12-02"),
+    )
+    .expect("analysis");
+    let key = SecretKey::new(std::fs::read(root.join("data/sample/pseudonym.key")).expect("key"))
+        .expect("long enough");
+    let campaign: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("reviews/SG-2026-11-24/campaign.json")).expect("campaign"),
+    )
+    .expect("json");
+    let md = text(&out.path().join("2026-12-02/SG/report.md"));
+    assert!(md.contains("## 8. Access reviews"), "{md}");
+    let mut hidden = 0;
+    for p in campaign["packets"].as_array().expect("packets") {
+        let reviewer = p["reviewer_id"].as_str().expect("id");
+        if a.homes.get(reviewer).map(String::as_str) != Some("SG") {
+            assert!(
+                !md.contains(reviewer),
+                "SG's report names reviewer {reviewer}"
+            );
+            hidden += usize::from(md.contains(&pseudonym(&key, reviewer)));
+        }
+    }
+    assert!(
+        hidden > 0,
+        "no reviewer of another home in the sample's SG campaign"
+    );
+}
