@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "a372657f24047d52c31a37d70f09c7ab3d95d06d34d4a8ef709a181f72757644";
+    "efacb8a7e1c8a1aed6a228ce970e9a3559992b3ed7ef36d5befa7ff8004e4f5d";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "7a808ed4f63c5d7851ba400135a8b15e8647d882f7da060c400b8374d042d883";
+    "c52861de6ae7f142dd31430a09fd3da8f423e85fd4de64e72166f96140875c70";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
