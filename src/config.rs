@@ -12,6 +12,9 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::fs_guard::{read_regular, Links};
+use crate::hash::SecretKey;
+
 /// A 1-based position in a configuration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
@@ -110,6 +113,9 @@ pub struct RunConfig {
     /// The Ed25519 private key every run signs its manifest with (CONTRACT section 8);
     /// read by `run` (`crate::signing`), not here.
     pub signing_key: Option<KeyFile>,
+    /// Key of the pseudonyms that keep personal data of other jurisdictions' people out of a
+    /// jurisdiction's outputs (CONTRACT section 8); None: minimisation is off.
+    pub pseudonym_key: Option<SecretKey>,
     pub source: PathBuf,
     pub sha256: String,
 }
@@ -151,6 +157,7 @@ struct RawRunConfig {
     source: Option<Vec<RawSource>>,
     ip_country_file: Option<Spanned<String>>,
     signing_key: Option<Spanned<String>>,
+    pseudonym_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +271,15 @@ impl RunConfig {
             }
             None => None,
         };
+        let pseudonym_key = match raw.pseudonym_key {
+            Some(v) => {
+                let span = v.span();
+                let path = dir(Some(v), "pseudonym_key")?;
+                path.map(|p| read_secret_key(&file, "pseudonym_key", span, &p))
+                    .transpose()?
+            }
+            None => None,
+        };
 
         Ok(RunConfig {
             input_dir,
@@ -276,10 +292,42 @@ impl RunConfig {
             sources,
             ip_country_file,
             signing_key,
+            pseudonym_key,
             source: path.to_path_buf(),
             sha256: file.sha256,
         })
     }
+}
+
+/// Reads a key file named by the configuration like any file the run does not own (a FIFO
+/// or a device there must not block or feed the run). The message names the file and its
+/// length, never a byte of it.
+fn read_secret_key(
+    file: &TomlFile,
+    key: &str,
+    span: Range<usize>,
+    path: &Path,
+) -> Result<SecretKey, ConfigError> {
+    let bytes = read_regular(path, Links::Follow).map_err(|e| {
+        file.invalid(
+            None,
+            Some(key),
+            Some(span.clone()),
+            format!("{}: cannot read: {e}", path.display()),
+        )
+    })?;
+    SecretKey::new(bytes).map_err(|len| {
+        file.invalid(
+            None,
+            Some(key),
+            Some(span),
+            format!(
+                "{} holds {len} byte(s); a key needs at least {} (for example `head -c 32 /dev/urandom > FILE`)",
+                path.display(),
+                SecretKey::MIN_LEN
+            ),
+        )
+    })
 }
 
 fn parse_as_of(value: &toml::Value) -> Option<NaiveDate> {

@@ -30,6 +30,8 @@ pub struct Analysis {
     pub findings: DataFrame,
     pub as_of: NaiveDate,
     pub t: i64,
+    /// identity_id -> home jurisdiction, for cross-border data minimisation.
+    pub homes: BTreeMap<String, String>,
 }
 
 pub struct Inputs<'a> {
@@ -323,7 +325,7 @@ pub fn analyze_with(
         resolved,
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
-    let (findings, t) = {
+    let (findings, t, homes) = {
         let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
         tracing::info!(
@@ -345,7 +347,7 @@ pub fn analyze_with(
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
             "detect done"
         );
-        (findings, ctx.t)
+        (findings, ctx.t, std::mem::take(&mut ctx.resolved.homes))
     };
     Ok(Analysis {
         policy,
@@ -354,6 +356,7 @@ pub fn analyze_with(
         findings,
         as_of,
         t,
+        homes,
     })
 }
 

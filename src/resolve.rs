@@ -154,6 +154,9 @@ pub struct Resolved {
     /// `system_id, action, permissions`: the actions exercising a privileged permission
     /// (privileged itself or reaching one), with the sorted ids of those permissions.
     pub privileged_actions: DataFrame,
+    /// identity_id -> home jurisdiction (see [`home_jurisdictions`]); identities without an
+    /// effective grant are absent.
+    pub homes: BTreeMap<String, String>,
 }
 
 impl Resolved {
@@ -280,6 +283,7 @@ impl Resolved {
             .with_column(col("privileged_access").fill_null(lit(false)))
             .collect()?;
         let privileged_actions = privileged_actions(tables, &entitlements)?;
+        let homes = home_jurisdictions(&grants)?;
         Ok(Resolved {
             t,
             window_start,
@@ -291,8 +295,43 @@ impl Resolved {
             accounts,
             grants,
             privileged_actions,
+            homes,
         })
     }
+}
+
+/// Each identity's home jurisdiction (CONTRACT section 8): the jurisdiction of the system
+/// that holds most of its effective grants, counted per system as the contract words it
+/// (not summed per jurisdiction); among systems holding equally many, the lowest
+/// jurisdiction code. `grants` are [`Resolved::grants`].
+pub fn home_jurisdictions(grants: &DataFrame) -> Result<BTreeMap<String, String>> {
+    let identity = grants.column("identity")?.str()?;
+    let system = grants.column("system_id")?.str()?;
+    let jurisdiction = grants.column("jurisdiction")?.str()?;
+    let effective = grants.column("effective")?.bool()?;
+    let mut held: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
+    for i in 0..grants.height() {
+        let (Some(who), Some(s), Some(j), Some(true)) = (
+            identity.get(i),
+            system.get(i),
+            jurisdiction.get(i),
+            effective.get(i),
+        ) else {
+            continue;
+        };
+        held.entry((who, s)).or_insert((0, j)).0 += 1;
+    }
+    let mut best: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    for ((who, _), (n, j)) in held {
+        let e = best.entry(who).or_insert((n, j));
+        if n > e.0 || (n == e.0 && j < e.1) {
+            *e = (n, j);
+        }
+    }
+    Ok(best
+        .into_iter()
+        .map(|(who, (_, j))| (who.to_string(), j.to_string()))
+        .collect())
 }
 
 impl<'a> Ctx<'a> {

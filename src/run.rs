@@ -1,7 +1,7 @@
 //! The `run` command: analysis, history, every output file, the manifest, and the atomic
 //! swap into `OUT/<as_of>/`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +19,7 @@ use crate::ingest::loader::quarantine_frame;
 use crate::ingest::state::Store;
 use crate::lock;
 use crate::manifest::{self, FileHash, Manifest};
+use crate::minimise;
 use crate::output::{self, Staging};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
@@ -322,6 +323,8 @@ fn write_all(
         tables: &a.tables,
     };
     let mut review_state: Vec<(String, String)> = Vec::new();
+    let plan = minimise::Plan::new(cfg.pseudonym_key.as_ref(), &a.policy, &a.homes, &a.tables)?;
+    let mut exposed = BTreeSet::new();
     for j in &a.policy.jurisdictions {
         // The code becomes a directory name: never trust it further than the policy's rule.
         if !crate::report::safe_dir_name(&j.code) {
@@ -338,8 +341,16 @@ fn write_all(
                 .filter(col("jurisdiction").eq(lit(j.code.as_str())))
                 .collect()
         };
-        let findings = of_j(&a.findings)?;
-        let jfreeze = of_j(freeze)?;
+        let review = crate::review::status::latest_summary(&opts.out_dir, &j.code, a.as_of)?;
+        if let Some(r) = &review {
+            review_state.extend(r.state_files.iter().cloned());
+        }
+        // The one place where J's outputs lose the personal data of other jurisdictions'
+        // people: everything below reads `out`.
+        let mut view = plan.view(&j.code);
+        let out = view.apply(of_j(&a.findings)?, of_j(freeze)?, review, &a.tables)?;
+        exposed.extend(view.named().iter().copied());
+        let findings = out.findings;
         write_csv(&findings, &jdir.join("findings.csv"))?;
         let rows = context::frame_rows(&findings)?;
         write_json(
@@ -350,11 +361,24 @@ fn write_all(
             &jdir.join("summary.json"),
             &summary(j.code.as_str(), &rows, history, a),
         )?;
-        let review = crate::review::status::latest_summary(&opts.out_dir, &j.code, a.as_of)?;
-        if let Some(r) = &review {
-            review_state.extend(r.state_files.iter().cloned());
+        let shared = context::Shared {
+            tables: &out.tables,
+            ..shared
+        };
+        let mut ctx = context::build(j, &findings, &out.freeze, out.review, &shared)?;
+        // With pseudonyms, those in the report count too (an approver named nowhere else).
+        let shown = match plan.on() {
+            true => serde_json::to_string(&ctx).map_err(|e| Error::Internal(e.to_string()))?,
+            false => String::new(),
+        };
+        ctx.minimisation = view.summary(&shown);
+        if plan.on() {
+            tracing::info!(
+                jurisdiction = %j.code,
+                identities = ctx.minimisation.pseudonymous,
+                "personal data of other jurisdictions' identities shown under pseudonyms"
+            );
         }
-        let ctx = context::build(j, &findings, &jfreeze, review, &shared)?;
         write_text(
             &jdir.join("report.md"),
             &renderer.render("report.md.j2", &ctx)?,
@@ -363,6 +387,14 @@ fn write_all(
             &jdir.join("report.html"),
             &renderer.render("report.html.j2", &ctx)?,
         )?;
+    }
+
+    if !plan.on() {
+        tracing::warn!(
+            identities = exposed.len(),
+            "pseudonym_key is not set: the personal data of {} identit(ies) reach the outputs of a jurisdiction other than their home (cross-border data minimisation is off; see docs/configuration.md)",
+            exposed.len()
+        );
     }
 
     let file_hashes = |list: Vec<(String, String)>| {

@@ -12,6 +12,7 @@ mod hostile_review;
 mod incremental;
 mod ingest;
 mod layers;
+mod minimise;
 mod nightly;
 mod partitions;
 mod pinned;

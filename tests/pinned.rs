@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "83778ea60340b761e5043300528474ce444c8875f1c63bf2bbbaee3d2288245c";
+    "efacb8a7e1c8a1aed6a228ce970e9a3559992b3ed7ef36d5befa7ff8004e4f5d";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "235d1ee9dd85d4e8bea970026770e327e5a1cd05e84bbf0baf9f79ed179b88fe";
+    "c52861de6ae7f142dd31430a09fd3da8f423e85fd4de64e72166f96140875c70";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

@@ -60,6 +60,9 @@ pub struct Jurisdiction {
     pub travel_hours: i64,
     pub max_silence_hours: i64,
     pub references: BTreeMap<String, Vec<String>>,
+    /// Jurisdictions whose outputs may carry the personal data of people whose home is this
+    /// one (CONTRACT section 8); every code is defined in the same file.
+    pub share_personal_data_with: BTreeSet<String>,
 }
 
 impl Jurisdiction {
@@ -94,6 +97,7 @@ impl Jurisdiction {
             travel_hours: 2,
             max_silence_hours: 48,
             references: BTreeMap::new(),
+            share_personal_data_with: BTreeSet::new(),
         }
     }
 
@@ -133,6 +137,7 @@ struct RawJurisdiction {
     travel_hours: Option<Spanned<i64>>,
     max_silence_hours: Option<Spanned<i64>>,
     references: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
+    share_personal_data_with: Option<Vec<Spanned<String>>>,
 }
 
 pub(crate) fn parse(
@@ -150,6 +155,8 @@ pub(crate) fn parse(
     }
     let mut out: Vec<Jurisdiction> = Vec::with_capacity(raw.jurisdiction.len());
     let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
+    // Checked once every code is known: a list may name a jurisdiction defined further down.
+    let mut shares: Vec<(String, Vec<Spanned<String>>)> = Vec::new();
     for (index, entry) in raw.jurisdiction.into_iter().enumerate() {
         let span = entry.span();
         let raw = entry.into_inner();
@@ -159,6 +166,10 @@ pub(crate) fn parse(
             raw.code.as_ref().map(|c| ("code", c.get_ref().as_str())),
         );
         let code_span = raw.code.as_ref().map_or(span.clone(), |c| c.span());
+        shares.push((
+            label.clone(),
+            raw.share_personal_data_with.clone().unwrap_or_default(),
+        ));
         let ctx = Ctx {
             file,
             label: &label,
@@ -178,6 +189,23 @@ pub(crate) fn parse(
         }
         first_index.insert(j.code.clone(), index);
         out.push(j);
+    }
+    for (label, items) in shares {
+        for (i, item) in items.iter().enumerate() {
+            if !first_index.contains_key(item.get_ref()) {
+                let defined: Vec<&str> = out.iter().map(|j| j.code.as_str()).collect();
+                return Err(file.invalid(
+                    Some(&label),
+                    Some(&format!("share_personal_data_with[{i}]")),
+                    Some(item.span()),
+                    format!(
+                        "{:?} is not a jurisdiction code defined in this file (defined: {})",
+                        item.get_ref(),
+                        defined.join(", ")
+                    ),
+                ));
+            }
+        }
     }
     Ok(out)
 }
@@ -429,6 +457,12 @@ impl Ctx<'_> {
             1,
             MAX_HOURS,
         )?;
+        if let Some(items) = raw.share_personal_data_with {
+            j.share_personal_data_with =
+                self.set("share_personal_data_with", items, |_, item| {
+                    Ok(item.get_ref().clone())
+                })?;
+        }
         if let Some(refs) = raw.references {
             for (code, citations) in refs {
                 let key = format!("references.{}", code.get_ref());

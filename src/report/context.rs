@@ -184,6 +184,22 @@ pub struct Waivers {
     pub blanket: Vec<WaiverRow>,
 }
 
+/// What a report says about cross-border data minimisation (CONTRACT section 8), filled by
+/// the caller that applied it.
+#[derive(Serialize, Default, Clone, Debug, PartialEq)]
+pub struct Minimisation {
+    /// Whether the run configuration sets `pseudonym_key`.
+    pub on: bool,
+    /// People of other home jurisdictions shown under a pseudonym in these outputs.
+    pub pseudonymous: usize,
+    /// With minimisation off: people of other home jurisdictions named with their real
+    /// values in this jurisdiction's findings, freeze list or access review.
+    pub exposed: usize,
+    /// Home jurisdictions whose `share_personal_data_with` names this one: their people are
+    /// shown as they are.
+    pub shared_by: Vec<String>,
+}
+
 #[derive(Serialize)]
 pub struct ReportContext {
     pub code: String,
@@ -231,6 +247,7 @@ pub struct ReportContext {
     pub access_review: Option<AccessReviewSummary>,
     /// How many overdue items the report lists; the rest are in `review status`.
     pub overdue_shown: usize,
+    pub minimisation: Minimisation,
 }
 
 pub struct Shared<'a> {
@@ -382,7 +399,7 @@ impl Findings<'_> {
 
     fn identity(&self, id: &str) -> String {
         match self.names.get(id) {
-            Some(n) if !n.is_empty() => format!("{id} ({n})"),
+            Some(n) if !n.is_empty() && n != id => format!("{id} ({n})"),
             _ => id.to_string(),
         }
     }
@@ -981,5 +998,6 @@ pub fn build(
         trend_svg: charts::trend(&trend),
         access_review,
         overdue_shown: TOP_PER_TABLE,
+        minimisation: Minimisation::default(),
     })
 }
