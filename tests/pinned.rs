@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "efacb8a7e1c8a1aed6a228ce970e9a3559992b3ed7ef36d5befa7ff8004e4f5d";
+    "cbe485d03502ad72fc8e89039a127b33737eb02034646828f5f2a9c93782f1f8";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "c52861de6ae7f142dd31430a09fd3da8f423e85fd4de64e72166f96140875c70";
+    "006832cbe308f84a4f2c92acb32e9f78da3f7abd9d008282249349c273474fe1";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
