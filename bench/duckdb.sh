@@ -18,7 +18,8 @@
 #   3. compare.py: the DuckDB findings' keys equal permaudit's findings.csv rule by rule
 #      (counts and key sets); a difference fails the script;
 #   4. a table: rule, permaudit s (detect only: ingest and resolve are shared stages, shown
-#      apart), duckdb s, ratio; wall time and peak RSS of both; findings per rule.
+#      apart), duckdb s, ratio; wall time, CPU time (user + system: steadier than wall time
+#      on a shared machine) and peak RSS of both; findings per rule.
 # Binaries: $PERMAUDIT_BIN, default target/release/permaudit (built when missing; its
 # generator must know --findings dense); PERMAUDIT_RUN_BIN measures another binary's run
 # on the same data.
@@ -61,15 +62,17 @@ if [ "${REGENERATE:-0}" = 1 ] || [ "$(cat "$DIR/generated" 2>/dev/null)" != "${g
 fi
 cat "$DIR/generate.out"
 
-# Seconds and MiB from a GNU time -v report.
-wall_rss() {
+# Wall seconds, CPU seconds (user + system) and peak MiB from a GNU time -v report.
+wall_cpu_rss() {
     awk -F': ' '
+        /User time/ { user = $2 }
+        /System time/ { sys = $2 }
         /Elapsed \(wall clock\)/ {
             n = split($2, p, ":"); wall = 0
             for (i = 1; i <= n; i++) wall = wall * 60 + p[i]
         }
         /Maximum resident set size/ { rss = $2 / 1024 }
-        END { printf "%.1f\t%.0f\n", wall, rss }
+        END { printf "%.1f\t%.1f\t%.0f\n", wall, user + sys, rss }
     ' "$1"
 }
 
@@ -103,9 +106,10 @@ findings=$(ls "$DIR"/out/*/findings.csv)
     # Permaudit's stages.
     sed -n 's/.*INFO permaudit::[a-z]*: \([a-z]*\) done [a-z_]*=.*elapsed_ms=\([0-9]*\).*/stage:\1\t\2/p' \
         "$DIR/run.log" | awk -F'\t' '{ printf "%s\t%.2f\t-\t-\t-\n", $1, $2 / 1000 }'
-    read -r pw prss < <(wall_rss "$DIR/run.time")
-    read -r dw drss < <(wall_rss "$DIR/duckdb.time")
+    read -r pw pc prss < <(wall_cpu_rss "$DIR/run.time")
+    read -r dw dc drss < <(wall_cpu_rss "$DIR/duckdb.time")
     printf 'wall_s\t%s\t%s\t-\t-\n' "$pw" "$dw"
+    printf 'cpu_s\t%s\t%s\t-\t-\n' "$pc" "$dc"
     printf 'peak_rss_mib\t%s\t%s\t-\t-\n' "$prss" "$drss"
 } > "$DIR/results.tsv"
 column -t -s $'\t' "$DIR/results.tsv"
