@@ -21,6 +21,6 @@ perf record -F 49 --call-graph dwarf,16384 -o "$work/perf.data" -- \
     "$BIN" run --config "$cfg" --out "$work/out" --full > "$work/run.out" 2> "$work/run.log"
 cat "$work/run.out"
 mkdir -p "$(dirname "$svg")"
-perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf \
-    | inferno-flamegraph --title "permaudit run --full: $(head -1 "$cfg" | sed 's/^# //')" > "$svg"
+perf script --no-inline -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf \
+    | inferno-flamegraph --minwidth 0.5 --title "permaudit run --full: $(head -1 "$cfg" | sed 's/^# //')" > "$svg"
 echo "wrote $svg"
