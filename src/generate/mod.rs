@@ -4,7 +4,8 @@
 //! without quarantine: five jurisdictions, per-jurisdiction systems plus a group IAM, nested
 //! roles, about three accounts and thirty grants per identity, skewed activity (hot
 //! systems, heavy users and service accounts, weekday peaks), sequenced and hash-chained
-//! logs on some systems, and planted cases of every rule at low rates.
+//! logs on some systems, and planted cases of every rule at low rates (about one finding
+//! per grant with `--findings dense`).
 //!
 //! Determinism: every random choice comes from a seeded SplitMix64 stream; static tables
 //! use one stream in a fixed order, each day uses its own stream derived from (seed, day),
@@ -54,6 +55,19 @@ impl Preset {
     }
 }
 
+/// How many cases are planted. `Sparse` (the presets) plants a few of each rule, so that the
+/// findings are a small fraction of the grants; `Dense` adds, after every sparse draw, about
+/// one finding per grant (SoD conflicts, stale, expired, self-approved and unapproved
+/// privileged grants, SoD transactions), as a first run at a real company finds them (a
+/// first risk analysis reports hundreds of thousands of violations). Sparse data sets do not
+/// change with this option.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Findings {
+    #[default]
+    Sparse,
+    Dense,
+}
+
 #[derive(Debug, Clone)]
 pub struct GenOptions {
     pub out: PathBuf,
@@ -61,6 +75,7 @@ pub struct GenOptions {
     pub identities: usize,
     pub days: u32,
     pub events_per_day: usize,
+    pub findings: Findings,
     /// Replace `input/` and `policy/` of an earlier generation in `out`.
     pub force: bool,
 }
@@ -109,7 +124,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
     let policy = opts.out.join("policy");
     fresh_dirs(opts, &[&input, &policy])?;
     let started = Instant::now();
-    let w = build_world(opts.seed, opts.identities, opts.days)?;
+    let w = build_world(opts.seed, opts.identities, opts.days, opts.findings)?;
     tracing::info!(
         identities = w.identities.len(),
         accounts = w.accounts.len(),
