@@ -240,6 +240,14 @@ fn load_with(
             "ingested"
         );
     }
+    if !tables.training_given {
+        // Not a finding and not an error: the table is optional, but a reader of the
+        // report must know that security training was not judged at all.
+        tracing::warn!(
+            "no training table in the input directory: security training is not evaluated \
+             (no overdue-training findings can be raised)"
+        );
+    }
     policy.validate_against_systems(&system_jurisdictions(&tables.systems)?)?;
     warn_on_dead_sod_controls(&policy, &tables.entitlements)?;
     tracing::info!(

@@ -27,6 +27,10 @@ pub struct Ctx<'a> {
     /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
     /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
     pub feed: DataFrame,
+    /// Every partition's feed spans (`system_id, start_ts, start_event_id, end_ts,
+    /// end_event_id`; see [`crate::ingest::events::feed_spans`]), all dates: the feed-gap
+    /// rule merges them.
+    pub feed_spans: DataFrame,
     /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
     /// account's `identity` (null when the account is unknown or has no identity).
     pub window_events: DataFrame,
@@ -417,6 +421,7 @@ impl<'a> Ctx<'a> {
             resolved: r,
             log_chains,
             feed,
+            feed_spans: digests.spans.clone(),
             window_events,
             last_use,
             last_login,
@@ -495,6 +500,10 @@ fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {
         }),
         int("travel_hours", &|j| j.travel_hours),
         int("max_silence_hours", &|j| j.max_silence_hours),
+        int("security_training_interval_days", &|j| {
+            j.security_training_interval_days
+        }),
+        int("log_review_days", &|j| j.log_review_days),
     ];
     Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -174,6 +174,10 @@ pub struct Tables {
     pub audit_events: DataFrame,
     pub exceptions: DataFrame,
     pub waivers: DataFrame,
+    pub training: DataFrame,
+    /// Whether a `training` table was given (header-only included): without one, nobody's
+    /// training can be judged, which is not the same as nobody being trained.
+    pub training_given: bool,
     pub events: EventDigests,
 }
 
@@ -190,6 +194,7 @@ impl Tables {
             Table::AuditEvents => &mut self.audit_events,
             Table::Exceptions => &mut self.exceptions,
             Table::Waivers => &mut self.waivers,
+            Table::Training => &mut self.training,
         }
     }
 
@@ -208,6 +213,8 @@ impl Tables {
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
             waivers: e(&schema::WAIVERS)?,
+            training: e(&schema::TRAINING)?,
+            training_given: false,
             events: EventDigests::of(&[], None, None, checks)?,
         })
     }
@@ -704,6 +711,9 @@ pub fn load(
             files: inputs,
         });
         report.quarantine.extend(quarantine);
+        if schema.table == Table::Training {
+            tables.training_given = !files.is_empty();
+        }
         *tables.slot(schema.table) = df;
     }
     report.sources = tallies.accounts(&discovery.sources);
