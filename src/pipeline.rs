@@ -28,6 +28,8 @@ pub struct Analysis {
     pub ingest: IngestReport,
     /// Contract columns, `first_seen` still empty.
     pub findings: DataFrame,
+    /// What the controls covered, for the report.
+    pub coverage: crate::resolve::Coverage,
     pub as_of: NaiveDate,
     pub t: i64,
 }
@@ -279,7 +281,7 @@ pub fn analyze_with(
         resolved,
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
-    let (findings, t) = {
+    let (findings, t, coverage) = {
         let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
         tracing::info!(
@@ -301,13 +303,14 @@ pub fn analyze_with(
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
             "detect done"
         );
-        (findings, ctx.t)
+        (findings, ctx.t, ctx.coverage()?)
     };
     Ok(Analysis {
         policy,
         tables,
         ingest,
         findings,
+        coverage,
         as_of,
         t,
     })

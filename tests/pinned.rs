@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "995e13a86873df88a6dfcd6d292bbf43ac4c5efd8f06da09c1ce69f9339ed009";
+    "58fb05f431e660e02d75182f882b0b6e6d65a90fcc5c71b2fab5f364b4340b9a";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "a8c5f7ba0069b3df75278f1306be1c54994d286d8131dd57509b8015f1f5f76e";
+    "434ff5efd069bd486078867769332a6eed8bebafc2d09e063b5f77ba3630f3c1";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

@@ -70,9 +70,8 @@ for _code, _over in V4_OVERRIDES.items():
 V4_KEYS = ["security_training_interval_days", "security_training_courses", "allowed_mfa_methods_for_privileged",
            "log_review_days"]
 PCI_TRAIN = "PCI DSS v4.0.1 req. 12.6.1-12.6.3 (security awareness programme, training on hire and at least annually)"
-NIST_AAL = "NIST SP 800-63B sec. 5.1.3.3 (SMS and voice are restricted authenticators)"
 V4_REFS = {"TRAINING_OVERDUE": lambda j: [PCI_TRAIN],
-           "WEAK_MFA_PRIVILEGED": lambda j: [PCI_MFA, NIST_AAL] + ([SG_MFA] if j == "SG" else []),
+           "WEAK_MFA_PRIVILEGED": lambda j: [PCI_MFA] + ([SG_MFA] if j == "SG" else []),
            "LOG_FEED_GAP": lambda j: [PCI_LOG] + {"HK": [HK_MON], "UK": [UK_REC], "US": [US_SOX],
                                                  "CN": [CN_AUD, CN_LOG]}.get(j, [])}
 # --- end v4 policy ---------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 ts_text(col("completed_at")).alias("last_training"),
                 col("course").alias("last_course"),
                 col("security_training_interval_days"),
-                ts_text(due).alias("due_since_before"),
+                ts_text(due).alias("required_since"),
                 col("privileged"),
                 col("effective_grants"),
                 col("systems"),

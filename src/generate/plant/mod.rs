@@ -13,6 +13,7 @@ mod expired_grant;
 mod failed_login_burst;
 mod grade_exceeded;
 mod impossible_travel;
+mod log_feed_gap;
 mod log_feed_silent;
 pub(super) mod log_hash_mismatch;
 pub(super) mod log_sequence_gap;
@@ -77,6 +78,7 @@ pub(super) fn events(b: &mut Builder, active: &[usize], acc_grants: &[Vec<usize>
     emergency_account_used::plant(b);
     unmanaged_account_activity::plant(b);
     log_feed_silent::plant(b);
+    log_feed_gap::plant(b);
     for day in &mut b.w.planted {
         day.sort_by_key(|e| (e.ts, e.acc, e.action));
     }
