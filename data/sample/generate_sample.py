@@ -1747,6 +1747,11 @@ readme = [
     "containing quotes exercise RFC 4180 quoting.",
     "* Policy: SG disables OFF_HOURS_PRIVILEGED_ACTION (settlement runs overnight) and allows logins only from "
     "SG, HK and MY; US uses travel_hours = 3; everything else uses the contract defaults.",
+    "* Contract v4 (separate blocks of the generator): `training.csv` records everyone's SEC-AWARE course within "
+    "the last year, except the planted cases; every background sign-in with MFA names its factor (`mfa_method` "
+    "push, totp or fido2); HK allows only fido2, platform, push, smartcard and totp for privileged sign-ins, the "
+    "US also voice, EU counts only SEC-AWARE and DORA-ICT-RISK as training; three feeds have outages (bene-hk, "
+    "merchant-uk, risk-us), one of them a gap.",
     "",
     "Background data is clean by construction: every human or shared account of an employed identity logs in "
     "with MFA from its home country during local business hours every few business days and exercises its "
