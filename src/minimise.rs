@@ -490,6 +490,7 @@ impl View<'_> {
             hash_local: d.hash_local.clear(),
             feed: d.feed.clear(),
             usage: d.usage.clear(),
+            spans: d.spans.clear(),
         };
         Ok(v)
     }

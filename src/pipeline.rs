@@ -28,6 +28,8 @@ pub struct Analysis {
     pub ingest: IngestReport,
     /// Contract columns, `first_seen` still empty.
     pub findings: DataFrame,
+    /// What the controls covered, for the report.
+    pub coverage: crate::resolve::Coverage,
     pub as_of: NaiveDate,
     pub t: i64,
     /// identity_id -> home jurisdiction, for cross-border data minimisation.
@@ -107,6 +109,7 @@ pub fn load_without_events(
             .ok()
             .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
         if let Some(mut tables) = stored {
+            tables.training_given = p.discovery.gives(ingest::schema::Table::Training);
             let report = ingest::snapshot::add_source(&mut tables, extra, &p.sod_ids, &p.codes)?;
             source::log_accounts(&report.sources);
             check_policy(&p.policy, &tables)?;
@@ -281,6 +284,14 @@ fn load_with(
             "ingested"
         );
     }
+    if !tables.training_given {
+        // Not a finding and not an error: the table is optional, but a reader of the
+        // report must know that security training was not judged at all.
+        tracing::warn!(
+            "no training table in the input directory: security training is not evaluated \
+             (no overdue-training findings can be raised)"
+        );
+    }
     check_policy(&policy, &tables)?;
     if let Some(store) = plan.store {
         // For `whatif`, which then validates no grant again (ingest::snapshot).
@@ -325,7 +336,7 @@ pub fn analyze_with(
         resolved,
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
-    let (findings, t, homes) = {
+    let (findings, t, homes, coverage) = {
         let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
         tracing::info!(
@@ -347,13 +358,19 @@ pub fn analyze_with(
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
             "detect done"
         );
-        (findings, ctx.t, std::mem::take(&mut ctx.resolved.homes))
+        (
+            findings,
+            ctx.t,
+            std::mem::take(&mut ctx.resolved.homes),
+            ctx.coverage()?,
+        )
     };
     Ok(Analysis {
         policy,
         tables,
         ingest,
         findings,
+        coverage,
         as_of,
         t,
         homes,

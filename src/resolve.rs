@@ -27,6 +27,10 @@ pub struct Ctx<'a> {
     /// Per system with events before T: `events_before_t`, `first_ts`, `latest_ts`,
     /// `latest_event_id` (the last by `ts, event_id`), and `jurisdiction`.
     pub feed: DataFrame,
+    /// Every partition's feed spans (`system_id, start_ts, start_event_id, end_ts,
+    /// end_event_id`; see [`crate::ingest::events::feed_spans`]), all dates: the feed-gap
+    /// rule merges them.
+    pub feed_spans: DataFrame,
     /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
     /// account's `identity` (null when the account is unknown or has no identity).
     pub window_events: DataFrame,
@@ -93,6 +97,19 @@ impl Remediation {
             micros("closed_at", &|d| d.closed_at),
         ])?)
     }
+}
+
+/// Facts the report shows beside the findings, so that a reader sees what a control covered
+/// and not only where it failed (no finding depends on them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coverage {
+    /// Per jurisdiction: the identities, not terminated at T, holding an effective grant on
+    /// one of its systems (those whose security training is judged). None without a
+    /// `training` table, when nobody's training is judged.
+    pub training_holders: Option<BTreeMap<String, u64>>,
+    /// Per jurisdiction and second factor: successful `login` events in the activity window,
+    /// with `mfa` true and a named `mfa_method`, of accounts with privileged access.
+    pub privileged_mfa_methods: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl std::ops::Deref for Ctx<'_> {
@@ -456,12 +473,99 @@ impl<'a> Ctx<'a> {
             resolved: r,
             log_chains,
             feed,
+            feed_spans: digests.spans.clone(),
             window_events,
             last_use,
             last_login,
             remediation: Remediation::default(),
         })
     }
+}
+
+impl Ctx<'_> {
+    /// What the report shows of the controls' reach (see [`Coverage`]).
+    pub fn coverage(&self) -> Result<Coverage> {
+        let training_holders = if self.tables.training_given {
+            let holders = self
+                .grants
+                .clone()
+                .lazy()
+                .filter(
+                    col("effective")
+                        .and(col("identity").is_not_null())
+                        .and(col("terminated").not()),
+                )
+                .group_by([col("jurisdiction")])
+                .agg([col("identity").n_unique().cast(DataType::UInt64).alias("n")])
+                .collect()?;
+            Some(
+                counts(&holders, &["jurisdiction"])?
+                    .into_iter()
+                    .map(|(mut k, n)| (k.remove(0), n))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let privileged = self
+            .accounts
+            .clone()
+            .lazy()
+            .filter(col("privileged_access"))
+            .select([col("system_id"), col("account_id")]);
+        let methods = self
+            .window_events
+            .clone()
+            .lazy()
+            .filter(
+                col("outcome")
+                    .eq(lit("success"))
+                    .and(col("action").eq(lit("login")))
+                    .and(col("mfa").eq(lit(true)).fill_null(lit(false)))
+                    .and(col("mfa_method").is_not_null())
+                    .and(col("jurisdiction").is_not_null()),
+            )
+            .join(
+                privileged,
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by([col("jurisdiction"), col("mfa_method")])
+            .agg([len().cast(DataType::UInt64).alias("n")])
+            .collect()?;
+        let mut privileged_mfa_methods: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for (mut k, n) in counts(&methods, &["jurisdiction", "mfa_method"])? {
+            let method = k.pop().unwrap_or_default();
+            let j = k.pop().unwrap_or_default();
+            privileged_mfa_methods
+                .entry(j)
+                .or_default()
+                .insert(method, n);
+        }
+        Ok(Coverage {
+            training_holders,
+            privileged_mfa_methods,
+        })
+    }
+}
+
+/// The rows of a frame of string key columns and a `UInt64` column `n`.
+fn counts(df: &DataFrame, keys: &[&str]) -> Result<Vec<(Vec<String>, u64)>> {
+    let cols = keys
+        .iter()
+        .map(|k| Ok(df.column(k)?.str()?.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    let n = df.column("n")?.u64()?;
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let key = cols
+                .iter()
+                .map(|c| c.get(i).map(str::to_string))
+                .collect::<Option<Vec<_>>>()?;
+            Some((key, n.get(i)?))
+        })
+        .collect())
 }
 
 fn privileged_actions(tables: &Tables, entitlements: &DataFrame) -> Result<DataFrame> {
@@ -534,6 +638,10 @@ fn jurisdiction_frame(policy: &Policy) -> Result<DataFrame> {
         }),
         int("travel_hours", &|j| j.travel_hours),
         int("max_silence_hours", &|j| j.max_silence_hours),
+        int("security_training_interval_days", &|j| {
+            j.security_training_interval_days
+        }),
+        int("log_review_days", &|j| j.log_review_days),
     ];
     Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -314,6 +314,7 @@ fn write_all(
         })
         .collect();
     let shared = context::Shared {
+        coverage: &a.coverage,
         as_of: a.as_of,
         t: a.t,
         config_sha256: &cfg.sha256,

@@ -8,6 +8,11 @@ use chrono::{NaiveDate, NaiveTime};
 pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
+/// The shortest `max_silence_hours` a policy may set. The event digests keep a feed's
+/// silences longer than this (and only those), so that any allowed threshold can be
+/// judged from them without the events.
+pub const MIN_SILENCE_HOURS: i64 = 1;
+
 /// The evaluation instant `T` of an as_of date: the next midnight, UTC, in microseconds.
 pub fn evaluation_instant(as_of: NaiveDate) -> i64 {
     let next = as_of.succ_opt().unwrap_or(as_of);

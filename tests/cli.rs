@@ -27,7 +27,7 @@ fn sample_run_writes_every_output_and_is_deterministic() {
     };
     let stdout = run("out-a");
     assert!(
-        stdout.starts_with("permaudit run as_of=2026-11-24 status=ok findings=60"),
+        stdout.starts_with("permaudit run as_of=2026-11-24 status=ok findings=65"),
         "{stdout}"
     );
     run("out-b");

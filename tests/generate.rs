@@ -106,6 +106,7 @@ fn same_seed_same_bytes_other_seed_other_bytes_and_many_rules_fire() {
         "LOG_SEQUENCE_GAP",
         "LOG_HASH_MISMATCH",
         "LOG_FEED_SILENT",
+        "LOG_FEED_GAP",
         "FAILED_LOGIN_BURST",
         "LOGIN_FROM_UNEXPECTED_COUNTRY",
         "IMPOSSIBLE_TRAVEL",

@@ -133,7 +133,7 @@ fn an_input_rewritten_with_its_mtime_restored_is_read_again() {
         .enumerate()
         .find_map(|(i, l)| {
             let f: Vec<&str> = l.split(',').collect();
-            (f.len() == 13 && f[1].starts_with("2026-11-1") && f[5] == "success")
+            (f.len() == 14 && f[1].starts_with("2026-11-1") && f[5] == "success")
                 .then(|| (i, f[3].to_string()))
         })
         .expect("a successful event in the window");

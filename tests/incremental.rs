@@ -236,3 +236,59 @@ fn small_preset_incremental_equals_full() {
     run(&config, b, LAST, true);
     assert_same_output(a, b, "small preset");
 }
+
+/// A feed gap whose edges lie in two day partitions, the later one arriving a night after
+/// the earlier was digested and stored: the nightly run combines the stored digest with the
+/// new partition and writes the bytes of a `--full` run, with the gap in them.
+#[test]
+fn feed_gap_across_two_partitions_nightly_equals_full() {
+    let f = common::Fixture::new();
+    f.write();
+    let input = f.input_dir();
+    std::fs::remove_file(input.join("audit_events.csv")).expect("rm");
+    let header = "event_id,ts,system_id,account_id,action,outcome\n";
+    let day = |d: &str, rows: &str| {
+        let dir = input.join(format!("audit_events/date={d}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("part-0.csv"), format!("{header}{rows}")).expect("write");
+    };
+    day(
+        "2026-11-20",
+        "a1,2026-11-20T01:00:00Z,pay-hk,svc,x,success\n\
+         a2,2026-11-20T10:00:00Z,pay-hk,svc,x,success\n\
+         u1,2026-11-20T10:00:00Z,pay-uk,svc,x,success\n",
+    );
+    let config = f.dir.path().join("permaudit.toml");
+    std::fs::write(
+        &config,
+        "input_dir = \"input\"\npolicy_dir = \"policy\"\nout_dir = \"out\"\n",
+    )
+    .expect("config");
+    let (nightly, full) = (f.dir.path().join("nightly"), f.dir.path().join("full"));
+    run(&config, &nightly, "2026-11-21", false);
+    run(&config, &full, "2026-11-21", true);
+    assert!(digests(&nightly) > 0, "the first day's digest is stored");
+    // pay-hk resumes 48 h + 1 µs after a2 (a gap); pay-uk exactly 48 h after u1 (none).
+    day(
+        "2026-11-22",
+        "b1,2026-11-22T10:00:00.000001Z,pay-hk,svc,x,success\n\
+         v1,2026-11-22T10:00:00Z,pay-uk,svc,x,success\n",
+    );
+    let log = run(&config, &nightly, "2026-11-22", false);
+    assert_eq!(partitions_field(&log, "digests_reused"), 1, "{log}");
+    run(&config, &full, "2026-11-22", true);
+    assert_same_day(&nightly, &full, "2026-11-22", "gap across partitions");
+    let findings =
+        std::fs::read_to_string(nightly.join("2026-11-22/findings.csv")).expect("findings");
+    let gaps: Vec<&str> = findings
+        .lines()
+        .filter(|l| l.contains("LOG_FEED_GAP"))
+        .collect();
+    assert_eq!(gaps.len(), 1, "{findings}");
+    assert!(
+        gaps[0].contains("2026-11-20T10:00:00.000000Z"),
+        "{}",
+        gaps[0]
+    );
+    assert!(gaps[0].contains("pay-hk"), "{}", gaps[0]);
+}

@@ -118,6 +118,7 @@ fn frame<'a>(t: &'a Tables, table: &str) -> &'a DataFrame {
         "audit_events" => &t.audit_events,
         "exceptions" => &t.exceptions,
         "waivers" => &t.waivers,
+        "training" => &t.training,
         other => panic!("unknown table {other}"),
     }
 }
@@ -2168,4 +2169,105 @@ fn stored_digests_are_keyed_on_the_log_chain_checks() {
         "a digest of the old checks was served"
     );
     assert_eq!(stored_gap_details(&f, out.path(), &ours), first);
+}
+
+#[test]
+fn mfa_method_is_an_enum_in_every_event_format() {
+    // Parquet: one valid, one upper-case (a bad value, the contract's own example), null.
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        let mut df = events_frame(string_col(
+            "ts",
+            &[
+                "2026-11-24T08:15:00Z",
+                "2026-11-24T08:16:00Z",
+                "2026-11-24T08:17:00Z",
+            ],
+        ));
+        df.with_column(Column::from(Series::new(
+            "mfa_method".into(),
+            &[Some("fido2"), Some("SMS"), None],
+        )))
+        .expect("mfa_method");
+        write_parquet(&dir.join("audit_events.parquet"), df);
+    });
+    assert_eq!(l.counts("audit_events"), (3, 2, 1));
+    assert_eq!(
+        l.strs("audit_events", "mfa_method"),
+        vec![Some("fido2".into()), None]
+    );
+    let q = l.only_quarantined("audit_events");
+    assert_eq!(q.line, 1);
+    assert!(
+        q.reason.contains("mfa_method") && q.reason.contains("\"SMS\""),
+        "{q:?}"
+    );
+    // NDJSON and CSV the same way.
+    let l = load_edited_ok(&base(), |dir| {
+        remove(&dir.join("audit_events.csv"));
+        write(
+            &dir.join("audit_events.ndjson"),
+            "{\"event_id\":\"e0\",\"ts\":\"2026-11-24T08:15:00Z\",\"system_id\":\"pay-hk\",\"account_id\":\"alice\",\"action\":\"login\",\"outcome\":\"success\",\"mfa_method\":\"push\"}\n\
+             {\"event_id\":\"e1\",\"ts\":\"2026-11-24T08:15:00Z\",\"system_id\":\"pay-hk\",\"account_id\":\"alice\",\"action\":\"login\",\"outcome\":\"success\",\"mfa_method\":\"otp\"}\n",
+        );
+    });
+    assert_eq!(l.counts("audit_events"), (2, 1, 1));
+    assert_eq!(
+        l.strs("audit_events", "mfa_method"),
+        vec![Some("push".into())]
+    );
+    let l = load_edited_ok(&base(), |dir| {
+        write(
+            &dir.join("audit_events.csv"),
+            "event_id,ts,system_id,account_id,action,outcome,mfa_method\n\
+             e0,2026-11-24T08:15:00Z,pay-hk,alice,login,success,platform\n\
+             e1,2026-11-24T08:15:00Z,pay-hk,alice,login,success,Push\n\
+             e2,2026-11-24T08:15:00Z,pay-hk,alice,login,success,\n",
+        );
+    });
+    assert_eq!(l.counts("audit_events"), (3, 2, 1));
+    assert_eq!(l.only_quarantined("audit_events").line, 3);
+}
+
+#[test]
+fn training_table_in_parquet_with_its_row_checks() {
+    let l = load_edited_ok(&base(), |dir| {
+        let df = DataFrame::new_infer_height(vec![
+            string_col("identity_id", &["alice", "alice", "ghost", "bob"]),
+            string_col("course", &["SEC-101", "SEC-101", "SEC-101", ""]),
+            datetime_col(
+                "completed_at",
+                &[1_700_000_000_000_000, 1_700_000_000_000_000, 1, 2],
+                TimeUnit::Microseconds,
+                Some("UTC"),
+            ),
+        ])
+        .expect("frame");
+        write_parquet(&dir.join("training.parquet"), df);
+    });
+    // The duplicate key and the missing course are quarantined; ghost (no such identity)
+    // is loaded.
+    assert_eq!(l.counts("training"), (4, 2, 2));
+    assert_eq!(
+        l.strs("training", "identity_id"),
+        vec![Some("alice".into()), Some("ghost".into())]
+    );
+    let q = l.quarantine("training");
+    assert!(q[0].reason.contains("duplicate primary key"), "{q:?}");
+    assert_eq!(q[1].line, 3);
+}
+
+#[test]
+fn training_table_absent_or_header_only() {
+    let l = load_edited_ok(&base(), |_| {});
+    assert!(!l.tables.training_given);
+    assert_eq!(l.counts("training"), (0, 0, 0));
+    let l = load_edited_ok(&base(), |dir| {
+        write(
+            &dir.join("training.csv"),
+            "identity_id,course,completed_at\n",
+        );
+    });
+    assert!(l.tables.training_given);
+    assert_eq!(l.counts("training"), (0, 0, 0));
 }

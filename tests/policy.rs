@@ -607,6 +607,8 @@ fn jurisdiction_counts_must_be_at_least_one() {
         "failed_login_window_minutes",
         "travel_hours",
         "max_silence_hours",
+        "security_training_interval_days",
+        "log_review_days",
     ] {
         assert_sg_rejected(&format!("{key} = 0"), key, "out of range");
         assert_sg_rejected(&format!("{key} = -5"), key, "out of range");
@@ -1445,4 +1447,37 @@ fn run_config_rejects_non_utf8() {
     fs::write(&path, b"input_dir = \"\xff\"\n").unwrap();
     let msg = RunConfig::load(&path).unwrap_err().to_string();
     assert_mentions(&msg, &["permaudit.toml", "UTF-8"]);
+}
+
+#[test]
+fn v4_keys_default_and_validate() {
+    let dir = policy_dir();
+    let p = load(&dir).expect("loads");
+    let sg = p.jurisdictions.iter().find(|j| j.code == "SG").expect("SG");
+    assert_eq!(sg.security_training_interval_days, 365);
+    assert!(sg.security_training_courses.is_empty());
+    assert!(sg.allowed_mfa_methods_for_privileged.is_empty());
+    assert_eq!(sg.log_review_days, 90);
+    // Methods are the contract's lower-case words; courses are names, not empty; neither
+    // list may repeat an item.
+    assert_sg_rejected(
+        "allowed_mfa_methods_for_privileged = [\"fido2\", \"SMS\"]",
+        "allowed_mfa_methods_for_privileged[1]",
+        "\"SMS\" is not one of",
+    );
+    assert_sg_rejected(
+        "allowed_mfa_methods_for_privileged = [\"fido2\", \"fido2\"]",
+        "allowed_mfa_methods_for_privileged[1]",
+        "duplicate",
+    );
+    assert_sg_rejected(
+        "security_training_courses = [\"SEC-101\", \" \"]",
+        "security_training_courses[1]",
+        "empty",
+    );
+    assert_sg_rejected(
+        "security_training_courses = [\"SEC-101\", \"SEC-101\"]",
+        "security_training_courses[1]",
+        "duplicate",
+    );
 }

@@ -15,6 +15,7 @@ use permaudit::history::History;
 use permaudit::ingest::{IngestReport, Tables};
 use permaudit::policy::Jurisdiction;
 use permaudit::report::{charts, context, safe_dir_name, Renderer};
+use permaudit::resolve::Coverage;
 use polars::prelude::*;
 use serde_json::{json, Value};
 
@@ -91,6 +92,7 @@ struct World {
     tables: Tables,
     ingest: IngestReport,
     history: History,
+    coverage: Coverage,
 }
 
 impl World {
@@ -99,11 +101,13 @@ impl World {
             tables: Tables::empty(&permaudit::rules::chain_checks()).expect("tables"),
             ingest: IngestReport::default(),
             history: History::default(),
+            coverage: Coverage::default(),
         }
     }
 
     fn render(&self, j: &Jurisdiction, findings: &DataFrame) -> (String, String) {
         let shared = context::Shared {
+            coverage: &self.coverage,
             as_of: NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
             t: t(),
             config_sha256: "00",

@@ -56,6 +56,26 @@ JUR_OVERRIDES = {
 }
 TZ = {j: ZoneInfo(v["timezone"]) for j, v in JURISDICTIONS.items()}
 
+# --- v4 policy (contract v4 rules) -----------------------------------------------------------------
+# HK accepts only phishing-resistant or app-based factors for privileged sign-ins; the US also
+# accepts a voice call (a weak method allowed on purpose); the others keep the default [] (every
+# method allowed). EU counts only its own awareness course as security training.
+V4_OVERRIDES = {
+    "HK": dict(allowed_mfa_methods_for_privileged=["fido2", "platform", "push", "smartcard", "totp"]),
+    "US": dict(allowed_mfa_methods_for_privileged=["fido2", "push", "totp", "voice"]),
+    "EU": dict(security_training_courses=["SEC-AWARE", "DORA-ICT-RISK"]),
+}
+for _code, _over in V4_OVERRIDES.items():
+    JUR_OVERRIDES.setdefault(_code, {}).update(_over)
+V4_KEYS = ["security_training_interval_days", "security_training_courses", "allowed_mfa_methods_for_privileged",
+           "log_review_days"]
+PCI_TRAIN = "PCI DSS v4.0.1 req. 12.6.1-12.6.3 (security awareness programme, training on hire and at least annually)"
+V4_REFS = {"TRAINING_OVERDUE": lambda j: [PCI_TRAIN],
+           "WEAK_MFA_PRIVILEGED": lambda j: [PCI_MFA] + ([SG_MFA] if j == "SG" else []),
+           "LOG_FEED_GAP": lambda j: [PCI_LOG] + {"HK": [HK_MON], "UK": [UK_REC], "US": [US_SOX],
+                                                 "CN": [CN_AUD, CN_LOG]}.get(j, [])}
+# --- end v4 policy ---------------------------------------------------------------------------------
+
 PCI_REVIEW = "PCI DSS v4.0.1 req. 7.2.4 (review of user accounts and access privileges at least once every six months)"
 PCI_LP = "PCI DSS v4.0.1 req. 7.2.1, 7.2.2 (least privilege)"
 PCI_DORMANT = "PCI DSS v4.0.1 req. 8.2.6 (inactive accounts removed or disabled within 90 days)"
@@ -135,9 +155,13 @@ def write_jurisdictions(path):
         out.append(f"business_days = {toml_list(p['business_days'])}")
         for k in ["failed_login_threshold", "failed_login_window_minutes", "travel_hours", "max_silence_hours"]:
             out.append(f"{k} = {p[k]}")
+        for k in V4_KEYS:  # v4 policy
+            out.append(f"{k} = {toml_list(p[k]) if isinstance(p[k], list) else p[k]}")
         out.append("[jurisdiction.references]")
         for rule, cites in refs_for(code).items():
             out.append(f"{rule} = {toml_list(cites)}")
+        for rule, cites in V4_REFS.items():  # v4 policy
+            out.append(f"{rule} = {toml_list(cites(code))}")
         out.append("")
     path.write_text("\n".join(out), encoding="utf-8")
 
@@ -1252,6 +1276,134 @@ for acc in accounts:
 # feed cut-offs
 events = [e for e in events if not (e["system_id"] in FEED_CUTOFF and e["ts"] > FEED_CUTOFF[e["system_id"]])]
 
+# --- v4 rules: MFA methods, feed gaps, security training ----------------------------------------------
+# Kept apart from the rest (and from `rng`, whose sequence the background depends on): every choice
+# below is derived from the data already built.
+MFA_METHODS_BG = ["push", "totp", "fido2"]
+for e in events:  # background sign-ins with MFA name their factor (app push, TOTP or a FIDO2 key)
+    if e["action"] == "login" and e["outcome"] == "success" and e["mfa"]:
+        e["mfa_method"] = MFA_METHODS_BG[sum(map(ord, e["account_id"])) % 3]
+
+
+def v4_reach(sys_id, ent):
+    seen, stack = {ent}, [ent]
+    while stack:
+        x = stack.pop()
+        for (r, m) in ROLE_EDGES.get(sys_id, []):
+            if r == x and m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return seen
+
+
+def v4_effective(g):
+    a = ACC[(g["system_id"], g["account_id"])]
+    return g["granted_at"] < T and (g["revoked_at"] is None or g["revoked_at"] >= T) and a["status"] == "active"
+
+
+def v4_priv_grant(g):
+    return any(ENT_INFO[(g["system_id"], e)][4] for e in v4_reach(g["system_id"], g["entitlement_id"]))
+
+
+def v4_priv_account(acc):
+    return any(v4_effective(g) and v4_priv_grant(g) for g in grants
+               if (g["system_id"], g["account_id"]) == (acc["system_id"], acc["account_id"]))
+
+
+def v4_holdings(ident):
+    """jurisdiction -> whether one of the identity's effective grants there is privileged."""
+    out = {}
+    for g in grants:
+        a = ACC[(g["system_id"], g["account_id"])]
+        if a["identity_id"] == ident["identity_id"] and v4_effective(g):
+            j = SYS_JUR[g["system_id"]]
+            out[j] = out.get(j, False) or v4_priv_grant(g)
+    return out
+
+
+# WEAK_MFA_PRIVILEGED (not on pay-hk, whose background draws one random number per event)
+hk_weak = IAM_ADMINS[-1]
+a = acc_of(hk_weak, "iam-global")
+assert v4_priv_account(a)
+for when, method in [("2026-11-18T02:30:00Z", "sms"), ("2026-11-19T03:10:00Z", "email")]:
+    ev(when, "iam-global", hk_weak["_user"], "login", mfa=True)["mfa_method"] = method
+expect("WEAK_MFA_PRIVILEGED", "high", "HK", "IAM administrator signed in to iam-global with an SMS code and an "
+       "e-mailed code; HK allows only fido2, platform, push, smartcard and totp for privileged access", **akeys(a))
+ev("2026-11-06T02:00:00Z", "bene-hk", sa_hk[0]["_user"], "login", mfa=True)["mfa_method"] = "sms"
+assert not v4_priv_account(acc_of(sa_hk[0], "bene-hk"))
+near("Support agent's bene-hk login with an SMS code", "the account has no privileged access")
+assert v4_priv_account(acc_of(us_sup[0], "pay-us"))
+ev("2026-11-17T15:00:00Z", "pay-us", us_sup[0]["_user"], "login", mfa=True)["mfa_method"] = "voice"
+near("Privileged pay-us login with a voice call", "US lists voice among the allowed methods")
+assert v4_priv_account(acc_of(so[0], "settle-sg"))
+ev("2026-11-17T01:00:00Z", "settle-sg", so[0]["_user"], "login", mfa=True)["mfa_method"] = "sms"
+near("Privileged settle-sg login with an SMS code", "SG lists no allowed methods (the default []: every method allowed)")
+
+# LOG_FEED_GAP: an outage is the removal of every background event of the system in an interval
+# (done just before writing, so that the random draws of the background stay as they were), with
+# the events at its edges placed exactly.
+V4_OUTAGES = []
+
+
+def v4_outage(sys_id, lo, hi, edges):
+    lo, hi = U(lo), U(hi)
+    assert not any(e["system_id"] == sys_id and lo <= e["ts"] <= hi for e in EVENTS_PLANTED), sys_id
+    V4_OUTAGES.append((sys_id, lo, hi))
+    svc = [x for x in accounts if x["system_id"] == sys_id and x.get("_daily")][0]
+    for when in edges:
+        ev(when, sys_id, svc["account_id"], svc["_daily"], target="FEED-CHECK")
+
+
+v4_outage("bene-hk", "2026-11-02T00:00:00Z", "2026-11-05T00:00:00Z",
+          ["2026-11-02T03:00:00Z", "2026-11-04T03:00:00.000001Z"])
+expect("LOG_FEED_GAP", "high", "HK", "bene-hk logged nothing from 2026-11-02T03:00Z to 2026-11-04T03:00:00.000001Z: "
+       "48 h and 1 microsecond, more than max_silence_hours", system_id="bene-hk",
+       target_id="2026-11-02T03:00:00.000000Z")
+v4_outage("merchant-uk", "2026-10-14T00:00:00Z", "2026-10-16T06:00:00Z",
+          ["2026-10-14T01:00:00Z", "2026-10-16T01:00:00Z"])
+near("merchant-uk logged nothing from 2026-10-14T01:00Z to 2026-10-16T01:00Z", "exactly 48 h: not more than "
+     "max_silence_hours")
+v4_outage("risk-us", "2026-08-10T00:00:00Z", "2026-08-14T00:00:00Z", [])
+near("risk-us logged nothing from 2026-08-09 to 2026-08-14", "the gap starts before log_review_days (90) before T")
+
+# TRAINING_OVERDUE: everyone completed SEC-AWARE within the last year, except the planted cases.
+TRAINING = []
+for i in identities:
+    n = int(i["identity_id"][1:])
+    TRAINING.append(dict(identity_id=i["identity_id"], course="SEC-AWARE",
+                         completed_at=T - timedelta(days=20 + (n * 37) % 300, hours=n % 9 + 1)))
+
+
+def v4_trained(ident, course, *whens):
+    global TRAINING
+    TRAINING = [r for r in TRAINING if r["identity_id"] != ident["identity_id"]]
+    TRAINING.extend(dict(identity_id=ident["identity_id"], course=c, completed_at=U(w)) for c, w in
+                    zip([course] * len(whens) if isinstance(course, str) else course, whens))
+
+
+def v4_overdue(ident, why):
+    for j, priv in sorted(v4_holdings(ident).items()):
+        expect("TRAINING_OVERDUE", "high" if priv else "medium", j, why, identity_id=ident["identity_id"])
+
+
+late, exact = hk_sup[-1], hk_sup[-2]
+v4_trained(late, "SEC-AWARE", "2025-11-24T23:59:59.999999Z")
+v4_overdue(late, "Last security training 2025-11-24T23:59:59.999999Z: 365 days and 1 microsecond before T")
+v4_trained(exact, "SEC-AWARE", "2025-11-25T08:00:00+08:00")
+near("Supervisor trained at 2025-11-25T00:00:00Z", "exactly 365 days before T: not older")
+never = sa_hk[-1]
+v4_trained(never, "SEC-AWARE")
+v4_overdue(never, "No security training on record")
+de_ta = ta[0]
+v4_trained(de_ta, ["SEC-AWARE", "PHISHING-101"], "2025-06-02T09:00:00+02:00", "2026-10-05T09:00:00+02:00")
+assert set(v4_holdings(de_ta)) == {"EU", "HK"}, v4_holdings(de_ta)
+expect("TRAINING_OVERDUE", "high" if v4_holdings(de_ta)["EU"] else "medium", "EU", "Only PHISHING-101 in the "
+       "last year, which EU does not list; its SEC-AWARE dates from 2025-06-02", identity_id=de_ta["identity_id"])
+near("The same treasury analyst in HK", "HK lists no courses (the default []): PHISHING-101 counts")
+TRAINING.append(dict(identity_id="E9999", course="SEC-AWARE", completed_at=U("2026-01-05T00:00:00Z")))
+near("Training record of E9999", "no such identity: loaded, matches nobody")
+# --- end v4 rules ----------------------------------------------------------------------------------
+
 # targets: payouts flow maker -> checker; other actions get plausible object ids
 events.sort(key=lambda e: (e["ts"], e["system_id"], e["account_id"], e["action"]))
 pool = {}
@@ -1503,12 +1655,18 @@ write("grants", ["grant_id", "system_id", "account_id", "entitlement_id", "grant
         fmt_local(g["expires_at"], SYS_JUR[g["system_id"]]) if g["expires_at"] and g["expires_at"] == T else fmt_ts(g["expires_at"]),
         fmt_local(g["revoked_at"], SYS_JUR[g["system_id"]]) if g["revoked_at"] == T else fmt_ts(g["revoked_at"]),
         g["ticket"]) for g in grants])
+events = [e for e in events if e.get("_planted") or not any(  # v4: the feed outages
+    e["system_id"] == sys_id and lo <= e["ts"] <= hi for (sys_id, lo, hi) in V4_OUTAGES)]
 events.sort(key=lambda e: e["event_id"])
 write("audit_events", ["event_id", "ts", "system_id", "account_id", "action", "outcome", "target_id", "mfa", "src_ip",
-                       "src_country", "seq", "prev_hash", "hash"],
+                       "src_country", "seq", "prev_hash", "hash", "mfa_method"],
       [(e["event_id"], fmt_ts(e["ts"], e["_fmt"], e["system_id"]), e["system_id"], e["account_id"], e["action"],
         e["outcome"], e["target_id"], b(e["mfa"]), e["src_ip"], e["src_country"], e.get("seq"), e.get("prev_hash"),
-        e.get("hash")) for e in events])
+        e.get("hash"), e.get("mfa_method")) for e in events])
+# v4: security training completions
+write("training", ["identity_id", "course", "completed_at"],
+      [(r["identity_id"], r["course"], fmt_ts(r["completed_at"]))
+       for r in sorted(TRAINING, key=lambda r: (r["identity_id"], r["completed_at"]))])
 write("exceptions", ["exception_id", "sod_rule_id", "identity_id", "approved_by", "approved_at", "expires_at", "control"],
       [(x["exception_id"], x["sod_rule_id"], x["identity_id"], x["approved_by"], fmt_ts(x["approved_at"]),
         fmt_local(x["expires_at"], "SG") if x["exception_id"] == "EXC-002" else fmt_ts(x["expires_at"]), x["control"])
@@ -1589,6 +1747,11 @@ readme = [
     "containing quotes exercise RFC 4180 quoting.",
     "* Policy: SG disables OFF_HOURS_PRIVILEGED_ACTION (settlement runs overnight) and allows logins only from "
     "SG, HK and MY; US uses travel_hours = 3; everything else uses the contract defaults.",
+    "* Contract v4 (separate blocks of the generator): `training.csv` records everyone's SEC-AWARE course within "
+    "the last year, except the planted cases; every background sign-in with MFA names its factor (`mfa_method` "
+    "push, totp or fido2); HK allows only fido2, platform, push, smartcard and totp for privileged sign-ins, the "
+    "US also voice, EU counts only SEC-AWARE and DORA-ICT-RISK as training; three feeds have outages (bene-hk, "
+    "merchant-uk, risk-us), one of them a gap.",
     "",
     "Background data is clean by construction: every human or shared account of an employed identity logs in "
     "with MFA from its home country during local business hours every few business days and exercises its "

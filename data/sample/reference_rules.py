@@ -34,6 +34,9 @@ JUR_DEFAULTS = dict(stale_grant_days=90, dormant_account_days=90, termination_gr
                     failed_login_threshold=10, failed_login_window_minutes=15,
                     travel_hours=2, max_silence_hours=48)
 
+# v4 rules' policy keys (contract section 5, "Contract v4 rules")
+JUR_DEFAULTS.update(security_training_interval_days=365, security_training_courses=[],
+                    allowed_mfa_methods_for_privileged=[], log_review_days=90)
 
 # --------------------------------------------------------------------------- loading
 def ts(value):
@@ -67,6 +70,7 @@ class Data:
         self.W = self.T - timedelta(days=lookback_days)
         inp = Path(input_dir)
         pol = Path(policy_dir)
+        self.input_dir = inp
         with open(pol / "jurisdictions.toml", "rb") as f:
             self.jur = {}
             for j in tomllib.load(f)["jurisdiction"]:
@@ -625,12 +629,70 @@ def log_feed_silent(d: Data):
     return out
 
 
+
+# --------------------------------------------------------------------------- v4 rules
+def training_overdue(d: Data):
+    path = d.input_dir / "training.csv"
+    if not path.exists():
+        return []           # not evaluated without the table
+    done = defaultdict(list)
+    for r in read_csv(path):
+        done[r["identity_id"]].append((r["course"], ts(r["completed_at"])))
+    holders = {}
+    for g in d.effective_grants():
+        iid = d.identity_of(d.accounts[(g["system_id"], g["account_id"])])
+        if iid is None or d.terminated_at_T(iid):
+            continue
+        key = (iid, d.sys_jur(g["system_id"]))
+        holders[key] = holders.get(key, False) or d.is_privileged(g["system_id"], g["entitlement_id"])
+    out = []
+    for (iid, j), privileged in sorted(holders.items()):
+        courses = d.jur[j]["security_training_courses"]
+        times = [t for c, t in done.get(iid, []) if t < d.T and (not courses or c in courses)]
+        due = d.T - timedelta(days=d.jur[j]["security_training_interval_days"])
+        if (not times or max(times) < due) and d.enabled("TRAINING_OVERDUE", j):
+            out.append(d.finding("TRAINING_OVERDUE", "high" if privileged else "medium", j, identity_id=iid))
+    return out
+
+
+def weak_mfa_privileged(d: Data):
+    out = []
+    for (sid, aid) in sorted(d.accounts):
+        j = d.sys_jur(sid)
+        allowed = d.jur[j]["allowed_mfa_methods_for_privileged"]
+        if not allowed or not d.privileged_access(sid, aid):
+            continue
+        if any(e["system_id"] == sid and e["account_id"] == aid and e["action"] == "login"
+               and e["outcome"] == "success" and e["mfa"] is True and opt(e.get("mfa_method")) is not None
+               and e["mfa_method"] not in allowed for e in d.window_events):
+            if d.enabled("WEAK_MFA_PRIVILEGED", j):
+                out.append(d.finding("WEAK_MFA_PRIVILEGED", "high", j, **d.account_keys(sid, aid)))
+    return out
+
+
+def log_feed_gap(d: Data):
+    out = []
+    feeds = defaultdict(list)
+    for e in d.known_events:
+        feeds[e["system_id"]].append((e["ts"], e["event_id"]))
+    for sid, feed in sorted(feeds.items()):
+        j = d.sys_jur(sid)
+        feed.sort()
+        since = d.T - timedelta(days=d.jur[j]["log_review_days"])
+        for (a, _), (b, _) in zip(feed, feed[1:]):
+            if a >= since and b - a > timedelta(hours=d.jur[j]["max_silence_hours"]) \
+                    and d.enabled("LOG_FEED_GAP", j):
+                out.append(d.finding("LOG_FEED_GAP", "high", j, system_id=sid,
+                                     target_id=a.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
+    return out
+
 RULES = [sod_conflict, sod_transaction, stale_grant, dormant_account, terminated_access,
          post_termination_activity, orphan_account, unmanaged_account_activity, expired_grant,
          self_approved_grant, unapproved_privileged_grant, privileged_no_mfa,
          shared_privileged_account, log_sequence_gap, log_hash_mismatch, failed_login_burst,
          login_from_unexpected_country, impossible_travel, off_hours_privileged_action,
-         emergency_account_used, grade_exceeded, peer_outlier, log_feed_silent]
+         emergency_account_used, grade_exceeded, peer_outlier, log_feed_silent,
+         training_overdue, weak_mfa_privileged, log_feed_gap]
 
 
 WAIVER_SCOPE = ["identity_id", "system_id", "account_id", "grant_id", "entitlement_id", "sod_rule_id",

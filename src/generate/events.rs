@@ -86,9 +86,11 @@ fn gen_day(w: &World, seed: u64, d: i64, events_per_day: usize) -> Day {
     }
 }
 
-/// Whether system `sys` has gone silent by day d.
+/// Whether system `sys` sends nothing on day d: gone silent by then, or in an outage.
 fn is_silent(w: &World, d: i64, sys: usize) -> bool {
     w.silent.is_some_and(|(s, from)| s == sys && d >= from)
+        || w.outage
+            .is_some_and(|(s, from, to)| s == sys && d >= from && d < to)
 }
 
 /// One day's generation on the day's own stream; the draws happen in the order of the

@@ -178,6 +178,8 @@ pub(super) struct World {
     pub(super) log_agents: Vec<usize>,
     /// (system, first silent day): a planted silent feed.
     pub(super) silent: Option<(usize, i64)>,
+    /// (system, first day, day after the last): a planted outage of the feed.
+    pub(super) outage: Option<(usize, i64, i64)>,
     /// Per day and jurisdiction: UTC instant of local midnight.
     pub(super) local_midnight: Vec<[i64; 5]>,
 }

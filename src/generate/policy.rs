@@ -49,7 +49,7 @@ fn toml_list(xs: &[&str]) -> String {
 }
 
 /// The citations written into every jurisdiction, in this order.
-static RULE_REFS: [(&RuleMeta, &str); 25] = [
+static RULE_REFS: [(&RuleMeta, &str); 28] = [
     (
         &rules::sod_conflict::META,
         "least privilege / segregation of duties",
@@ -87,6 +87,15 @@ static RULE_REFS: [(&RuleMeta, &str); 25] = [
         "PCI DSS v4.0.1 req. 10.5.1",
     ),
     (&rules::log_feed_silent::META, "PCI DSS v4.0.1 req. 10.5.1"),
+    (&rules::log_feed_gap::META, "PCI DSS v4.0.1 req. 10.5.1"),
+    (
+        &rules::training_overdue::META,
+        "PCI DSS v4.0.1 req. 12.6.1-12.6.3",
+    ),
+    (
+        &rules::weak_mfa_privileged::META,
+        "PCI DSS v4.0.1 req. 8.4.1",
+    ),
     (
         &rules::failed_login_burst::META,
         "monitoring of authentication",

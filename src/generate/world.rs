@@ -75,6 +75,7 @@ impl Builder {
             planted: vec![Vec::new(); days as usize],
             log_agents: Vec::new(),
             silent: None,
+            outage: None,
             local_midnight: local_midnights(start_us, days)?,
         };
         Ok(Builder {

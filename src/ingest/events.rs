@@ -14,7 +14,7 @@ use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
 use crate::error::Result;
-use crate::time::MICROS_PER_DAY;
+use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MIN_SILENCE_HOURS};
 
 /// Columns of the `seq` part: what the log-integrity rules read.
 const SEQ_COLUMNS: [&str; 10] = [
@@ -32,7 +32,7 @@ const SEQ_COLUMNS: [&str; 10] = [
 
 /// The columns the window rules read; an evaluation keeps only these of the window's
 /// rows (the log-chain columns are served by the digests).
-pub const WINDOW_COLUMNS: [&str; 9] = [
+pub const WINDOW_COLUMNS: [&str; 10] = [
     "event_id",
     "ts",
     "system_id",
@@ -41,6 +41,7 @@ pub const WINDOW_COLUMNS: [&str; 9] = [
     "outcome",
     "target_id",
     "mfa",
+    "mfa_method",
     "src_country",
 ];
 
@@ -84,20 +85,26 @@ pub struct Digest {
     /// Successful events per `system_id, account_id, action, day`: `last_ts`. Last use of
     /// a permission and last login.
     pub usage: DataFrame,
+    /// The partition's feed per system as spans of events (`system_id, start_ts,
+    /// start_event_id, end_ts, end_event_id`, first and last by `ts, event_id`) in which no
+    /// two consecutive events are more than [`MIN_SILENCE_HOURS`] apart: a new span starts
+    /// after each longer silence. What the feed-gap rule reads (see [`feed_spans`]).
+    pub spans: DataFrame,
 }
 
 impl Digest {
     /// The parts' names, in the order of [`Self::parts`] (file names in the store).
-    pub const PARTS: [&'static str; 6] = [
+    pub const PARTS: [&'static str; 7] = [
         "seq_ranges",
         "seq_edges",
         "gap_local",
         "hash_local",
         "feed",
         "usage",
+        "spans",
     ];
 
-    pub fn parts(&self) -> [&DataFrame; 6] {
+    pub fn parts(&self) -> [&DataFrame; 7] {
         [
             &self.seq_ranges,
             &self.seq_edges,
@@ -105,6 +112,7 @@ impl Digest {
             &self.hash_local,
             &self.feed,
             &self.usage,
+            &self.spans,
         ]
     }
 }
@@ -345,6 +353,7 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         ])
         .sort(["system_id", "day"], SortMultipleOptions::default())
         .collect()?;
+    let spans = feed_spans(&rows.select(["system_id", "ts", "event_id"])?)?;
     let usage = lf
         .filter(col("outcome").eq(lit("success")))
         .with_column(day())
@@ -367,7 +376,46 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         hash_local,
         feed,
         usage,
+        spans,
     })
+}
+
+/// Cuts each system's events (`system_id, ts, event_id`) into spans at every silence longer
+/// than [`MIN_SILENCE_HOURS`]. Any silence a policy can flag is longer than that, so it lies
+/// between two spans of one partition or between spans of different partitions; the spans
+/// of all partitions, merged where they overlap, give back exactly the silences of the
+/// whole feed longer than the floor, whatever the cut of the events into files.
+pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
+    let sorted = events.sort(
+        ["system_id", "ts", "event_id"],
+        SortMultipleOptions::default(),
+    )?;
+    let (sys, ts, ids) = (
+        sorted.column("system_id")?.str()?,
+        sorted.column("ts")?.i64()?,
+        sorted.column("event_id")?.str()?,
+    );
+    let floor = MIN_SILENCE_HOURS * MICROS_PER_HOUR;
+    // A span: system, then first and last point (ts, event_id).
+    type Span<'a> = (&'a str, (i64, &'a str), (i64, &'a str));
+    let mut spans: Vec<Span> = Vec::new();
+    for ((s, t), id) in sys.iter().zip(ts.iter()).zip(ids.iter()) {
+        // Required columns of loaded rows: never null.
+        let (Some(s), Some(t), Some(id)) = (s, t, id) else {
+            continue;
+        };
+        match spans.last_mut() {
+            Some((open, _, last)) if *open == s && t - last.0 <= floor => *last = (t, id),
+            _ => spans.push((s, (t, id), (t, id))),
+        }
+    }
+    Ok(df!(
+        "system_id" => spans.iter().map(|s| s.0).collect::<Vec<_>>(),
+        "start_ts" => spans.iter().map(|s| s.1 .0).collect::<Vec<_>>(),
+        "start_event_id" => spans.iter().map(|s| s.1 .1).collect::<Vec<_>>(),
+        "end_ts" => spans.iter().map(|s| s.2 .0).collect::<Vec<_>>(),
+        "end_event_id" => spans.iter().map(|s| s.2 .1).collect::<Vec<_>>(),
+    )?)
 }
 
 /// The digest of a partition without events: the schema of every part.
@@ -393,6 +441,8 @@ pub struct EventDigests {
     pub hash_local: DataFrame,
     pub feed: DataFrame,
     pub usage: DataFrame,
+    /// Every partition's feed spans ([`Digest::spans`]), stacked.
+    pub spans: DataFrame,
 }
 
 impl EventDigests {
@@ -509,6 +559,10 @@ impl EventDigests {
             gap_local: compact(|d| &d.gap_local, &empty.gap_local)?,
             hash_local: compact(|d| &d.hash_local, &empty.hash_local)?,
             feed: stack(partitions.iter().map(|p| p.digest.feed.clone()), empty.feed)?,
+            spans: stack(
+                partitions.iter().map(|p| p.digest.spans.clone()),
+                empty.spans,
+            )?,
             usage: match usage {
                 Some(u) => u,
                 None => stack(

@@ -80,6 +80,13 @@ pub struct Discovery {
     pub sources: Vec<MappedSource>,
 }
 
+impl Discovery {
+    /// Whether any file of `table` was found (a header-only file counts: the table is given).
+    pub fn gives(&self, table: Table) -> bool {
+        self.files.get(&table).is_some_and(|f| !f.is_empty())
+    }
+}
+
 /// Which schema column each file column feeds.
 pub struct ColumnMap {
     /// For each schema column, its index in the file, if present.
@@ -175,6 +182,10 @@ pub struct Tables {
     pub audit_events: DataFrame,
     pub exceptions: DataFrame,
     pub waivers: DataFrame,
+    pub training: DataFrame,
+    /// Whether a `training` table was given (header-only included): without one, nobody's
+    /// training can be judged, which is not the same as nobody being trained.
+    pub training_given: bool,
     pub events: EventDigests,
 }
 
@@ -191,6 +202,7 @@ impl Tables {
             Table::AuditEvents => &self.audit_events,
             Table::Exceptions => &self.exceptions,
             Table::Waivers => &self.waivers,
+            Table::Training => &self.training,
         }
     }
 
@@ -206,6 +218,7 @@ impl Tables {
             Table::AuditEvents => &mut self.audit_events,
             Table::Exceptions => &mut self.exceptions,
             Table::Waivers => &mut self.waivers,
+            Table::Training => &mut self.training,
         }
     }
 
@@ -224,6 +237,8 @@ impl Tables {
             audit_events: e(&schema::AUDIT_EVENTS)?,
             exceptions: e(&schema::EXCEPTIONS)?,
             waivers: e(&schema::WAIVERS)?,
+            training: e(&schema::TRAINING)?,
+            training_given: false,
             events: EventDigests::of(&[], None, None, checks)?,
         })
     }
@@ -720,6 +735,9 @@ pub fn load(
             files: inputs,
         });
         report.quarantine.extend(quarantine);
+        if schema.table == Table::Training {
+            tables.training_given = discovery.gives(Table::Training);
+        }
         *tables.slot(schema.table) = df;
     }
     report.sources = tallies.accounts(&discovery.sources);

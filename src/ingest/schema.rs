@@ -56,6 +56,7 @@ pub enum Table {
     AuditEvents,
     Exceptions,
     Waivers,
+    Training,
 }
 
 #[derive(Debug)]
@@ -113,6 +114,17 @@ pub const ACCOUNT_STATUS: &[&str] = &["active", "disabled", "locked"];
 pub const ENTITLEMENT_KIND: &[&str] = &["permission", "role"];
 pub const RISK: &[&str] = &["low", "medium", "high", "critical"];
 pub const OUTCOME: &[&str] = &["success", "failure"];
+/// The second factors the contract names, as sources map their products' words to them.
+pub const MFA_METHOD: &[&str] = &[
+    "sms",
+    "voice",
+    "email",
+    "totp",
+    "push",
+    "fido2",
+    "smartcard",
+    "platform",
+];
 
 const SYSTEM_REF: Reference = Reference {
     columns: &["system_id"],
@@ -290,6 +302,7 @@ pub static AUDIT_EVENTS: TableSchema = TableSchema {
         req("outcome", Enum(OUTCOME)),
         opt("target_id", Id),
         opt("mfa", Bool),
+        opt("mfa_method", Enum(MFA_METHOD)),
         opt("src_ip", Text),
         opt("src_country", Id),
         opt("seq", Int),
@@ -350,8 +363,24 @@ pub static WAIVERS: TableSchema = TableSchema {
     references: &[],
 };
 
+/// Security awareness training completions. No reference to `identities`: a completion
+/// of someone the directory does not know is loaded and matches nobody (contract v4).
+pub static TRAINING: TableSchema = TableSchema {
+    table: Table::Training,
+    name: "training",
+    columns: &[
+        req("identity_id", Id),
+        req("course", Id),
+        req("completed_at", Timestamp),
+    ],
+    key: &["identity_id", "course", "completed_at"],
+    key_per_file: false,
+    optional: true,
+    references: &[],
+};
+
 /// In load order: every table comes after the tables it references.
-pub static ALL: [&TableSchema; 10] = [
+pub static ALL: [&TableSchema; 11] = [
     &SYSTEMS,
     &IDENTITIES,
     &ACCOUNTS,
@@ -362,6 +391,7 @@ pub static ALL: [&TableSchema; 10] = [
     &AUDIT_EVENTS,
     &EXCEPTIONS,
     &WAIVERS,
+    &TRAINING,
 ];
 
 impl TableSchema {

@@ -29,7 +29,7 @@ use crate::files::{
 
 /// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
 /// findings are keyed by their version instead).
-const DIGEST_FORMAT: u32 = 2;
+const DIGEST_FORMAT: u32 = 3;
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
@@ -335,6 +335,7 @@ impl Store {
             hash_local: next()?,
             feed: next()?,
             usage: next()?,
+            spans: next()?,
         };
         let seq_file = dir.join("seq.parquet");
         if !seq_file.is_file() {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{entry_label, ConfigError, TomlFile, MAX_DAYS};
+use crate::ingest::schema::MFA_METHOD;
 
 const MAX_HOURS: i64 = MAX_DAYS * 24;
 const MAX_MINUTES: i64 = MAX_HOURS * 60;
@@ -59,6 +60,14 @@ pub struct Jurisdiction {
     pub failed_login_window_minutes: i64,
     pub travel_hours: i64,
     pub max_silence_hours: i64,
+    /// Days within which a holder of access must have completed security training.
+    pub security_training_interval_days: i64,
+    /// Courses that count as security training (compared exactly); empty: any course.
+    pub security_training_courses: BTreeSet<String>,
+    /// Second factors acceptable on privileged sign-ins; empty: every method (no check).
+    pub allowed_mfa_methods_for_privileged: BTreeSet<String>,
+    /// Days back from T within which the log feed's gaps are reviewed.
+    pub log_review_days: i64,
     pub references: BTreeMap<String, Vec<String>>,
     /// Jurisdictions whose outputs may carry the personal data of people whose home is this
     /// one (CONTRACT section 8); every code is defined in the same file.
@@ -96,6 +105,10 @@ impl Jurisdiction {
             failed_login_window_minutes: 15,
             travel_hours: 2,
             max_silence_hours: 48,
+            security_training_interval_days: 365,
+            security_training_courses: BTreeSet::new(),
+            allowed_mfa_methods_for_privileged: BTreeSet::new(),
+            log_review_days: 90,
             references: BTreeMap::new(),
             share_personal_data_with: BTreeSet::new(),
         }
@@ -136,6 +149,10 @@ struct RawJurisdiction {
     failed_login_window_minutes: Option<Spanned<i64>>,
     travel_hours: Option<Spanned<i64>>,
     max_silence_hours: Option<Spanned<i64>>,
+    security_training_interval_days: Option<Spanned<i64>>,
+    security_training_courses: Option<Vec<Spanned<String>>>,
+    allowed_mfa_methods_for_privileged: Option<Vec<Spanned<String>>>,
+    log_review_days: Option<Spanned<i64>>,
     references: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
     share_personal_data_with: Option<Vec<Spanned<String>>>,
 }
@@ -454,7 +471,7 @@ impl Ctx<'_> {
             "max_silence_hours",
             raw.max_silence_hours,
             j.max_silence_hours,
-            1,
+            crate::time::MIN_SILENCE_HOURS,
             MAX_HOURS,
         )?;
         if let Some(items) = raw.share_personal_data_with {
@@ -463,6 +480,44 @@ impl Ctx<'_> {
                     Ok(item.get_ref().clone())
                 })?;
         }
+        j.security_training_interval_days = self.int(
+            "security_training_interval_days",
+            raw.security_training_interval_days,
+            j.security_training_interval_days,
+            1,
+            MAX_DAYS,
+        )?;
+        if let Some(items) = raw.security_training_courses {
+            j.security_training_courses =
+                self.set("security_training_courses", items, |key, item| {
+                    if item.get_ref().trim().is_empty() {
+                        return Err(self.err(key, item.span(), "must not be empty"));
+                    }
+                    Ok(item.get_ref().clone())
+                })?;
+        }
+        if let Some(items) = raw.allowed_mfa_methods_for_privileged {
+            j.allowed_mfa_methods_for_privileged =
+                self.set("allowed_mfa_methods_for_privileged", items, |key, item| {
+                    let m = item.get_ref();
+                    if MFA_METHOD.contains(&m.as_str()) {
+                        Ok(m.clone())
+                    } else {
+                        Err(self.err(
+                            key,
+                            item.span(),
+                            format!("{m:?} is not one of {}", MFA_METHOD.join(", ")),
+                        ))
+                    }
+                })?;
+        }
+        j.log_review_days = self.int(
+            "log_review_days",
+            raw.log_review_days,
+            j.log_review_days,
+            1,
+            MAX_DAYS,
+        )?;
         if let Some(refs) = raw.references {
             for (code, citations) in refs {
                 let key = format!("references.{}", code.get_ref());

@@ -200,6 +200,17 @@ pub struct Minimisation {
     pub shared_by: Vec<String>,
 }
 
+/// Holders of access in the jurisdiction and their security training.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainingSummary {
+    pub holders: u64,
+    pub on_time: u64,
+    /// Trained, but longer ago than the interval.
+    pub overdue: u64,
+    pub never: u64,
+    pub interval_days: i64,
+}
+
 #[derive(Serialize)]
 pub struct ReportContext {
     pub code: String,
@@ -233,6 +244,12 @@ pub struct ReportContext {
     pub waivers: Waivers,
     pub log_audit: Vec<Block>,
     pub grading: Vec<Block>,
+    /// The security-training line of the executive summary; None when training is not
+    /// judged (no `training` table, or the rule disabled here).
+    pub training: Option<TrainingSummary>,
+    /// Second factors of the privileged sign-ins in the activity window, with their counts,
+    /// most used first.
+    pub privileged_mfa_methods: Vec<(String, u64)>,
     pub freeze: Vec<BTreeMap<String, String>>,
     pub tables: Vec<TableAccount>,
     pub rows_read: u64,
@@ -251,6 +268,7 @@ pub struct ReportContext {
 }
 
 pub struct Shared<'a> {
+    pub coverage: &'a crate::resolve::Coverage,
     pub as_of: NaiveDate,
     pub t: i64,
     pub config_sha256: &'a str,
@@ -802,6 +820,32 @@ fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Wa
     Ok(out)
 }
 
+/// The training line from the holders the controls judged and the overdue-training
+/// findings of the jurisdiction (a finding without a completion is "never trained").
+fn training(f: &Findings, j: &Jurisdiction, shared: &Shared) -> Option<TrainingSummary> {
+    let code = rules::training_overdue::META.code;
+    let holders = shared.coverage.training_holders.as_ref()?;
+    if !j.rule_enabled(code) {
+        return None;
+    }
+    let holders = holders.get(&j.code).copied().unwrap_or(0);
+    let (mut overdue, mut never) = (0, 0);
+    for r in f.of(&[code]) {
+        if detail(r).get("last_training").is_some_and(|v| !v.is_null()) {
+            overdue += 1;
+        } else {
+            never += 1;
+        }
+    }
+    Some(TrainingSummary {
+        holders,
+        on_time: holders.saturating_sub(overdue + never),
+        overdue,
+        never,
+        interval_days: j.security_training_interval_days,
+    })
+}
+
 fn pairs_map(df: &DataFrame, key: &str, value: &str) -> Result<HashMap<String, String>> {
     let k = str_col(df, key)?;
     let v = str_col(df, value)?;
@@ -975,6 +1019,17 @@ pub fn build(
         waivers: waivers(&f, j, shared.tables, shared.t)?,
         log_audit: blocks(&f, j, Section::LogAudit),
         grading: blocks(&f, j, Section::Grading),
+        training: training(&f, j, shared),
+        privileged_mfa_methods: {
+            let mut m: Vec<(String, u64)> = shared
+                .coverage
+                .privileged_mfa_methods
+                .get(&j.code)
+                .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+                .unwrap_or_default();
+            m.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            m
+        },
         rules,
         top_per_rule: per_rule,
         freeze: frame_rows(freeze)?,

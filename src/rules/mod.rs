@@ -14,6 +14,7 @@ pub mod failed_login_burst;
 pub mod freeze_not_applied;
 pub mod grade_exceeded;
 pub mod impossible_travel;
+pub mod log_feed_gap;
 pub mod log_feed_silent;
 pub mod log_hash_mismatch;
 pub mod log_sequence_gap;
@@ -31,9 +32,11 @@ pub mod sod_transaction;
 pub mod stale_grant;
 pub mod table;
 pub mod terminated_access;
+pub mod training_overdue;
 pub mod unapproved_privileged_grant;
 pub mod unmanaged_account_activity;
 pub mod util;
+pub mod weak_mfa_privileged;
 
 use std::fmt;
 
@@ -195,6 +198,7 @@ pub static REGISTRY: &[Rule] = &[
     Rule::new(&self_approved_grant::META, self_approved_grant::evaluate),
     Rule::new(&unapproved_privileged_grant::META, unapproved_privileged_grant::evaluate),
     Rule::new(&privileged_no_mfa::META, privileged_no_mfa::evaluate),
+    Rule::new(&weak_mfa_privileged::META, weak_mfa_privileged::evaluate),
     Rule::new(&shared_privileged_account::META, shared_privileged_account::evaluate),
     Rule::new(&log_sequence_gap::META, log_sequence_gap::evaluate),
     Rule::new(&failed_login_burst::META, failed_login_burst::evaluate),
@@ -204,7 +208,9 @@ pub static REGISTRY: &[Rule] = &[
     Rule::new(&emergency_account_used::META, emergency_account_used::evaluate),
     Rule::new(&grade_exceeded::META, grade_exceeded::evaluate),
     Rule::new(&peer_outlier::META, peer_outlier::evaluate),
+    Rule::new(&training_overdue::META, training_overdue::evaluate),
     Rule::new(&log_feed_silent::META, log_feed_silent::evaluate),
+    Rule::new(&log_feed_gap::META, log_feed_gap::evaluate),
     Rule::new(&log_hash_mismatch::META, log_hash_mismatch::evaluate),
     Rule::new(&revocation_not_applied::META, revocation_not_applied::evaluate),
     Rule::new(&freeze_not_applied::META, freeze_not_applied::evaluate),

@@ -17,7 +17,7 @@ pub const KIND: Kind = Kind {
         parquet: false,
     },
     read: Reader::Records { map, prepass: None },
-    version: 2,
+    version: 3,
 };
 
 /// Part of every digest file's name as AWS delivers it
@@ -66,6 +66,14 @@ fn map(r: &Value, cx: &Cx) -> Outcome {
                 ],
             ),
             mfa: mfa(r, console_login),
+            mfa_method: console_login
+                .then(|| {
+                    super::mfa_method(
+                        text(r, "additionalEventData.MfaType").as_deref(),
+                        &MFA_TYPES,
+                    )
+                })
+                .flatten(),
             src_country: cx.country_of_ip(src_ip.as_deref()),
             src_ip,
         }
@@ -120,6 +128,17 @@ fn outcome(r: &Value, console_login: bool) -> &'static str {
         "failure"
     }
 }
+
+/// `additionalEventData.MfaType` of a console sign-in: a virtual MFA device is an
+/// authenticator app (TOTP), a hardware MFA device a key fob showing TOTP codes, U2F a
+/// security key (FIDO). Documented in docs/sources.md.
+const MFA_TYPES: [(&str, &str); 5] = [
+    ("Virtual MFA", "totp"),
+    ("Hardware MFA", "totp"),
+    ("U2F MFA", "fido2"),
+    ("FIDO2", "fido2"),
+    ("Passkey", "fido2"),
+];
 
 fn mfa(r: &Value, console_login: bool) -> Option<bool> {
     if console_login {

@@ -21,7 +21,7 @@ pub const KIND: Kind = Kind {
         parquet: false,
     },
     read: Reader::Records { map, prepass: None },
-    version: 1,
+    version: 2,
 };
 
 /// The diagnostic-settings categories that carry sign-ins (interactive first). Compared
@@ -104,6 +104,46 @@ fn is_graph_sign_in(record: &Value) -> bool {
         .is_some_and(|o| o.contains_key("createdDateTime") && o.contains_key("status"))
 }
 
+/// Entra's names of authentication methods (`authenticationDetails[].authenticationMethod`)
+/// that are second factors. The password, "Previously satisfied" (the factor was asked in
+/// an earlier sign-in, and which one is not said) and token claims are not.
+const METHODS: [(&str, &str); 16] = [
+    ("Mobile app notification", "push"),
+    ("Text message", "sms"),
+    ("Phone call", "voice"),
+    ("Voice call", "voice"),
+    ("Mobile app verification code", "totp"),
+    ("OATH verification code", "totp"),
+    ("Software OATH token", "totp"),
+    ("Hardware OATH token", "totp"),
+    ("Email verification code", "email"),
+    ("Email OTP", "email"),
+    ("FIDO2 security key", "fido2"),
+    ("Passkey (device-bound)", "fido2"),
+    ("Passkey (Microsoft Authenticator)", "fido2"),
+    ("Windows Hello for Business", "platform"),
+    ("Platform Credential for macOS", "platform"),
+    ("X.509 Certificate", "smartcard"),
+];
+
+/// The second factor of a sign-in: the last succeeded step of `authenticationDetails`
+/// whose method is not the password or a reuse of an earlier sign-in's factor. A method
+/// Entra names that [`METHODS`] does not know gives no method (null).
+fn method(sign_in: &Value) -> Option<String> {
+    let first_factor = |m: &str| {
+        ["Password", "Previously satisfied", "Claim in the token"]
+            .iter()
+            .any(|p| m.eq_ignore_ascii_case(p))
+    };
+    json::array(sign_in, "authenticationDetails")
+        .iter()
+        .rev()
+        .filter(|d| json::boolean(d, "succeeded") != Some(false))
+        .filter_map(|d| json::text(d, "authenticationMethod"))
+        .find(|m| !first_factor(m))
+        .and_then(|m| super::mfa_method(Some(&m), &METHODS))
+}
+
 fn map(record: &Value, cx: &Cx) -> Outcome {
     let shape = match shape(record) {
         Ok(s) => s,
@@ -152,6 +192,7 @@ fn map(record: &Value, cx: &Cx) -> Outcome {
             outcome: code.map(|c| if c == 0 { "success" } else { "failure" }.to_string()),
             target_id: None,
             mfa,
+            mfa_method: method(sign_in),
             src_ip,
             src_country,
         }

@@ -128,6 +128,8 @@ pub struct Event {
     pub outcome: Option<String>,
     pub target_id: Option<String>,
     pub mfa: Option<bool>,
+    /// The second factor used, as the contract's word (see [`mfa_method`]).
+    pub mfa_method: Option<String>,
     pub src_ip: Option<String>,
     pub src_country: Option<String>,
 }
@@ -143,9 +145,29 @@ impl Event {
             .set("outcome", self.outcome)
             .set("target_id", self.target_id)
             .set("mfa", self.mfa.map(|b| b.to_string()))
+            .set("mfa_method", self.mfa_method)
             .set("src_ip", self.src_ip)
             .set("src_country", self.src_country)
     }
+}
+
+/// A product's word for a second factor as the contract's `mfa_method`, through the
+/// source's table of (vendor word, contract word). Words compare ignoring case, spaces,
+/// `_` and `-` (`OKTA_VERIFY_PUSH`, `okta verify push`). A word the table does not know is
+/// no method (null), not a bad row: a product adding a factor must not stop a nightly run,
+/// and an unknown factor is not evidence of a weak one.
+pub fn mfa_method(word: Option<&str>, table: &[(&str, &str)]) -> Option<String> {
+    let key = |w: &str| -> String {
+        w.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let word = key(word?);
+    table
+        .iter()
+        .find(|(vendor, _)| key(vendor) == word)
+        .map(|(_, method)| method.to_string())
 }
 
 /// `system_id` of a `[[source]]` block: a system id, or a template with `{account}` (the

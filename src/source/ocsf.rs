@@ -78,6 +78,8 @@ fn map(r: &Value, cx: &Cx) -> Outcome {
             mfa: ["is_mfa", "actor.session.is_mfa", "actor.session.mfa"]
                 .iter()
                 .find_map(|p| json::boolean(r, p)),
+            // Section 7 names no OCSF field for the factor: left null.
+            mfa_method: None,
             src_ip,
             src_country,
         }

@@ -5,11 +5,14 @@
 //! logs the factor as its own event (`user.authentication.auth_via_mfa`,
 //! `user.authentication.verify`) in the same session. The prepass collects the sessions a
 //! factor verified, across every file of the source, so that a sign-in and its factor may
-//! sit in different exports.
+//! sit in different exports; and which factor it was (`debugContext.debugData.factor`), as
+//! a key of its own (the session and the method) among the found keys, so that a changed
+//! factor changes the sign-in file's fingerprint like a changed verification does.
 
 use serde_json::Value;
 
 use super::{json, Accepts, Cx, Event, Kind, Outcome, Prepass, Reader, Table};
+use crate::ingest::schema::MFA_METHOD;
 
 pub const KIND: Kind = Kind {
     name: "okta_system_log",
@@ -22,7 +25,7 @@ pub const KIND: Kind = Kind {
         map,
         prepass: Some(prepass),
     },
-    version: 1,
+    version: 2,
 };
 
 const SESSION_START: &str = "user.session.start";
@@ -40,6 +43,34 @@ fn session_id(record: &Value) -> Option<String> {
         .filter(|s| !s.eq_ignore_ascii_case("unknown"))
 }
 
+/// Okta's factor names (`debugContext.debugData.factor`, older `factorType` spellings
+/// too) as the contract's methods. Okta FastPass (`SIGNED_NONCE`) is a device-bound key
+/// checked by the platform's authenticator. Documented in docs/sources.md.
+const FACTORS: [(&str, &str); 17] = [
+    ("OKTA_VERIFY_PUSH", "push"),
+    ("PUSH", "push"),
+    ("SMS_FACTOR", "sms"),
+    ("SMS", "sms"),
+    ("CALL_FACTOR", "voice"),
+    ("CALL", "voice"),
+    ("EMAIL_FACTOR", "email"),
+    ("EMAIL", "email"),
+    ("OKTA_VERIFY_TOTP", "totp"),
+    ("GOOGLE_AUTHENTICATOR", "totp"),
+    ("TOKEN:SOFTWARE:TOTP", "totp"),
+    ("FIDO_WEBAUTHN", "fido2"),
+    ("WEBAUTHN", "fido2"),
+    ("U2F", "fido2"),
+    ("SIGNED_NONCE", "platform"),
+    ("SMART_CARD_IDP", "smartcard"),
+    ("PIV", "smartcard"),
+];
+
+/// The prepass key saying that `session` verified a factor of `method`.
+fn method_key(session: &str, method: &str) -> String {
+    format!("{session}\u{1f}{method}")
+}
+
 fn prepass(record: &Value, pass: &mut Prepass) {
     let Some(event_type) = json::text(record, "eventType") else {
         return;
@@ -48,8 +79,15 @@ fn prepass(record: &Value, pass: &mut Prepass) {
         return;
     };
     if event_type == SESSION_START {
+        for m in MFA_METHOD {
+            pass.looked_up.insert(method_key(&session, m));
+        }
         pass.looked_up.insert(session);
     } else if FACTOR_EVENTS.contains(&event_type.as_str()) && result_is(record, "SUCCESS") {
+        let factor = json::text(record, "debugContext.debugData.factor");
+        if let Some(m) = super::mfa_method(factor.as_deref(), &FACTORS) {
+            pass.found.insert(method_key(&session, &m));
+        }
         pass.found.insert(session);
     }
 }
@@ -77,11 +115,16 @@ fn map(record: &Value, cx: &Cx) -> Outcome {
         Err(e) => return Outcome::Bad(Table::AuditEvents, e),
     };
     let is_session_start = event_type.as_deref() == Some(SESSION_START);
-    let mfa = if is_session_start {
-        Some(session_id(record).is_some_and(|s| cx.prepass.contains(&s)))
-    } else {
-        None
-    };
+    let session = session_id(record).filter(|_| is_session_start);
+    let mfa = is_session_start.then(|| session.as_ref().is_some_and(|s| cx.prepass.contains(s)));
+    // Two factors in one session (rare): the first in the contract's order, which lists the
+    // weakest first, so that a weak one is never hidden by a strong one.
+    let mfa_method = session.and_then(|s| {
+        MFA_METHOD
+            .iter()
+            .find(|m| cx.prepass.contains(&method_key(&s, m)))
+            .map(|m| m.to_string())
+    });
     let action = if is_session_start {
         Some("login".to_string())
     } else {
@@ -105,6 +148,7 @@ fn map(record: &Value, cx: &Cx) -> Outcome {
             outcome,
             target_id,
             mfa,
+            mfa_method,
             src_ip,
             src_country,
         }

@@ -76,12 +76,16 @@ impl Fixture {
         self.dir.path().join("policy")
     }
 
-    /// Writes the files (header-only for tables not given).
+    /// Writes the files (header-only for tables not given, except `training`, whose absence
+    /// means something else than its emptiness: absent unless given).
     pub fn write(&self) {
         std::fs::create_dir_all(self.input_dir()).expect("mkdir");
         std::fs::create_dir_all(self.policy_dir()).expect("mkdir");
         for s in schema::ALL {
             let name = format!("{}.csv", s.name);
+            if s.table == schema::Table::Training && !self.tables.contains_key(&name) {
+                continue;
+            }
             let text = self.tables.get(&name).cloned().unwrap_or_else(|| {
                 let cols: Vec<&str> = s.columns.iter().map(|c| c.name).collect();
                 format!("{}\n", cols.join(","))

@@ -284,7 +284,7 @@ fn import_of_the_real_cloudtrail_samples_is_the_mapping_row_for_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "event_id,ts,system_id,account_id,action,outcome,target_id,mfa,src_ip,src_country,seq,prev_hash,hash"
+        "event_id,ts,system_id,account_id,action,outcome,target_id,mfa,mfa_method,src_ip,src_country,seq,prev_hash,hash"
     );
     assert_eq!(lines.len(), 4, "{text}");
     // The old CreateUser record has no eventID: the file's name and the record's index
@@ -308,7 +308,7 @@ fn import_of_the_real_cloudtrail_samples_is_the_mapping_row_for_row() {
         .iter()
         .find(|l| l.contains("DescribeTargetHealth"))
         .expect("the ECS call");
-    assert!(ecs.ends_with(",success,,false,,,,,"), "{ecs}");
+    assert!(ecs.ends_with(",success,,false,,,,,,"), "{ecs}");
     assert!(
         create.starts_with(
             "beats-create-user-json.log#0,2014-03-24T21:11:59.000000Z,aws-123456789012,"

@@ -136,6 +136,7 @@ mod aws_iam;
 mod cloudtrail;
 mod end_to_end;
 mod entra;
+mod mfa_method;
 mod ocsf;
 mod okta;
 mod scim;

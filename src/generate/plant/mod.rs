@@ -16,6 +16,7 @@ mod expired_grant;
 mod failed_login_burst;
 mod grade_exceeded;
 mod impossible_travel;
+mod log_feed_gap;
 mod log_feed_silent;
 pub(super) mod log_hash_mismatch;
 pub(super) mod log_sequence_gap;
@@ -91,6 +92,7 @@ pub(super) fn events(b: &mut Builder, active: &[usize], acc_grants: &[Vec<usize>
     if b.dense {
         sod_transaction::dense(b, active);
     }
+    log_feed_gap::plant(b);
     for day in &mut b.w.planted {
         day.sort_by_key(|e| (e.ts, e.acc, e.action));
     }
