@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "cbe485d03502ad72fc8e89039a127b33737eb02034646828f5f2a9c93782f1f8";
+    "ca35163efb2a245fb3113500cb51841edb27f2e8bd4c24492a1075446596fb5d";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "006832cbe308f84a4f2c92acb32e9f78da3f7abd9d008282249349c273474fe1";
+    "4425569b8d287cd96370ba7a4a5022ddf67f950d6628cec570d6f5f16f6ab481";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");
