@@ -2,7 +2,7 @@
 //! crash safety under real SIGKILLs, byte-identical reruns, history across runs, verify,
 //! check, and the documented exit codes.
 
-use crate::common;
+use crate::common::{self, ok};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -89,17 +89,6 @@ fn run(dir: &Path, cfg: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("run")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Every file below a directory (hidden ones included) with its bytes, by path.

@@ -7,7 +7,7 @@
 //! and its public key, and a P-256 key), so that openssl's form is tested on a machine
 //! without openssl too.
 
-use crate::common::{self, bin};
+use crate::common::{self, bin, ok};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -43,17 +43,6 @@ fn permaudit(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("permaudit")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn stdout(o: &Output) -> String {

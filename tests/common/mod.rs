@@ -302,3 +302,15 @@ pub fn command_in_within(
         stderr: std::fs::read(&stderr).expect("stderr"),
     }
 }
+
+/// The command's stdout, after asserting it succeeded (its output in the failure message).
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
