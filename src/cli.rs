@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use permaudit::config::RunConfig;
 use permaudit::error::{Error, ExitCode, Result};
-use permaudit::generate::{GenOptions, Preset};
+use permaudit::generate::{Findings, GenOptions, Preset};
 use permaudit::review::OnNoResponse;
 use permaudit::severity::Severity;
 
@@ -242,6 +242,11 @@ pub struct GenerateArgs {
     /// Overrides the preset's average events per day.
     #[arg(long)]
     pub events_per_day: Option<usize>,
+    /// How many cases to plant: `sparse` (a few per rule) or `dense` (about one finding per
+    /// grant: SoD conflicts, stale, expired, self-approved and unapproved privileged grants and
+    /// SoD transactions each in the tens of thousands at the medium size).
+    #[arg(long, value_enum, default_value_t = Findings::Sparse)]
+    pub findings: Findings,
     /// Replace input/ and policy/ left in --out by an earlier generation.
     #[arg(long)]
     pub force: bool,
@@ -256,6 +261,7 @@ impl From<GenerateArgs> for GenOptions {
             identities: args.identities.unwrap_or(identities),
             days: args.days.unwrap_or(days),
             events_per_day: args.events_per_day.unwrap_or(events_per_day),
+            findings: args.findings,
             force: args.force,
         }
     }

@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use permaudit::generate::{generate, GenOptions, AS_OF};
+use permaudit::generate::{generate, Findings, GenOptions, AS_OF};
 use permaudit::pipeline::{analyze, Inputs};
 
 /// Small enough for a debug build; 32 days cover the 30-day activity window and the
@@ -18,6 +18,7 @@ fn opts(out: &Path, seed: u64) -> GenOptions {
         identities: 400,
         days: 32,
         events_per_day: 1_500,
+        findings: Default::default(),
         force: false,
     }
 }
@@ -119,4 +120,62 @@ fn same_seed_same_bytes_other_seed_other_bytes_and_many_rules_fire() {
         .filter(|r| !rules.contains(*r))
         .collect();
     assert!(missing.is_empty(), "rules without findings: {missing:?}");
+}
+
+/// `--findings dense`, scaled down: every dense-planted rule fires in numbers, and the
+/// findings come to about one per grant (the sparse presets have few per grant), all on
+/// contract-conforming input.
+#[test]
+fn dense_findings_come_to_about_one_per_grant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = generate(&GenOptions {
+        identities: 200,
+        events_per_day: 500,
+        findings: Findings::Dense,
+        ..opts(dir.path(), 3)
+    })
+    .expect("generate");
+    let config = std::fs::read_to_string(dir.path().join("permaudit.toml")).expect("config");
+    assert!(config.contains("--findings dense"), "{config}");
+    let inputs = Inputs {
+        input_dir: &dir.path().join("input"),
+        policy_dir: &dir.path().join("policy"),
+        naive_tz: None,
+        lookback_days: 30,
+        sources: Default::default(),
+    };
+    let analysis = analyze(&inputs, summary.as_of.expect("as_of")).expect("analyze");
+    assert_eq!(analysis.ingest.quarantined(), 0);
+    let rule_col = analysis
+        .findings
+        .column("rule")
+        .expect("rule column")
+        .str()
+        .expect("strings")
+        .clone();
+    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for rule in rule_col.iter().flatten() {
+        *per_rule.entry(rule.to_string()).or_default() += 1;
+    }
+    let grants = summary.grants;
+    // At the medium size (100 times these identities) each is in the tens of thousands.
+    for rule in [
+        "SOD_CONFLICT",
+        "STALE_GRANT",
+        "UNAPPROVED_PRIVILEGED_GRANT",
+        "EXPIRED_GRANT",
+        "SELF_APPROVED_GRANT",
+        "SOD_TRANSACTION",
+    ] {
+        let n = per_rule.get(rule).copied().unwrap_or(0);
+        assert!(
+            n * 40 >= grants,
+            "{rule}: {n} findings for {grants} grants ({per_rule:?})"
+        );
+    }
+    let total: usize = per_rule.values().sum();
+    assert!(
+        (grants * 6 / 10..=grants * 3 / 2).contains(&total),
+        "{total} findings for {grants} grants ({per_rule:?})"
+    );
 }

@@ -88,6 +88,7 @@ fn generated(seed: u64, (identities, days, events_per_day): (usize, u32, usize))
         identities,
         days,
         events_per_day,
+        findings: Default::default(),
         force: false,
     })
     .expect("generate");

@@ -126,6 +126,7 @@ fn generated_day_partitions_match_an_evaluation_on_all_records() {
         identities: 300,
         days: 40,
         events_per_day: 1_000,
+        findings: Default::default(),
         force: false,
     })
     .expect("generate");

@@ -119,7 +119,7 @@ const fn r(
 
 pub(super) const K_PAY: usize = 0;
 pub(super) const K_BENE: usize = 1;
-const K_SETTLE: usize = 2;
+pub(super) const K_SETTLE: usize = 2;
 pub(super) const K_MERCHANT: usize = 3;
 pub(super) const K_CRM: usize = 4;
 pub(super) const K_LEDGER: usize = 5;

@@ -54,6 +54,19 @@ impl Preset {
     }
 }
 
+/// How many cases are planted. `Sparse` (the presets) plants a few of each rule, so that the
+/// findings are a small fraction of the grants; `Dense` adds, after every sparse draw, about
+/// one finding per grant (SoD conflicts, stale, expired, self-approved and unapproved
+/// privileged grants, SoD transactions), as a first run at a real company finds them (a
+/// first risk analysis reports hundreds of thousands of violations). Sparse data sets do not
+/// change with this option.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Findings {
+    #[default]
+    Sparse,
+    Dense,
+}
+
 #[derive(Debug, Clone)]
 pub struct GenOptions {
     pub out: PathBuf,
@@ -61,6 +74,7 @@ pub struct GenOptions {
     pub identities: usize,
     pub days: u32,
     pub events_per_day: usize,
+    pub findings: Findings,
     /// Replace `input/` and `policy/` of an earlier generation in `out`.
     pub force: bool,
 }
@@ -109,7 +123,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
     let policy = opts.out.join("policy");
     fresh_dirs(opts, &[&input, &policy])?;
     let started = Instant::now();
-    let w = build_world(opts.seed, opts.identities, opts.days)?;
+    let w = build_world(opts.seed, opts.identities, opts.days, opts.findings)?;
     tracing::info!(
         identities = w.identities.len(),
         accounts = w.accounts.len(),

@@ -9,7 +9,7 @@ use super::catalogue::{JURS, K_IAM};
 use super::model::{Owner, World};
 use super::rng::Rng;
 use super::systems::build_systems;
-use super::{accounts, identities, plant, AS_OF, DAY_US, HOUR_US};
+use super::{accounts, identities, plant, Findings, AS_OF, DAY_US, HOUR_US};
 use crate::error::{Error, Result};
 
 /// The world under construction and the per-identity facts its later steps read.
@@ -32,10 +32,18 @@ pub(super) struct Builder {
     /// Per identity: its rank within its (job, jurisdiction) group.
     pub(super) group_rank: Vec<usize>,
     pub(super) iam_admins: Vec<usize>,
+    /// Plant about one finding per grant on top of the sparse cases.
+    pub(super) dense: bool,
 }
 
-pub(super) fn build_world(seed: u64, n_ident: usize, days: u32) -> Result<World> {
+pub(super) fn build_world(
+    seed: u64,
+    n_ident: usize,
+    days: u32,
+    findings: Findings,
+) -> Result<World> {
     let mut b = Builder::new(seed, n_ident, days)?;
+    b.dense = findings == Findings::Dense;
     identities::sample(&mut b);
     identities::lifecycle(&mut b);
     accounts::human(&mut b);
@@ -81,6 +89,7 @@ impl Builder {
             activity: Vec::with_capacity(n_ident),
             group_rank: Vec::with_capacity(n_ident),
             iam_admins: Vec::new(),
+            dense: false,
         })
     }
 

@@ -15,3 +15,18 @@ pub(super) fn plant(b: &mut Builder, active: &[usize], by_account: &[Vec<usize>]
         }
     }
 }
+
+/// Dense: the share of active staff's grants past their expiry.
+const DENSE_SHARE: f64 = 0.2;
+
+/// Dense: a share of the grants in force on active staff's accounts expired in the last
+/// 200 days.
+pub(super) fn dense(b: &mut Builder, active: &[usize], by_account: &[Vec<usize>]) {
+    for &a in active {
+        for &g in &by_account[a] {
+            if b.rng.chance(DENSE_SHARE) {
+                b.w.grants[g].expires_at = Some(b.t_us - b.rng.range(1, 200) * DAY_US);
+            }
+        }
+    }
+}

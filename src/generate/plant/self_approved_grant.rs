@@ -14,3 +14,21 @@ pub(super) fn plant(b: &mut Builder, active: &[usize], by_account: &[Vec<usize>]
         }
     }
 }
+
+/// Dense: the share of active staff's grants approved by their holder.
+const DENSE_SHARE: f64 = 0.2;
+
+/// Dense: a share of the grants in force on active staff's accounts approved by the
+/// account's own identity.
+pub(super) fn dense(b: &mut Builder, active: &[usize], by_account: &[Vec<usize>]) {
+    for &a in active {
+        let Owner::Identity(i) = b.w.accounts[a].owner else {
+            continue;
+        };
+        for &g in &by_account[a] {
+            if b.rng.chance(DENSE_SHARE) {
+                b.w.grants[g].approved_by = Some(i);
+            }
+        }
+    }
+}

@@ -31,3 +31,23 @@ pub(super) fn plant(b: &mut Builder, active: &[usize], by_account: &mut [Vec<usi
         }
     }
 }
+
+/// Dense: the share of old module-permission grants of active staff left unused.
+const DENSE_SHARE: f64 = 0.5;
+
+/// Dense: leaves a share of the module permissions that active staff were granted more
+/// than 91 days ago unused (module permissions are never role members, so no other grant
+/// brings their use back).
+pub(super) fn dense(b: &mut Builder, active: &[usize], by_account: &[Vec<usize>]) {
+    let old = b.t_us - 91 * DAY_US;
+    for &a in active {
+        let n_perm = KINDS[b.w.systems[b.w.accounts[a].sys].kind].perms.len();
+        for &g in &by_account[a] {
+            let gr = &b.w.grants[g];
+            let module = (n_perm..n_perm + FILLERS).contains(&gr.ent);
+            if module && gr.granted_at < old && b.rng.chance(DENSE_SHARE) {
+                b.w.grants[g].unused = true;
+            }
+        }
+    }
+}
