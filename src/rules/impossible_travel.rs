@@ -100,6 +100,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .chain([col("jurisdiction")])
                 .collect::<Vec<_>>(),
         )
+        // Only an identity seen in two countries can travel; most are seen in one, and the
+        // sort below is most of the rule's cost. Filtering keeps the rows' relative order.
+        .filter(
+            col("src_country")
+                .n_unique()
+                .over([col("identity")])?
+                .gt(lit(1)),
+        )
         .sort(
             ["identity", "ts", "event_id"],
             SortMultipleOptions::default().with_maintain_order(true),

@@ -14,6 +14,7 @@ pub mod failed_login_burst;
 pub mod freeze_not_applied;
 pub mod grade_exceeded;
 pub mod impossible_travel;
+pub mod json;
 pub mod log_feed_gap;
 pub mod log_feed_silent;
 pub mod log_hash_mismatch;

@@ -138,7 +138,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     }
     let offending = concat(branches, UnionArgs::default())?;
 
-    Ok(offending
+    let per_account = offending
         .sort(
             ["system_id", "account_id", "ts", "event_id"],
             SortMultipleOptions::default().with_maintain_order(true),
@@ -148,14 +148,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             len().alias("event_count"),
             col("identity").drop_nulls().first().alias("identity"),
             col("event_id").first().alias("first_event_id"),
-            ts_text(col("ts").first()).alias("first_ts"),
-            col("local_time").first().alias("first_local_time"),
-            col("local_weekday").first().alias("first_weekday"),
+            col("ts").first().alias("first_ts"),
             col("action").first().alias("first_action"),
             col("event_id").last().alias("last_event_id"),
-            ts_text(col("ts").last()).alias("last_ts"),
-            col("local_time").last().alias("last_local_time"),
-            col("local_weekday").last().alias("last_weekday"),
+            col("ts").last().alias("last_ts"),
             col("action").last().alias("last_action"),
             col("action")
                 .unique()
@@ -169,10 +165,20 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .unique()
                 .sort(SortOptions::default())
                 .alias("permissions"),
-            col("timezone").first(),
-            col("business_hours").first(),
-            col("business_days").first(),
         ])
+        // Read once per jurisdiction below: computed once.
+        .collect()?
+        .lazy();
+    // Local times and the calendar only for the accounts' first and last events, not for
+    // every event.
+    let calendars: Vec<LazyFrame> = ctx
+        .policy
+        .jurisdictions
+        .iter()
+        .map(|j| calendar(per_account.clone(), j))
+        .collect();
+
+    Ok(concat(calendars, UnionArgs::default())?
         .select([
             col("jurisdiction"),
             col("system_id"),
@@ -182,12 +188,12 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             detail(vec![
                 col("event_count"),
                 col("first_event_id"),
-                col("first_ts"),
+                ts_text(col("first_ts")).alias("first_ts"),
                 col("first_local_time"),
                 col("first_weekday"),
                 col("first_action"),
                 col("last_event_id"),
-                col("last_ts"),
+                ts_text(col("last_ts")).alias("last_ts"),
                 col("last_local_time"),
                 col("last_weekday"),
                 col("last_action"),
@@ -201,52 +207,64 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .collect()?)
 }
 
-/// The events of one jurisdiction that fall outside its business calendar, with their
-/// local time and weekday.
+/// `ts` as an instant in the jurisdiction's time zone.
+fn local(ts: Expr, j: &Jurisdiction) -> Expr {
+    ts.cast(DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))
+    .dt()
+    .convert_time_zone(TimeZone::from_chrono(&j.timezone))
+}
+
+/// The names of the jurisdiction's business days, in week order.
+fn business_days(j: &Jurisdiction) -> Vec<(Weekday, &'static str)> {
+    WEEKDAYS
+        .iter()
+        .filter(|(d, _)| j.business_days.contains(*d))
+        .copied()
+        .collect()
+}
+
+/// The events of one jurisdiction that fall outside its business calendar.
 fn off_hours(events: LazyFrame, j: &Jurisdiction) -> LazyFrame {
-    let local = col("ts")
-        .cast(DataType::Datetime(
-            TimeUnit::Microseconds,
-            Some(TimeZone::UTC),
-        ))
-        .dt()
-        .convert_time_zone(TimeZone::from_chrono(&j.timezone));
+    let local = col("local");
     let minute_of_day = local.clone().dt().hour().cast(DataType::Int32) * lit(60)
         + local.clone().dt().minute().cast(DataType::Int32);
     let bh = j.business_hours;
-    let day_numbers: Vec<i32> = WEEKDAYS
+    let day_numbers: Vec<i32> = business_days(j)
         .iter()
-        .filter(|(d, _)| j.business_days.contains(*d))
         .map(|(d, _)| d.number_from_monday() as i32)
-        .collect();
-    let day_names: Vec<&str> = WEEKDAYS
-        .iter()
-        .filter(|(d, _)| j.business_days.contains(*d))
-        .map(|(_, n)| *n)
         .collect();
     let in_hours = minute_of_day
         .clone()
         .gt_eq(lit(bh.start_minute as i32))
         .and(minute_of_day.lt(lit(bh.end_minute as i32)));
-    let on_business_day = local.clone().dt().weekday().cast(DataType::Int32).is_in(
+    let on_business_day = local.dt().weekday().cast(DataType::Int32).is_in(
         lit(Series::new("days".into(), day_numbers)).implode(false),
         false,
     );
     events
         .filter(col("jurisdiction").eq(lit(j.code.as_str())))
+        .with_column(self::local(col("ts"), j).alias("local"))
         .filter(in_hours.and(on_business_day).not())
+        .drop(cols(["local"]))
+}
+
+/// One jurisdiction's accounts with the local time and weekday of their first and last
+/// events, and the jurisdiction's calendar.
+fn calendar(per_account: LazyFrame, j: &Jurisdiction) -> LazyFrame {
+    let bh = j.business_hours;
+    let day_names: Vec<&str> = business_days(j).iter().map(|(_, n)| *n).collect();
+    let local_time = |ts: &str| local(col(ts), j).dt().to_string("%Y-%m-%dT%H:%M:%S%.f%:z");
+    let weekday = |ts: &str| local(col(ts), j).dt().to_string("%a").str().to_lowercase();
+    per_account
+        .filter(col("jurisdiction").eq(lit(j.code.as_str())))
         .with_columns([
-            local
-                .clone()
-                .dt()
-                .to_string("%Y-%m-%dT%H:%M:%S%.f%:z")
-                .alias("local_time"),
-            local
-                .dt()
-                .to_string("%a")
-                .str()
-                .to_lowercase()
-                .alias("local_weekday"),
+            local_time("first_ts").alias("first_local_time"),
+            weekday("first_ts").alias("first_weekday"),
+            local_time("last_ts").alias("last_local_time"),
+            weekday("last_ts").alias("last_weekday"),
             lit(j.timezone.name()).alias("timezone"),
             lit(format!("{}-{}", hhmm(bh.start_minute), hhmm(bh.end_minute)))
                 .alias("business_hours"),

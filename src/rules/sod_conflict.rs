@@ -3,7 +3,8 @@
 
 use polars::prelude::*;
 
-use super::util::{detail, ts_text};
+use super::json::{self, Member};
+use super::util::ts_text;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, Scope, SodKind, SodRule};
@@ -109,13 +110,14 @@ pub(super) fn sod_frames(policy: &Policy, kind: SodKind) -> Result<SodFrames> {
     })
 }
 
-/// Groups (one row per group and function) that cover every function of their rule, with
-/// each function's evidence (`fields`) as a list of structs in function order.
+/// Groups (one row per group) that cover every function of their rule, with each
+/// function's evidence (`fields`, read on `per_function`'s rows) as the JSON array
+/// `functions`, in function order.
 pub(super) fn covering_groups(
     per_function: LazyFrame,
     sod: &SodFrames,
     group: Vec<Expr>,
-    fields: Vec<Expr>,
+    fields: Vec<Member>,
 ) -> LazyFrame {
     let rule_key = || [col("sod_rule_id")];
     let function_key = || [col("sod_rule_id"), col("fidx")];
@@ -126,13 +128,17 @@ pub(super) fn covering_groups(
             function_key(),
             JoinArgs::new(JoinType::Inner),
         )
+        // A group keeps its rows' order: sorted once here rather than in every group.
+        .sort(
+            ["fidx"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .group_by(group)
         .agg([
             len().cast(DataType::Int64).alias("covered"),
-            as_struct(fields)
-                .sort_by([col("fidx")], SortMultipleOptions::default())
-                .alias("functions"),
+            json::object(fields).alias("functions"),
         ])
+        .with_column(json::array(col("functions")).alias("functions"))
         .join(
             sod.rules.clone(),
             rule_key(),
@@ -140,6 +146,27 @@ pub(super) fn covering_groups(
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("covered").eq(col("n_functions")))
+}
+
+/// Per group, the distinct values of `fields` in ascending order, as a list named `name`
+/// (of structs when there are several fields).
+pub(super) fn distinct_sorted(
+    rows: LazyFrame,
+    group: &[Expr],
+    fields: &[&str],
+    name: &str,
+) -> LazyFrame {
+    let mut selected = group.to_vec();
+    selected.extend(fields.iter().map(|f| col(*f)));
+    let value = match fields {
+        [one] => col(*one),
+        _ => as_struct(fields.iter().map(|f| col(*f)).collect()),
+    };
+    rows.select(selected)
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort(fields.to_vec(), SortMultipleOptions::default())
+        .group_by(group)
+        .agg([value.alias(name)])
 }
 
 /// Pairs every item (a frame with `system_id` and `name_col`) with each function whose
@@ -243,6 +270,17 @@ fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
 /// function's matches (at most MAX_MATCHES listed) as evidence.
 fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
     let per_function = matches
+        // A group keeps its rows' order: sorted once here rather than in every group.
+        .sort(
+            [
+                "jurisdiction",
+                "system_id",
+                "permission_id",
+                "account_id",
+                "grant_id",
+            ],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .group_by([
             col("sod_rule_id"),
             col("identity_id"),
@@ -275,29 +313,20 @@ fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
                 )
                 .alias("access_path"),
             ])
-            .sort_by(
-                [
-                    col("jurisdiction"),
-                    col("system_id"),
-                    col("permission_id"),
-                    col("account_id"),
-                    col("grant_id"),
-                ],
-                SortMultipleOptions::default(),
-            )
             .head(Some(MAX_MATCHES))
             .alias("matches"),
-        ]);
+        ])
+        .with_column(json::list("matches"));
     covering_groups(
         per_function,
         sod,
         group(),
         vec![
-            col("function"),
-            col("patterns"),
-            col("match_count"),
-            col("permission_count"),
-            col("matches"),
+            Member::Value(col("function")),
+            Member::Value(col("patterns")),
+            Member::Value(col("match_count")),
+            Member::Value(col("permission_count")),
+            Member::Json("matches", col("matches")),
         ],
     )
 }
@@ -305,10 +334,12 @@ fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
 /// One finding per conflict and jurisdiction among its matches, with the jurisdictions
 /// involved and the exception that decides the status.
 fn evidence(ctx: &Ctx, matches: LazyFrame, conflicts: LazyFrame) -> Result<DataFrame> {
-    let involved = matches.clone().group_by(group()).agg([col("jurisdiction")
-        .unique()
-        .sort(SortOptions::default())
-        .alias("jurisdictions_involved")]);
+    let involved = distinct_sorted(
+        matches.clone(),
+        &group(),
+        &["jurisdiction"],
+        "jurisdictions_involved",
+    );
     let finding_rows = matches
         .select([
             col("sod_rule_id"),
@@ -355,17 +386,18 @@ fn evidence(ctx: &Ctx, matches: LazyFrame, conflicts: LazyFrame) -> Result<DataF
             col("identity_id"),
             col("risk").alias("severity"),
             col("status"),
-            detail(vec![
-                col("sod_rule_id"),
-                col("rule_name"),
-                col("scope"),
-                col("risk"),
-                col("identity_id"),
-                col("jurisdictions_involved"),
-                col("functions"),
-                col("status"),
-                col("exception"),
-            ]),
+            json::object(vec![
+                Member::Value(col("sod_rule_id")),
+                Member::Value(col("rule_name")),
+                Member::Value(col("scope")),
+                Member::Value(col("risk")),
+                Member::Value(col("identity_id")),
+                Member::Value(col("jurisdictions_involved")),
+                Member::Json("functions", col("functions")),
+                Member::Value(col("status")),
+                Member::Value(col("exception")),
+            ])
+            .alias("detail"),
         ])
         .sort(
             ["sod_rule_id", "identity_id", "jurisdiction"],

@@ -3,8 +3,11 @@
 
 use polars::prelude::*;
 
-use super::sod_conflict::{covering_groups, match_functions, sod_frames, MAX_MATCHES};
-use super::util::{detail, pair_in, success, ts_text};
+use super::json::{self, Member};
+use super::sod_conflict::{
+    covering_groups, distinct_sorted, match_functions, sod_frames, MAX_MATCHES,
+};
+use super::util::{pair_in, success, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, SodKind};
@@ -112,6 +115,11 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             group.clone(),
             JoinArgs::new(JoinType::Semi),
         )
+        // A group keeps its rows' order: sorted once here rather than in every group.
+        .sort(
+            ["ts", "event_id", "system_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()?
         .lazy();
 
@@ -135,38 +143,37 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 ts_text(col("ts")).alias("ts"),
                 col("jurisdiction"),
             ])
-            .sort_by(
-                [col("ts"), col("event_id"), col("system_id")],
-                SortMultipleOptions::default(),
-            )
             .head(Some(MAX_MATCHES))
             .alias("events"),
-        ]);
+        ])
+        .with_column(json::list("events"));
     let conflicts = covering_groups(
         per_function,
         &sod,
         group.to_vec(),
         vec![
-            col("function"),
-            col("patterns"),
-            col("event_count"),
-            col("first_ts"),
-            col("last_ts"),
-            col("events"),
+            Member::Value(col("function")),
+            Member::Value(col("patterns")),
+            Member::Value(col("event_count")),
+            Member::Value(col("first_ts")),
+            Member::Value(col("last_ts")),
+            Member::Json("events", col("events")),
         ],
     );
     // Every account whose matching events make up the finding (for the freeze list), and
     // the jurisdictions they were performed in.
-    let involved = matches.clone().group_by(group.clone()).agg([
-        as_struct(vec![col("system_id"), col("account_id")])
-            .unique()
-            .sort(SortOptions::default())
-            .alias("accounts"),
-        col("jurisdiction")
-            .unique()
-            .sort(SortOptions::default())
-            .alias("jurisdictions_involved"),
-    ]);
+    let accounts = distinct_sorted(
+        matches.clone(),
+        &group,
+        &["system_id", "account_id"],
+        "accounts",
+    );
+    let involved = distinct_sorted(
+        matches.clone(),
+        &group,
+        &["jurisdiction"],
+        "jurisdictions_involved",
+    );
     let finding_rows = matches
         .select([
             col("sod_rule_id"),
@@ -178,11 +185,35 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
 
     let out = conflicts
         .join(
+            accounts,
+            group.clone(),
+            group.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
             involved,
             group.clone(),
             group.clone(),
             JoinArgs::new(JoinType::Inner),
         )
+        // One detail per group, encoded before the group meets its jurisdictions.
+        .select([
+            col("sod_rule_id"),
+            col("identity_id"),
+            col("target_id"),
+            json::object(vec![
+                Member::Value(col("sod_rule_id")),
+                Member::Value(col("rule_name")),
+                Member::Value(col("identity_id")),
+                Member::Value(col("target_id")),
+                Member::Value(ts_text(lit(ctx.window_start)).alias("window_start")),
+                Member::Value(ts_text(lit(ctx.t)).alias("window_end")),
+                Member::Value(col("jurisdictions_involved")),
+                Member::Value(col("accounts")),
+                Member::Json("functions", col("functions")),
+            ])
+            .alias("detail"),
+        ])
         .join(
             finding_rows,
             group.clone(),
@@ -196,17 +227,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("target_id"),
             lit("critical").alias("severity"),
             lit("open").alias("status"),
-            detail(vec![
-                col("sod_rule_id"),
-                col("rule_name"),
-                col("identity_id"),
-                col("target_id"),
-                ts_text(lit(ctx.window_start)).alias("window_start"),
-                ts_text(lit(ctx.t)).alias("window_end"),
-                col("jurisdictions_involved"),
-                col("accounts"),
-                col("functions"),
-            ]),
+            col("detail"),
         ])
         .sort(
             ["sod_rule_id", "identity_id", "target_id", "jurisdiction"],

@@ -83,20 +83,33 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias("last_use"),
         )
+        // Read twice below: computed once.
+        .collect()?
+        .lazy();
+    // The permission used last. Ties (one action exercising several permissions of the
+    // closure) go to the greatest id, so the evidence does not depend on the joins' row
+    // order. One sort of the used rows, not a sort inside each of the (many) groups.
+    let last_used = usage
+        .clone()
+        .filter(col("last_use").is_not_null())
+        .sort(
+            ["last_use", "permission_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .group_by([col("grant_id")])
+        .agg([col("permission_id").last().alias("last_used_permission")]);
+    let usage = usage
         .group_by([col("grant_id")])
         .agg([
             col("permission_id").n_unique().alias("closure_permissions"),
-            // Ties (one action exercising several permissions of the closure) go to the
-            // greatest id, so the evidence does not depend on the joins' row order.
-            col("permission_id")
-                .sort_by(
-                    [col("last_use"), col("permission_id")],
-                    SortMultipleOptions::default(),
-                )
-                .last()
-                .alias("last_used_permission"),
             col("last_use").max(),
-        ]);
+        ])
+        .join(
+            last_used,
+            [col("grant_id")],
+            [col("grant_id")],
+            JoinArgs::new(JoinType::Left),
+        );
 
     Ok(candidates
         .join(
