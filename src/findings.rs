@@ -208,9 +208,8 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 }
 
 /// Parquet with the raw values (no neutralisation).
-pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let file = crate::files::create_file(path)?;
+pub fn write_parquet(df: &DataFrame, out: impl std::io::Write) -> Result<()> {
     let mut df = df.clone();
-    ParquetWriter::new(file).finish(&mut df)?;
+    ParquetWriter::new(out).finish(&mut df)?;
     Ok(())
 }

@@ -13,14 +13,14 @@ use serde_json::json;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::files;
-use crate::findings::{write_csv, write_parquet};
+use crate::findings::{write_csv_to, write_parquet};
 use crate::history::{self, History};
 use crate::ingest::loader::quarantine_frame;
 use crate::ingest::state::Store;
 use crate::lock;
 use crate::manifest::{self, FileHash, Manifest};
 use crate::minimise;
-use crate::output::{self, Staging};
+use crate::output::{self, Staging, Written};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
@@ -292,13 +292,19 @@ fn write_all(
     renderer: &Renderer,
     dir: &Path,
 ) -> Result<()> {
-    write_csv(&a.findings, &dir.join("findings.csv"))?;
-    write_parquet(&a.findings, &dir.join("findings.parquet"))?;
+    let written = Written::new(dir);
+    write_csv(&written, &a.findings, &dir.join("findings.csv"))?;
+    timed("findings.parquet", || {
+        written.file(&dir.join("findings.parquet"), |f| {
+            write_parquet(&a.findings, f)
+        })
+    })?;
     write_csv(
+        &written,
         &quarantine_frame(&a.ingest.quarantine)?,
         &dir.join("quarantine.csv"),
     )?;
-    write_csv(freeze, &dir.join("freeze_list.csv"))?;
+    write_csv(&written, freeze, &dir.join("freeze_list.csv"))?;
 
     let policy_files: Vec<(String, String)> = a
         .policy
@@ -351,13 +357,17 @@ fn write_all(
         let out = view.apply(of_j(&a.findings)?, of_j(freeze)?, review, &a.tables)?;
         exposed.extend(view.named().iter().copied());
         let findings = out.findings;
-        write_csv(&findings, &jdir.join("findings.csv"))?;
+        write_csv(&written, &findings, &jdir.join("findings.csv"))?;
         let rows = context::frame_rows(&findings)?;
+        timed(&format!("{}/findings.ocsf.json", j.code), || {
+            write_json(
+                &written,
+                &jdir.join("findings.ocsf.json"),
+                &ocsf::records(j, &rows, a.t),
+            )
+        })?;
         write_json(
-            &jdir.join("findings.ocsf.json"),
-            &ocsf::records(j, &rows, a.t),
-        )?;
-        write_json(
+            &written,
             &jdir.join("summary.json"),
             &summary(j.code.as_str(), &rows, history, a),
         )?;
@@ -379,14 +389,18 @@ fn write_all(
                 "personal data of other jurisdictions' identities shown under pseudonyms"
             );
         }
-        write_text(
-            &jdir.join("report.md"),
-            &renderer.render("report.md.j2", &ctx)?,
-        )?;
-        write_text(
-            &jdir.join("report.html"),
-            &renderer.render("report.html.j2", &ctx)?,
-        )?;
+        timed(&format!("{}/report.md, report.html", j.code), || {
+            write_text(
+                &written,
+                &jdir.join("report.md"),
+                &renderer.render("report.md.j2", &ctx)?,
+            )?;
+            write_text(
+                &written,
+                &jdir.join("report.html"),
+                &renderer.render("report.html.j2", &ctx)?,
+            )
+        })?;
     }
 
     if !plan.on() {
@@ -472,19 +486,49 @@ fn write_all(
                 as_of: *as_of,
                 manifest_sha256: sha.clone(),
             }),
-        outputs: file_hashes(output::hash_tree(dir)?),
+        outputs: file_hashes(written.hashes()?),
     };
-    write_json(&dir.join(manifest::FILE), &manifest)
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    files::write_file(path, text.as_bytes())
-}
-
-fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(v).map_err(|e| Error::Internal(e.to_string()))?;
+    // The manifest is not one of its own outputs: written, not recorded.
+    let mut text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     text.push('\n');
-    write_text(path, &text)
+    files::write_file(&dir.join(manifest::FILE), text.as_bytes())
+}
+
+/// `f`, with its time in the debug log under `files`: where the write stage's time goes.
+fn timed<T>(files: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    let r = f()?;
+    tracing::debug!(
+        files,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "written"
+    );
+    Ok(r)
+}
+
+fn write_csv(written: &Written, df: &DataFrame, path: &Path) -> Result<()> {
+    timed(&path.display().to_string(), || {
+        written.file(path, |f| write_csv_to(df, f, path))
+    })
+}
+
+fn write_text(written: &Written, path: &Path, text: &str) -> Result<()> {
+    written.file(path, |f| {
+        std::io::Write::write_all(f, text.as_bytes()).map_err(|e| Error::io(path, e))
+    })
+}
+
+fn write_json(written: &Written, path: &Path, v: &impl serde::Serialize) -> Result<()> {
+    written.file(path, |f| {
+        serde_json::to_writer_pretty(&mut *f, v).map_err(|e| json_err(path, e))?;
+        std::io::Write::write_all(f, b"\n").map_err(|e| Error::io(path, e))
+    })
+}
+
+/// A JSON write fails on I/O (the values written always serialise).
+fn json_err(path: &Path, e: serde_json::Error) -> Error {
+    Error::io(path, e.into())
 }
 
 fn summary(
