@@ -8,6 +8,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::files::{
@@ -255,16 +256,24 @@ impl Written {
         }
     }
 
-    /// Writes the file at `path` (below the root) with `write`, and records its hash.
+    /// Writes the file at `path` (below the root) with `write` (which may render it), and
+    /// records its hash.
     pub fn file(
         &self,
         path: &Path,
         write: impl FnOnce(&mut HashedFile) -> Result<()>,
     ) -> Result<()> {
+        let started = Instant::now();
         let mut f = HashedFile::create(path)?;
         write(&mut f)?;
         let sha256 = f.finish(path)?;
         let rel = relative(&self.root, path);
+        // Where the write stage's time goes, file by file (jurisdictions overlap).
+        tracing::debug!(
+            file = %rel,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "written"
+        );
         self.hashes
             .lock()
             .map_err(|_| Error::Internal("a thread writing the outputs panicked".into()))?
