@@ -530,7 +530,7 @@ impl JurisdictionWriter<'_> {
             tables: &out.tables,
             ..*self.shared
         };
-        let mut ctx = context::build(j, &findings, &out.freeze, out.review, &shared)?;
+        let mut ctx = context::build(j, &rows, &out.freeze, out.review, &shared)?;
         // With pseudonyms, those in the report count too (an approver named nowhere else).
         let shown = match self.plan.on() {
             true => serde_json::to_string(&ctx).map_err(|e| Error::Internal(e.to_string()))?,
