@@ -9,6 +9,7 @@ use std::io;
 use std::path::Path;
 
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::fs_guard::{self, Links};
@@ -126,6 +127,40 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
             path: path.to_path_buf(),
             source,
         })
+}
+
+/// A file a run writes through [`create_file`], buffered, whose SHA-256 is taken from the
+/// bytes as they go out: the manifest then needs no second read of gigabytes of output.
+pub struct HashedFile {
+    file: io::BufWriter<fs::File>,
+    hasher: Sha256,
+}
+
+impl HashedFile {
+    pub fn create(path: &Path) -> Result<HashedFile> {
+        Ok(HashedFile {
+            file: io::BufWriter::with_capacity(1 << 16, create_file(path)?),
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// Flushes the file; the SHA-256 (lowercase hex) of every byte written.
+    pub fn finish(mut self, path: &Path) -> Result<String> {
+        io::Write::flush(&mut self.file).map_err(|e| Error::io(path, e))?;
+        Ok(hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl io::Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Writes a whole file through [`create_file`].

@@ -1,6 +1,7 @@
 //! The findings table: contract columns and order, stable ids, deterministic row order,
 //! disabled rules, and CSV/Parquet writing with spreadsheet neutralisation.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -170,7 +171,7 @@ fn finding_ids(df: &DataFrame, key: &[&str]) -> Result<Vec<String>> {
 }
 
 /// A cell a spreadsheet would execute gets a leading `'`.
-pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
         _ => cell.into(),
@@ -194,9 +195,13 @@ pub fn write_csv_to(df: &DataFrame, out: impl std::io::Write, path: &Path) -> Re
         .collect::<PolarsResult<_>>()?;
     let cas: Vec<&StringChunked> = strs.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
     for i in 0..df.height() {
+        // Borrowed cells: only a neutralised one allocates.
         w.write_record(
             cas.iter()
-                .map(|ca| neutralise(ca.get(i).unwrap_or_default()).into_owned()),
+                .map(|ca| match neutralise(ca.get(i).unwrap_or_default()) {
+                    Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                    Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                }),
         )
         .map_err(|e| csv_err(path, e))?;
     }
@@ -208,9 +213,8 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 }
 
 /// Parquet with the raw values (no neutralisation).
-pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let file = crate::files::create_file(path)?;
+pub fn write_parquet(df: &DataFrame, out: impl std::io::Write) -> Result<()> {
     let mut df = df.clone();
-    ParquetWriter::new(file).finish(&mut df)?;
+    ParquetWriter::new(out).finish(&mut df)?;
     Ok(())
 }

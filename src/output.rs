@@ -3,12 +3,17 @@
 //! A run builds everything in a staging directory beside the target and swaps it in with
 //! renames, so a crash leaves either the old or the new output whole.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::files::{self, found_at, remove_entry, replace_foreign_dir, sync_dir, Found};
+use crate::files::{
+    self, found_at, remove_entry, replace_foreign_dir, sync_dir, Found, HashedFile,
+};
 use crate::fs_guard;
 use chrono::NaiveDate;
 
@@ -222,26 +227,107 @@ pub enum Entry {
 /// what it is), sorted by path. Links are not followed, so this never leaves `dir` nor
 /// blocks on a FIFO.
 pub fn scan_tree(dir: &Path) -> Result<Vec<(String, Entry)>> {
+    list_tree(dir)?
+        .into_iter()
+        .map(|(rel, path, t)| {
+            let found = if t.is_file() {
+                Entry::File(files::sha256_file(&path)?)
+            } else {
+                Entry::Foreign(t)
+            };
+            Ok((rel, found))
+        })
+        .collect()
+}
+
+/// The files a run writes into its staging directory, each with the SHA-256 it had as it
+/// was written ([`HashedFile`]): the manifest lists them without reading gigabytes back.
+/// Shared by the threads that write the jurisdictions' files.
+pub struct Written {
+    root: PathBuf,
+    hashes: Mutex<BTreeMap<String, String>>,
+}
+
+impl Written {
+    pub fn new(root: &Path) -> Written {
+        Written {
+            root: root.to_path_buf(),
+            hashes: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Writes the file at `path` (below the root) with `write` (which may render it), and
+    /// records its hash.
+    pub fn file(
+        &self,
+        path: &Path,
+        write: impl FnOnce(&mut HashedFile) -> Result<()>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut f = HashedFile::create(path)?;
+        write(&mut f)?;
+        let sha256 = f.finish(path)?;
+        let rel = relative(&self.root, path);
+        // Where the write stage's time goes, file by file (jurisdictions overlap).
+        tracing::debug!(
+            file = %rel,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "written"
+        );
+        self.hashes
+            .lock()
+            .map_err(|_| Error::Internal("a thread writing the outputs panicked".into()))?
+            .insert(rel, sha256);
+        Ok(())
+    }
+
+    /// Every file below the root as (relative path with `/`, sha256), sorted by path. The
+    /// tree is listed (not read) so that anything the run did not write through
+    /// [`Written::file`] is an error, not a file the manifest would leave out: the run made
+    /// the directory, so anything but a regular file there is one too.
+    pub fn hashes(self) -> Result<Vec<(String, String)>> {
+        let hashes = self
+            .hashes
+            .into_inner()
+            .map_err(|_| Error::Internal("a thread writing the outputs panicked".into()))?;
+        let listed = list_tree(&self.root)?;
+        for (rel, path, t) in &listed {
+            if !t.is_file() {
+                return Err(Error::io(path, fs_guard::not_regular(*t)));
+            }
+            if !hashes.contains_key(rel) {
+                return Err(Error::Internal(format!(
+                    "output {rel} was written without its hash"
+                )));
+            }
+        }
+        if listed.len() != hashes.len() {
+            return Err(Error::Internal(
+                "an output hashed while written is missing from the run directory".into(),
+            ));
+        }
+        Ok(hashes.into_iter().collect())
+    }
+}
+
+/// Every entry below `dir` that is not a real directory, as (relative path with `/`, path,
+/// its own type), sorted by the relative path. Links are not followed.
+fn list_tree(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>> {
     let mut out = Vec::new();
     walk(dir, dir, &mut out)?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
-/// Every file below `dir`, as (relative path with `/`, sha256), sorted by path. For a tree
-/// the run wrote itself (its staging directory), where anything but a regular file or a
-/// directory is an error.
-pub fn hash_tree(dir: &Path) -> Result<Vec<(String, String)>> {
-    scan_tree(dir)?
-        .into_iter()
-        .map(|(rel, entry)| match entry {
-            Entry::File(sha) => Ok((rel, sha)),
-            Entry::Foreign(t) => Err(Error::io(dir.join(&rel), fs_guard::not_regular(t))),
-        })
-        .collect()
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Entry)>) -> Result<()> {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, fs::FileType)>) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
@@ -251,18 +337,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Entry)>) -> Result<()> {
             walk(root, &path, out)?;
             continue;
         }
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        let rel = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let found = if t.is_file() {
-            Entry::File(files::sha256_file(&path)?)
-        } else {
-            Entry::Foreign(t)
-        };
-        out.push((rel, found));
+        out.push((relative(root, &path), path, t));
     }
     Ok(())
 }

@@ -13,15 +13,16 @@ use serde_json::json;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::files;
-use crate::findings::{write_csv, write_parquet};
+use crate::findings::{write_csv_to, write_parquet};
 use crate::history::{self, History};
 use crate::ingest::loader::quarantine_frame;
 use crate::ingest::state::Store;
 use crate::lock;
 use crate::manifest::{self, FileHash, Manifest};
 use crate::minimise;
-use crate::output::{self, Staging};
+use crate::output::{self, Staging, Written};
 use crate::pipeline::{analyze_with, Analysis, Inputs};
+use crate::policy::Jurisdiction;
 use crate::progress::Progress;
 use crate::report::{context, ocsf, Renderer};
 use crate::resolve::Remediation;
@@ -292,14 +293,7 @@ fn write_all(
     renderer: &Renderer,
     dir: &Path,
 ) -> Result<()> {
-    write_csv(&a.findings, &dir.join("findings.csv"))?;
-    write_parquet(&a.findings, &dir.join("findings.parquet"))?;
-    write_csv(
-        &quarantine_frame(&a.ingest.quarantine)?,
-        &dir.join("quarantine.csv"),
-    )?;
-    write_csv(freeze, &dir.join("freeze_list.csv"))?;
-
+    let written = Written::new(dir);
     let policy_files: Vec<(String, String)> = a
         .policy
         .files
@@ -323,71 +317,46 @@ fn write_all(
         history,
         tables: &a.tables,
     };
-    let mut review_state: Vec<(String, String)> = Vec::new();
     let plan = minimise::Plan::new(cfg.pseudonym_key.as_ref(), &a.policy, &a.homes, &a.tables)?;
+    // The run's own files and each jurisdiction's are independent once minimised: written
+    // side by side, the largest (the run's findings) first; the first error in this order
+    // is the one reported.
+    let jobs: Vec<Option<&Jurisdiction>> = std::iter::once(None)
+        .chain(a.policy.jurisdictions.iter().map(Some))
+        .collect();
+    let done = crate::parallel::map_in_order("write", &jobs, |job| match job {
+        None => write_run_files(&written, a, freeze, dir).map(|()| None),
+        Some(j) => {
+            let w = JurisdictionWriter {
+                written: &written,
+                a,
+                opts,
+                freeze,
+                plan: &plan,
+                shared: &shared,
+                renderer,
+                dir,
+            };
+            w.write(j).map(Some)
+        }
+    })?;
+    let mut review_state: Vec<(String, String)> = Vec::new();
     let mut exposed = BTreeSet::new();
-    for j in &a.policy.jurisdictions {
-        // The code becomes a directory name: never trust it further than the policy's rule.
-        if !crate::report::safe_dir_name(&j.code) {
-            return Err(Error::Internal(format!(
-                "jurisdiction code {:?} is not a safe directory name",
-                j.code
-            )));
-        }
-        let jdir = dir.join(&j.code);
-        std::fs::create_dir_all(&jdir).map_err(|e| Error::io(&jdir, e))?;
-        let of_j = |df: &DataFrame| {
-            df.clone()
-                .lazy()
-                .filter(col("jurisdiction").eq(lit(j.code.as_str())))
-                .collect()
-        };
-        let review = crate::review::status::latest_summary(&opts.out_dir, &j.code, a.as_of)?;
-        if let Some(r) = &review {
-            review_state.extend(r.state_files.iter().cloned());
-        }
-        // The one place where J's outputs lose the personal data of other jurisdictions'
-        // people: everything below reads `out`.
-        let mut view = plan.view(&j.code);
-        let out = view.apply(of_j(&a.findings)?, of_j(freeze)?, review, &a.tables)?;
-        exposed.extend(view.named().iter().copied());
-        let findings = out.findings;
-        write_csv(&findings, &jdir.join("findings.csv"))?;
-        let rows = context::frame_rows(&findings)?;
-        write_json(
-            &jdir.join("findings.ocsf.json"),
-            &ocsf::records(j, &rows, a.t),
-        )?;
-        write_json(
-            &jdir.join("summary.json"),
-            &summary(j.code.as_str(), &rows, history, a),
-        )?;
-        let shared = context::Shared {
-            tables: &out.tables,
-            ..shared
-        };
-        let mut ctx = context::build(j, &findings, &out.freeze, out.review, &shared)?;
-        // With pseudonyms, those in the report count too (an approver named nowhere else).
-        let shown = match plan.on() {
-            true => serde_json::to_string(&ctx).map_err(|e| Error::Internal(e.to_string()))?,
-            false => String::new(),
-        };
-        ctx.minimisation = view.summary(&shown);
+    for (j, done) in a
+        .policy
+        .jurisdictions
+        .iter()
+        .zip(done.into_iter().flatten())
+    {
+        review_state.extend(done.review_state);
+        exposed.extend(done.named);
         if plan.on() {
             tracing::info!(
                 jurisdiction = %j.code,
-                identities = ctx.minimisation.pseudonymous,
+                identities = done.pseudonymous,
                 "personal data of other jurisdictions' identities shown under pseudonyms"
             );
         }
-        write_text(
-            &jdir.join("report.md"),
-            &renderer.render("report.md.j2", &ctx)?,
-        )?;
-        write_text(
-            &jdir.join("report.html"),
-            &renderer.render("report.html.j2", &ctx)?,
-        )?;
     }
 
     if !plan.on() {
@@ -473,19 +442,134 @@ fn write_all(
                 as_of: *as_of,
                 manifest_sha256: sha.clone(),
             }),
-        outputs: file_hashes(output::hash_tree(dir)?),
+        outputs: file_hashes(written.hashes()?),
     };
-    write_json(&dir.join(manifest::FILE), &manifest)
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    files::write_file(path, text.as_bytes())
-}
-
-fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(v).map_err(|e| Error::Internal(e.to_string()))?;
+    // The manifest is not one of its own outputs: written, not recorded.
+    let mut text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     text.push('\n');
-    write_text(path, &text)
+    files::write_file(&dir.join(manifest::FILE), text.as_bytes())
+}
+
+/// The run's files that hold every jurisdiction's rows.
+fn write_run_files(written: &Written, a: &Analysis, freeze: &DataFrame, dir: &Path) -> Result<()> {
+    write_csv(written, &a.findings, &dir.join("findings.csv"))?;
+    written.file(&dir.join("findings.parquet"), |f| {
+        write_parquet(&a.findings, f)
+    })?;
+    write_csv(
+        written,
+        &quarantine_frame(&a.ingest.quarantine)?,
+        &dir.join("quarantine.csv"),
+    )?;
+    write_csv(written, freeze, &dir.join("freeze_list.csv"))
+}
+
+/// What the manifest and the run log need from one jurisdiction's files.
+struct JurisdictionDone {
+    review_state: Vec<(String, String)>,
+    /// People of other jurisdictions its outputs name.
+    named: BTreeSet<usize>,
+    /// Identities shown under pseudonyms in its report.
+    pseudonymous: usize,
+}
+
+/// Writes the files of one jurisdiction: everything it reads is shared and read-only, so
+/// that jurisdictions can be written in parallel.
+struct JurisdictionWriter<'a> {
+    written: &'a Written,
+    a: &'a Analysis,
+    opts: &'a RunOptions,
+    freeze: &'a DataFrame,
+    plan: &'a minimise::Plan<'a>,
+    shared: &'a context::Shared<'a>,
+    renderer: &'a Renderer,
+    dir: &'a Path,
+}
+
+impl JurisdictionWriter<'_> {
+    fn write(&self, j: &Jurisdiction) -> Result<JurisdictionDone> {
+        let (a, written) = (self.a, self.written);
+        // The code becomes a directory name: never trust it further than the policy's rule.
+        if !crate::report::safe_dir_name(&j.code) {
+            return Err(Error::Internal(format!(
+                "jurisdiction code {:?} is not a safe directory name",
+                j.code
+            )));
+        }
+        let jdir = self.dir.join(&j.code);
+        std::fs::create_dir_all(&jdir).map_err(|e| Error::io(&jdir, e))?;
+        let of_j = |df: &DataFrame| {
+            df.clone()
+                .lazy()
+                .filter(col("jurisdiction").eq(lit(j.code.as_str())))
+                .collect()
+        };
+        let review = crate::review::status::latest_summary(&self.opts.out_dir, &j.code, a.as_of)?;
+        let review_state = review
+            .as_ref()
+            .map(|r| r.state_files.clone())
+            .unwrap_or_default();
+        // The one place where J's outputs lose the personal data of other jurisdictions'
+        // people: everything below reads `out`.
+        let mut view = self.plan.view(&j.code);
+        let out = view.apply(of_j(&a.findings)?, of_j(self.freeze)?, review, &a.tables)?;
+        let findings = out.findings;
+        write_csv(written, &findings, &jdir.join("findings.csv"))?;
+        let rows = context::frame_rows(&findings)?;
+        write_json(
+            written,
+            &jdir.join("findings.ocsf.json"),
+            &ocsf::records(j, &rows, a.t),
+        )?;
+        write_json(
+            written,
+            &jdir.join("summary.json"),
+            &summary(j.code.as_str(), &rows, self.shared.history, a),
+        )?;
+        let shared = context::Shared {
+            tables: &out.tables,
+            ..*self.shared
+        };
+        let mut ctx = context::build(j, &rows, &out.freeze, out.review, &shared)?;
+        // With pseudonyms, those in the report count too (an approver named nowhere else).
+        let shown = match self.plan.on() {
+            true => serde_json::to_string(&ctx).map_err(|e| Error::Internal(e.to_string()))?,
+            false => String::new(),
+        };
+        ctx.minimisation = view.summary(&shown);
+        for (file, template) in [
+            ("report.md", "report.md.j2"),
+            ("report.html", "report.html.j2"),
+        ] {
+            let path = jdir.join(file);
+            written.file(&path, |f| {
+                let text = self.renderer.render(template, &ctx)?;
+                std::io::Write::write_all(f, text.as_bytes()).map_err(|e| Error::io(&path, e))
+            })?;
+        }
+        Ok(JurisdictionDone {
+            review_state,
+            named: view.named().clone(),
+            pseudonymous: ctx.minimisation.pseudonymous,
+        })
+    }
+}
+
+fn write_csv(written: &Written, df: &DataFrame, path: &Path) -> Result<()> {
+    written.file(path, |f| write_csv_to(df, f, path))
+}
+
+fn write_json(written: &Written, path: &Path, v: &impl serde::Serialize) -> Result<()> {
+    written.file(path, |f| {
+        serde_json::to_writer_pretty(&mut *f, v).map_err(|e| json_err(path, e))?;
+        std::io::Write::write_all(f, b"\n").map_err(|e| Error::io(path, e))
+    })
+}
+
+/// A JSON write fails on I/O (the values written always serialise).
+fn json_err(path: &Path, e: serde_json::Error) -> Error {
+    Error::io(path, e.into())
 }
 
 fn summary(

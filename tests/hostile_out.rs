@@ -359,3 +359,41 @@ fn links_and_a_fifo_planted_in_a_run_directory_are_verify_failures_not_followed(
     let line = format!("FAIL {DAY}/manifest.json: a symbolic link, not a file the run wrote");
     assert!(stdout.contains(&line), "{stdout}");
 }
+
+fn write_hashed(written: &permaudit::output::Written, path: &Path, bytes: &[u8]) {
+    written
+        .file(path, |f| {
+            std::io::Write::write_all(f, bytes).map_err(|e| permaudit::error::Error::io(path, e))
+        })
+        .expect("write");
+}
+
+/// The manifest lists the hashes taken as the run wrote, not a re-read of the staging
+/// directory; those must be the hashes of the bytes on disk, and a file that appears there
+/// without going through that record (planted during the run) fails the run rather than
+/// being delivered unlisted.
+#[test]
+fn hashes_taken_while_writing_match_the_disk_and_a_planted_file_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir(root.join("HK")).expect("mkdir");
+    let written = permaudit::output::Written::new(root);
+    write_hashed(&written, &root.join("HK/report.md"), b"# HK\n");
+    write_hashed(&written, &root.join("findings.csv"), &vec![b'x'; 200_000]);
+    let hashes = written.hashes().expect("hashes");
+    let names: Vec<&str> = hashes.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(names, ["HK/report.md", "findings.csv"]);
+    for (rel, sha) in &hashes {
+        let on_disk = permaudit::files::sha256_file(&root.join(rel)).expect("hash");
+        assert_eq!(sha, &on_disk, "{rel}");
+    }
+
+    let written = permaudit::output::Written::new(root);
+    write_hashed(&written, &root.join("HK/report.md"), b"# HK\n");
+    write_hashed(&written, &root.join("findings.csv"), b"a\n");
+    std::fs::write(root.join("HK/planted.csv"), b"1").expect("plant");
+    let err = written
+        .hashes()
+        .expect_err("a planted file is not delivered");
+    assert!(err.to_string().contains("HK/planted.csv"), "{err}");
+}

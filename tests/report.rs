@@ -117,7 +117,8 @@ impl World {
             tables: &self.tables,
         };
         let freeze = DataFrame::empty();
-        let ctx = context::build(j, findings, &freeze, None, &shared).expect("context");
+        let rows = context::frame_rows(findings).expect("rows");
+        let ctx = context::build(j, &rows, &freeze, None, &shared).expect("context");
         let v = minijinja::Value::from_serialize(&ctx);
         let r = Renderer::new(None).expect("renderer");
         (
@@ -400,7 +401,7 @@ fn ocsf_records_follow_the_compliance_finding_class() {
         finding(1, "SOD_CONFLICT", "E2", sod_detail("E2", 1)),
     ]))
     .expect("rows");
-    let v = permaudit::report::ocsf::records(&j, &rows, t());
+    let v = serde_json::to_value(permaudit::report::ocsf::records(&j, &rows, t())).expect("ocsf");
     let list = v.as_array().expect("array");
     assert_eq!(list.len(), 2);
     for (r, row) in list.iter().zip(&rows) {

@@ -393,7 +393,7 @@ pub fn local_time(t_micros: i64, tz: chrono_tz::Tz) -> String {
         .unwrap_or_default()
 }
 
-type RowMap = BTreeMap<String, String>;
+pub type RowMap = BTreeMap<String, String>;
 
 /// The findings of one jurisdiction, with their parsed details, read by every section.
 struct Findings<'a> {
@@ -852,18 +852,18 @@ fn pairs_map(df: &DataFrame, key: &str, value: &str) -> Result<HashMap<String, S
     Ok(k.into_iter().zip(v).collect())
 }
 
+/// The context of a jurisdiction's report; `rows` are its findings ([`frame_rows`]).
 pub fn build(
     j: &Jurisdiction,
-    findings: &DataFrame,
+    rows: &[RowMap],
     freeze: &DataFrame,
     access_review: Option<AccessReviewSummary>,
     shared: &Shared,
 ) -> Result<ReportContext> {
-    let rows = frame_rows(findings)?;
     let names = pairs_map(&shared.tables.identities, "identity_id", "display_name")?;
     let system_names = pairs_map(&shared.tables.systems, "system_id", "name")?;
     let f = Findings {
-        rows: &rows,
+        rows,
         names: &names,
         systems: &system_names,
         tz: j.timezone,
@@ -871,7 +871,7 @@ pub fn build(
 
     let mut by_sev: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_stat: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &rows {
+    for r in rows {
         *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
         *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }
