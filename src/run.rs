@@ -367,12 +367,39 @@ fn write_all(
         );
     }
 
+    let manifest = manifest_of(
+        cfg,
+        a,
+        history,
+        renderer,
+        policy_files,
+        review_state,
+        written.hashes()?,
+    );
+    // The manifest is not one of its own outputs: written, not recorded.
+    let mut text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    text.push('\n');
+    files::write_file(&dir.join(manifest::FILE), text.as_bytes())
+}
+
+/// The run's manifest: what was read (configuration, policy, inputs, templates, review
+/// state), how many rows and findings, and the hash of every output written.
+fn manifest_of(
+    cfg: &RunConfig,
+    a: &Analysis,
+    history: &History,
+    renderer: &Renderer,
+    policy_files: Vec<(String, String)>,
+    review_state: Vec<(String, String)>,
+    outputs: Vec<(String, String)>,
+) -> Manifest {
     let file_hashes = |list: Vec<(String, String)>| {
         list.into_iter()
             .map(|(path, sha256)| FileHash { path, sha256 })
             .collect()
     };
-    let manifest = Manifest {
+    Manifest {
         as_of: a.as_of,
         evaluation_instant: chrono::DateTime::from_timestamp_micros(a.t)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -442,13 +469,8 @@ fn write_all(
                 as_of: *as_of,
                 manifest_sha256: sha.clone(),
             }),
-        outputs: file_hashes(written.hashes()?),
-    };
-    // The manifest is not one of its own outputs: written, not recorded.
-    let mut text =
-        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
-    text.push('\n');
-    files::write_file(&dir.join(manifest::FILE), text.as_bytes())
+        outputs: file_hashes(outputs),
+    }
 }
 
 /// The run's files that hold every jurisdiction's rows.

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use permaudit::error::{Error, ExitCode};
 use permaudit::generate::GenSummary;
+use permaudit::import::{ImportReport, ImportSummary, TableWritten};
+use permaudit::ingest::mapped::{SourceAccount, SourceFileAccount, Tally};
 use permaudit::ingest::QuarantineRow;
 use permaudit::pipeline::CheckSummary;
 use permaudit::review::close::CloseSummary;
@@ -269,6 +271,53 @@ fn review_close_line() {
     assert!(again
         .to_string()
         .starts_with("permaudit review close status=already_closed campaign=HK-2026-11-24 "));
+}
+
+#[test]
+fn import_line_sums_every_file_of_every_path() {
+    let tally = |read, mapped, skipped: u64, quarantined, overridden| Tally {
+        read,
+        mapped,
+        skipped: BTreeMap::from([("not_a_sign_in".to_string(), skipped)]),
+        quarantined,
+        overridden,
+    };
+    let file = |path: &str, t: Tally| SourceFileAccount {
+        path: path.into(),
+        sha256: "0".repeat(64),
+        bytes: 10,
+        tally: t,
+    };
+    let source = SourceAccount {
+        kind: "cloudtrail".into(),
+        path: "exports".into(),
+        system_id: "aws-prod".into(),
+        total: tally(10, 7, 2, 1, 0),
+        files: vec![
+            file("a.json.gz", tally(6, 4, 1, 1, 0)),
+            file("b.json.gz", tally(4, 3, 1, 0, 0)),
+        ],
+    };
+    let s = ImportSummary {
+        report: ImportReport {
+            kind: "cloudtrail".into(),
+            system_id: "aws-prod".into(),
+            sources: vec![source.clone(), source],
+            tables: vec![TableWritten {
+                table: "audit_events",
+                file: "audit_events.csv".into(),
+                rows: 14,
+                rows_quarantined: 2,
+            }],
+            quarantined: 2,
+        },
+        out: PathBuf::from("imported"),
+    };
+    assert_eq!(
+        s.to_string(),
+        "permaudit import status=ok kind=cloudtrail files=4 read=20 mapped=14 skipped=4 \
+         quarantined=2 overridden=0 tables=audit_events=14 out=imported"
+    );
 }
 
 #[test]

@@ -91,14 +91,53 @@ fn ingest_knows_no_source_format() {
 #[test]
 fn no_issue_numbers_in_code_comments() {
     let mut found = Vec::new();
-    for path in rust_files(Path::new("src")) {
+    for path in rust_files(Path::new("src"))
+        .into_iter()
+        .chain(rust_files(Path::new("tests")))
+    {
         for (i, line) in read(&path).lines().enumerate() {
-            let l = line.to_lowercase();
-            let comment = l.trim_start().starts_with("//");
-            if comment && (l.contains("issue ") && l.chars().any(|c| c.is_ascii_digit())) {
+            let l = line.trim_start().to_lowercase();
+            if l.starts_with("//") && names_an_issue(&l) {
                 found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
             }
         }
     }
     assert!(found.is_empty(), "comments naming issues: {found:#?}");
+}
+
+/// An issue named by number, in any of the spellings the next test lists.
+fn names_an_issue(comment: &str) -> bool {
+    let digit_at = |i: usize| comment[i..].starts_with(|c: char| c.is_ascii_digit());
+    let after_word = comment.match_indices("issue").any(|(i, w)| {
+        let rest = comment[i + w.len()..].trim_start_matches('s').trim_start();
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            || rest
+                .strip_prefix('#')
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    let hash_number = comment
+        .match_indices('#')
+        .any(|(i, _)| digit_at(i + 1) && (i == 0 || comment[..i].ends_with([' ', '('])));
+    after_word || hash_number
+}
+
+#[test]
+fn the_issue_number_check_sees_every_spelling() {
+    for c in [
+        "// see issue 13",
+        "// issue #13",
+        "// issues 9-15",
+        "// fixed in #13",
+        "// (#7)",
+    ] {
+        assert!(names_an_issue(c), "{c}");
+    }
+    for c in [
+        "// an issue with polars",
+        "// the #[derive] below",
+        "// color #ffffff",
+        "// row 13",
+    ] {
+        assert!(!names_an_issue(c), "{c}");
+    }
 }

@@ -19,7 +19,7 @@ use crate::history::{Delta, History};
 use crate::ingest::{IngestReport, TableAccount, Tables};
 use crate::policy::Jurisdiction;
 use crate::rules::table::{Detail, Layout, Section, Subject};
-use crate::rules::{self, RuleMeta, REGISTRY};
+use crate::rules::{self, RuleMeta, Summary, REGISTRY};
 use crate::severity::Severity;
 
 /// Findings shown per rule in a report; the rest are in the jurisdiction's CSV.
@@ -820,10 +820,14 @@ fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Wa
     Ok(out)
 }
 
-/// The training line from the holders the controls judged and the overdue-training
-/// findings of the jurisdiction (a finding without a completion is "never trained").
+/// The training line from the holders the controls judged and the findings of the rule
+/// that counts into it (the rule tells "never trained" from "overdue").
 fn training(f: &Findings, j: &Jurisdiction, shared: &Shared) -> Option<TrainingSummary> {
-    let code = rules::training_overdue::META.code;
+    let (code, never_trained) = REGISTRY.iter().find_map(|r| {
+        r.meta
+            .summary
+            .map(|Summary::Training { never }| (r.meta.code, never))
+    })?;
     let holders = shared.coverage.training_holders.as_ref()?;
     if !j.rule_enabled(code) {
         return None;
@@ -831,10 +835,11 @@ fn training(f: &Findings, j: &Jurisdiction, shared: &Shared) -> Option<TrainingS
     let holders = holders.get(&j.code).copied().unwrap_or(0);
     let (mut overdue, mut never) = (0, 0);
     for r in f.of(&[code]) {
-        if detail(r).get("last_training").is_some_and(|v| !v.is_null()) {
-            overdue += 1;
-        } else {
+        let json = detail(r);
+        if never_trained(&Detail::new(&json)) {
             never += 1;
+        } else {
+            overdue += 1;
         }
     }
     Some(TrainingSummary {
@@ -850,6 +855,124 @@ fn pairs_map(df: &DataFrame, key: &str, value: &str) -> Result<HashMap<String, S
     let k = str_col(df, key)?;
     let v = str_col(df, value)?;
     Ok(k.into_iter().zip(v).collect())
+}
+
+/// One section per rule, each listing at most `per_rule` findings (the number returned) so
+/// that the report stays readable however many findings there are.
+fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
+    let rows = f.rows;
+    let firing = REGISTRY
+        .iter()
+        .filter(|r| rows.iter().any(|x| get(x, "rule") == r.meta.code))
+        .count()
+        .max(1);
+    let per_rule = (TOP_TOTAL / firing).clamp(MIN_PER_RULE, TOP_PER_RULE);
+    let mut sections = Vec::new();
+    for rule in REGISTRY {
+        let m = rule.meta;
+        let of_rule = f.of(&[m.code]);
+        let mut references: Vec<String> = m.references.iter().map(|s| s.to_string()).collect();
+        for r in j.references.get(m.code).into_iter().flatten() {
+            if !references.contains(r) {
+                references.push(r.clone());
+            }
+        }
+        let findings = of_rule
+            .iter()
+            .take(per_rule)
+            .map(|r| FindingRow {
+                finding_id: get(r, "finding_id").to_string(),
+                severity: get(r, "severity").to_string(),
+                status: get(r, "status").to_string(),
+                first_seen: get(r, "first_seen").to_string(),
+                subject: f.subject(r),
+                evidence: evidence::evidence(
+                    get(r, "detail"),
+                    j.timezone,
+                    &KEY_COLUMNS
+                        .iter()
+                        .filter_map(|c| r.get(*c).map(|v| (*c, v.as_str())))
+                        .collect::<Vec<_>>(),
+                ),
+            })
+            .collect();
+        sections.push(RuleSection {
+            code: m.code,
+            title: m.title,
+            severity_logic: m.severity.to_string(),
+            rationale: m.rationale,
+            remediation: m.remediation,
+            references,
+            enabled: j.rule_enabled(m.code),
+            count: of_rule.len(),
+            by_severity: Severity::most_severe_first()
+                .map(|s| {
+                    (
+                        s.to_string(),
+                        of_rule
+                            .iter()
+                            .filter(|r| get(r, "severity") == s.as_str())
+                            .count(),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            hidden: of_rule.len().saturating_sub(per_rule),
+            findings,
+        });
+    }
+    (sections, per_rule)
+}
+
+/// Quarantined rows counted by table and the class of their reason.
+fn quarantine_counts(ingest: &IngestReport) -> Vec<QuarantineCount> {
+    let mut quarantine: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for q in &ingest.quarantine {
+        // The reason's class (before any row-specific detail) keeps the table short.
+        let class = q
+            .reason
+            .split([':', '('])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        *quarantine.entry((q.table.to_string(), class)).or_insert(0) += 1;
+    }
+    quarantine
+        .into_iter()
+        .map(|((table, reason), count)| QuarantineCount {
+            table,
+            reason,
+            count,
+        })
+        .collect()
+}
+
+/// The jurisdiction's systems, (id, name).
+fn systems_of(systems: &DataFrame, j: &Jurisdiction) -> Result<Vec<(String, String)>> {
+    let sys_rows = frame_rows(systems)?;
+    Ok(sys_rows
+        .iter()
+        .filter(|r| r.get("jurisdiction") == Some(&j.code))
+        .map(|r| {
+            (
+                r.get("system_id").cloned().unwrap_or_default(),
+                r.get("name").cloned().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// The methods of the jurisdiction's privileged logins, the most used first.
+fn privileged_mfa_methods(shared: &Shared, j: &Jurisdiction) -> Vec<(String, u64)> {
+    let mut m: Vec<(String, u64)> = shared
+        .coverage
+        .privileged_mfa_methods
+        .get(&j.code)
+        .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+        .unwrap_or_default();
+    m.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    m
 }
 
 /// The context of a jurisdiction's report; `rows` are its findings ([`frame_rows`]).
@@ -879,90 +1002,8 @@ pub fn build(
         .map(|s| (s.to_string(), by_sev.get(s.as_str()).copied().unwrap_or(0)))
         .collect();
 
-    let firing = REGISTRY
-        .iter()
-        .filter(|r| rows.iter().any(|x| get(x, "rule") == r.meta.code))
-        .count()
-        .max(1);
-    let per_rule = (TOP_TOTAL / firing).clamp(MIN_PER_RULE, TOP_PER_RULE);
-    let mut rules = Vec::new();
-    for rule in REGISTRY {
-        let m = rule.meta;
-        let of_rule = f.of(&[m.code]);
-        let mut references: Vec<String> = m.references.iter().map(|s| s.to_string()).collect();
-        for r in j.references.get(m.code).into_iter().flatten() {
-            if !references.contains(r) {
-                references.push(r.clone());
-            }
-        }
-        let findings = of_rule
-            .iter()
-            .take(per_rule)
-            .map(|r| FindingRow {
-                finding_id: get(r, "finding_id").to_string(),
-                severity: get(r, "severity").to_string(),
-                status: get(r, "status").to_string(),
-                first_seen: get(r, "first_seen").to_string(),
-                subject: f.subject(r),
-                evidence: evidence::evidence(
-                    get(r, "detail"),
-                    j.timezone,
-                    &KEY_COLUMNS
-                        .iter()
-                        .filter_map(|c| r.get(*c).map(|v| (*c, v.as_str())))
-                        .collect::<Vec<_>>(),
-                ),
-            })
-            .collect();
-        rules.push(RuleSection {
-            code: m.code,
-            title: m.title,
-            severity_logic: m.severity.to_string(),
-            rationale: m.rationale,
-            remediation: m.remediation,
-            references,
-            enabled: j.rule_enabled(m.code),
-            count: of_rule.len(),
-            by_severity: Severity::most_severe_first()
-                .map(|s| {
-                    (
-                        s.to_string(),
-                        of_rule
-                            .iter()
-                            .filter(|r| get(r, "severity") == s.as_str())
-                            .count(),
-                    )
-                })
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-            hidden: of_rule.len().saturating_sub(per_rule),
-            findings,
-        });
-    }
+    let (rules, per_rule) = rule_sections(&f, j);
 
-    let mut quarantine: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for q in &shared.ingest.quarantine {
-        // The reason's class (before any row-specific detail) keeps the table short.
-        let class = q
-            .reason
-            .split([':', '('])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        *quarantine.entry((q.table.to_string(), class)).or_insert(0) += 1;
-    }
-    let sys_rows = frame_rows(&shared.tables.systems)?;
-    let systems = sys_rows
-        .iter()
-        .filter(|r| r.get("jurisdiction") == Some(&j.code))
-        .map(|r| {
-            (
-                r.get("system_id").cloned().unwrap_or_default(),
-                r.get("name").cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
     let trend: Vec<(String, u64)> = shared
         .history
         .trend
@@ -997,7 +1038,7 @@ pub fn build(
             .collect(),
         inputs,
         input_file_count,
-        systems,
+        systems: systems_of(&shared.tables.systems, j)?,
         total: rows.len(),
         severity_svg: charts::severity_bars(&by_severity),
         by_severity,
@@ -1020,16 +1061,7 @@ pub fn build(
         log_audit: blocks(&f, j, Section::LogAudit),
         grading: blocks(&f, j, Section::Grading),
         training: training(&f, j, shared),
-        privileged_mfa_methods: {
-            let mut m: Vec<(String, u64)> = shared
-                .coverage
-                .privileged_mfa_methods
-                .get(&j.code)
-                .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
-                .unwrap_or_default();
-            m.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            m
-        },
+        privileged_mfa_methods: privileged_mfa_methods(shared, j),
         rules,
         top_per_rule: per_rule,
         freeze: frame_rows(freeze)?,
@@ -1037,14 +1069,7 @@ pub fn build(
         rows_loaded: tables.iter().map(|t| t.rows_loaded).sum(),
         rows_quarantined: tables.iter().map(|t| t.rows_quarantined).sum(),
         tables,
-        quarantine: quarantine
-            .into_iter()
-            .map(|((table, reason), count)| QuarantineCount {
-                table,
-                reason,
-                count,
-            })
-            .collect(),
+        quarantine: quarantine_counts(shared.ingest),
         trend_text: trend
             .iter()
             .map(|(d, n)| format!("{d}: {n}"))

@@ -61,7 +61,7 @@ impl fmt::Display for Opened {
     }
 }
 
-/// The people who could review one item, in the order of the rules.
+/// The people who could review one item, in the order of the fallback chain (docs/reviews.md).
 #[derive(Debug, Default, Clone)]
 pub struct Candidates<'a> {
     pub person: Option<&'a str>,
@@ -576,7 +576,10 @@ fn assemble(
             .collect(),
         finding_ids: fr.iter().map(|f| f.id.clone()).collect(),
         max_severity: fr.first().map(|f| f.severity.clone()),
-        critical_findings: fr.iter().filter(|f| f.severity == "critical").count() as u32,
+        critical_findings: fr
+            .iter()
+            .filter(|f| f.severity == Severity::Critical.as_str())
+            .count() as u32,
     }
 }
 

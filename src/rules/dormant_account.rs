@@ -29,6 +29,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active human or shared account of a non-terminated identity, created more than N days

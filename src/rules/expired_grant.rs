@@ -27,6 +27,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active grant (expiry does not end a grant) with `expires_at < T`, whatever the account's

@@ -35,6 +35,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Account(Severity::Critical),
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Per account, the first run of the unbroken series of earlier runs ending with the latest

@@ -42,6 +42,7 @@ pub static META: RuleMeta = RuleMeta {
         },
         cells,
     }),
+    summary: None,
 };
 
 fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {

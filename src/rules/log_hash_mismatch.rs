@@ -45,6 +45,7 @@ pub static META: RuleMeta = RuleMeta {
         layout: &super::log_sequence_gap::INTEGRITY,
         cells,
     }),
+    summary: None,
 };
 
 fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {

@@ -31,6 +31,7 @@ pub static META: RuleMeta = RuleMeta {
         layout: &INTEGRITY,
         cells,
     }),
+    summary: None,
 };
 
 /// The log-integrity table, shared by the log-chain rules.

@@ -80,6 +80,18 @@ pub struct RuleMeta {
     pub sod_exceptions: bool,
     /// The rule's table in the report's log-audit or grading section, if it has one.
     pub table: Option<Table>,
+    /// The line of the report's executive summary that counts the rule's findings, if any.
+    pub summary: Option<Summary>,
+}
+
+/// A line of the executive summary built from one rule's findings. The report knows each
+/// line's wording; the rule says how its findings are counted into it, so that no other
+/// file reads the rule's detail keys.
+#[derive(Clone, Copy)]
+pub enum Summary {
+    /// Holders trained on time, overdue, never trained: `never` tells a finding about
+    /// someone never trained from one about someone whose training is overdue.
+    Training { never: fn(&table::Detail) -> bool },
 }
 
 /// How a rule chooses a finding's severity.

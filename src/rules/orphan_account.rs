@@ -28,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active account (any type) whose `identity_id` is null or names no loaded identity.

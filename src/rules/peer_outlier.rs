@@ -47,6 +47,7 @@ pub static META: RuleMeta = RuleMeta {
         },
         cells,
     }),
+    summary: None,
 };
 
 fn peer_group(d: &Detail) -> (String, String) {

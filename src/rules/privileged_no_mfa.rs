@@ -27,6 +27,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Successful logins not known to have used MFA.

@@ -35,6 +35,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active grants (at T, whatever the account's status: a disabled account can be

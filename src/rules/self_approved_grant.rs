@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active grant whose `granted_by` or `approved_by` is the resolved identity of the grant's

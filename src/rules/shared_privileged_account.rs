@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active account of type `shared` holding an effective grant of a privileged entitlement.

@@ -36,6 +36,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: true,
     table: None,
+    summary: None,
 };
 
 /// Most matches listed per function in the evidence; the full count is always given.

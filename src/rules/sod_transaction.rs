@@ -36,6 +36,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Accounts("accounts"),
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Successful events with a target whose (system, action) one of the transaction rules'

@@ -31,6 +31,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Effective grant of an account whose identity is not terminated, granted more than N days

@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Account(Severity::Low),
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active account whose identity is terminated with `terminated_at < T - grace hours`.

@@ -2,8 +2,9 @@
 
 use polars::prelude::*;
 
+use super::table::Detail;
 use super::util::{days, detail, ts_text, with_thresholds};
-use super::{Freeze, RuleMeta, SeverityPolicy};
+use super::{Freeze, RuleMeta, SeverityPolicy, Summary};
 use crate::error::Result;
 use crate::resolve::Ctx;
 use crate::severity::Severity;
@@ -39,7 +40,15 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: Some(Summary::Training {
+        never: never_trained,
+    }),
 };
+
+/// A finding about someone with no qualifying completion at all (else: overdue).
+fn never_trained(d: &Detail) -> bool {
+    d.str("last_training").is_none()
+}
 
 /// Per (identity, jurisdiction) of the effective grants of identities not terminated at T:
 /// the latest qualifying completion before T, judged against the jurisdiction's interval:

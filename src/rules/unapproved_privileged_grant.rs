@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Never,
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Active grant of a privileged entitlement (it or anything it reaches is privileged) with

@@ -28,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
     freeze: Freeze::Account(Severity::Low),
     sod_exceptions: false,
     table: None,
+    summary: None,
 };
 
 /// Successful events of accounts the accounts table does not list.

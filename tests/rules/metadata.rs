@@ -1,6 +1,6 @@
 //! The rules' metadata against what the rules write, on the sample (where every rule
-//! fires): every detail key a report table or the freeze list reads is one its rule
-//! produces, every cell row fits its headers, every severity is one its policy allows.
+//! fires): every detail key a report table, a summary line or the freeze list reads is one
+//! its rule produces, every cell row fits its headers, every severity is one its policy allows.
 
 use crate::common;
 
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use permaudit::pipeline::{analyze, Inputs};
 use permaudit::rules::table::{Detail, Subject};
-use permaudit::rules::{Freeze, RuleMeta, REGISTRY};
+use permaudit::rules::{Freeze, RuleMeta, Summary, REGISTRY};
 use permaudit::severity::Severity;
 use serde_json::Value;
 
@@ -89,11 +89,12 @@ fn by_rule<'a>(findings: &'a BTreeMap<&str, Vec<Row>>) -> Vec<(&'static RuleMeta
 }
 
 #[test]
-fn report_tables_and_the_freeze_list_read_only_detail_keys_their_rule_writes() {
+fn report_tables_summaries_and_the_freeze_list_read_only_detail_keys_their_rule_writes() {
     let findings = sample_findings();
     let mut problems = Vec::new();
     for (m, rows) in by_rule(&findings) {
-        let reads_table = m.table.is_some() || matches!(m.freeze, Freeze::Accounts(_));
+        let reads_table =
+            m.table.is_some() || m.summary.is_some() || matches!(m.freeze, Freeze::Accounts(_));
         if !reads_table {
             continue;
         }
@@ -122,6 +123,12 @@ fn report_tables_and_the_freeze_list_read_only_detail_keys_their_rule_writes() {
                         t.layout.headers.len()
                     ));
                 }
+            }
+        }
+        if let Some(Summary::Training { never }) = m.summary {
+            for r in rows {
+                let json = common::detail(r);
+                never(&Detail::recording(&json, &reads));
             }
         }
         if let Freeze::Accounts(key) = m.freeze {
