@@ -172,6 +172,10 @@ impl StoredQuarantine {
     }
 }
 
+/// A partition's usage digest computed again from its input file (its stored one is
+/// damaged); the file must still hold the bytes the run hashed.
+pub type UsageFromInput<'a> = dyn Fn(&super::InputFile) -> Result<DataFrame> + 'a;
+
 /// One partition: its accounting, digest, and its rows when they were asked for.
 #[derive(Debug, Clone)]
 pub struct Partition {
@@ -188,10 +192,19 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// Reads the usage digest the load skipped (the rollup covered it, but not this time).
-    fn load_usage(&mut self, store: &super::state::Store) -> Result<()> {
+    /// Reads the usage digest the load skipped (the rollup covered it, but not this time);
+    /// a damaged one is computed again by `from_input`.
+    fn load_usage(
+        &mut self,
+        store: &super::state::Store,
+        template: &DataFrame,
+        from_input: &UsageFromInput,
+    ) -> Result<()> {
         if self.usage_skipped {
-            self.digest.usage = store.usage_of(&self.key)?;
+            self.digest.usage = match store.usage_of(&self.key, template) {
+                Some(usage) => usage,
+                None => from_input(&self.meta.file)?,
+            };
             self.usage_skipped = false;
         }
         Ok(())
@@ -419,7 +432,7 @@ pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
 }
 
 /// The digest of a partition without events: the schema of every part.
-fn empty_digest(checks: &ChainChecks) -> Result<Digest> {
+pub fn empty_digest(checks: &ChainChecks) -> Result<Digest> {
     let rows = super::loader::empty_frame(&AUDIT_EVENTS)?;
     digest(&rows, &seq_records(&rows)?, checks)
 }
@@ -589,6 +602,7 @@ pub fn rolled_usage(
     t_day: i64,
     store: &super::state::Store,
     checks: &ChainChecks,
+    from_input: &UsageFromInput,
 ) -> Result<DataFrame> {
     let before_t = |p: &Partition| p.meta.days.is_none_or(|d| d.1 < t_day);
     let eligible: std::collections::BTreeSet<String> = partitions
@@ -623,7 +637,7 @@ pub fn rolled_usage(
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
-        p.load_usage(store)?;
+        p.load_usage(store, &empty, from_input)?;
         batch.push(p.take_usage().lazy().drop(cols(["day"])));
         if batch.len() == USAGE_FOLD_BATCH {
             batch.push(rollup);
@@ -669,7 +683,7 @@ pub fn rolled_usage(
         );
     let mut later = Vec::new();
     for p in partitions.iter_mut().filter(|p| !before_t(p)) {
-        p.load_usage(store)?;
+        p.load_usage(store, &empty, from_input)?;
         later.push(p.take_usage().lazy());
     }
     Ok(concat(

@@ -700,6 +700,9 @@ pub fn load(
                     t_day,
                     store,
                     plan.checks,
+                    &|read: &InputFile| {
+                        usage_from_input(files, read, naive_tz, &known.systems, plan.checks)
+                    },
                 )?),
                 _ => None,
             };
@@ -757,8 +760,9 @@ fn load_events(
     let mut ids: Vec<&str> = systems.iter().map(String::as_str).collect();
     ids.sort_unstable();
     let systems_fp = crate::hash::sha256_hex(ids.join("\n").as_bytes());
+    let empty = events::empty_digest(plan.checks)?;
     let partitions = crate::parallel::map_in_order("partitions", files, |f| {
-        load_partition(f, naive_tz, systems, &systems_fp, plan, rows)
+        load_partition(f, naive_tz, systems, &systems_fp, plan, rows, &empty)
     })?;
     tracing::info!(
         partitions = partitions.len(),
@@ -782,6 +786,40 @@ fn load_events(
     Ok((partitions, account))
 }
 
+/// A partition's usage digest computed from its input file again (the stored one is
+/// damaged), refused if the file no longer holds the bytes the run hashed (`read`).
+fn usage_from_input(
+    files: &[SourceFile],
+    read: &InputFile,
+    naive_tz: Option<Tz>,
+    systems: &HashSet<String>,
+    checks: &ChainChecks,
+) -> Result<DataFrame> {
+    let f = files
+        .iter()
+        .find(|f| f.rel == read.path)
+        .ok_or_else(|| Error::Internal(format!("no input file for partition {}", read.path)))?;
+    // A source's file is hashed by its mapping's own read.
+    let (bytes, sha256) = match f.origin {
+        Some(_) => (Vec::new(), None),
+        None => {
+            let bytes = read_bytes(f)?;
+            let sha256 = crate::hash::sha256_hex(&bytes);
+            (bytes, Some(sha256))
+        }
+    };
+    let (rows, meta) = events::load_rows(f, &bytes, naive_tz, systems)?;
+    if sha256.unwrap_or(meta.file.sha256) != read.sha256 {
+        return Err(Error::input(
+            &f.rel,
+            "the file changed during the run (read again because its stored digest was \
+             damaged): run again",
+        ));
+    }
+    let seq = events::seq_records(&rows)?;
+    Ok(events::digest(&rows, &seq, checks)?.usage)
+}
+
 fn load_partition(
     f: &SourceFile,
     naive_tz: Option<Tz>,
@@ -789,6 +827,7 @@ fn load_partition(
     systems_fp: &str,
     plan: &EventsPlan,
     rows_wanted: &RowsWanted,
+    empty: &events::Digest,
 ) -> Result<Partition> {
     // A source's rows also depend on its mapping and settings, not only on the bytes.
     let name = match &f.origin {
@@ -802,7 +841,13 @@ fn load_partition(
         let covered =
             plan.keep_days.is_some() && store.rollup().is_some_and(|r| r.keys.contains(&key));
         store
-            .load(&key, |days| plan.wants_rows(days), rows_wanted, covered)
+            .load(
+                &key,
+                |days| plan.wants_rows(days),
+                rows_wanted,
+                covered,
+                empty,
+            )
             // The manifest lists the stored meta's file: it must be this file's bytes.
             .filter(|p| p.meta.file.sha256 == sha && p.meta.file.path == f.rel)
     };

@@ -234,13 +234,27 @@ impl Store {
     }
 
     /// A stored partition's usage digest, read on its own (memory did not keep it: the
-    /// rollup covered it, or it was just stored); a pending entry comes first.
-    pub fn usage_of(&self, key: &str) -> Result<DataFrame> {
+    /// rollup covered it, or it was just stored); a pending entry comes first. None, with a
+    /// warning naming the file, when it does not read as a usage digest (`template`'s
+    /// columns): the caller computes it again from the input, and the entry is dropped from
+    /// the state when the run commits, so that the next run stores a sound one.
+    pub fn usage_of(&self, key: &str, template: &DataFrame) -> Option<DataFrame> {
         let pending = self.pending().join(key).join("usage.parquet");
-        if pending.is_file() {
-            return read_parquet(&pending);
+        let path = if pending.is_file() {
+            pending
+        } else {
+            self.dir(key).join("usage.parquet")
+        };
+        let problem = match read_parquet(&path) {
+            Ok(df) if df.schema() == template.schema() => return Some(df),
+            Ok(_) => "unexpected columns".to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(file = %path.display(), error = %problem, "damaged usage digest: computed again from its input, dropped from the state");
+        if let Ok(mut used) = self.used.lock() {
+            used.remove(key);
         }
-        read_parquet(&self.dir(key).join("usage.parquet"))
+        None
     }
 
     /// Stores the new rollup, moved into place by [`Self::commit`].
@@ -273,6 +287,7 @@ impl Store {
         want_rows: impl Fn(Option<(i64, i64)>) -> bool,
         rows_wanted: &RowsWanted,
         skip_usage: bool,
+        template: &Digest,
     ) -> Option<Partition> {
         if !self.reuse {
             return None;
@@ -290,7 +305,7 @@ impl Store {
                 return None;
             }
         }
-        match self.load_entry(&dir, key, want_rows, rows_wanted, skip_usage) {
+        match self.load_entry(&dir, key, want_rows, rows_wanted, skip_usage, template) {
             Ok(p) => Some(p),
             Err(Miss::RowsNotStored) => None,
             Err(Miss::Damaged) => {
@@ -307,6 +322,7 @@ impl Store {
         want_rows: impl Fn(Option<(i64, i64)>) -> bool,
         rows_wanted: &RowsWanted,
         skip_usage: bool,
+        template: &Digest,
     ) -> std::result::Result<Partition, Miss> {
         use Miss::Damaged;
         let meta: PartitionMeta = open_read(&dir.join("meta.json"))
@@ -318,13 +334,20 @@ impl Store {
                 .ok()
                 .map(ParquetReader::new)
         };
-        let mut parts = Digest::PARTS.iter().map(|p| {
+        // A part whose footer names other columns than the digest's (a sound Parquet file
+        // planted or left by another version) is damage, recomputed like a truncated one.
+        let mut parts = Digest::PARTS.iter().zip(template.parts()).map(|(p, want)| {
+            let mut reader = open(p)?;
+            let columns = Schema::from_arrow_schema(reader.schema().ok()?.as_ref());
+            if columns != **want.schema() {
+                return None;
+            }
             if *p == "usage" && skip_usage {
                 // Not read (the rollup covers it), but a rebuild of the rollup may need it:
                 // a damaged file is caught now, from its footer, while the input is at hand.
-                open(p)?.num_rows().ok().map(|_| DataFrame::empty())
+                reader.num_rows().ok().map(|_| DataFrame::empty())
             } else {
-                open(p)?.finish().ok()
+                reader.finish().ok()
             }
         });
         let mut next = || parts.next().flatten().ok_or(Damaged);
