@@ -303,13 +303,33 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// Only the first problem of an entry is reported, so the steps (and the checks within
+    /// them) run in one fixed order: which problem a broken file reports stays the same.
     fn convert(
         &self,
-        raw: RawJurisdiction,
+        mut raw: RawJurisdiction,
+        span: std::ops::Range<usize>,
+    ) -> Result<Jurisdiction, ConfigError> {
+        let mut j = self.named(&mut raw, span)?;
+        self.review_periods(&mut raw, &mut j)?;
+        self.access(&mut raw, &mut j)?;
+        self.sign_in_limits(&mut raw, &mut j)?;
+        self.sharing_and_training(&mut raw, &mut j)?;
+        if let Some(refs) = raw.references {
+            j.references = self.references(refs)?;
+        }
+        Ok(j)
+    }
+
+    /// The jurisdiction with its required code and name, its regulator and timezone, and
+    /// the contract's defaults for everything else.
+    fn named(
+        &self,
+        raw: &mut RawJurisdiction,
         span: std::ops::Range<usize>,
     ) -> Result<Jurisdiction, ConfigError> {
         let file = self.file;
-        let code = raw.code.ok_or_else(|| {
+        let code = raw.code.take().ok_or_else(|| {
             file.invalid(
                 Some(self.label),
                 Some("code"),
@@ -324,7 +344,7 @@ impl Ctx<'_> {
                 format!("{:?} does not match [A-Z0-9_-]{{1,16}}", code.get_ref()),
             ));
         }
-        let name = raw.name.ok_or_else(|| {
+        let name = raw.name.take().ok_or_else(|| {
             file.invalid(
                 Some(self.label),
                 Some("name"),
@@ -335,70 +355,86 @@ impl Ctx<'_> {
         let mut j = Jurisdiction::new(code.into_inner(), self.text("name", name)?);
         j.regulator = raw
             .regulator
+            .take()
             .map(|r| self.text("regulator", r))
             .transpose()?;
-        if let Some(tz) = raw.timezone {
+        if let Some(tz) = raw.timezone.take() {
             j.timezone = file.timezone(Some(self.label), "timezone", &tz)?;
         }
+        Ok(j)
+    }
+
+    /// Grace periods, service levels and review intervals.
+    fn review_periods(
+        &self,
+        raw: &mut RawJurisdiction,
+        j: &mut Jurisdiction,
+    ) -> Result<(), ConfigError> {
         j.stale_grant_days = self.int(
             "stale_grant_days",
-            raw.stale_grant_days,
+            raw.stale_grant_days.take(),
             j.stale_grant_days,
             1,
             MAX_DAYS,
         )?;
         j.dormant_account_days = self.int(
             "dormant_account_days",
-            raw.dormant_account_days,
+            raw.dormant_account_days.take(),
             j.dormant_account_days,
             1,
             MAX_DAYS,
         )?;
         j.termination_grace_hours = self.int(
             "termination_grace_hours",
-            raw.termination_grace_hours,
+            raw.termination_grace_hours.take(),
             j.termination_grace_hours,
             0,
             MAX_HOURS,
         )?;
         j.revocation_sla_days = self.int(
             "revocation_sla_days",
-            raw.revocation_sla_days,
+            raw.revocation_sla_days.take(),
             j.revocation_sla_days,
             0,
             MAX_DAYS,
         )?;
         j.freeze_sla_hours = self.int(
             "freeze_sla_hours",
-            raw.freeze_sla_hours,
+            raw.freeze_sla_hours.take(),
             j.freeze_sla_hours,
             0,
             MAX_HOURS,
         )?;
         j.review_interval_days = self.int(
             "review_interval_days",
-            raw.review_interval_days,
+            raw.review_interval_days.take(),
             j.review_interval_days,
             1,
             MAX_DAYS,
         )?;
         j.privileged_review_interval_days = self.int(
             "privileged_review_interval_days",
-            raw.privileged_review_interval_days,
+            raw.privileged_review_interval_days.take(),
             j.privileged_review_interval_days,
             1,
             MAX_DAYS,
         )?;
+        Ok(())
+    }
+
+    /// Who may sign in, from where and when: MFA, disabled rules, login countries and the
+    /// business calendar.
+    fn access(&self, raw: &mut RawJurisdiction, j: &mut Jurisdiction) -> Result<(), ConfigError> {
         if let Some(mfa) = raw.mfa_required_for_privileged {
             j.mfa_required_for_privileged = mfa;
         }
-        if let Some(items) = raw.disabled_rules {
+        if let Some(items) = raw.disabled_rules.take() {
             j.disabled_rules = self.set("disabled_rules", items, |key, item| {
                 self.known_rule(key, item)?;
                 Ok(item.get_ref().clone())
             })?;
         }
-        if let Some(items) = raw.allowed_login_countries {
+        if let Some(items) = raw.allowed_login_countries.take() {
             j.allowed_login_countries =
                 self.set("allowed_login_countries", items, |key, item| {
                     let s = item.get_ref();
@@ -415,39 +451,52 @@ impl Ctx<'_> {
                     }
                 })?;
         }
-        if let Some(bh) = raw.business_hours {
+        if let Some(bh) = raw.business_hours.take() {
             j.business_hours = parse_business_hours(bh.get_ref())
                 .map_err(|p| self.err("business_hours", bh.span(), p))?;
         }
-        if let Some(items) = raw.business_days {
-            // An empty list is allowed: every privileged action then counts as off-hours,
-            // which is loud rather than silent.
-            let mut days = WeekdaySet::EMPTY;
-            for (i, item) in items.iter().enumerate() {
-                let key = format!("business_days[{i}]");
-                let day = parse_weekday(item.get_ref()).ok_or_else(|| {
-                    self.err(
-                        &key,
-                        item.span(),
-                        format!(
-                            "{:?} is not one of mon, tue, wed, thu, fri, sat, sun",
-                            item.get_ref()
-                        ),
-                    )
-                })?;
-                if !days.insert(day) {
-                    return Err(self.err(
-                        &key,
-                        item.span(),
-                        format!("duplicate value {:?}", item.get_ref()),
-                    ));
-                }
-            }
-            j.business_days = days;
+        if let Some(items) = raw.business_days.take() {
+            j.business_days = self.business_days(&items)?;
         }
+        Ok(())
+    }
+
+    /// The business days as a set. An empty list is allowed: every privileged action then
+    /// counts as off-hours, which is loud rather than silent.
+    fn business_days(&self, items: &[Spanned<String>]) -> Result<WeekdaySet, ConfigError> {
+        let mut days = WeekdaySet::EMPTY;
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("business_days[{i}]");
+            let day = parse_weekday(item.get_ref()).ok_or_else(|| {
+                self.err(
+                    &key,
+                    item.span(),
+                    format!(
+                        "{:?} is not one of mon, tue, wed, thu, fri, sat, sun",
+                        item.get_ref()
+                    ),
+                )
+            })?;
+            if !days.insert(day) {
+                return Err(self.err(
+                    &key,
+                    item.span(),
+                    format!("duplicate value {:?}", item.get_ref()),
+                ));
+            }
+        }
+        Ok(days)
+    }
+
+    /// Thresholds of the sign-in rules: failed logins, travel and silence.
+    fn sign_in_limits(
+        &self,
+        raw: &mut RawJurisdiction,
+        j: &mut Jurisdiction,
+    ) -> Result<(), ConfigError> {
         let threshold = self.int(
             "failed_login_threshold",
-            raw.failed_login_threshold,
+            raw.failed_login_threshold.take(),
             i64::from(j.failed_login_threshold),
             1,
             i64::from(u32::MAX),
@@ -455,26 +504,36 @@ impl Ctx<'_> {
         j.failed_login_threshold = u32::try_from(threshold).unwrap_or(u32::MAX);
         j.failed_login_window_minutes = self.int(
             "failed_login_window_minutes",
-            raw.failed_login_window_minutes,
+            raw.failed_login_window_minutes.take(),
             j.failed_login_window_minutes,
             1,
             MAX_MINUTES,
         )?;
         j.travel_hours = self.int(
             "travel_hours",
-            raw.travel_hours,
+            raw.travel_hours.take(),
             j.travel_hours,
             1,
             MAX_HOURS,
         )?;
         j.max_silence_hours = self.int(
             "max_silence_hours",
-            raw.max_silence_hours,
+            raw.max_silence_hours.take(),
             j.max_silence_hours,
             crate::time::MIN_SILENCE_HOURS,
             MAX_HOURS,
         )?;
-        if let Some(items) = raw.share_personal_data_with {
+        Ok(())
+    }
+
+    /// Personal-data sharing, security training, privileged second factors and the log
+    /// review period.
+    fn sharing_and_training(
+        &self,
+        raw: &mut RawJurisdiction,
+        j: &mut Jurisdiction,
+    ) -> Result<(), ConfigError> {
+        if let Some(items) = raw.share_personal_data_with.take() {
             j.share_personal_data_with =
                 self.set("share_personal_data_with", items, |_, item| {
                     Ok(item.get_ref().clone())
@@ -482,12 +541,12 @@ impl Ctx<'_> {
         }
         j.security_training_interval_days = self.int(
             "security_training_interval_days",
-            raw.security_training_interval_days,
+            raw.security_training_interval_days.take(),
             j.security_training_interval_days,
             1,
             MAX_DAYS,
         )?;
-        if let Some(items) = raw.security_training_courses {
+        if let Some(items) = raw.security_training_courses.take() {
             j.security_training_courses =
                 self.set("security_training_courses", items, |key, item| {
                     if item.get_ref().trim().is_empty() {
@@ -496,7 +555,7 @@ impl Ctx<'_> {
                     Ok(item.get_ref().clone())
                 })?;
         }
-        if let Some(items) = raw.allowed_mfa_methods_for_privileged {
+        if let Some(items) = raw.allowed_mfa_methods_for_privileged.take() {
             j.allowed_mfa_methods_for_privileged =
                 self.set("allowed_mfa_methods_for_privileged", items, |key, item| {
                     let m = item.get_ref();
@@ -513,23 +572,30 @@ impl Ctx<'_> {
         }
         j.log_review_days = self.int(
             "log_review_days",
-            raw.log_review_days,
+            raw.log_review_days.take(),
             j.log_review_days,
             1,
             MAX_DAYS,
         )?;
-        if let Some(refs) = raw.references {
-            for (code, citations) in refs {
-                let key = format!("references.{}", code.get_ref());
-                self.known_rule(&key, &code)?;
-                let mut list = Vec::with_capacity(citations.len());
-                for (i, c) in citations.into_iter().enumerate() {
-                    list.push(self.text(&format!("{key}[{i}]"), c)?);
-                }
-                j.references.insert(code.into_inner(), list);
+        Ok(())
+    }
+
+    /// Citations per rule code, each code a known rule and each citation non-empty.
+    fn references(
+        &self,
+        refs: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    ) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for (code, citations) in refs {
+            let key = format!("references.{}", code.get_ref());
+            self.known_rule(&key, &code)?;
+            let mut list = Vec::with_capacity(citations.len());
+            for (i, c) in citations.into_iter().enumerate() {
+                list.push(self.text(&format!("{key}[{i}]"), c)?);
             }
+            out.insert(code.into_inner(), list);
         }
-        Ok(j)
+        Ok(out)
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, Decision, Item, Returned, Source, Stored, Verdict, RETURNED_DIR};
-use super::packets::{read_packet, Contents};
+use super::packets::{read_packet, Contents, FormulaCell, Row};
 use crate::error::{Error, Result};
 use crate::findings::neutralise;
 use crate::fs_guard::{self, Links};
@@ -117,8 +117,8 @@ fn check_file(
     seen: &mut HashMap<String, String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Accepted> {
-    // Problems of this file go to `mine` first, so the closure below does not hold the
-    // caller's list; they are appended on every return path.
+    // Problems of this file go to `mine` first: the checks stop on whether this file has
+    // any, whatever earlier files had. They are appended on every return path.
     let mut mine: Vec<Problem> = Vec::new();
     let accepted = check_rows(stored, items, name, bytes, seen, &mut mine);
     problems.extend(mine);
@@ -133,172 +133,17 @@ fn check_rows(
     seen: &mut HashMap<String, String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Accepted> {
-    let mk = |line: Option<usize>, kind: ProblemKind, message: String| Problem {
-        file: name.to_string(),
-        line,
-        kind,
-        message,
+    let mut check = FileCheck {
+        stored,
+        items,
+        name,
+        problems,
     };
-    let Contents { rows, formulas } = match read_packet(&bytes) {
-        Ok(c) => c,
-        Err(e) => {
-            problems.push(mk(None, ProblemKind::Unreadable, e));
-            return None;
-        }
-    };
-    let header: Vec<&String> = rows
-        .first()
-        .map(|r| r.cells.keys().collect())
-        .unwrap_or_default();
-    for c in ["item_id", "reviewer_id", "decision"] {
-        if !rows.is_empty() && !header.iter().any(|h| h.as_str() == c) {
-            problems.push(mk(
-                None,
-                ProblemKind::MissingColumn,
-                format!("no column {c}"),
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return None;
-    }
-    // A formula's value is whatever the workbook cached, or nothing: a revoke computed by a
-    // formula would read as undecided. Only typed values are decisions, wherever they are.
-    for f in &formulas {
-        let column = f
-            .column
-            .as_deref()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
-        problems.push(mk(
-            Some(f.line),
-            ProblemKind::Formula,
-            format!(
-                "sheet {:?}, cell {}{column} holds the formula {:?}; type the value instead",
-                f.sheet,
-                f.cell,
-                excerpt(&format!("={}", f.formula.trim_start_matches('=')))
-            ),
-        ));
-    }
-    // The packet names its reviewer in every row; the first row's is the packet's.
-    let mut reviewers: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.cells.get("reviewer_id"))
-        .map(|s| s.as_str())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let Some(&reviewer) = reviewers.first() else {
-        problems.push(mk(
-            None,
-            ProblemKind::NoReviewer,
-            "the packet names no reviewer (column reviewer_id is empty)".to_string(),
-        ));
-        return None;
-    };
-    reviewers.sort_unstable();
-    reviewers.dedup();
-    if reviewers.len() > 1 {
-        problems.push(mk(
-            None,
-            ProblemKind::MixedReviewers,
-            format!("rows name several reviewers: {}", reviewers.join(", ")),
-        ));
-    }
-    if !stored
-        .campaign
-        .packets
-        .iter()
-        .any(|p| p.reviewer_id == reviewer)
-    {
-        problems.push(mk(
-            None,
-            ProblemKind::UnknownReviewer,
-            format!(
-                "{reviewer} has no packet in campaign {}",
-                stored.campaign.campaign_id
-            ),
-        ));
-        return None;
-    }
-
-    let mut decisions = Vec::new();
-    for row in &rows {
-        let line = Some(row.line);
-        let get = |c: &str| row.cells.get(c).map(String::as_str).unwrap_or_default();
-        let id = get("item_id");
-        let Some(item) = items.get(id) else {
-            problems.push(mk(
-                line,
-                ProblemKind::UnknownItem,
-                format!(
-                    "item {id:?} is not in campaign {}",
-                    stored.campaign.campaign_id
-                ),
-            ));
-            continue;
-        };
-        let foreign = item.reviewer_id.as_deref() != Some(reviewer);
-        if foreign {
-            problems.push(mk(
-                line,
-                ProblemKind::NotAssigned,
-                format!(
-                    "item {id} is assigned to {}, not to {reviewer}",
-                    item.reviewer_id.as_deref().unwrap_or("nobody (unassigned)")
-                ),
-            ));
-        }
-        for (col, expected) in item.packet_fields() {
-            // A foreign row's reviewer columns differ by definition: one problem is enough.
-            if foreign && matches!(col, "reviewer_id" | "reviewer_name") {
-                continue;
-            }
-            if let Some(cell) = row.cells.get(col) {
-                if !unchanged(cell, &expected) {
-                    problems.push(mk(
-                        line,
-                        ProblemKind::ChangedField,
-                        format!("item {id}: {col} was {expected:?}, the packet says {cell:?}"),
-                    ));
-                }
-            }
-        }
-        if let Some(first) = seen.insert(id.to_string(), format!("{name}:{}", row.line)) {
-            problems.push(mk(
-                line,
-                ProblemKind::Duplicate,
-                format!("item {id} is already decided in this batch at {first}"),
-            ));
-        }
-        let typed = get("decision").trim();
-        let verdict = match typed.to_ascii_lowercase().as_str() {
-            "" => None,
-            "keep" => Some(Verdict::Keep),
-            "revoke" => Some(Verdict::Revoke),
-            _ => {
-                let what = if typed.starts_with(['=', '+', '-', '@']) {
-                    "looks like a spreadsheet formula, not"
-                } else {
-                    "is not"
-                };
-                problems.push(mk(
-                    line,
-                    ProblemKind::BadDecision,
-                    format!(
-                        "item {id}: decision {:?} {what} keep, revoke or empty (undecided)",
-                        excerpt(typed)
-                    ),
-                ));
-                None
-            }
-        };
-        let comment = Some(get("comment").trim().to_string()).filter(|c| !c.is_empty());
-        if let Some(v) = verdict {
-            decisions.push((id.to_string(), v, comment));
-        }
-    }
-    if !problems.is_empty() {
+    let Contents { rows, formulas } = check.contents(&bytes)?;
+    check.formulas(&formulas);
+    let reviewer = check.reviewer(&rows)?;
+    let decisions = check.decisions(&rows, reviewer, seen);
+    if !check.problems.is_empty() {
         return None;
     }
     Some(Accepted {
@@ -309,6 +154,208 @@ fn check_rows(
         rows: rows.len(),
         decisions,
     })
+}
+
+/// One file being checked: what it is checked against, and its problems so far.
+struct FileCheck<'a> {
+    stored: &'a Stored,
+    items: &'a HashMap<&'a str, &'a Item>,
+    name: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl FileCheck<'_> {
+    fn push(&mut self, line: Option<usize>, kind: ProblemKind, message: String) {
+        self.problems.push(Problem {
+            file: self.name.to_string(),
+            line,
+            kind,
+            message,
+        });
+    }
+
+    /// The packet's rows and formulas, when it reads and has the columns a decision needs.
+    fn contents(&mut self, bytes: &[u8]) -> Option<Contents> {
+        let contents = match read_packet(bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                self.push(None, ProblemKind::Unreadable, e);
+                return None;
+            }
+        };
+        let header: Vec<&String> = contents
+            .rows
+            .first()
+            .map(|r| r.cells.keys().collect())
+            .unwrap_or_default();
+        for c in ["item_id", "reviewer_id", "decision"] {
+            if !contents.rows.is_empty() && !header.iter().any(|h| h.as_str() == c) {
+                self.push(None, ProblemKind::MissingColumn, format!("no column {c}"));
+            }
+        }
+        self.problems.is_empty().then_some(contents)
+    }
+
+    /// A formula's value is whatever the workbook cached, or nothing: a revoke computed by a
+    /// formula would read as undecided. Only typed values are decisions, wherever they are.
+    fn formulas(&mut self, formulas: &[FormulaCell]) {
+        for f in formulas {
+            let column = f
+                .column
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            self.push(
+                Some(f.line),
+                ProblemKind::Formula,
+                format!(
+                    "sheet {:?}, cell {}{column} holds the formula {:?}; type the value instead",
+                    f.sheet,
+                    f.cell,
+                    excerpt(&format!("={}", f.formula.trim_start_matches('=')))
+                ),
+            );
+        }
+    }
+
+    /// The packet names its reviewer in every row; the first row's is the packet's, and
+    /// must have a packet in the campaign.
+    fn reviewer<'r>(&mut self, rows: &'r [Row]) -> Option<&'r str> {
+        let mut reviewers: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.cells.get("reviewer_id"))
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let Some(&reviewer) = reviewers.first() else {
+            self.push(
+                None,
+                ProblemKind::NoReviewer,
+                "the packet names no reviewer (column reviewer_id is empty)".to_string(),
+            );
+            return None;
+        };
+        reviewers.sort_unstable();
+        reviewers.dedup();
+        if reviewers.len() > 1 {
+            self.push(
+                None,
+                ProblemKind::MixedReviewers,
+                format!("rows name several reviewers: {}", reviewers.join(", ")),
+            );
+        }
+        if !self
+            .stored
+            .campaign
+            .packets
+            .iter()
+            .any(|p| p.reviewer_id == reviewer)
+        {
+            let message = format!(
+                "{reviewer} has no packet in campaign {}",
+                self.stored.campaign.campaign_id
+            );
+            self.push(None, ProblemKind::UnknownReviewer, message);
+            return None;
+        }
+        Some(reviewer)
+    }
+
+    /// The decisions typed in the rows, every row checked against its campaign item.
+    fn decisions(
+        &mut self,
+        rows: &[Row],
+        reviewer: &str,
+        seen: &mut HashMap<String, String>,
+    ) -> Vec<(String, Verdict, Option<String>)> {
+        let mut decisions = Vec::new();
+        for row in rows {
+            let Some(verdict) = self.row(row, reviewer, seen) else {
+                continue;
+            };
+            let get = |c: &str| row.cells.get(c).map(String::as_str).unwrap_or_default();
+            let comment = Some(get("comment").trim().to_string()).filter(|c| !c.is_empty());
+            decisions.push((get("item_id").to_string(), verdict, comment));
+        }
+        decisions
+    }
+
+    /// Checks one row; returns its verdict when it has one (an empty decision is none).
+    fn row(
+        &mut self,
+        row: &Row,
+        reviewer: &str,
+        seen: &mut HashMap<String, String>,
+    ) -> Option<Verdict> {
+        let line = Some(row.line);
+        let get = |c: &str| row.cells.get(c).map(String::as_str).unwrap_or_default();
+        let id = get("item_id");
+        let campaign_id = &self.stored.campaign.campaign_id;
+        let items = self.items;
+        let Some(item) = items.get(id) else {
+            let message = format!("item {id:?} is not in campaign {campaign_id}");
+            self.push(line, ProblemKind::UnknownItem, message);
+            return None;
+        };
+        let foreign = item.reviewer_id.as_deref() != Some(reviewer);
+        if foreign {
+            self.push(
+                line,
+                ProblemKind::NotAssigned,
+                format!(
+                    "item {id} is assigned to {}, not to {reviewer}",
+                    item.reviewer_id.as_deref().unwrap_or("nobody (unassigned)")
+                ),
+            );
+        }
+        for (col, expected) in item.packet_fields() {
+            // A foreign row's reviewer columns differ by definition: one problem is enough.
+            if foreign && matches!(col, "reviewer_id" | "reviewer_name") {
+                continue;
+            }
+            if let Some(cell) = row.cells.get(col) {
+                if !unchanged(cell, &expected) {
+                    self.push(
+                        line,
+                        ProblemKind::ChangedField,
+                        format!("item {id}: {col} was {expected:?}, the packet says {cell:?}"),
+                    );
+                }
+            }
+        }
+        if let Some(first) = seen.insert(id.to_string(), format!("{}:{}", self.name, row.line)) {
+            self.push(
+                line,
+                ProblemKind::Duplicate,
+                format!("item {id} is already decided in this batch at {first}"),
+            );
+        }
+        self.verdict(line, id, get("decision").trim())
+    }
+
+    fn verdict(&mut self, line: Option<usize>, id: &str, typed: &str) -> Option<Verdict> {
+        match typed.to_ascii_lowercase().as_str() {
+            "" => None,
+            "keep" => Some(Verdict::Keep),
+            "revoke" => Some(Verdict::Revoke),
+            _ => {
+                let what = if typed.starts_with(['=', '+', '-', '@']) {
+                    "looks like a spreadsheet formula, not"
+                } else {
+                    "is not"
+                };
+                self.push(
+                    line,
+                    ProblemKind::BadDecision,
+                    format!(
+                        "item {id}: decision {:?} {what} keep, revoke or empty (undecided)",
+                        excerpt(typed)
+                    ),
+                );
+                None
+            }
+        }
+    }
 }
 
 /// At most 80 characters of a hostile value, for a message.

@@ -89,13 +89,26 @@ fn risk_rank(e: Expr) -> Expr {
 /// exceeded by the granted entitlement or a permission of its closure (not the roles in
 /// between).
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
+    let grants = graded_grants(ctx)?;
+    let exceeding = exceeding(carriers(ctx, grants.clone())?);
+    findings(grants, exceeding)
+}
+
+/// The key what exceeds a grade is worked out on: the entitlement and the grade's rank.
+fn ent_key() -> [Expr; 3] {
+    [col("system_id"), col("entitlement_id"), col("max_rank")]
+}
+
+/// Effective grants of non-terminated identities whose job function is graded, with the
+/// grade (`max_risk`, `max_rank`).
+fn graded_grants(ctx: &Ctx) -> Result<LazyFrame> {
     let jf = &ctx.policy.grading.job_functions;
     let grading = df!(
         "job_function" => jf.keys().cloned().collect::<Vec<String>>(),
         "max_risk" => jf.values().map(|r| r.as_str().to_string()).collect::<Vec<String>>(),
         "max_rank" => jf.values().map(|r| r.rank()).collect::<Vec<i32>>(),
     )?;
-    let grants = ctx
+    Ok(ctx
         .grants
         .clone()
         .lazy()
@@ -121,14 +134,16 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         )
         // Materialised once: the entitlements granted and the final frame both read it.
         .collect()?
-        .lazy();
+        .lazy())
+}
 
+/// Per (entitlement, rank) granted, what carries risk: the entitlement itself and every
+/// permission of its closure, each with its path and `carrier_rank`.
+fn carriers(ctx: &Ctx, grants: LazyFrame) -> Result<LazyFrame> {
     // What exceeds a grade depends only on the entitlement and the grade's rank, so it is
     // worked out once per (entitlement, rank) rather than per grant: millions of grants
     // share a few thousand of those.
-    let ent_key = || [col("system_id"), col("entitlement_id"), col("max_rank")];
     let granted = grants
-        .clone()
         .select([
             col("system_id"),
             col("entitlement_id"),
@@ -178,7 +193,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("path").alias("carrier_path"),
         ]);
     // A granted permission is also its own closure: keep one row, the grant's own.
-    let carriers = concat([own, through_closure], UnionArgs::default())?
+    Ok(concat([own, through_closure], UnionArgs::default())?
         .unique_stable(
             Some(cols([
                 "system_id",
@@ -188,9 +203,13 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ])),
             UniqueKeepStrategy::First,
         )
-        .with_column(risk_rank(col("carrier_risk")).alias("carrier_rank"));
+        .with_column(risk_rank(col("carrier_risk")).alias("carrier_rank")))
+}
 
-    let exceeding = carriers
+/// Per (entitlement, rank), the carriers above the rank, riskiest first: their count, the
+/// riskiest one and at most MAX_SHOWN of them.
+fn exceeding(carriers: LazyFrame) -> LazyFrame {
+    carriers
         .filter(col("carrier_rank").gt(col("max_rank")))
         .sort_by_exprs(
             [
@@ -225,8 +244,11 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
                 .alias("highest_risk_entitlement_id"),
             col("carrier_path").first().alias("highest_risk_path"),
             col("carrier").head(Some(MAX_SHOWN)).alias("exceeding"),
-        ]);
+        ])
+}
 
+/// One finding per graded grant whose (entitlement, rank) has carriers above the grade.
+fn findings(grants: LazyFrame, exceeding: LazyFrame) -> Result<DataFrame> {
     Ok(grants
         .join(
             exceeding,

@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use super::json::{self, Member};
 use super::sod_conflict::{
-    covering_groups, distinct_sorted, match_functions, sod_frames, MAX_MATCHES,
+    covering_groups, distinct_sorted, match_functions, sod_frames, SodFrames, MAX_MATCHES,
 };
 use super::util::{pair_in, success, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
@@ -64,8 +64,19 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
-    let events = ctx
-        .window_events
+    let matches = matches(ctx, &sod)?;
+    let conflicts = conflicts(matches.clone(), &sod);
+    evidence(ctx, matches, conflicts)
+}
+
+/// The key of a group.
+fn group() -> Vec<Expr> {
+    vec![col("sod_rule_id"), col("identity_id"), col("target_id")]
+}
+
+/// Successful window events of an identity's accounts on a target, one row each.
+fn events(ctx: &Ctx) -> LazyFrame {
+    ctx.window_events
         .clone()
         .lazy()
         .filter(
@@ -86,17 +97,21 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("target_id").cast(DataType::String),
             col("jurisdiction"),
             col("identity").alias("identity_id"),
-        ]);
+        ])
+}
+
+/// Every event with each function it matches, kept only for the groups whose events
+/// cover every function of their rule, in event order.
+fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
     // Used three times below; computed once.
-    let matches = match_functions(events, "action", sod.patterns.clone(), &["_row"])?
+    let matches = match_functions(events(ctx), "action", sod.patterns.clone(), &["_row"])?
         .collect()?
         .lazy();
-    let group = [col("sod_rule_id"), col("identity_id"), col("target_id")];
-    // Most (identity, target) pairs see one function only; the evidence below is built
-    // for the groups that cover every function of their rule, the only ones that fire.
+    // Most (identity, target) pairs see one function only; the evidence is built for the
+    // groups that cover every function of their rule, the only ones that fire.
     let covering = matches
         .clone()
-        .group_by(group.clone())
+        .group_by(group())
         .agg([col("fidx")
             .n_unique()
             .cast(DataType::Int64)
@@ -108,24 +123,22 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("covered").eq(col("n_functions")))
-        .select(group.clone());
-    let matches = matches
-        .join(
-            covering,
-            group.clone(),
-            group.clone(),
-            JoinArgs::new(JoinType::Semi),
-        )
+        .select(group());
+    Ok(matches
+        .join(covering, group(), group(), JoinArgs::new(JoinType::Semi))
         // A group keeps its rows' order: sorted once here rather than in every group.
         .sort(
             ["ts", "event_id", "system_id"],
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .collect()?
-        .lazy();
+        .lazy())
+}
 
+/// The groups that cover every function of their rule, one row per group, with each
+/// function's events (at most MAX_MATCHES listed) as evidence.
+fn conflicts(matches: LazyFrame, sod: &SodFrames) -> LazyFrame {
     let per_function = matches
-        .clone()
         .group_by([
             col("sod_rule_id"),
             col("identity_id"),
@@ -148,10 +161,10 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             .alias("events"),
         ])
         .with_column(json::list("events"));
-    let conflicts = covering_groups(
+    covering_groups(
         per_function,
-        &sod,
-        group.to_vec(),
+        sod,
+        group(),
         vec![
             Member::Value(col("function")),
             Member::Value(col("patterns")),
@@ -160,18 +173,21 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             Member::Value(col("last_ts")),
             Member::Json("events", col("events")),
         ],
-    );
-    // Every account whose matching events make up the finding (for the freeze list), and
-    // the jurisdictions they were performed in.
+    )
+}
+
+/// One finding per conflict and jurisdiction of its events, with the accounts that
+/// performed them (for the freeze list) and the jurisdictions involved.
+fn evidence(ctx: &Ctx, matches: LazyFrame, conflicts: LazyFrame) -> Result<DataFrame> {
     let accounts = distinct_sorted(
         matches.clone(),
-        &group,
+        &group(),
         &["system_id", "account_id"],
         "accounts",
     );
     let involved = distinct_sorted(
         matches.clone(),
-        &group,
+        &group(),
         &["jurisdiction"],
         "jurisdictions_involved",
     );
@@ -184,19 +200,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         ])
         .unique_stable(None, UniqueKeepStrategy::First);
 
-    let out = conflicts
-        .join(
-            accounts,
-            group.clone(),
-            group.clone(),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            involved,
-            group.clone(),
-            group.clone(),
-            JoinArgs::new(JoinType::Inner),
-        )
+    Ok(conflicts
+        .join(accounts, group(), group(), JoinArgs::new(JoinType::Inner))
+        .join(involved, group(), group(), JoinArgs::new(JoinType::Inner))
         // One detail per group, encoded before the group meets its jurisdictions.
         .select([
             col("sod_rule_id"),
@@ -217,8 +223,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         ])
         .join(
             finding_rows,
-            group.clone(),
-            group,
+            group(),
+            group(),
             JoinArgs::new(JoinType::Inner),
         )
         .select([
@@ -234,8 +240,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ["sod_rule_id", "identity_id", "target_id", "jurisdiction"],
             SortMultipleOptions::default(),
         )
-        .collect()?;
-    Ok(out)
+        .collect()?)
 }
 
 fn empty() -> DataFrame {

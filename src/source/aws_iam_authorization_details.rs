@@ -292,6 +292,35 @@ impl Out<'_> {
     }
 }
 
+/// The entries of every page, by list.
+#[derive(Default)]
+struct Entries<'a> {
+    users: Vec<Entry<'a>>,
+    groups: Vec<Entry<'a>>,
+    roles: Vec<Entry<'a>>,
+    policies: Vec<Entry<'a>>,
+}
+
+impl Entries<'_> {
+    /// AWS managed policies (`arn:aws:iam::aws:policy/...`) belong to no account: they are
+    /// roles of every account the export describes.
+    fn accounts(&self) -> BTreeSet<String> {
+        self.users
+            .iter()
+            .chain(&self.groups)
+            .chain(&self.roles)
+            .chain(&self.policies)
+            .filter_map(|e| e.account.clone())
+            .filter(|a| a != "aws")
+            .collect()
+    }
+}
+
+/// `CreateDate` of the managed policies, by ARN.
+type PolicyCreated = HashMap<String, Option<String>>;
+/// `CreateDate` of the groups, by (account, group name).
+type GroupCreated = HashMap<(Option<String>, String), Option<String>>;
+
 fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
     let mut out = Out {
         rows: Vec::new(),
@@ -299,196 +328,216 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
         entitlements: HashSet::new(),
         edges: HashSet::new(),
     };
-    let mut users = Vec::new();
-    let mut groups = Vec::new();
-    let mut roles = Vec::new();
-    let mut policies = Vec::new();
-    for (file, export) in files.iter().enumerate() {
-        for (pos, item) in &export.items {
-            let v = match item {
-                Item::Record(v) => v,
-                Item::Bad { raw, reason } => {
-                    out.rows.push(Emitted {
-                        file,
-                        pos: *pos,
-                        outcome: Outcome::Bad(KIND.tables[0], reason.clone()),
-                        raw: raw.clone(),
-                    });
-                    continue;
-                }
-            };
-            let page = From {
-                file,
-                pos: *pos,
-                raw: v.to_string(),
-            };
-            if !LISTS.iter().any(|l| v.get(l).is_some()) {
-                out.emit(&page, Outcome::Skip(NOT_A_PAGE));
-                continue;
-            }
-            let mut n = 0;
-            for (list, into) in [
-                ("UserDetailList", &mut users),
-                ("GroupDetailList", &mut groups),
-                ("RoleDetailList", &mut roles),
-                ("Policies", &mut policies),
-            ] {
-                if let Some(Value::Array(a)) = v.get(list) {
-                    n += a.len();
-                    into.extend(a.iter().map(|e| entry(file, *pos, e)));
-                }
-            }
-            if n == 0 {
-                out.emit(&page, Outcome::Skip(EMPTY_PAGE));
-            }
-        }
-    }
-
-    // AWS managed policies (`arn:aws:iam::aws:policy/...`) belong to no account: they are
-    // roles of every account the export describes.
-    let accounts: BTreeSet<String> = users
-        .iter()
-        .chain(&groups)
-        .chain(&roles)
-        .chain(&policies)
-        .filter_map(|e| e.account.clone())
-        .filter(|a| a != "aws")
-        .collect();
-    let mut created_of_policy: HashMap<String, Option<String>> = HashMap::new();
-
-    for (list, kind) in [(&users, "human"), (&roles, "service")] {
-        let name_key = if kind == "human" {
-            "UserName"
-        } else {
-            "RoleName"
-        };
-        for e in list {
-            let outcome = match (out.system(e.account.as_deref()), text(e.v, name_key)) {
-                (Err(err), _) => Outcome::Bad(Table::Accounts, err),
-                (_, None) => Outcome::Bad(Table::Accounts, format!("entry without {name_key}")),
-                (Ok(sys), Some(name)) => Outcome::Row(
-                    Row::new(Table::Accounts)
-                        .set("system_id", Some(sys))
-                        .set("account_id", Some(name))
-                        .set("account_type", Some(kind.to_string()))
-                        // Listed means it exists; whether it can sign in is the credential
-                        // report's to tell.
-                        .set("status", Some("active".to_string()))
-                        .set("created_at", text(e.v, "CreateDate")),
-                ),
-            };
-            out.emit(&e.from, outcome);
-        }
-    }
-
-    for p in &policies {
-        let Some(name) = text(p.v, "PolicyName") else {
-            out.emit(
-                &p.from,
-                Outcome::Bad(Table::Entitlements, "policy without PolicyName".into()),
-            );
-            continue;
-        };
-        if let Some(arn) = text(p.v, "Arn") {
-            created_of_policy.insert(arn, text(p.v, "CreateDate"));
-        }
-        let id = format!("policy:{name}");
-        let doc = default_document(p.v);
-        let systems: Vec<Result<String, String>> = match p.account.as_deref() {
-            // An export of policies alone names no account: the template decides (a
-            // fixed system id takes them; one with `{account}` quarantines them).
-            Some("aws") if accounts.is_empty() => vec![out.system(None)],
-            Some("aws") => accounts.iter().map(|a| out.system(Some(a))).collect(),
-            a => vec![out.system(a)],
-        };
-        for sys in systems {
-            match sys {
-                Ok(sys) => out.policy(&p.from, &sys, &id, &name, doc.clone()),
-                Err(e) => out.emit(&p.from, Outcome::Bad(Table::Entitlements, e)),
-            }
-        }
-    }
-
-    let mut group_created: HashMap<(Option<String>, String), Option<String>> = HashMap::new();
-    for g in &groups {
-        let system = out.system(g.account.as_deref());
-        let (Ok(sys), Some(name)) = (&system, text(g.v, "GroupName")) else {
-            let reason = match &system {
-                Err(e) => e.clone(),
-                Ok(_) => "group without GroupName".into(),
-            };
-            out.emit(&g.from, Outcome::Bad(Table::Entitlements, reason));
-            continue;
-        };
-        group_created.insert((g.account.clone(), name.clone()), text(g.v, "CreateDate"));
-        let id = format!("group:{name}");
-        out.entitlement(&g.from, sys, &id, "role", &name);
-        for a in array(g.v, "AttachedManagedPolicies") {
-            if let Some(pid) = attached(&mut out, &g.from, sys, &a) {
-                out.edge(&g.from, sys, &id, &pid);
-            }
-        }
-        for ip in array(g.v, "GroupPolicyList") {
-            if let Some(pid) = inline(&mut out, &g.from, sys, "group", &name, &ip) {
-                out.edge(&g.from, sys, &id, &pid);
-            }
-        }
-    }
-
-    for (list, what, name_key, inline_key) in [
-        (&users, "user", "UserName", "UserPolicyList"),
-        (&roles, "role", "RoleName", "RolePolicyList"),
-    ] {
-        for e in list {
-            let system = out.system(e.account.as_deref());
-            let Some(name) = text(e.v, name_key) else {
-                // Already quarantined as an account.
-                continue;
-            };
-            let principal = format!("{what}/{name}");
-            let created = text(e.v, "CreateDate");
-            let account = e.account.as_deref();
-            if what == "user" {
-                for g in array(e.v, "GroupList") {
-                    let Some(group) = g.as_str() else { continue };
-                    let gc = group_created
-                        .get(&(e.account.clone(), group.to_string()))
-                        .cloned()
-                        .flatten();
-                    let ent = format!("group:{group}");
-                    if let Ok(sys) = &system {
-                        out.entitlement(&e.from, sys, &ent, "role", group);
-                    }
-                    let at = later(created.clone(), gc);
-                    out.grant(&e.from, &system, account, &principal, &ent, at);
-                }
-            }
-            for a in array(e.v, "AttachedManagedPolicies") {
-                let Ok(sys) = &system else {
-                    out.grant(&e.from, &system, account, &principal, "-", None);
-                    continue;
-                };
-                let Some(ent) = attached(&mut out, &e.from, sys, &a) else {
-                    continue;
-                };
-                let pc = text(&a, "PolicyArn")
-                    .and_then(|arn| created_of_policy.get(&arn).cloned())
-                    .flatten();
-                let at = later(created.clone(), pc);
-                out.grant(&e.from, &system, account, &principal, &ent, at);
-            }
-            for ip in array(e.v, inline_key) {
-                let Ok(sys) = &system else {
-                    out.grant(&e.from, &system, account, &principal, "-", None);
-                    continue;
-                };
-                if let Some(ent) = inline(&mut out, &e.from, sys, what, &name, &ip) {
-                    out.grant(&e.from, &system, account, &principal, &ent, created.clone());
-                }
-            }
-        }
-    }
+    let entries = out.pages(files);
+    out.accounts(&entries);
+    let policy_created = out.policies(&entries);
+    let group_created = out.groups(&entries.groups);
+    out.grants(&entries, &group_created, &policy_created);
     out.rows
+}
+
+impl Out<'_> {
+    /// Every page's entries, merged; records that are no page are skipped.
+    fn pages<'a>(&mut self, files: &'a [Export]) -> Entries<'a> {
+        let mut entries = Entries::default();
+        for (file, export) in files.iter().enumerate() {
+            for (pos, item) in &export.items {
+                let v = match item {
+                    Item::Record(v) => v,
+                    Item::Bad { raw, reason } => {
+                        self.rows.push(Emitted {
+                            file,
+                            pos: *pos,
+                            outcome: Outcome::Bad(KIND.tables[0], reason.clone()),
+                            raw: raw.clone(),
+                        });
+                        continue;
+                    }
+                };
+                let page = From {
+                    file,
+                    pos: *pos,
+                    raw: v.to_string(),
+                };
+                if !LISTS.iter().any(|l| v.get(l).is_some()) {
+                    self.emit(&page, Outcome::Skip(NOT_A_PAGE));
+                    continue;
+                }
+                let mut n = 0;
+                for (list, into) in [
+                    ("UserDetailList", &mut entries.users),
+                    ("GroupDetailList", &mut entries.groups),
+                    ("RoleDetailList", &mut entries.roles),
+                    ("Policies", &mut entries.policies),
+                ] {
+                    if let Some(Value::Array(a)) = v.get(list) {
+                        n += a.len();
+                        into.extend(a.iter().map(|e| entry(file, *pos, e)));
+                    }
+                }
+                if n == 0 {
+                    self.emit(&page, Outcome::Skip(EMPTY_PAGE));
+                }
+            }
+        }
+        entries
+    }
+
+    /// Users and roles as accounts.
+    fn accounts(&mut self, entries: &Entries) {
+        for (list, kind) in [(&entries.users, "human"), (&entries.roles, "service")] {
+            let name_key = if kind == "human" {
+                "UserName"
+            } else {
+                "RoleName"
+            };
+            for e in list {
+                let outcome = match (self.system(e.account.as_deref()), text(e.v, name_key)) {
+                    (Err(err), _) => Outcome::Bad(Table::Accounts, err),
+                    (_, None) => Outcome::Bad(Table::Accounts, format!("entry without {name_key}")),
+                    (Ok(sys), Some(name)) => Outcome::Row(
+                        Row::new(Table::Accounts)
+                            .set("system_id", Some(sys))
+                            .set("account_id", Some(name))
+                            .set("account_type", Some(kind.to_string()))
+                            // Listed means it exists; whether it can sign in is the
+                            // credential report's to tell.
+                            .set("status", Some("active".to_string()))
+                            .set("created_at", text(e.v, "CreateDate")),
+                    ),
+                };
+                self.emit(&e.from, outcome);
+            }
+        }
+    }
+
+    /// Managed policies as roles of their account's system (an AWS managed one: of every
+    /// account's), with what they allow.
+    fn policies(&mut self, entries: &Entries) -> PolicyCreated {
+        let accounts = entries.accounts();
+        let mut created = PolicyCreated::new();
+        for p in &entries.policies {
+            let Some(name) = text(p.v, "PolicyName") else {
+                self.emit(
+                    &p.from,
+                    Outcome::Bad(Table::Entitlements, "policy without PolicyName".into()),
+                );
+                continue;
+            };
+            if let Some(arn) = text(p.v, "Arn") {
+                created.insert(arn, text(p.v, "CreateDate"));
+            }
+            let id = format!("policy:{name}");
+            let doc = default_document(p.v);
+            let systems: Vec<Result<String, String>> = match p.account.as_deref() {
+                // An export of policies alone names no account: the template decides (a
+                // fixed system id takes them; one with `{account}` quarantines them).
+                Some("aws") if accounts.is_empty() => vec![self.system(None)],
+                Some("aws") => accounts.iter().map(|a| self.system(Some(a))).collect(),
+                a => vec![self.system(a)],
+            };
+            for sys in systems {
+                match sys {
+                    Ok(sys) => self.policy(&p.from, &sys, &id, &name, doc.clone()),
+                    Err(e) => self.emit(&p.from, Outcome::Bad(Table::Entitlements, e)),
+                }
+            }
+        }
+        created
+    }
+
+    /// Groups as roles, with edges to their attached and inline policies.
+    fn groups(&mut self, groups: &[Entry]) -> GroupCreated {
+        let mut created = GroupCreated::new();
+        for g in groups {
+            let system = self.system(g.account.as_deref());
+            let (Ok(sys), Some(name)) = (&system, text(g.v, "GroupName")) else {
+                let reason = match &system {
+                    Err(e) => e.clone(),
+                    Ok(_) => "group without GroupName".into(),
+                };
+                self.emit(&g.from, Outcome::Bad(Table::Entitlements, reason));
+                continue;
+            };
+            created.insert((g.account.clone(), name.clone()), text(g.v, "CreateDate"));
+            let id = format!("group:{name}");
+            self.entitlement(&g.from, sys, &id, "role", &name);
+            for a in array(g.v, "AttachedManagedPolicies") {
+                if let Some(pid) = attached(self, &g.from, sys, &a) {
+                    self.edge(&g.from, sys, &id, &pid);
+                }
+            }
+            for ip in array(g.v, "GroupPolicyList") {
+                if let Some(pid) = inline(self, &g.from, sys, "group", &name, &ip) {
+                    self.edge(&g.from, sys, &id, &pid);
+                }
+            }
+        }
+        created
+    }
+
+    /// The grants of users and roles: a user's groups, and every principal's attached and
+    /// inline policies.
+    fn grants(
+        &mut self,
+        entries: &Entries,
+        group_created: &GroupCreated,
+        policy_created: &PolicyCreated,
+    ) {
+        for (list, what, name_key, inline_key) in [
+            (&entries.users, "user", "UserName", "UserPolicyList"),
+            (&entries.roles, "role", "RoleName", "RolePolicyList"),
+        ] {
+            for e in list {
+                let system = self.system(e.account.as_deref());
+                let Some(name) = text(e.v, name_key) else {
+                    // Already quarantined as an account.
+                    continue;
+                };
+                let principal = format!("{what}/{name}");
+                let created = text(e.v, "CreateDate");
+                let account = e.account.as_deref();
+                if what == "user" {
+                    for g in array(e.v, "GroupList") {
+                        let Some(group) = g.as_str() else { continue };
+                        let gc = group_created
+                            .get(&(e.account.clone(), group.to_string()))
+                            .cloned()
+                            .flatten();
+                        let ent = format!("group:{group}");
+                        if let Ok(sys) = &system {
+                            self.entitlement(&e.from, sys, &ent, "role", group);
+                        }
+                        let at = later(created.clone(), gc);
+                        self.grant(&e.from, &system, account, &principal, &ent, at);
+                    }
+                }
+                for a in array(e.v, "AttachedManagedPolicies") {
+                    let Ok(sys) = &system else {
+                        self.grant(&e.from, &system, account, &principal, "-", None);
+                        continue;
+                    };
+                    let Some(ent) = attached(self, &e.from, sys, &a) else {
+                        continue;
+                    };
+                    let pc = text(&a, "PolicyArn")
+                        .and_then(|arn| policy_created.get(&arn).cloned())
+                        .flatten();
+                    let at = later(created.clone(), pc);
+                    self.grant(&e.from, &system, account, &principal, &ent, at);
+                }
+                for ip in array(e.v, inline_key) {
+                    let Ok(sys) = &system else {
+                        self.grant(&e.from, &system, account, &principal, "-", None);
+                        continue;
+                    };
+                    if let Some(ent) = inline(self, &e.from, sys, what, &name, &ip) {
+                        self.grant(&e.from, &system, account, &principal, &ent, created.clone());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The role of an attached managed policy: listed in `Policies` (offered there), or not

@@ -172,6 +172,40 @@ fn later(stamps: &[Option<&String>]) -> Option<String> {
 
 fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
     let mut out = Vec::new();
+    let (users, groups) = resources(files, &mut out);
+    let mut scim = Scim {
+        out,
+        system: cx.system.resolve(&[]),
+        // Members and managers name users by their SCIM `id`, in whichever file they are.
+        by_id: users
+            .iter()
+            .filter_map(|u| Some((text(u.v, "id")?, user(u.v))))
+            .collect(),
+        group_by_id: groups
+            .iter()
+            .filter_map(|g| Some((text(g.v, "id")?, group(g.v))))
+            .collect(),
+        offered: HashSet::new(),
+        granted: HashSet::new(),
+    };
+    for u in &users {
+        scim.identity_and_account(u);
+    }
+    for g in &groups {
+        scim.group_entitlement(g);
+    }
+    for g in &groups {
+        scim.group_members(g);
+    }
+    for u in &users {
+        scim.user_groups(u);
+    }
+    scim.out
+}
+
+/// Every record of every file as a User or a Group; anything else is emitted as skipped or
+/// bad.
+fn resources<'a>(files: &'a [Export], out: &mut Vec<Emitted>) -> (Vec<Found<'a>>, Vec<Found<'a>>) {
     let mut users: Vec<Found> = Vec::new();
     let mut groups: Vec<Found> = Vec::new();
     for (file, export) in files.iter().enumerate() {
@@ -199,22 +233,29 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
             }
         }
     }
-    let system = cx.system.resolve(&[]);
+    (users, groups)
+}
 
-    // Members and managers name users by their SCIM `id`, in whichever file they are.
-    let by_id: HashMap<String, User> = users
-        .iter()
-        .filter_map(|u| Some((text(u.v, "id")?, user(u.v))))
-        .collect();
-    let group_by_id: HashMap<String, Group> = groups
-        .iter()
-        .filter_map(|g| Some((text(g.v, "id")?, group(g.v))))
-        .collect();
+/// What the steps of [`build`] share: the rows so far, the source's system and the
+/// resources by SCIM `id`.
+struct Scim {
+    out: Vec<Emitted>,
+    system: Result<String, String>,
+    by_id: HashMap<String, User>,
+    group_by_id: HashMap<String, Group>,
+    /// Entitlement ids already offered: groups first, then the groups that Users name in
+    /// `groups[]` but no Group resource of the export describes.
+    offered: HashSet<String>,
+    /// Grant ids already emitted: a membership both sides list is one grant.
+    granted: HashSet<String>,
+}
 
-    for u in &users {
+impl Scim {
+    /// A User's identity and its account on the source's system.
+    fn identity_and_account(&mut self, u: &Found) {
         let me = user(u.v);
         let manager = enterprise(u.v, "manager.value").map(|m| {
-            by_id
+            self.by_id
                 .get(&m)
                 .and_then(|mu| mu.identity_id.clone())
                 .unwrap_or(m)
@@ -223,7 +264,7 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
             Some(false) => "leave",
             _ => "active",
         };
-        out.push(
+        self.out.push(
             u.emit(match &me.identity_id {
                 None => Outcome::Bad(
                     Table::Identities,
@@ -245,8 +286,8 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
         } else {
             "disabled"
         };
-        out.push(
-            u.emit(match (&system, &me.user_name) {
+        self.out.push(
+            u.emit(match (&self.system, &me.user_name) {
                 (Err(e), _) => Outcome::Bad(Table::Accounts, e.clone()),
                 (_, None) => Outcome::Bad(Table::Accounts, "user without userName".into()),
                 (Ok(sys), Some(name)) => Outcome::Row(
@@ -261,37 +302,36 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
         );
     }
 
-    // Entitlement ids already offered: groups first, then the groups that Users name in
-    // `groups[]` but no Group resource of the export describes.
-    let mut offered: HashSet<String> = HashSet::new();
-    for g in &groups {
+    /// A Group as an entitlement.
+    fn group_entitlement(&mut self, g: &Found) {
         let me = group(g.v);
-        out.push(g.emit(match (&system, &me.name) {
+        let outcome = match (&self.system, &me.name) {
             (Err(e), _) => Outcome::Bad(Table::Entitlements, e.clone()),
             (_, None) => Outcome::Bad(Table::Entitlements, "group without displayName".into()),
             (Ok(sys), Some(name)) => {
-                offered.insert(name.clone());
+                self.offered.insert(name.clone());
                 Outcome::Row(entitlement(sys, name))
             }
-        }));
+        };
+        self.out.push(g.emit(outcome));
     }
 
-    let mut granted: HashSet<String> = HashSet::new();
-    for g in &groups {
+    /// The grants a Group's `members` list; a member that is a group is skipped.
+    fn group_members(&mut self, g: &Found) {
         let me = group(g.v);
         for m in array(g.v, "members") {
             let member = text(&m, "value");
             let is_group = text(&m, "type").as_deref() == Some("Group")
                 || member
                     .as_ref()
-                    .is_some_and(|id| group_by_id.contains_key(id));
+                    .is_some_and(|id| self.group_by_id.contains_key(id));
             if is_group {
-                out.push(g.emit(Outcome::Skip(NESTED_GROUP)));
+                self.out.push(g.emit(Outcome::Skip(NESTED_GROUP)));
                 continue;
             }
             let outcome = match member
                 .as_ref()
-                .and_then(|id| by_id.get(id).map(|u| (id, u)))
+                .and_then(|id| self.by_id.get(id).map(|u| (id, u)))
             {
                 None => Outcome::Bad(
                     Table::Grants,
@@ -301,25 +341,27 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
                         me.name.as_deref().unwrap_or("without displayName"),
                     ),
                 ),
-                Some((uid, u)) => grant(&system, &me, uid, u, &mut granted),
+                Some((uid, u)) => grant(&self.system, &me, uid, u, &mut self.granted),
             };
-            out.push(g.emit(outcome));
+            self.out.push(g.emit(outcome));
         }
     }
-    for u in &users {
+
+    /// The grants a User's `groups` list, offering the groups no Group resource describes.
+    fn user_groups(&mut self, u: &Found) {
         let me = user(u.v);
         let Some(uid) = text(u.v, "id") else {
             for _ in array(u.v, "groups") {
-                out.push(u.emit(Outcome::Bad(
+                self.out.push(u.emit(Outcome::Bad(
                     Table::Grants,
                     "user without id: its membership has no stable grant id".into(),
                 )));
             }
-            continue;
+            return;
         };
         for m in array(u.v, "groups") {
             let gid = text(&m, "value");
-            let known = gid.as_ref().and_then(|id| group_by_id.get(id));
+            let known = gid.as_ref().and_then(|id| self.group_by_id.get(id));
             let stand_in;
             let target = match known {
                 Some(g) => g,
@@ -331,19 +373,18 @@ fn build(files: &[Export], cx: &SnapshotCx) -> Vec<Emitted> {
                         name: text(&m, "display"),
                         created: None,
                     };
-                    if let (Ok(sys), Some(name)) = (&system, &stand_in.name) {
-                        if offered.insert(name.clone()) {
-                            out.push(u.emit(Outcome::Row(entitlement(sys, name))));
+                    if let (Ok(sys), Some(name)) = (&self.system, &stand_in.name) {
+                        if self.offered.insert(name.clone()) {
+                            self.out.push(u.emit(Outcome::Row(entitlement(sys, name))));
                         }
                     }
                     &stand_in
                 }
             };
-            let outcome = grant(&system, target, &uid, &me, &mut granted);
-            out.push(u.emit(outcome));
+            let outcome = grant(&self.system, target, &uid, &me, &mut self.granted);
+            self.out.push(u.emit(outcome));
         }
     }
-    out
 }
 
 fn entitlement(system: &str, name: &str) -> Row {
