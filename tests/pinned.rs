@@ -11,7 +11,7 @@ use std::path::Path;
 const SAMPLE_MANIFEST_SHA256: &str =
     "ca35163efb2a245fb3113500cb51841edb27f2e8bd4c24492a1075446596fb5d";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "4425569b8d287cd96370ba7a4a5022ddf67f950d6628cec570d6f5f16f6ab481";
+    "5af714bb5afdddb4de23853806650d2d3fbc789f30748666b044be429da775b6";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

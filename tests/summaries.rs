@@ -154,6 +154,7 @@ fn generate_line() {
         grants: 758,
         events: 598,
         days: 3,
+        ..Default::default()
     };
     assert_eq!(
         s.to_string(),

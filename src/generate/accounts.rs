@@ -79,6 +79,7 @@ fn open_account(b: &mut Builder, i: usize, slot: usize, kind: usize) -> (usize, 
         privileged_access: false,
         use_actions: Vec::new(),
         no_mfa: false,
+        mfa_method: 0,
         ghost: false,
     });
     (acc_idx, created)

@@ -53,6 +53,7 @@ pub(super) const JURS: [Jur; 5] = [
     },
 ];
 pub(super) const JUR_SG: usize = 1;
+pub(super) const JUR_EU: usize = 2;
 pub(super) const JUR_UK: usize = 3;
 
 /// Countries that appear in `src_country`: the five home countries, then foreign ones used
@@ -63,6 +64,28 @@ pub(super) const IP_BASE: [&str; 10] = [
     "203.198", "116.12", "85.214", "81.2", "74.125", "175.139", "95.173", "187.141", "105.112",
     "113.160",
 ];
+
+/// The second factors of `mfa_method`, as the contract lists them: the first three (codes
+/// sent by SMS, voice call or e-mail) are the weak ones, the rest are allowed for privileged
+/// access in every generated jurisdiction.
+pub(super) const MFA_METHODS: [&str; 8] = [
+    "sms",
+    "voice",
+    "email",
+    "totp",
+    "push",
+    "fido2",
+    "smartcard",
+    "platform",
+];
+pub(super) const MFA_WEAK: usize = 3;
+
+/// Security training courses: the annual awareness course everyone takes, and a phishing
+/// module some take besides. The EU jurisdiction (DORA) accepts only the annual course.
+pub(super) const COURSE_ANNUAL: &str = "SEC-AWARE";
+pub(super) const COURSE_PHISHING: &str = "PHISHING-101";
+/// `security_training_interval_days` of every generated jurisdiction.
+pub(super) const TRAINING_INTERVAL_DAYS: i64 = 365;
 
 pub(super) struct Perm {
     pub(super) id: &'static str,

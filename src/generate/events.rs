@@ -10,8 +10,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::catalogue::{COUNTRIES, IP_BASE};
-use super::model::{AType, Account, Ev, World};
+use super::catalogue::{COUNTRIES, IP_BASE, MFA_METHODS};
+use super::model::{AType, Account, Ev, World, NO_METHOD};
 use super::plant::{log_hash_mismatch, log_sequence_gap};
 use super::rng::Rng;
 use super::tables::{ts_series, write_parquet};
@@ -146,6 +146,7 @@ impl DayGen<'_> {
                 action: sys.login,
                 ok: true,
                 mfa: if acc.no_mfa { 1 } else { 2 },
+                method: 0,
                 country: c,
                 ip: w.ip_of(a),
                 target: 0,
@@ -168,6 +169,7 @@ impl DayGen<'_> {
                     action,
                     ok: true,
                     mfa: 0,
+                    method: 0,
                     country: c,
                     ip: w.ip_of(a),
                     target,
@@ -194,6 +196,7 @@ impl DayGen<'_> {
                     action: acc.use_actions[0],
                     ok: true,
                     mfa: 0,
+                    method: 0,
                     country: 255,
                     ip: a as u32 & 0xffff,
                     target: 0,
@@ -285,6 +288,7 @@ impl DayGen<'_> {
             action,
             ok,
             mfa,
+            method: 0,
             country: if service { 255 } else { c },
             ip: if service {
                 0x0a00_0000 | (a as u32 & 0xffff)
@@ -447,6 +451,7 @@ fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
     let mut act_col: Vec<&str> = Vec::with_capacity(n);
     let mut out_col: Vec<&str> = Vec::with_capacity(n);
     let mut mfa_col: Vec<Option<bool>> = Vec::with_capacity(n);
+    let mut method_col: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut country_col: Vec<Option<&str>> = Vec::with_capacity(n);
     let mut seq_col: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut buf = String::with_capacity(64);
@@ -470,6 +475,11 @@ fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
         mfa_col.push(match e.mfa {
             1 => Some(false),
             2 => Some(true),
+            _ => None,
+        });
+        method_col.push(match (e.mfa, e.method) {
+            (2, 0) => method_name(acc.mfa_method),
+            (2, m) if m != NO_METHOD => method_name(m),
             _ => None,
         });
         if e.country == 255 {
@@ -518,6 +528,7 @@ fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
         Series::new("outcome".into(), out_col).into(),
         targets.finish().into_series().into(),
         Series::new("mfa".into(), mfa_col).into(),
+        Series::new("mfa_method".into(), method_col).into(),
         ips.finish().into_series().into(),
         Series::new("src_country".into(), country_col).into(),
         Series::new("seq".into(), seq_col).into(),
@@ -525,4 +536,12 @@ fn day_frame(w: &World, day: &Day) -> Result<DataFrame> {
         hashes.finish().into_series().into(),
     ])?;
     Ok(df)
+}
+
+/// `mfa_method` of a factor numbered 1 + its index into `MFA_METHODS`; 0: none said.
+fn method_name(m: u8) -> Option<&'static str> {
+    (m as usize)
+        .checked_sub(1)
+        .and_then(|k| MFA_METHODS.get(k))
+        .copied()
 }

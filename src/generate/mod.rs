@@ -90,6 +90,9 @@ pub struct GenSummary {
     pub grants: usize,
     pub events: u64,
     pub days: u32,
+    /// Per rule code: how many findings the planted cases make, for the rules whose plant
+    /// knows the number exactly (the others plant at a rate, and their cases can overlap).
+    pub planted_findings: Vec<(&'static str, usize)>,
 }
 
 /// The line `generate` prints.
@@ -129,6 +132,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
         identities = w.identities.len(),
         accounts = w.accounts.len(),
         grants = w.grants.len(),
+        planted_findings = ?w.planted_findings,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "generated the static tables"
     );
@@ -150,6 +154,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
         grants: w.grants.len(),
         events,
         days: opts.days,
+        planted_findings: w.planted_findings.clone(),
     })
 }
 

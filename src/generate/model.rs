@@ -94,6 +94,9 @@ pub(super) struct Account {
     pub(super) privileged_access: bool,
     pub(super) use_actions: Vec<u32>,
     pub(super) no_mfa: bool,
+    /// The second factor its logins with MFA report: 1 + index into `MFA_METHODS`, 0 none
+    /// said (set last, by the weak-MFA plant, once privileged access is known).
+    pub(super) mfa_method: u8,
     /// Events from an account absent from `accounts` (not written to the table).
     pub(super) ghost: bool,
 }
@@ -115,6 +118,7 @@ impl Account {
             privileged_access: false,
             use_actions: Vec::new(),
             no_mfa: false,
+            mfa_method: 0,
             ghost: false,
         }
     }
@@ -133,6 +137,14 @@ pub(super) struct Grant {
     pub(super) unused: bool,
 }
 
+/// A completed security training course.
+pub(super) struct Training {
+    /// The identity_id written (an identity's, or someone the directory does not know).
+    pub(super) identity: String,
+    pub(super) course: &'static str,
+    pub(super) completed_at: i64,
+}
+
 pub(super) struct Exception {
     pub(super) rule: &'static str,
     pub(super) identity: usize,
@@ -141,6 +153,9 @@ pub(super) struct Exception {
     pub(super) expires_at: i64,
     pub(super) control: &'static str,
 }
+
+/// `Ev::method`: a login that says nothing of its second factor.
+pub(super) const NO_METHOD: u8 = u8::MAX;
 
 /// One audit event before materialisation: compact, sortable, cheap to move.
 #[derive(Clone, Copy)]
@@ -151,6 +166,9 @@ pub(super) struct Ev {
     pub(super) ok: bool,
     /// 0 null, 1 false, 2 true
     pub(super) mfa: u8,
+    /// With `mfa` true: 0 the account's own factor (`Account::mfa_method`), 1 + index into
+    /// `MFA_METHODS` another one, `NO_METHOD` none said.
+    pub(super) method: u8,
     /// index into COUNTRIES, 255 null
     pub(super) country: u8,
     pub(super) ip: u32,
@@ -172,6 +190,9 @@ pub(super) struct World {
     pub(super) accounts: Vec<Account>,
     pub(super) grants: Vec<Grant>,
     pub(super) exceptions: Vec<Exception>,
+    pub(super) training: Vec<Training>,
+    /// Per rule code: the findings its plant makes, where the generator knows them exactly.
+    pub(super) planted_findings: Vec<(&'static str, usize)>,
     /// Planted events per day.
     pub(super) planted: Vec<Vec<Ev>>,
     /// Per system: its log agent account.

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::catalogue::{JOBS, JURS, JUR_SG, RISK};
+use super::catalogue::{
+    COURSE_ANNUAL, JOBS, JURS, JUR_EU, JUR_SG, MFA_METHODS, MFA_WEAK, RISK, TRAINING_INTERVAL_DAYS,
+};
 use super::{Findings, GenOptions, LOOKBACK_DAYS};
 use crate::error::{Error, Result};
 use crate::rules::{self, off_hours_privileged_action, RuleMeta};
@@ -165,7 +167,20 @@ fn jurisdictions_toml() -> String {
              failed_login_threshold = 10\nfailed_login_window_minutes = 15\n",
         );
         let _ = writeln!(out, "travel_hours = {travel}");
-        out.push_str("max_silence_hours = 48\n[jurisdiction.references]\n");
+        out.push_str("max_silence_hours = 48\n");
+        let _ = writeln!(
+            out,
+            "security_training_interval_days = {TRAINING_INTERVAL_DAYS}"
+        );
+        // DORA: the EU entity accepts only the annual course; elsewhere any course counts.
+        let courses: &[&str] = if j == JUR_EU { &[COURSE_ANNUAL] } else { &[] };
+        let _ = writeln!(out, "security_training_courses = {}", toml_list(courses));
+        let _ = writeln!(
+            out,
+            "allowed_mfa_methods_for_privileged = {}",
+            toml_list(&MFA_METHODS[MFA_WEAK..])
+        );
+        out.push_str("[jurisdiction.references]\n");
         for (rule, cite) in &RULE_REFS {
             let _ = writeln!(out, "{} = [{cite:?}]", rule.code);
         }

@@ -1,5 +1,5 @@
 //! The static tables written as Parquet: systems, identities, accounts, the entitlement
-//! catalogue, grants and SoD exceptions.
+//! catalogue, grants, SoD exceptions and security training.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -18,7 +18,8 @@ pub(super) fn write_static(w: &World, input: &Path) -> Result<()> {
     write_accounts(w, input)?;
     write_catalogue(w, input)?;
     write_grants(w, input)?;
-    write_exceptions(w, input)
+    write_exceptions(w, input)?;
+    write_training(w, input)
 }
 
 /// The systems, each owned by its jurisdiction's platform owner.
@@ -344,6 +345,29 @@ fn write_exceptions(w: &World, input: &Path) -> Result<()> {
         .into(),
     ])?;
     write_parquet(&input.join("exceptions.parquet"), &mut df)
+}
+
+/// The security training completions.
+fn write_training(w: &World, input: &Path) -> Result<()> {
+    let t = &w.training;
+    let mut df = DataFrame::new_infer_height(vec![
+        Series::new(
+            "identity_id".into(),
+            t.iter().map(|x| x.identity.as_str()).collect::<Vec<_>>(),
+        )
+        .into(),
+        Series::new(
+            "course".into(),
+            t.iter().map(|x| x.course).collect::<Vec<_>>(),
+        )
+        .into(),
+        ts_series(
+            "completed_at",
+            t.iter().map(|x| Some(x.completed_at)).collect(),
+        )
+        .into(),
+    ])?;
+    write_parquet(&input.join("training.parquet"), &mut df)
 }
 
 pub(super) fn ts_series(name: &str, v: Vec<Option<i64>>) -> Series {

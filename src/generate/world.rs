@@ -72,6 +72,8 @@ impl Builder {
             accounts: Vec::new(),
             grants: Vec::new(),
             exceptions: Vec::new(),
+            training: Vec::new(),
+            planted_findings: Vec::new(),
             planted: vec![Vec::new(); days as usize],
             log_agents: Vec::new(),
             silent: None,
