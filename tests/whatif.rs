@@ -453,3 +453,40 @@ fn stored_tables_of_other_inputs_or_damaged_are_not_used() {
     assert!(log.contains("not the table's columns"), "{log}");
     assert_eq!(o.status.code(), Some(0), "{log}");
 }
+
+/// A nightly run whose tables did not change keeps the stored entry instead of writing
+/// every grant again; one whose entry is damaged or planted (a file that is no Parquet, a
+/// frame of another table) writes it again, and `whatif` reads it from the state after.
+#[test]
+fn a_run_keeps_a_current_entry_and_rewrites_a_damaged_one() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, cfg) = sample_copy("");
+    let tables = dir.path().join("out/state/tables");
+    let inode = |name: &str| {
+        std::fs::metadata(tables.join(name))
+            .expect("stored table")
+            .ino()
+    };
+    assert!(run_in(dir.path(), &cfg, &[]).status.success());
+    let first = inode("grants.parquet");
+    assert!(run_in(dir.path(), &cfg, &[]).status.success());
+    assert_eq!(inode("grants.parquet"), first, "an unchanged entry is kept");
+
+    let f = proposed(dir.path(), "sod.csv", &[CONFLICTING]);
+    let stored = tables.join("grants.parquet");
+    for what in ["no Parquet", "another table"] {
+        if what == "no Parquet" {
+            std::fs::write(&stored, b"PAR1 not parquet").expect("damage");
+        } else {
+            std::fs::copy(tables.join("systems.parquet"), &stored).expect("plant");
+        }
+        assert!(run_in(dir.path(), &cfg, &[]).status.success(), "{what}");
+        let o = whatif(dir.path(), &cfg, &f, &[]);
+        let log = String::from_utf8_lossy(&o.stderr);
+        assert!(log.contains("read from the state"), "{what}: {log}");
+        assert!(
+            rules_printed(&o).contains(&"SOD_CONFLICT".to_string()),
+            "{what}: {log}"
+        );
+    }
+}

@@ -268,8 +268,11 @@ impl Store {
     }
 
     /// Stores the loaded tables but the events ([`super::snapshot`]), moved into place by
-    /// [`Self::commit`].
+    /// [`Self::commit`]; an entry that already holds them is kept.
     pub fn save_tables(&self, key: &str, tables: &super::Tables) -> Result<()> {
+        if super::snapshot::is_current(&self.root, key) {
+            return Ok(());
+        }
         super::snapshot::write(&self.pending().join(super::snapshot::DIR), key, tables)
     }
 
