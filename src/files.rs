@@ -24,7 +24,10 @@ pub fn is_temp(name: &str) -> bool {
 
 /// The SHA-256 of a file of OUT, read through [`open_read`]'s guards.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    Ok(crate::hash::sha256_hex(&read_file(path)?))
+    // Streamed: `verify` hashes outputs of gigabytes (a findings-dense run's findings.csv).
+    let mut hasher = Sha256::new();
+    io::copy(&mut open_read(path)?, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// What is at a path, seen without following a link.
