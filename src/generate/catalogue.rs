@@ -65,19 +65,10 @@ pub(super) const IP_BASE: [&str; 10] = [
     "113.160",
 ];
 
-/// The second factors of `mfa_method`, as the contract lists them: the first three (codes
+/// The second factors of `mfa_method`, in the contract's order: the first three (codes
 /// sent by SMS, voice call or e-mail) are the weak ones, the rest are allowed for privileged
 /// access in every generated jurisdiction.
-pub(super) const MFA_METHODS: [&str; 8] = [
-    "sms",
-    "voice",
-    "email",
-    "totp",
-    "push",
-    "fido2",
-    "smartcard",
-    "platform",
-];
+pub(super) use crate::ingest::schema::MFA_METHOD as MFA_METHODS;
 pub(super) const MFA_WEAK: usize = 3;
 
 /// Security training courses: the annual awareness course everyone takes, and a phishing
