@@ -483,18 +483,21 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The effective grants of identities not terminated at T: the holders of access that
+    /// the person-based controls judge (stale access, grade, peer group, security training).
+    pub fn held_by_staff(&self) -> LazyFrame {
+        self.grants.clone().lazy().filter(
+            col("effective")
+                .and(col("identity").is_not_null())
+                .and(col("terminated").not()),
+        )
+    }
+
     /// What the report shows of the controls' reach (see [`Coverage`]).
     pub fn coverage(&self) -> Result<Coverage> {
         let training_holders = if self.tables.training_given {
             let holders = self
-                .grants
-                .clone()
-                .lazy()
-                .filter(
-                    col("effective")
-                        .and(col("identity").is_not_null())
-                        .and(col("terminated").not()),
-                )
+                .held_by_staff()
                 .group_by([col("jurisdiction")])
                 .agg([col("identity").n_unique().cast(DataType::UInt64).alias("n")])
                 .collect()?;

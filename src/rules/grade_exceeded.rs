@@ -109,14 +109,7 @@ fn graded_grants(ctx: &Ctx) -> Result<LazyFrame> {
         "max_rank" => jf.values().map(|r| r.rank()).collect::<Vec<i32>>(),
     )?;
     Ok(ctx
-        .grants
-        .clone()
-        .lazy()
-        .filter(
-            col("effective")
-                .and(col("identity").is_not_null())
-                .and(col("terminated").not()),
-        )
+        .held_by_staff()
         .join(
             ctx.identities
                 .clone()

@@ -111,14 +111,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let sizes = sizes.lazy();
 
     let held = ctx
-        .grants
-        .clone()
-        .lazy()
-        .filter(
-            col("effective")
-                .and(col("identity").is_not_null())
-                .and(col("terminated").not()),
-        )
+        .held_by_staff()
         .select([
             col("identity"),
             col("grant_id"),

@@ -40,16 +40,9 @@ pub static META: RuleMeta = RuleMeta {
 /// comparison of that maximum against the threshold.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let t = lit(ctx.t);
-    let candidates = with_thresholds(
-        ctx.grants.clone().lazy().filter(
-            col("effective")
-                .and(col("identity").is_not_null())
-                .and(col("terminated").not()),
-        ),
-        ctx,
-    )
-    .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
-    .filter(col("granted_at").lt(col("threshold")));
+    let candidates = with_thresholds(ctx.held_by_staff(), ctx)
+        .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
+        .filter(col("granted_at").lt(col("threshold")));
 
     // Per grant: the closure's permissions and the latest use of any of them. A use before
     // the grant existed says nothing about this grant, so it is dropped.

@@ -57,15 +57,8 @@ fn never_trained(d: &Detail) -> bool {
 /// log says so); a table without rows is evidence that nobody is trained.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let holders = ctx
-        .grants
-        .clone()
-        .lazy()
-        .filter(
-            col("effective")
-                .and(col("identity").is_not_null())
-                .and(col("terminated").not())
-                .and(lit(ctx.tables.training_given)),
-        )
+        .held_by_staff()
+        .filter(lit(ctx.tables.training_given))
         .group_by([col("identity"), col("jurisdiction")])
         .agg([
             col("privileged_eff").any(true).alias("privileged"),
