@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use polars::prelude::{DataFrame, ParquetReader, SerReader};
+use polars::prelude::{DataFrame, ParquetReader, Schema, SchemaExt, SerReader};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -130,6 +130,15 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
             path: path.to_path_buf(),
             source,
         })
+}
+
+/// Whether a Parquet file's footer names exactly `expected`'s columns and types (read
+/// without its pages): a sound file of other columns, planted or left by another version,
+/// is not the file expected.
+pub fn footer_matches(reader: &mut ParquetReader<fs::File>, expected: &Schema) -> bool {
+    reader
+        .schema()
+        .is_ok_and(|footer| Schema::from_arrow_schema(footer.as_ref()) == *expected)
 }
 
 /// A file a run writes through [`create_file`], buffered, whose SHA-256 is taken from the

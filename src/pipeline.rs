@@ -1,6 +1,6 @@
 //! The pipeline as one readable function per stage: ingest -> resolve -> detect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::time::Instant;
@@ -104,10 +104,12 @@ pub fn load_without_events(
     if let Some(state) = state {
         let started = Instant::now();
         let p = prepare(inputs, Vec::new(), true)?;
-        let stored = ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes)
-            .map_err(|e| tracing::info!(error = %e, "stored tables not looked up"))
-            .ok()
-            .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
+        let none = HashMap::new();
+        let stored =
+            ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes, &none)
+                .map_err(|e| tracing::info!(error = %e, "stored tables not looked up"))
+                .ok()
+                .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
         if let Some(mut tables) = stored {
             tables.training_given = p.discovery.gives(ingest::schema::Table::Training);
             let report = ingest::snapshot::add_source(&mut tables, extra, &p.sod_ids, &p.codes)?;
@@ -295,7 +297,23 @@ fn load_with(
     check_policy(&policy, &tables)?;
     if let Some(store) = plan.store {
         // For `whatif`, which then validates no grant again (ingest::snapshot).
-        match ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes) {
+        // The hashes ingest took of the bytes it loaded: no file is read a second time.
+        let hashed: HashMap<&str, &str> = report
+            .accounts
+            .iter()
+            .flat_map(|a| &a.files)
+            .map(|f| (f.path.as_str(), f.sha256.as_str()))
+            .chain(
+                report
+                    .sources
+                    .iter()
+                    .flat_map(|s| &s.files)
+                    .map(|f| (f.path.as_str(), f.sha256.as_str())),
+            )
+            .collect();
+        let key =
+            ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes, &hashed);
+        match key {
             Ok(key) => store.save_tables(&key, &tables)?,
             Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
         }

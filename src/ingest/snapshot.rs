@@ -10,6 +10,7 @@
 //! the tables are then loaded from the inputs, as without a state. Like the digests, the
 //! entry is trusted once its key matches (docs/decisions.md, "Hostile OUT and state").
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -36,14 +37,21 @@ pub fn saved() -> impl Iterator<Item = &'static TableSchema> {
         .filter(|s| s.table != Table::AuditEvents)
 }
 
-/// The key of the tables `discovery` would load (its event files play no part). Reads
-/// and hashes every file of those tables.
+/// The key of the tables `discovery` would load (its event files play no part). `hashed`
+/// holds the SHA-256 of the files a run has just ingested, by their path in the input
+/// directory (the bytes the tables came from); any other file is read and hashed here, as
+/// `whatif`, which ingests nothing, does for all of them.
 pub fn key(
     discovery: &Discovery,
     naive_tz: Option<chrono_tz::Tz>,
     sod_rule_ids: &[String],
     rule_codes: &[String],
+    hashed: &HashMap<&str, &str>,
 ) -> Result<String> {
+    let sha256 = |rel: &str, read: &dyn Fn() -> Result<Vec<u8>>| match hashed.get(rel) {
+        Some(sha) => Ok(sha.to_string()),
+        None => read().map(|bytes| crate::hash::sha256_hex(&bytes)),
+    };
     let mut text = format!(
         "permaudit tables {FORMAT} {}\nzone {}\nsod {}\nrules {}\n",
         env!("CARGO_PKG_VERSION"),
@@ -53,7 +61,7 @@ pub fn key(
     );
     for s in saved() {
         for f in discovery.files.get(&s.table).into_iter().flatten() {
-            let sha256 = crate::hash::sha256_hex(&read_bytes(f)?);
+            let sha256 = sha256(&f.rel, &|| read_bytes(f))?;
             text.push_str(&format!("file {} {} {sha256}\n", s.name, f.rel));
         }
     }
@@ -62,13 +70,14 @@ pub fn key(
             continue;
         }
         for (i, f) in src.files.iter().enumerate() {
-            let bytes = crate::fs_guard::read_regular(&f.path, crate::fs_guard::Links::Follow)
-                .map_err(|e| Error::io(&f.path, e))?;
+            let sha256 = sha256(&f.rel, &|| {
+                crate::fs_guard::read_regular(&f.path, crate::fs_guard::Links::Follow)
+                    .map_err(|e| Error::io(&f.path, e))
+            })?;
             text.push_str(&format!(
-                "source {} {} {}\n",
+                "source {} {} {sha256}\n",
                 f.rel,
                 src.rows.fingerprint(i).replace('\n', " "),
-                crate::hash::sha256_hex(&bytes)
             ));
         }
     }
@@ -196,12 +205,10 @@ pub fn is_current(state: &Path, key: &str) -> bool {
         return false;
     }
     saved().all(|s| {
-        let footer = crate::files::open_read(&dir.join(format!("{}.parquet", s.name)))
-            .ok()
-            .and_then(|f| ParquetReader::new(f).schema().ok());
-        match (footer, empty_frame(s)) {
-            (Some(footer), Ok(expected)) => {
-                Schema::from_arrow_schema(footer.as_ref()) == **expected.schema()
+        let file = crate::files::open_read(&dir.join(format!("{}.parquet", s.name)));
+        match (file, empty_frame(s)) {
+            (Ok(f), Ok(expected)) => {
+                crate::files::footer_matches(&mut ParquetReader::new(f), expected.schema())
             }
             _ => false,
         }

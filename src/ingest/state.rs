@@ -23,8 +23,8 @@ use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
 use super::RowsWanted;
 use crate::error::{Error, Result};
 use crate::files::{
-    create_file, found_at, open_read, read_file, read_parquet, remove_entry, replace_foreign_dir,
-    write_file, Found,
+    create_file, footer_matches, found_at, open_read, read_file, read_parquet, remove_entry,
+    replace_foreign_dir, write_file, Found,
 };
 
 /// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
@@ -341,8 +341,7 @@ impl Store {
         // planted or left by another version) is damage, recomputed like a truncated one.
         let mut parts = Digest::PARTS.iter().zip(template.parts()).map(|(p, want)| {
             let mut reader = open(p)?;
-            let columns = Schema::from_arrow_schema(reader.schema().ok()?.as_ref());
-            if columns != **want.schema() {
+            if !footer_matches(&mut reader, want.schema()) {
                 return None;
             }
             if *p == "usage" && skip_usage {
