@@ -258,6 +258,18 @@ pub(crate) fn string_col(name: &str, values: &[&str]) -> Column {
 }
 
 /// An audit_events frame with the given ts column (and matching string columns).
+/// Three valid events a minute apart, for a test to add the column it is about.
+fn three_events() -> DataFrame {
+    events_frame(string_col(
+        "ts",
+        &[
+            "2026-11-24T08:15:00Z",
+            "2026-11-24T08:16:00Z",
+            "2026-11-24T08:17:00Z",
+        ],
+    ))
+}
+
 pub(crate) fn events_frame(ts: Column) -> DataFrame {
     let n = ts.len();
     let ids: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
@@ -694,14 +706,7 @@ fn parquet_string_timestamps_parse_like_csv() {
 fn parquet_typed_columns_and_row_level_problems() {
     let l = load_edited_ok(&base(), |dir| {
         remove(&dir.join("audit_events.csv"));
-        let mut df = events_frame(string_col(
-            "ts",
-            &[
-                "2026-11-24T08:15:00Z",
-                "2026-11-24T08:16:00Z",
-                "2026-11-24T08:17:00Z",
-            ],
-        ));
+        let mut df = three_events();
         df.with_column(Column::from(Series::new(
             "seq".into(),
             &[Some(7i32), None, Some(9)],
@@ -2176,14 +2181,7 @@ fn mfa_method_is_an_enum_in_every_event_format() {
     // Parquet: one valid, one upper-case (a bad value, the contract's own example), null.
     let l = load_edited_ok(&base(), |dir| {
         remove(&dir.join("audit_events.csv"));
-        let mut df = events_frame(string_col(
-            "ts",
-            &[
-                "2026-11-24T08:15:00Z",
-                "2026-11-24T08:16:00Z",
-                "2026-11-24T08:17:00Z",
-            ],
-        ));
+        let mut df = three_events();
         df.with_column(Column::from(Series::new(
             "mfa_method".into(),
             &[Some("fido2"), Some("SMS"), None],

@@ -173,6 +173,17 @@ pub fn rows(df: &DataFrame, rule: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Findings keyed by two of their columns (a rule's key), for lookups by that key.
+pub fn by_pair(
+    rows: Vec<BTreeMap<String, String>>,
+    a: &str,
+    b: &str,
+) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    rows.into_iter()
+        .map(|r| ((r[a].clone(), r[b].clone()), r))
+        .collect()
+}
+
 /// Parses a finding's `detail` JSON.
 pub fn detail(row: &BTreeMap<String, String>) -> serde_json::Value {
     serde_json::from_str(row.get("detail").map(String::as_str).unwrap_or("null"))

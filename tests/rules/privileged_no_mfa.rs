@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use crate::common::*;
 
 // as_of 2026-11-24: T = 2026-11-25T00:00Z; window [2026-10-26T00:00Z, T).
@@ -52,17 +50,13 @@ fn fixture() -> Fixture {
         .table("audit_events", EVENTS)
 }
 
-fn keyed(
-    rows: Vec<BTreeMap<String, String>>,
-) -> BTreeMap<(String, String), BTreeMap<String, String>> {
-    rows.into_iter()
-        .map(|r| ((r["system_id"].clone(), r["account_id"].clone()), r))
-        .collect()
-}
-
 #[test]
 fn logins_without_mfa_true_in_window() {
-    let found = keyed(fixture().findings("2026-11-24", "PRIVILEGED_NO_MFA"));
+    let found = by_pair(
+        fixture().findings("2026-11-24", "PRIVILEGED_NO_MFA"),
+        "system_id",
+        "account_id",
+    );
     let keys: Vec<(&str, &str)> = found
         .keys()
         .map(|(s, a)| (s.as_str(), a.as_str()))

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use crate::common::*;
 
 // as_of 2026-11-24: T = 2026-11-25T00:00Z; 365 days before T is 2025-11-25T00:00Z.
@@ -58,14 +56,6 @@ fn fixture(training: Option<&str>) -> Fixture {
     }
 }
 
-fn keyed(
-    rows: Vec<BTreeMap<String, String>>,
-) -> BTreeMap<(String, String), BTreeMap<String, String>> {
-    rows.into_iter()
-        .map(|r| ((r["identity_id"].clone(), r["jurisdiction"].clone()), r))
-        .collect()
-}
-
 const TRAINING: &str = "identity_id,course,completed_at\n\
 alice,SEC-101,2025-11-25T00:00:00Z\n\
 bob,SEC-101,2025-11-24T23:59:59.999999Z\n\
@@ -78,7 +68,11 @@ ghost,SEC-101,2026-10-01T00:00:00Z\n";
 
 #[test]
 fn overdue_strictly_older_than_the_interval_or_never() {
-    let found = keyed(fixture(Some(TRAINING)).findings("2026-11-24", "TRAINING_OVERDUE"));
+    let found = by_pair(
+        fixture(Some(TRAINING)).findings("2026-11-24", "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
+    );
     let keys: Vec<(&str, &str)> = found
         .keys()
         .map(|(i, j)| (i.as_str(), j.as_str()))
@@ -117,12 +111,20 @@ fn empty_course_list_counts_any_course() {
     // HK has no list: erin's phishing course would count there; frank's course at T never.
     let training = "identity_id,course,completed_at\n\
                     carol,anything,2026-01-01T00:00:00Z\n";
-    let found = keyed(fixture(Some(training)).findings("2026-11-24", "TRAINING_OVERDUE"));
+    let found = by_pair(
+        fixture(Some(training)).findings("2026-11-24", "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
+    );
     assert!(!found.contains_key(&("carol".to_string(), "HK".to_string())));
     // UK lists SEC-101: a course of any other name is no training there.
     let training = "identity_id,course,completed_at\n\
                     erin,sec-101,2026-11-01T00:00:00Z\n";
-    let found = keyed(fixture(Some(training)).findings("2026-11-24", "TRAINING_OVERDUE"));
+    let found = by_pair(
+        fixture(Some(training)).findings("2026-11-24", "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
+    );
     assert!(found.contains_key(&("erin".to_string(), "UK".to_string())));
 }
 
@@ -135,10 +137,12 @@ fn interval_comes_from_the_jurisdiction() {
     let training = "identity_id,course,completed_at\n\
                     carol,x,2026-10-26T00:00:00Z\n\
                     frank,x,2026-10-25T23:59:59.999999Z\n";
-    let found = keyed(
+    let found = by_pair(
         fixture(Some(training))
             .policy("jurisdictions", &jur)
             .findings("2026-11-24", "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
     );
     assert!(!found.contains_key(&("carol".to_string(), "HK".to_string())));
     assert!(found.contains_key(&("frank".to_string(), "HK".to_string())));
@@ -153,9 +157,11 @@ fn absent_table_is_not_evaluated_header_only_means_nobody_trained() {
     assert!(fixture(None)
         .findings("2026-11-24", "TRAINING_OVERDUE")
         .is_empty());
-    let found = keyed(
+    let found = by_pair(
         fixture(Some("identity_id,course,completed_at\n"))
             .findings("2026-11-24", "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
     );
     let keys: Vec<(&str, &str)> = found
         .keys()
@@ -216,7 +222,11 @@ fn training_rows_are_checked_like_any_table() {
         reasons.iter().map(|r| r.0).collect::<Vec<_>>(),
         vec![3, 5, 6, 7, 8]
     );
-    let found = keyed(rows(&a.findings, "TRAINING_OVERDUE"));
+    let found = by_pair(
+        rows(&a.findings, "TRAINING_OVERDUE"),
+        "identity_id",
+        "jurisdiction",
+    );
     assert!(!found.contains_key(&("alice".to_string(), "HK".to_string())));
     assert!(found.contains_key(&("bob".to_string(), "HK".to_string())));
 }

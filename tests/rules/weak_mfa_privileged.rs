@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use crate::common::*;
 
 // as_of 2026-11-24: T = 2026-11-25T00:00Z; window [2026-10-26T00:00Z, T).
@@ -53,21 +51,17 @@ fn fixture(jur: &str) -> Fixture {
         .table("audit_events", EVENTS)
 }
 
-fn keyed(
-    rows: Vec<BTreeMap<String, String>>,
-) -> BTreeMap<(String, String), BTreeMap<String, String>> {
-    rows.into_iter()
-        .map(|r| ((r["system_id"].clone(), r["account_id"].clone()), r))
-        .collect()
-}
-
 #[test]
 fn methods_outside_the_allowed_list_on_privileged_logins() {
     let jur = jurisdictions(
         "allowed_mfa_methods_for_privileged = [\"fido2\", \"smartcard\"]",
         "allowed_mfa_methods_for_privileged = [\"sms\", \"fido2\"]",
     );
-    let found = keyed(fixture(&jur).findings("2026-11-24", "WEAK_MFA_PRIVILEGED"));
+    let found = by_pair(
+        fixture(&jur).findings("2026-11-24", "WEAK_MFA_PRIVILEGED"),
+        "system_id",
+        "account_id",
+    );
     // pay-uk allows sms (a weak method allowed is no finding); a-plain is not privileged.
     let keys: Vec<(&str, &str)> = found
         .keys()
