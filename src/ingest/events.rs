@@ -367,20 +367,19 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         .sort(["system_id", "day"], SortMultipleOptions::default())
         .collect()?;
     let spans = feed_spans(&rows.select(["system_id", "ts", "event_id"])?)?;
+    // Every reader takes the latest use over these rows, whatever their order: the
+    // groups are kept in the order they first occur (deterministic, and no sort of
+    // string keys).
     let usage = lf
         .filter(col("outcome").eq(lit("success")))
         .with_column(day())
-        .group_by([
+        .group_by_stable([
             col("system_id"),
             col("account_id"),
             col("action"),
             col("day"),
         ])
         .agg([col("ts").max().alias("last_ts")])
-        .sort(
-            ["system_id", "account_id", "action", "day"],
-            SortMultipleOptions::default(),
-        )
         .collect()?;
     Ok(Digest {
         seq_ranges,
@@ -399,35 +398,48 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
 /// of all partitions, merged where they overlap, give back exactly the silences of the
 /// whole feed longer than the floor, whatever the cut of the events into files.
 pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
-    let sorted = events.sort(
-        ["system_id", "ts", "event_id"],
-        SortMultipleOptions::default(),
-    )?;
+    // Ordered by time only (an integer sort): a span's ends are then its earliest and
+    // latest instants, and among events at one instant the lowest and highest event id,
+    // which is what an order by (ts, event_id) would put first and last.
+    let order = events.column("ts")?.as_materialized_series().arg_sort(SortOptions::default());
+    let sorted = events.take(&order)?;
     let (sys, ts, ids) = (
         sorted.column("system_id")?.str()?,
         sorted.column("ts")?.i64()?,
         sorted.column("event_id")?.str()?,
     );
     let floor = MIN_SILENCE_HOURS * MICROS_PER_HOUR;
-    // A span: system, then first and last point (ts, event_id).
-    type Span<'a> = (&'a str, (i64, &'a str), (i64, &'a str));
-    let mut spans: Vec<Span> = Vec::new();
+    // A span: first and last point (ts, event_id), per system in the order of systems.
+    type Span<'a> = ((i64, &'a str), (i64, &'a str));
+    let mut by_system: std::collections::BTreeMap<&str, Vec<Span>> = Default::default();
     for ((s, t), id) in sys.iter().zip(ts.iter()).zip(ids.iter()) {
         // Required columns of loaded rows: never null.
         let (Some(s), Some(t), Some(id)) = (s, t, id) else {
             continue;
         };
+        let spans = by_system.entry(s).or_default();
         match spans.last_mut() {
-            Some((open, _, last)) if *open == s && t - last.0 <= floor => *last = (t, id),
-            _ => spans.push((s, (t, id), (t, id))),
+            Some((first, last)) if t - last.0 <= floor => {
+                if t == first.0 && id < first.1 {
+                    first.1 = id;
+                }
+                if t > last.0 || id > last.1 {
+                    *last = (t, id);
+                }
+            }
+            _ => spans.push(((t, id), (t, id))),
         }
     }
+    let spans: Vec<(&str, Span)> = by_system
+        .into_iter()
+        .flat_map(|(s, spans)| spans.into_iter().map(move |span| (s, span)))
+        .collect();
     Ok(df!(
         "system_id" => spans.iter().map(|s| s.0).collect::<Vec<_>>(),
-        "start_ts" => spans.iter().map(|s| s.1 .0).collect::<Vec<_>>(),
-        "start_event_id" => spans.iter().map(|s| s.1 .1).collect::<Vec<_>>(),
-        "end_ts" => spans.iter().map(|s| s.2 .0).collect::<Vec<_>>(),
-        "end_event_id" => spans.iter().map(|s| s.2 .1).collect::<Vec<_>>(),
+        "start_ts" => spans.iter().map(|s| s.1 .0 .0).collect::<Vec<_>>(),
+        "start_event_id" => spans.iter().map(|s| s.1 .0 .1).collect::<Vec<_>>(),
+        "end_ts" => spans.iter().map(|s| s.1 .1 .0).collect::<Vec<_>>(),
+        "end_event_id" => spans.iter().map(|s| s.1 .1 .1).collect::<Vec<_>>(),
     )?)
 }
 

@@ -264,6 +264,64 @@ impl<'k> TableLoader<'k> {
         self.settle(file, pos, verdict, raw).is_some()
     }
 
+    /// Admits the canonical rows of a whole file at once when checks by column decide
+    /// every row the way [`Self::admit`] would, one by one: a table whose keys are unique
+    /// per file and which has no row rule of its own and keeps no keys for later tables,
+    /// whose references are to `systems` only, with no duplicate key and no unknown system
+    /// in the file. Otherwise (or if any of it fails) nothing is counted, and false sends
+    /// the rows one by one. Only for a file's only chunk, right after [`Self::start_file`].
+    pub fn admit_file(&mut self, df: &DataFrame) -> Result<bool> {
+        if !self.schema.key_per_file || !self.keys.is_empty() || self.rules_rows() {
+            return Ok(false);
+        }
+        for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
+            let [i] = idx.as_slice() else {
+                return Ok(false);
+            };
+            if r.table != Table::Systems {
+                return Ok(false);
+            }
+            let values = df.select_at_idx(*i).map(|c| c.unique()).transpose()?;
+            let Some(values) = values else {
+                return Ok(false);
+            };
+            let known = values.str()?.iter().all(|v| {
+                v.is_some_and(|s| self.known.any_system || self.known.systems.contains(s))
+            });
+            if !known {
+                return Ok(false);
+            }
+        }
+        if let [i] = self.key_idx.as_slice() {
+            let Some(key) = df.select_at_idx(*i) else {
+                return Ok(false);
+            };
+            if key.null_count() > 0 || key.n_unique()? != df.height() {
+                return Ok(false);
+            }
+        } else if !self.key_idx.is_empty() {
+            return Ok(false);
+        }
+        let n = df.height() as u64;
+        self.rows_read += n;
+        self.rows_loaded += n;
+        Ok(true)
+    }
+
+    /// Whether the table's rows are checked or remembered one by one beyond their keys
+    /// and references (see [`Self::table_rule`] and [`Self::remember`]).
+    fn rules_rows(&self) -> bool {
+        matches!(
+            self.schema.table,
+            Table::Identities
+                | Table::Exceptions
+                | Table::Waivers
+                | Table::Systems
+                | Table::Accounts
+                | Table::Entitlements
+        )
+    }
+
     /// Counts a row for a reader that already knows it cannot be loaded (a bad cell).
     pub fn reject(&mut self, file: &str, pos: u64, reason: String, raw: impl FnOnce() -> String) {
         self.settle::<()>(file, pos, Err(Refusal::Bad(reason)), raw);

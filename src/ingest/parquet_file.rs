@@ -286,7 +286,15 @@ fn read_columnar(
         .zip(sources)
         .map(|(col, src)| canonical(col, src, n, &mut bad_rows))
         .collect::<Result<_>>()?;
-    let cells: Vec<Cell> = canon.iter().map(Cell::of).collect::<Result<_>>()?;
+    let mut chunk = DataFrame::new_infer_height(canon)?;
+    if !bad_rows.contains(&true) && loader.admit_file(&chunk)? {
+        return loader.push_chunk(chunk);
+    }
+    let cells: Vec<Cell> = chunk
+        .columns()
+        .iter()
+        .map(Cell::of)
+        .collect::<Result<_>>()?;
     let mut keep = Vec::with_capacity(n);
     for (row, is_bad) in bad_rows.iter().enumerate() {
         let raw = || raw_json(df, row);
@@ -305,7 +313,7 @@ fn read_columnar(
         };
         keep.push(loaded);
     }
-    let mut chunk = DataFrame::new_infer_height(canon)?;
+    drop(cells);
     if keep.iter().any(|k| !k) {
         let mask = BooleanChunked::from_slice(PlSmallStr::from_static("keep"), &keep);
         chunk = chunk.filter(&mask)?;
@@ -350,13 +358,14 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                 ColType::Id => s.trim().is_empty(),
                 _ => s.is_empty(),
             };
-            let values: Vec<Option<&str>> = ca
-                .iter()
-                .enumerate()
-                .map(|(row, v)| match v.filter(|s| !blank(s)) {
+            // Most columns hold no blank to replace: checked first, so that the file's own
+            // column is kept instead of being copied value by value.
+            let mut replaced = false;
+            for (row, v) in ca.iter().enumerate() {
+                match v.filter(|s| !blank(s)) {
                     None => {
                         bad_rows[row] |= null_is_bad;
-                        col.default
+                        replaced |= v.is_some() || col.default.is_some();
                     }
                     Some(s) => {
                         if let ColType::Enum(words) = col.ty {
@@ -366,12 +375,20 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                         } else if !col.multiline && has_line_break(s) {
                             bad_rows[row] = true;
                         }
-                        Some(s)
                     }
-                })
-                .collect();
-            StringChunked::from_iter_options(name, values.into_iter()).into_series()
+                }
+            }
+            if replaced {
+                ca.iter()
+                    .map(|v| v.filter(|s| !blank(s)).or(col.default))
+                    .collect::<StringChunked>()
+                    .with_name(name)
+                    .into_series()
+            } else {
+                ca.clone().with_name(name).into_series()
+            }
         }
+        Source::Bool(ca) if ca.null_count() == 0 => ca.clone().with_name(name).into_series(),
         Source::Bool(ca) => {
             let default = col.default.map(|d| d == "true");
             ca.iter()
@@ -386,6 +403,8 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                 .with_name(name)
                 .into_series()
         }
+        // Without a null, no value failed to fit.
+        Source::Int(ca, _) if ca.null_count() == 0 => ca.clone().with_name(name).into_series(),
         Source::Int(ca, file) => {
             let file_null = file.is_null();
             ca.iter()
@@ -404,6 +423,13 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                 .collect::<Int64Chunked>()
                 .with_name(name)
                 .into_series()
+        }
+        Source::Micros(ca, _, _)
+            if ca.null_count() == 0
+                && ca.min().and_then(in_range).is_some()
+                && ca.max().and_then(in_range).is_some() =>
+        {
+            ca.clone().with_name(name).into_series()
         }
         Source::Micros(ca, phys, _) => ca
             .iter()
