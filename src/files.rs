@@ -144,26 +144,54 @@ pub fn footer_matches(reader: &mut ParquetReader<fs::File>, expected: &Schema) -
 /// A file a run writes through [`create_file`], buffered, whose SHA-256 is taken from the
 /// bytes as they go out: the manifest then needs no second read of gigabytes of output.
 pub struct HashedFile {
-    file: io::BufWriter<fs::File>,
+    // Hashed below the buffer: SHA-256 sees 64 KiB blocks, not every small write of a
+    // serialiser.
+    file: io::BufWriter<Hashing>,
+}
+
+struct Hashing {
+    file: fs::File,
     hasher: Sha256,
 }
 
 impl HashedFile {
     pub fn create(path: &Path) -> Result<HashedFile> {
         Ok(HashedFile {
-            file: io::BufWriter::with_capacity(1 << 16, create_file(path)?),
-            hasher: Sha256::new(),
+            file: io::BufWriter::with_capacity(
+                1 << 16,
+                Hashing {
+                    file: create_file(path)?,
+                    hasher: Sha256::new(),
+                },
+            ),
         })
     }
 
     /// Flushes the file; the SHA-256 (lowercase hex) of every byte written.
-    pub fn finish(mut self, path: &Path) -> Result<String> {
-        io::Write::flush(&mut self.file).map_err(|e| Error::io(path, e))?;
-        Ok(hex::encode(self.hasher.finalize()))
+    pub fn finish(self, path: &Path) -> Result<String> {
+        let inner = self
+            .file
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        Ok(hex::encode(inner.hasher.finalize()))
     }
 }
 
 impl io::Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl io::Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);

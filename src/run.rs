@@ -538,12 +538,11 @@ impl JurisdictionWriter<'_> {
         let out = view.apply(of_j(&a.findings)?, of_j(self.freeze)?, review, &a.tables)?;
         let findings = out.findings;
         write_csv(written, &findings, &jdir.join("findings.csv"))?;
-        let rows = context::frame_rows(&findings)?;
-        write_json(
-            written,
-            &jdir.join("findings.ocsf.json"),
-            &ocsf::records(j, &rows, a.t),
-        )?;
+        let rows = context::FrameText::of(&findings)?;
+        let path = jdir.join("findings.ocsf.json");
+        written.file(&path, |f| {
+            ocsf::write(f, j, &rows, a.t).map_err(|e| Error::io(&path, e))
+        })?;
         write_json(
             written,
             &jdir.join("summary.json"),
@@ -596,15 +595,15 @@ fn json_err(path: &Path, e: serde_json::Error) -> Error {
 
 fn summary(
     code: &str,
-    rows: &[BTreeMap<String, String>],
+    rows: &context::FrameText,
     history: &History,
     a: &Analysis,
 ) -> serde_json::Value {
     let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_sev: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in rows {
-        let get = |k: &str| r.get(k).map(String::as_str).unwrap_or_default();
+    for r in rows.iter() {
+        let get = |k: &str| r.get(k).unwrap_or_default();
         *by_rule.entry(get("rule")).or_insert(0) += 1;
         *by_sev.entry(get("severity")).or_insert(0) += 1;
         *by_status.entry(get("status")).or_insert(0) += 1;
@@ -662,8 +661,9 @@ fn freeze_list(
         }
         e.2.push(id.to_string());
     };
-    for r in context::frame_rows(findings)? {
-        let get = |k: &str| r.get(k).map(String::as_str);
+    let rows = context::FrameText::of(findings)?;
+    for r in rows.iter() {
+        let get = |k: &str| r.get(k);
         let (Some(rule), Some(id)) = (get("rule"), get("finding_id")) else {
             continue;
         };

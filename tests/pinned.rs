@@ -9,9 +9,9 @@ use crate::common::{bin, run_in, sample_copy};
 use std::path::Path;
 
 const SAMPLE_MANIFEST_SHA256: &str =
-    "ca35163efb2a245fb3113500cb51841edb27f2e8bd4c24492a1075446596fb5d";
+    "e4bf978ad3d8f4de39461d553755a55fefae173579d89dcebef4887e37f91b6a";
 const SMALL_PRESET_MANIFEST_SHA256: &str =
-    "5af714bb5afdddb4de23853806650d2d3fbc789f30748666b044be429da775b6";
+    "cf7b4a845dde4da85729bf05751a21a7d26ea8bddc0bffb13ed48ba2398b99c6";
 
 fn assert_manifest(run_dir: &Path, pinned: &str) {
     let manifest = run_dir.join("manifest.json");

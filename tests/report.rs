@@ -117,7 +117,7 @@ impl World {
             tables: &self.tables,
         };
         let freeze = DataFrame::empty();
-        let rows = context::frame_rows(findings).expect("rows");
+        let rows = context::FrameText::of(findings).expect("rows");
         let ctx = context::build(j, &rows, &freeze, None, &shared).expect("context");
         let v = minijinja::Value::from_serialize(&ctx);
         let r = Renderer::new(None).expect("renderer");
@@ -396,21 +396,28 @@ fn ocsf_records_follow_the_compliance_finding_class() {
     let mut mitigated = finding(0, "SOD_CONFLICT", "E1", sod_detail("E1", 1));
     mitigated.retain(|(k, _)| *k != "status");
     mitigated.push(("status", "mitigated".into()));
-    let rows = context::frame_rows(&frame(&[
+    let rows = context::FrameText::of(&frame(&[
         mitigated,
         finding(1, "SOD_CONFLICT", "E2", sod_detail("E2", 1)),
     ]))
     .expect("rows");
-    let v = serde_json::to_value(permaudit::report::ocsf::records(&j, &rows, t())).expect("ocsf");
+    let mut text = Vec::new();
+    permaudit::report::ocsf::write(&mut text, &j, &rows, t()).expect("ocsf");
+    let text = String::from_utf8(text).expect("utf-8");
+    // One JSON array, one record per line between the brackets.
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!((lines[0], lines[lines.len() - 1]), ("[", "]"));
+    assert_eq!(lines.len(), 4);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("ocsf");
     let list = v.as_array().expect("array");
     assert_eq!(list.len(), 2);
-    for (r, row) in list.iter().zip(&rows) {
+    for (r, row) in list.iter().zip(rows.iter()) {
         assert_eq!(r["class_uid"], 2003);
         assert_eq!(r["category_uid"], 2);
         assert_eq!(r["type_uid"], 200301);
         assert_eq!(r["activity_id"], 1);
         assert_eq!(r["time"], t() / 1000);
-        assert_eq!(r["finding_info"]["uid"], row["finding_id"].as_str());
+        assert_eq!(r["finding_info"]["uid"], row.get("finding_id").expect("id"));
         assert!(r["finding_info"]["title"].is_string());
         assert_eq!(r["compliance"]["control"], "SOD_CONFLICT");
         let req = r["compliance"]["requirements"]

@@ -401,7 +401,10 @@ pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
     // Ordered by time only (an integer sort): a span's ends are then its earliest and
     // latest instants, and among events at one instant the lowest and highest event id,
     // which is what an order by (ts, event_id) would put first and last.
-    let order = events.column("ts")?.as_materialized_series().arg_sort(SortOptions::default());
+    let order = events
+        .column("ts")?
+        .as_materialized_series()
+        .arg_sort(SortOptions::default());
     let sorted = events.take(&order)?;
     let (sys, ts, ids) = (
         sorted.column("system_id")?.str()?,

@@ -363,24 +363,72 @@ fn input_groups(ingest: &IngestReport) -> Vec<InputGroup> {
     out
 }
 
-/// Rows of a frame as column -> text maps (nulls omitted).
-pub fn frame_rows(df: &DataFrame) -> Result<Vec<BTreeMap<String, String>>> {
-    let cols: Vec<(String, Column)> = df
-        .columns()
+/// Rows of a small frame (systems, the freeze list) as column -> text maps (nulls
+/// omitted), for the report context to carry.
+pub fn frame_maps(df: &DataFrame) -> Result<Vec<BTreeMap<String, String>>> {
+    let text = FrameText::of(df)?;
+    Ok(text
         .iter()
-        .map(|c| Ok((c.name().to_string(), c.cast(&DataType::String)?)))
-        .collect::<PolarsResult<_>>()?;
-    let strs: Vec<(&String, &StringChunked)> = cols
-        .iter()
-        .map(|(n, c)| Ok((n, c.str()?)))
-        .collect::<PolarsResult<_>>()?;
-    Ok((0..df.height())
-        .map(|i| {
-            strs.iter()
-                .filter_map(|(n, c)| c.get(i).map(|v| ((*n).clone(), v.to_string())))
+        .map(|r| {
+            text.names
+                .iter()
+                .filter_map(|n| r.get(n).map(|v| (n.clone(), v.to_string())))
                 .collect()
         })
         .collect())
+}
+
+/// A frame's cells as text, read in place. The findings of a dense run are millions of
+/// rows: a map of owned strings per finding held them several times over while every
+/// output of a jurisdiction was written.
+pub struct FrameText {
+    names: Vec<String>,
+    cols: Vec<StringChunked>,
+    height: usize,
+}
+
+impl FrameText {
+    pub fn of(df: &DataFrame) -> Result<FrameText> {
+        let mut names = Vec::with_capacity(df.width());
+        let mut cols = Vec::with_capacity(df.width());
+        for c in df.columns() {
+            names.push(c.name().to_string());
+            // One chunk, so that a cell is found without searching the chunks.
+            cols.push(c.cast(&DataType::String)?.str()?.rechunk().into_owned());
+        }
+        Ok(FrameText {
+            names,
+            cols,
+            height: df.height(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.height
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.height == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = RowMap<'_>> + '_ {
+        (0..self.height).map(|i| RowMap { text: self, i })
+    }
+}
+
+/// One row of a [`FrameText`].
+#[derive(Clone, Copy)]
+pub struct RowMap<'a> {
+    text: &'a FrameText,
+    i: usize,
+}
+
+impl<'a> RowMap<'a> {
+    /// The cell of column `k` (None for a null cell or an absent column).
+    pub fn get(&self, k: &str) -> Option<&'a str> {
+        let c = self.text.names.iter().position(|n| n == k)?;
+        self.text.cols[c].get(self.i)
+    }
 }
 
 pub fn local_time(t_micros: i64, tz: chrono_tz::Tz) -> String {
@@ -393,23 +441,21 @@ pub fn local_time(t_micros: i64, tz: chrono_tz::Tz) -> String {
         .unwrap_or_default()
 }
 
-pub type RowMap = BTreeMap<String, String>;
-
 /// The findings of one jurisdiction, with their parsed details, read by every section.
 struct Findings<'a> {
-    rows: &'a [RowMap],
+    rows: &'a FrameText,
     names: &'a HashMap<String, String>,
     systems: &'a HashMap<String, String>,
     tz: chrono_tz::Tz,
 }
 
-impl Findings<'_> {
+impl<'a> Findings<'a> {
     /// Findings of the given rules, most severe first (stable within a severity).
-    fn of(&self, codes: &[&str]) -> Vec<&RowMap> {
-        let mut v: Vec<&RowMap> = self
+    fn of(&self, codes: &[&str]) -> Vec<RowMap<'a>> {
+        let mut v: Vec<RowMap> = self
             .rows
             .iter()
-            .filter(|r| r.get("rule").is_some_and(|c| codes.iter().any(|x| x == c)))
+            .filter(|r| r.get("rule").is_some_and(|c| codes.contains(&c)))
             .collect();
         v.sort_by_key(|r| severity_rank(get(r, "severity")));
         v
@@ -442,7 +488,7 @@ impl Findings<'_> {
         }
         match (r.get("account_id"), r.get("system_id")) {
             (Some(a), Some(sys)) => s.push(("Account".into(), format!("{a} @ {sys}"))),
-            (Some(a), None) => s.push(("Account".into(), a.clone())),
+            (Some(a), None) => s.push(("Account".into(), a.to_string())),
             (None, Some(sys)) => s.push(("System".into(), self.system(sys))),
             (None, None) => {}
         }
@@ -454,7 +500,7 @@ impl Findings<'_> {
             ("seq", "Sequence no."),
         ] {
             if let Some(v) = r.get(col) {
-                s.push((label.into(), v.clone()));
+                s.push((label.into(), v.to_string()));
             }
         }
         s
@@ -463,15 +509,15 @@ impl Findings<'_> {
     fn account(&self, r: &RowMap) -> String {
         match (r.get("account_id"), r.get("system_id")) {
             (Some(a), Some(s)) => format!("{a} @ {s}"),
-            (Some(a), None) => a.clone(),
-            (None, Some(s)) => s.clone(),
+            (Some(a), None) => a.to_string(),
+            (None, Some(s)) => s.to_string(),
             _ => "—".into(),
         }
     }
 }
 
-fn get<'a>(r: &'a RowMap, k: &str) -> &'a str {
-    r.get(k).map(String::as_str).unwrap_or_default()
+fn get<'a>(r: &RowMap<'a>, k: &str) -> &'a str {
+    r.get(k).unwrap_or_default()
 }
 
 fn detail(r: &RowMap) -> Json {
@@ -492,7 +538,7 @@ fn row(r: &RowMap, cells: Vec<String>) -> Row {
 /// A finding as a rule's table cells see it.
 struct Shown<'a> {
     f: &'a Findings<'a>,
-    r: &'a RowMap,
+    r: &'a RowMap<'a>,
 }
 
 impl Subject for Shown<'_> {
@@ -512,7 +558,7 @@ impl Subject for Shown<'_> {
     }
 
     fn column(&self, name: &str) -> Option<String> {
-        self.r.get(name).cloned()
+        self.r.get(name).map(str::to_string)
     }
 
     fn local_time(&self, utc: &str) -> String {
@@ -610,15 +656,12 @@ fn micros_col(df: &DataFrame, c: &str) -> Result<Vec<Option<i64>>> {
 
 fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
     let ex = &tables.exceptions;
-    let reported: BTreeSet<&str> = f
-        .rows
-        .iter()
-        .filter_map(|r| r.get("identity_id").map(String::as_str))
-        .collect();
+    let reported: BTreeSet<&str> = f.rows.iter().filter_map(|r| r.get("identity_id")).collect();
     // The findings an exception covers, by (sod rule, identity).
     let mut conflicts: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    let covered = |r: &&RowMap| rules::meta(get(r, "rule")).is_some_and(|m| m.sod_exceptions);
+    let covered = |r: &RowMap| rules::meta(get(r, "rule")).is_some_and(|m| m.sod_exceptions);
     for r in f.rows.iter().filter(covered) {
+        let r = &r;
         conflicts
             .entry((get(r, "sod_rule_id"), get(r, "identity_id")))
             .or_default()
@@ -714,9 +757,10 @@ fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Wa
     let mut covered: Vec<Vec<String>> = vec![Vec::new(); all.len()];
     let mut waived: Vec<Vec<String>> = vec![Vec::new(); all.len()];
     let mut self_covered = vec![false; all.len()];
-    for r in f.rows {
+    for r in f.rows.iter() {
+        let r = &r;
         let rule = get(r, "rule");
-        let column = |c: &str| r.get(c).cloned();
+        let column = |c: &str| r.get(c).map(str::to_string);
         let id = get(r, "finding_id").to_string();
         for (k, w) in all.iter().enumerate() {
             if w.covers(rule, &column) {
@@ -835,7 +879,7 @@ fn training(f: &Findings, j: &Jurisdiction, shared: &Shared) -> Option<TrainingS
     let holders = holders.get(&j.code).copied().unwrap_or(0);
     let (mut overdue, mut never) = (0, 0);
     for r in f.of(&[code]) {
-        let json = detail(r);
+        let json = detail(&r);
         if never_trained(&Detail::new(&json)) {
             never += 1;
         } else {
@@ -863,7 +907,7 @@ fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
     let rows = f.rows;
     let firing = REGISTRY
         .iter()
-        .filter(|r| rows.iter().any(|x| get(x, "rule") == r.meta.code))
+        .filter(|r| rows.iter().any(|x| get(&x, "rule") == r.meta.code))
         .count()
         .max(1);
     let per_rule = (TOP_TOTAL / firing).clamp(MIN_PER_RULE, TOP_PER_RULE);
@@ -891,7 +935,7 @@ fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
                     j.timezone,
                     &KEY_COLUMNS
                         .iter()
-                        .filter_map(|c| r.get(*c).map(|v| (*c, v.as_str())))
+                        .filter_map(|c| r.get(c).map(|v| (*c, v)))
                         .collect::<Vec<_>>(),
                 ),
             })
@@ -950,7 +994,7 @@ fn quarantine_counts(ingest: &IngestReport) -> Vec<QuarantineCount> {
 
 /// The jurisdiction's systems, (id, name).
 fn systems_of(systems: &DataFrame, j: &Jurisdiction) -> Result<Vec<(String, String)>> {
-    let sys_rows = frame_rows(systems)?;
+    let sys_rows = frame_maps(systems)?;
     Ok(sys_rows
         .iter()
         .filter(|r| r.get("jurisdiction") == Some(&j.code))
@@ -975,10 +1019,10 @@ fn privileged_mfa_methods(shared: &Shared, j: &Jurisdiction) -> Vec<(String, u64
     m
 }
 
-/// The context of a jurisdiction's report; `rows` are its findings ([`frame_rows`]).
+/// The context of a jurisdiction's report; `rows` are its findings.
 pub fn build(
     j: &Jurisdiction,
-    rows: &[RowMap],
+    rows: &FrameText,
     freeze: &DataFrame,
     access_review: Option<AccessReviewSummary>,
     shared: &Shared,
@@ -994,7 +1038,8 @@ pub fn build(
 
     let mut by_sev: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_stat: BTreeMap<String, u64> = BTreeMap::new();
-    for r in rows {
+    for r in rows.iter() {
+        let r = &r;
         *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
         *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }
@@ -1064,7 +1109,7 @@ pub fn build(
         privileged_mfa_methods: privileged_mfa_methods(shared, j),
         rules,
         top_per_rule: per_rule,
-        freeze: frame_rows(freeze)?,
+        freeze: frame_maps(freeze)?,
         rows_read: tables.iter().map(|t| t.rows_read).sum(),
         rows_loaded: tables.iter().map(|t| t.rows_loaded).sum(),
         rows_quarantined: tables.iter().map(|t| t.rows_quarantined).sum(),

@@ -3,12 +3,12 @@
 //! thousands of findings never holds its OCSF document (gigabytes) in memory.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::context::{FrameText, RowMap};
 use crate::policy::Jurisdiction;
 use crate::rules;
 use crate::severity::Severity;
@@ -16,41 +16,29 @@ use crate::severity::Severity;
 /// OCSF's "Unknown" for a severity word that is not ours (none is, as rules write them).
 const UNKNOWN_SEVERITY: (u8, &str) = (0, "Unknown");
 
-/// The records of a jurisdiction's findings (rows of `context::frame_rows`), a JSON array
-/// when serialised.
-pub struct Records<'a> {
-    j: &'a Jurisdiction,
-    rows: &'a [BTreeMap<String, String>],
-    /// Milliseconds since the epoch.
-    time: i64,
-}
-
-pub fn records<'a>(
-    j: &'a Jurisdiction,
-    rows: &'a [BTreeMap<String, String>],
+/// Writes the records of a jurisdiction's findings  as one
+/// JSON array with one compact record per line: a SIEM or `jq` reads the array, a shell
+/// tool reads the lines, and a dense run's gigabytes are not half indentation.
+pub fn write(
+    w: &mut impl std::io::Write,
+    j: &Jurisdiction,
+    rows: &FrameText,
     t_micros: i64,
-) -> Records<'a> {
-    Records {
-        j,
-        rows,
-        time: t_micros.div_euclid(1000),
+) -> std::io::Result<()> {
+    let time = t_micros.div_euclid(1000);
+    // Citations depend on the rule alone: worked out once per rule, not per finding.
+    let mut citations: HashMap<&str, Citations> = HashMap::new();
+    w.write_all(b"[")?;
+    for (i, r) in rows.iter().enumerate() {
+        let r = &r;
+        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let code = r.get("rule").unwrap_or_default();
+        let cited = citations
+            .entry(code)
+            .or_insert_with(|| Citations::of(j, code));
+        serde_json::to_writer(&mut *w, &record(j, r, time, code, cited))?;
     }
-}
-
-impl Serialize for Records<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Citations depend on the rule alone: worked out once per rule, not per finding.
-        let mut citations: HashMap<&str, Citations> = HashMap::new();
-        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
-        for r in self.rows {
-            let code = r.get("rule").map(String::as_str).unwrap_or_default();
-            let cited = citations
-                .entry(code)
-                .or_insert_with(|| Citations::of(self.j, code));
-            seq.serialize_element(&record(self.j, r, self.time, code, cited))?;
-        }
-        seq.end()
-    }
+    w.write_all(if rows.is_empty() { b"]\n" } else { b"\n]\n" })
 }
 
 /// A rule's requirements (its own references, then the jurisdiction's) and the standards
@@ -195,12 +183,12 @@ struct Product {
 
 fn record<'a>(
     j: &'a Jurisdiction,
-    r: &'a BTreeMap<String, String>,
+    r: &RowMap<'a>,
     time: i64,
     code: &'a str,
     cited: &'a Citations<'a>,
 ) -> Record<'a> {
-    let get = |k: &str| r.get(k).map(String::as_str);
+    let get = |k: &str| r.get(k);
     let meta = rules::meta(code);
     let (severity_id, severity) = get("severity")
         .and_then(|s| s.parse::<Severity>().ok())
