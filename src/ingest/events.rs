@@ -104,6 +104,20 @@ impl Digest {
         "spans",
     ];
 
+    /// The digest in buffers of its own, not the partition's (see [`super::loader::detached`]).
+    pub fn detached(self) -> Result<Digest> {
+        use super::loader::detached;
+        Ok(Digest {
+            seq_ranges: detached(self.seq_ranges)?,
+            seq_edges: detached(self.seq_edges)?,
+            gap_local: detached(self.gap_local)?,
+            hash_local: detached(self.hash_local)?,
+            feed: detached(self.feed)?,
+            usage: detached(self.usage)?,
+            spans: detached(self.spans)?,
+        })
+    }
+
     pub fn parts(&self) -> [&DataFrame; 7] {
         [
             &self.seq_ranges,

@@ -105,6 +105,34 @@ pub fn stack(parts: impl Iterator<Item = DataFrame>, empty: DataFrame) -> Result
     Ok(df)
 }
 
+/// A frame whose strings are in buffers of its own. A frame cut from a larger one
+/// (filtered, grouped, gathered) still points into the larger one's string buffers: a
+/// partition's digest and window rows, kept until detect, would keep the whole
+/// partition's text alive (gigabytes over a large history).
+pub fn detached(df: DataFrame) -> Result<DataFrame> {
+    let cols = df
+        .into_columns()
+        .into_iter()
+        .map(|c| -> Result<Column> {
+            if c.dtype() != &DataType::String {
+                return Ok(c);
+            }
+            let ca = c.str()?;
+            let wasteful = ca
+                .downcast_iter()
+                .any(|a| a.total_buffer_len() > 2 * a.total_bytes_len() + (1 << 16));
+            if !wasteful {
+                return Ok(c);
+            }
+            let fresh = ca.downcast_iter().map(|a| a.clone().gc());
+            Ok(StringChunked::from_chunk_iter(c.name().clone(), fresh)
+                .into_series()
+                .into())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
 /// The canonical (empty) frame of a table: what every reader produces.
 pub fn empty_frame(schema: &TableSchema) -> Result<DataFrame> {
     let cols = schema

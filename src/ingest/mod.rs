@@ -565,8 +565,9 @@ pub struct RowsWanted<'a> {
 }
 
 impl RowsWanted<'_> {
+    /// The wanted rows, in buffers of their own (they are kept until detect).
     pub fn apply(&self, df: DataFrame) -> Result<DataFrame> {
-        Ok(self.apply_lazy(df.lazy()).collect()?)
+        loader::detached(self.apply_lazy(df.lazy()).collect()?)
     }
 
     pub fn apply_lazy(&self, lf: LazyFrame) -> LazyFrame {
@@ -694,6 +695,7 @@ pub fn load(
             }
             report.accounts.push(account);
             let t_day = plan.keep_days.as_ref().map(|r| r.end);
+            let started = std::time::Instant::now();
             let usage = match (t_day, plan.store) {
                 (Some(t_day), Some(store)) => Some(events::rolled_usage(
                     &mut partitions,
@@ -706,13 +708,19 @@ pub fn load(
                 )?),
                 _ => None,
             };
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "usage rollup");
             tables.events = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
             tables.audit_events = loader::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 rows.apply(loader::empty_frame(schema)?)?,
             )?;
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis(),
+                "event digests and window rows"
+            );
             continue;
         }
+        let started = std::time::Instant::now();
         let mut loader = TableLoader::new(schema, &mut known);
         let mut inputs = Vec::new();
         for f in files {
@@ -742,6 +750,11 @@ pub fn load(
             tables.training_given = discovery.gives(Table::Training);
         }
         *tables.slot(schema.table) = df;
+        tracing::debug!(
+            table = schema.name,
+            elapsed_ms = started.elapsed().as_millis(),
+            "table loaded"
+        );
     }
     report.sources = tallies.accounts(&discovery.sources);
     Ok((tables, report))
@@ -894,7 +907,7 @@ fn load_partition(
     };
     meta.file.sha256 = sha256.clone();
     let seq = events::seq_records(&rows)?;
-    let digest = events::digest(&rows, &seq, plan.checks)?;
+    let digest = events::digest(&rows, &seq, plan.checks)?.detached()?;
     let mut p = Partition {
         meta,
         digest,
