@@ -408,6 +408,11 @@ fn ocsf_records_follow_the_compliance_finding_class() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!((lines[0], lines[lines.len() - 1]), ("[", "]"));
     assert_eq!(lines.len(), 4);
+    // A jurisdiction without findings: still one (empty) array.
+    let mut empty = Vec::new();
+    let none = context::FrameText::of(&DataFrame::empty()).expect("rows");
+    permaudit::report::ocsf::write(&mut empty, &j, &none, t()).expect("ocsf");
+    assert_eq!(String::from_utf8(empty).expect("utf-8"), "[]\n");
     let v: serde_json::Value = serde_json::from_str(&text).expect("ocsf");
     let list = v.as_array().expect("array");
     assert_eq!(list.len(), 2);

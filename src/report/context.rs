@@ -411,19 +411,19 @@ impl FrameText {
         self.height == 0
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = RowMap<'_>> + '_ {
-        (0..self.height).map(|i| RowMap { text: self, i })
+    pub fn iter(&self) -> impl Iterator<Item = FrameRow<'_>> + '_ {
+        (0..self.height).map(|i| FrameRow { text: self, i })
     }
 }
 
 /// One row of a [`FrameText`].
 #[derive(Clone, Copy)]
-pub struct RowMap<'a> {
+pub struct FrameRow<'a> {
     text: &'a FrameText,
     i: usize,
 }
 
-impl<'a> RowMap<'a> {
+impl<'a> FrameRow<'a> {
     /// The cell of column `k` (None for a null cell or an absent column).
     pub fn get(&self, k: &str) -> Option<&'a str> {
         let c = self.text.names.iter().position(|n| n == k)?;
@@ -451,13 +451,13 @@ struct Findings<'a> {
 
 impl<'a> Findings<'a> {
     /// Findings of the given rules, most severe first (stable within a severity).
-    fn of(&self, codes: &[&str]) -> Vec<RowMap<'a>> {
-        let mut v: Vec<RowMap> = self
+    fn of(&self, codes: &[&str]) -> Vec<FrameRow<'a>> {
+        let mut v: Vec<FrameRow> = self
             .rows
             .iter()
             .filter(|r| r.get("rule").is_some_and(|c| codes.contains(&c)))
             .collect();
-        v.sort_by_key(|r| severity_rank(get(r, "severity")));
+        v.sort_by_key(|r| severity_rank(get(*r, "severity")));
         v
     }
 
@@ -468,7 +468,7 @@ impl<'a> Findings<'a> {
         }
     }
 
-    fn identity_of(&self, r: &RowMap) -> String {
+    fn identity_of(&self, r: FrameRow) -> String {
         r.get("identity_id")
             .map(|i| self.identity(i))
             .unwrap_or_else(|| "—".into())
@@ -481,7 +481,7 @@ impl<'a> Findings<'a> {
         }
     }
 
-    fn subject(&self, r: &RowMap) -> Vec<(String, String)> {
+    fn subject(&self, r: FrameRow) -> Vec<(String, String)> {
         let mut s = Vec::new();
         if let Some(i) = r.get("identity_id") {
             s.push(("Identity".into(), self.identity(i)));
@@ -506,7 +506,7 @@ impl<'a> Findings<'a> {
         s
     }
 
-    fn account(&self, r: &RowMap) -> String {
+    fn account(&self, r: FrameRow) -> String {
         match (r.get("account_id"), r.get("system_id")) {
             (Some(a), Some(s)) => format!("{a} @ {s}"),
             (Some(a), None) => a.to_string(),
@@ -516,17 +516,17 @@ impl<'a> Findings<'a> {
     }
 }
 
-fn get<'a>(r: &RowMap<'a>, k: &str) -> &'a str {
+fn get<'a>(r: FrameRow<'a>, k: &str) -> &'a str {
     r.get(k).unwrap_or_default()
 }
 
-fn detail(r: &RowMap) -> Json {
+fn detail(r: FrameRow) -> Json {
     r.get("detail")
         .and_then(|d| serde_json::from_str(d).ok())
         .unwrap_or(Json::Null)
 }
 
-fn row(r: &RowMap, cells: Vec<String>) -> Row {
+fn row(r: FrameRow, cells: Vec<String>) -> Row {
     Row {
         finding_id: get(r, "finding_id").to_string(),
         severity: get(r, "severity").to_string(),
@@ -538,7 +538,7 @@ fn row(r: &RowMap, cells: Vec<String>) -> Row {
 /// A finding as a rule's table cells see it.
 struct Shown<'a> {
     f: &'a Findings<'a>,
-    r: &'a RowMap<'a>,
+    r: FrameRow<'a>,
 }
 
 impl Subject for Shown<'_> {
@@ -591,7 +591,7 @@ fn block(f: &Findings, j: &Jurisdiction, layout: &'static Layout, metas: &[&Rule
     let all = f.of(&rules);
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut shown = 0;
-    for r in &all {
+    for &r in &all {
         let json = detail(r);
         let d = Detail::new(&json);
         let (title, note) = layout
@@ -659,9 +659,8 @@ fn exceptions(f: &Findings, tables: &Tables, t: i64) -> Result<Exceptions> {
     let reported: BTreeSet<&str> = f.rows.iter().filter_map(|r| r.get("identity_id")).collect();
     // The findings an exception covers, by (sod rule, identity).
     let mut conflicts: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    let covered = |r: &RowMap| rules::meta(get(r, "rule")).is_some_and(|m| m.sod_exceptions);
+    let covered = |r: &FrameRow| rules::meta(get(*r, "rule")).is_some_and(|m| m.sod_exceptions);
     for r in f.rows.iter().filter(covered) {
-        let r = &r;
         conflicts
             .entry((get(r, "sod_rule_id"), get(r, "identity_id")))
             .or_default()
@@ -734,7 +733,7 @@ fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Wa
         waived_findings: f
             .rows
             .iter()
-            .filter(|r| get(r, "status") == "waived")
+            .filter(|r| get(*r, "status") == "waived")
             .count(),
         ..Waivers::default()
     };
@@ -758,7 +757,6 @@ fn waivers(f: &Findings, j: &Jurisdiction, tables: &Tables, t: i64) -> Result<Wa
     let mut waived: Vec<Vec<String>> = vec![Vec::new(); all.len()];
     let mut self_covered = vec![false; all.len()];
     for r in f.rows.iter() {
-        let r = &r;
         let rule = get(r, "rule");
         let column = |c: &str| r.get(c).map(str::to_string);
         let id = get(r, "finding_id").to_string();
@@ -879,7 +877,7 @@ fn training(f: &Findings, j: &Jurisdiction, shared: &Shared) -> Option<TrainingS
     let holders = holders.get(&j.code).copied().unwrap_or(0);
     let (mut overdue, mut never) = (0, 0);
     for r in f.of(&[code]) {
-        let json = detail(&r);
+        let json = detail(r);
         if never_trained(&Detail::new(&json)) {
             never += 1;
         } else {
@@ -907,7 +905,7 @@ fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
     let rows = f.rows;
     let firing = REGISTRY
         .iter()
-        .filter(|r| rows.iter().any(|x| get(&x, "rule") == r.meta.code))
+        .filter(|r| rows.iter().any(|x| get(x, "rule") == r.meta.code))
         .count()
         .max(1);
     let per_rule = (TOP_TOTAL / firing).clamp(MIN_PER_RULE, TOP_PER_RULE);
@@ -924,7 +922,7 @@ fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
         let findings = of_rule
             .iter()
             .take(per_rule)
-            .map(|r| FindingRow {
+            .map(|&r| FindingRow {
                 finding_id: get(r, "finding_id").to_string(),
                 severity: get(r, "severity").to_string(),
                 status: get(r, "status").to_string(),
@@ -955,7 +953,7 @@ fn rule_sections(f: &Findings, j: &Jurisdiction) -> (Vec<RuleSection>, usize) {
                         s.to_string(),
                         of_rule
                             .iter()
-                            .filter(|r| get(r, "severity") == s.as_str())
+                            .filter(|r| get(**r, "severity") == s.as_str())
                             .count(),
                     )
                 })
@@ -1039,7 +1037,6 @@ pub fn build(
     let mut by_sev: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_stat: BTreeMap<String, u64> = BTreeMap::new();
     for r in rows.iter() {
-        let r = &r;
         *by_sev.entry(get(r, "severity").to_string()).or_insert(0) += 1;
         *by_stat.entry(get(r, "status").to_string()).or_insert(0) += 1;
     }

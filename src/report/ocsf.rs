@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::{FrameText, RowMap};
+use super::context::{FrameRow, FrameText};
 use crate::policy::Jurisdiction;
 use crate::rules;
 use crate::severity::Severity;
@@ -16,8 +16,7 @@ use crate::severity::Severity;
 /// OCSF's "Unknown" for a severity word that is not ours (none is, as rules write them).
 const UNKNOWN_SEVERITY: (u8, &str) = (0, "Unknown");
 
-/// Writes the records of a jurisdiction's findings  as one
-/// JSON array with one compact record per line: a SIEM or `jq` reads the array, a shell
+/// Writes the records of a jurisdiction's findings as one JSON array with one compact record per line: a SIEM or `jq` reads the array, a shell
 /// tool reads the lines, and a dense run's gigabytes are not half indentation.
 pub fn write(
     w: &mut impl std::io::Write,
@@ -30,7 +29,6 @@ pub fn write(
     let mut citations: HashMap<&str, Citations> = HashMap::new();
     w.write_all(b"[")?;
     for (i, r) in rows.iter().enumerate() {
-        let r = &r;
         w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
         let code = r.get("rule").unwrap_or_default();
         let cited = citations
@@ -183,7 +181,7 @@ struct Product {
 
 fn record<'a>(
     j: &'a Jurisdiction,
-    r: &RowMap<'a>,
+    r: FrameRow<'a>,
     time: i64,
     code: &'a str,
     cited: &'a Citations<'a>,
