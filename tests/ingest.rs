@@ -2369,3 +2369,32 @@ fn feed_spans_ends_at_shared_instants_are_the_lowest_and_highest_event_ids() {
     );
     assert_eq!(text("end_event_id"), ["e5", "e9", "s1"]);
 }
+
+/// A frame filtered from a larger one points into the larger one's string buffers: what a
+/// partition keeps until detect must own its strings, or the whole partition's text stays
+/// in memory (as it did, 80 MB a partition on a large history).
+#[test]
+fn detached_frames_hold_only_their_own_strings() {
+    let buffers = |df: &DataFrame| -> usize {
+        df.column("event_id")
+            .expect("column")
+            .str()
+            .expect("str")
+            .downcast_iter()
+            .map(|a| a.total_buffer_len())
+            .sum()
+    };
+    let ids: Vec<String> = (0..100_000)
+        .map(|i| format!("event-with-a-long-identifier-{i:08}"))
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let whole = DataFrame::new_infer_height(vec![string_col("event_id", &ids)]).expect("frame");
+    let kept = whole.head(Some(2));
+    let kept = kept
+        .filter(&BooleanChunked::from_slice("k".into(), &[true, false]))
+        .expect("filter");
+    assert!(buffers(&kept) >= buffers(&whole) / 2, "the filter shares");
+    let detached = permaudit::ingest::loader::detached(kept.clone()).expect("detached");
+    assert!(buffers(&detached) < 1_000, "{}", buffers(&detached));
+    assert!(detached.equals(&kept));
+}

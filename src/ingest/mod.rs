@@ -934,7 +934,8 @@ fn load_partition(
             }
             seq
         }
-        None => events::SeqRecords::Memory(seq),
+        // Held until the log-chain rules run, for every partition: in buffers of its own.
+        None => events::SeqRecords::Memory(loader::detached(seq)?),
     };
     if plan.wants_rows(p.meta.days) {
         p.rows = Some(rows_wanted.apply(rows)?);
