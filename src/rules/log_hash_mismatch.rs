@@ -80,18 +80,23 @@ impl Rec<'_> {
         let mut h = Sha256::new();
         h.update(self.prev_hash.unwrap_or("").as_bytes());
         h.update(b"\n");
+        let (mut seq, mut ts) = (itoa::Buffer::new(), itoa::Buffer::new());
         let fields = [
             self.event_id,
             self.system_id,
-            &self.seq.to_string(),
+            seq.format(self.seq),
             self.account_id,
             self.action,
             self.outcome,
             self.target_id,
-            &self.ts.to_string(),
-        ]
-        .join("|");
-        h.update(fields.as_bytes());
+            ts.format(self.ts),
+        ];
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                h.update(b"|");
+            }
+            h.update(field.as_bytes());
+        }
         hex::encode(h.finalize())
     }
 
@@ -118,7 +123,7 @@ struct Finding {
     detail: String,
 }
 
-/// The sorted chain columns; a record is built on demand so that memory stays flat however
+/// The chain columns; a record is built on demand so that memory stays flat however
 /// long the history is.
 struct Cols<'a> {
     event_id: &'a StringChunked,
@@ -150,22 +155,22 @@ impl<'a> Cols<'a> {
     }
 }
 
-/// Checks one system's records, rows `range` of the frame sorted by seq (then event_id).
-fn check_system(cols: &Cols, range: std::ops::Range<usize>) -> Vec<Finding> {
+/// Checks one system's records, `rows` of the frame in order of seq (then event_id).
+fn check_system(cols: &Cols, rows: &[usize]) -> Vec<Finding> {
     let mut out = Vec::new();
     // The previous run of equal seq: its seq, and its record when the run is a single one
     // (a duplicated seq takes no part in link checks).
     let mut prev: Option<(i64, Option<Rec>)> = None;
-    let mut i = range.start;
-    while i < range.end {
-        let Some(rec) = cols.rec(i) else {
+    let mut i = 0;
+    while i < rows.len() {
+        let Some(rec) = cols.rec(rows[i]) else {
             i += 1;
             continue;
         };
         let mut run = vec![rec];
         let mut j = i + 1;
-        while j < range.end {
-            match cols.rec(j) {
+        while j < rows.len() {
+            match cols.rec(rows[j]) {
                 Some(r) if r.seq == run[0].seq => run.push(r),
                 Some(_) => break,
                 None => {}
@@ -275,10 +280,6 @@ pub fn check(records: LazyFrame) -> Result<DataFrame> {
             col("prev_hash"),
             col("hash"),
         ])
-        .sort(
-            ["system_id", "seq", "event_id"],
-            SortMultipleOptions::default(),
-        )
         .collect()?;
     df.rechunk_mut();
     let cols = Cols {
@@ -293,17 +294,11 @@ pub fn check(records: LazyFrame) -> Result<DataFrame> {
         prev_hash: df.column("prev_hash")?.str()?,
         hash: df.column("hash")?.str()?,
     };
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    for i in 1..=df.height() {
-        if i == df.height() || cols.system_id.get(i) != cols.system_id.get(start) {
-            ranges.push(start..i);
-            start = i;
-        }
-    }
-    let findings: Vec<Finding> = ranges
-        .into_par_iter()
-        .flat_map_iter(|range| check_system(&cols, range))
+    let by_event_id = |a: usize, b: usize| cols.event_id.get(a).cmp(&cols.event_id.get(b));
+    let chains = super::util::chains(cols.system_id, cols.seq, by_event_id);
+    let findings: Vec<Finding> = chains
+        .par_iter()
+        .flat_map_iter(|(_, rows)| check_system(&cols, rows))
         .collect();
 
     let frame = df!(

@@ -88,26 +88,57 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
 /// The gaps among `records` taken on their own: `system_id`, `seq` (the first missing
 /// number), `after_seq` (the loaded seq that ends the gap), `detail`.
 pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
-    // One row per distinct seq; a duplicated seq is the hash-chain rule's business, here the
-    // earliest of the records is the one shown as the neighbour of a gap.
-    let seqs = records
+    let mut df = records
         .filter(col("seq").is_not_null())
         .select([col("system_id"), col("seq"), col("event_id"), col("ts")])
-        .sort(
-            ["system_id", "seq", "ts", "event_id"],
-            SortMultipleOptions::default(),
-        )
-        .group_by_stable([col("system_id"), col("seq")])
-        .agg([col("event_id").first(), col("ts").first()]);
-    let prev = |c: &str| col(c).shift(lit(1)).over([col("system_id")]);
+        .collect()?;
+    df.rechunk_mut();
+    let (system, seq, event_id, ts) = (
+        df.column("system_id")?.str()?,
+        df.column("seq")?.i64()?,
+        df.column("event_id")?.str()?,
+        df.column("ts")?.i64()?,
+    );
+    // Each seq is shown by its earliest record (by ts, then event_id); a duplicated seq is
+    // the hash-chain rule's business.
+    let earliest = |a: usize, b: usize| {
+        ts.get(a)
+            .cmp(&ts.get(b))
+            .then_with(|| event_id.get(a).cmp(&event_id.get(b)))
+    };
+    // Each gap's system and its two neighbours, as rows of `df`.
+    let (mut systems, mut before, mut after) = (Vec::new(), Vec::new(), Vec::new());
+    for (s, rows) in super::util::chains(system, seq, earliest) {
+        let mut prev: Option<(i64, usize)> = None;
+        for row in rows {
+            let Some(q) = seq.get(row) else { continue };
+            match prev {
+                Some((p, _)) if p == q => continue,
+                Some((p, b)) if q > p + 1 => {
+                    systems.push(s);
+                    before.push(b);
+                    after.push(row);
+                }
+                _ => {}
+            }
+            prev = Some((q, row));
+        }
+    }
+    let ids = |rows: &[usize]| rows.iter().map(|&r| event_id.get(r)).collect::<Vec<_>>();
+    let seqs = |rows: &[usize]| rows.iter().map(|&r| seq.get(r)).collect::<Vec<_>>();
+    let tss = |rows: &[usize]| rows.iter().map(|&r| ts.get(r)).collect::<Vec<_>>();
+    let seqs = df!(
+        "system_id" => systems,
+        "prev_seq" => seqs(&before),
+        "seq" => seqs(&after),
+        "prev_event_id" => ids(&before),
+        "event_id" => ids(&after),
+        "prev_ts" => tss(&before),
+        "ts" => tss(&after),
+    )?;
     Ok(seqs
-        .with_columns([
-            prev("seq")?.alias("prev_seq"),
-            prev("event_id")?.alias("prev_event_id"),
-            prev("ts")?.alias("prev_ts"),
-        ])
+        .lazy()
         // `prev_seq + 1` cannot overflow: prev_seq < seq.
-        .filter(col("seq").gt(col("prev_seq") + lit(1i64)))
         .select([
             col("system_id"),
             (col("prev_seq") + lit(1i64)).alias("first_missing"),

@@ -66,6 +66,29 @@ fn duplicates_and_events_without_seq_are_not_gaps() {
     assert!(f.findings("2026-11-24", "LOG_SEQUENCE_GAP").is_empty());
 }
 
+/// A replayed record at a gap's edge, written before the original in the file: the gap's
+/// neighbours are the earliest record of each seq (by ts, then event id), not the first row.
+#[test]
+fn replayed_seq_at_a_gap_edge_shows_its_earliest_record() {
+    let events = format!(
+        "{HEADER}\
+         replay-5,2026-11-21T00:00:00Z,pay-hk,svc,payout.view,success,5\n\
+         replay-9,2026-11-21T00:01:00Z,pay-hk,svc,payout.view,success,9\n\
+         tie-b-9,2026-11-20T00:02:00Z,pay-hk,svc,payout.view,success,9\n\
+         {}",
+        seqs("pay-hk", 0, &[4, 5, 9]),
+    );
+    let f = Fixture::new().table("audit_events", &events);
+    let found = f.findings("2026-11-24", "LOG_SEQUENCE_GAP");
+    assert_eq!(keys(&found), vec![("pay-hk".into(), "6".into())]);
+    let d = detail(&found[0]);
+    assert_eq!(d["event_before_gap"], "pay-hk-5-1");
+    assert_eq!(d["ts_before_gap"], "2026-11-20T00:01:00Z");
+    // Two records of seq 9 at the same instant: the lower event id.
+    assert_eq!(d["event_after_gap"], "pay-hk-9-2");
+    assert_eq!(d["ts_after_gap"], "2026-11-20T00:02:00Z");
+}
+
 #[test]
 fn events_at_t_are_ignored_but_old_history_counts() {
     let events = format!(
