@@ -309,10 +309,6 @@ fn day_span(df: &DataFrame) -> Result<Option<(i64, i64)>> {
         .map(|(lo, hi)| (lo.div_euclid(MICROS_PER_DAY), hi.div_euclid(MICROS_PER_DAY))))
 }
 
-fn day() -> Expr {
-    col("ts").floor_div(lit(MICROS_PER_DAY)).alias("day")
-}
-
 /// The records with a seq of a partition's loaded (canonical) rows.
 pub fn seq_records(rows: &DataFrame) -> Result<DataFrame> {
     Ok(rows
@@ -325,7 +321,6 @@ pub fn seq_records(rows: &DataFrame) -> Result<DataFrame> {
 
 /// The digest of a partition's loaded (canonical) rows and its records with a seq.
 pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result<Digest> {
-    let lf = rows.clone().lazy();
     let hashed = col("hash").is_not_null();
     let seq_ranges = seq
         .clone()
@@ -367,34 +362,9 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         .filter(col("seq").neq(col("min_hashed")).fill_null(lit(true)))
         .select([col("system_id"), col("seq"), col("detail")])
         .collect()?;
-    let feed = lf
-        .clone()
-        .with_column(day())
-        .sort(["ts", "event_id"], SortMultipleOptions::default())
-        .group_by([col("system_id"), col("day")])
-        .agg([
-            len().cast(IDX_DTYPE).alias("events"),
-            col("ts").first().alias("first_ts"),
-            col("ts").last().alias("latest_ts"),
-            col("event_id").last().alias("latest_event_id"),
-        ])
-        .sort(["system_id", "day"], SortMultipleOptions::default())
-        .collect()?;
+    let feed = feed_days(rows)?;
     let spans = feed_spans(&rows.select(["system_id", "ts", "event_id"])?)?;
-    // Every reader takes the latest use over these rows, whatever their order: the
-    // groups are kept in the order they first occur (deterministic, and no sort of
-    // string keys).
-    let usage = lf
-        .filter(col("outcome").eq(lit("success")))
-        .with_column(day())
-        .group_by_stable([
-            col("system_id"),
-            col("account_id"),
-            col("action"),
-            col("day"),
-        ])
-        .agg([col("ts").max().alias("last_ts")])
-        .collect()?;
+    let usage = usage_days(rows)?;
     Ok(Digest {
         seq_ranges,
         seq_edges,
@@ -404,6 +374,76 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         usage,
         spans,
     })
+}
+
+/// Per `system_id, day` (in that order): `events`, `first_ts`, `latest_ts` and
+/// `latest_event_id`, the last event by `ts, event_id`.
+fn feed_days(rows: &DataFrame) -> Result<DataFrame> {
+    let (sys, ts, ids) = (
+        rows.column("system_id")?.str()?,
+        rows.column("ts")?.i64()?,
+        rows.column("event_id")?.str()?,
+    );
+    // events, first ts, and the latest (ts, event_id).
+    type Day<'a> = (IdxSize, i64, (i64, &'a str));
+    let mut days: std::collections::BTreeMap<(&str, i64), Day> = Default::default();
+    for ((s, t), id) in sys.iter().zip(ts.iter()).zip(ids.iter()) {
+        // Required columns of loaded rows: never null.
+        let (Some(s), Some(t), Some(id)) = (s, t, id) else {
+            continue;
+        };
+        let day = days
+            .entry((s, t.div_euclid(MICROS_PER_DAY)))
+            .or_insert((0, t, (t, id)));
+        day.0 += 1;
+        day.1 = day.1.min(t);
+        day.2 = day.2.max((t, id));
+    }
+    Ok(df!(
+        "system_id" => days.keys().map(|k| k.0).collect::<Vec<_>>(),
+        "day" => days.keys().map(|k| k.1).collect::<Vec<_>>(),
+        "events" => days.values().map(|d| d.0).collect::<Vec<_>>(),
+        "first_ts" => days.values().map(|d| d.1).collect::<Vec<_>>(),
+        "latest_ts" => days.values().map(|d| d.2 .0).collect::<Vec<_>>(),
+        "latest_event_id" => days.values().map(|d| d.2 .1).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Successful events per `system_id, account_id, action, day`: `last_ts`. Every reader
+/// takes the latest use over these rows, whatever their order: the groups are kept in the
+/// order they first occur (deterministic, and no sort of string keys).
+fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
+    let text = |c: &str| -> Result<&StringChunked> { Ok(rows.column(c)?.str()?) };
+    let (sys, account, action, outcome) = (
+        text("system_id")?,
+        text("account_id")?,
+        text("action")?,
+        text("outcome")?,
+    );
+    let ts = rows.column("ts")?.i64()?;
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, i64);
+    let mut at: PlHashMap<Key, usize> = PlHashMap::default();
+    let (mut keys, mut last): (Vec<Key>, Vec<i64>) = (Vec::new(), Vec::new());
+    let cells = sys.iter().zip(account.iter()).zip(action.iter());
+    for (((s, a), act), (o, t)) in cells.zip(outcome.iter().zip(ts.iter())) {
+        let (Some("success"), Some(t)) = (o, t) else {
+            continue;
+        };
+        let key = (s, a, act, t.div_euclid(MICROS_PER_DAY));
+        let i = *at.entry(key).or_insert_with(|| {
+            keys.push(key);
+            last.push(t);
+            keys.len() - 1
+        });
+        last[i] = last[i].max(t);
+    }
+    Ok(df!(
+        "system_id" => keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+        "account_id" => keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        "action" => keys.iter().map(|k| k.2).collect::<Vec<_>>(),
+        "day" => keys.iter().map(|k| k.3).collect::<Vec<_>>(),
+        "last_ts" => last,
+    )?)
 }
 
 /// Cuts each system's events (`system_id, ts, event_id`) into spans at every silence longer
