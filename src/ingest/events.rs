@@ -422,7 +422,7 @@ fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
     );
     let ts = rows.column("ts")?.i64()?;
     type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, i64);
-    let mut at: PlHashMap<Key, usize> = PlHashMap::default();
+    let mut at: PlHashMap<Key, usize> = PlHashMap::with_capacity(rows.height());
     let (mut keys, mut last): (Vec<Key>, Vec<i64>) = (Vec::new(), Vec::new());
     let cells = sys.iter().zip(account.iter()).zip(action.iter());
     for (((s, a), act), (o, t)) in cells.zip(outcome.iter().zip(ts.iter())) {

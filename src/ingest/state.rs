@@ -496,9 +496,19 @@ impl Store {
     }
 }
 
-/// The state is a cache read back by the next run: fast compression beats small files.
+/// The state is a cache read back by the next run: fast compression beats small files, and
+/// no statistics, which cost a min and max of every string column and skip nothing here (a
+/// part is read whole; the kept rows are chosen by account, not by a range).
 fn writer(f: fs::File) -> ParquetWriter<fs::File> {
-    ParquetWriter::new(f).with_compression(ParquetCompression::Lz4Raw)
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions {
+            min_value: false,
+            max_value: false,
+            distinct_count: false,
+            null_count: false,
+            binary_statistics_truncate_length: None,
+        })
 }
 
 impl Drop for Store {
