@@ -68,6 +68,8 @@ fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame
                 rule = rule.meta.code,
                 findings = frame.height(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
+                rss_mib = crate::memory::rss_mib(),
+                peak_mib = crate::memory::peak_mib(),
                 "rule evaluated"
             );
             normalize(rule, frame, ctx.policy)
@@ -88,6 +90,11 @@ fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame
                 .with_maintain_order(true),
         )
         .collect()?;
+    tracing::debug!(
+        rss_mib = crate::memory::rss_mib(),
+        peak_mib = crate::memory::peak_mib(),
+        "findings sorted"
+    );
     Ok(sorted)
 }
 

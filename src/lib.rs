@@ -13,6 +13,7 @@ pub mod import;
 pub mod ingest;
 pub mod lock;
 pub mod manifest;
+pub mod memory;
 pub mod minimise;
 pub mod output;
 pub mod parallel;

@@ -323,6 +323,8 @@ fn load_with(
         rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
         rows_quarantined = report.quarantined(),
         elapsed_ms = started.elapsed().as_millis() as u64,
+        rss_mib = crate::memory::rss_mib(),
+        peak_mib = crate::memory::peak_mib(),
         "ingest done"
     );
     Ok((policy, tables, report))
@@ -364,6 +366,8 @@ pub fn analyze_with(
             sequenced_edges = ctx.log_chains.edges.height(),
             grants = ctx.grants.height(),
             elapsed_ms = started.elapsed().as_millis() as u64,
+            rss_mib = crate::memory::rss_mib(),
+            peak_mib = crate::memory::peak_mib(),
             "resolve done"
         );
         // Timed on its own: the resolve time above is not part of it.
@@ -374,6 +378,8 @@ pub fn analyze_with(
             window_events = ctx.window_events.height(),
             findings = findings.height(),
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
+            rss_mib = crate::memory::rss_mib(),
+            peak_mib = crate::memory::peak_mib(),
             "detect done"
         );
         (

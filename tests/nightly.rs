@@ -860,6 +860,20 @@ fn help_documents_every_exit_code_and_the_summary_line_is_one_line() {
     for line in String::from_utf8_lossy(&o.stderr).lines() {
         assert!(line.starts_with('{'), "{line}");
     }
+    // Each stage says how much memory the run holds and has held: what an operator sizing
+    // the machine for a first run at scale reads.
+    for stage in ["ingest done", "resolve done", "detect done"] {
+        let line = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
+            .find(|l| l["fields"]["message"] == stage)
+            .unwrap_or_else(|| panic!("no '{stage}' line"));
+        let (rss, peak) = (
+            line["fields"]["rss_mib"].as_u64().expect("rss_mib"),
+            line["fields"]["peak_mib"].as_u64().expect("peak_mib"),
+        );
+        assert!(rss > 0 && peak >= rss, "{stage}: {line}");
+    }
     let o = run(dir.path(), &cfg, &["--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("status=ok"));
