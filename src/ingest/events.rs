@@ -321,35 +321,7 @@ pub fn seq_records(rows: &DataFrame) -> Result<DataFrame> {
 
 /// The digest of a partition's loaded (canonical) rows and its records with a seq.
 pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result<Digest> {
-    let hashed = col("hash").is_not_null();
-    let seq_ranges = seq
-        .clone()
-        .lazy()
-        .group_by([col("system_id")])
-        .agg([
-            col("seq").min().alias("min_seq"),
-            col("seq").max().alias("max_seq"),
-            col("seq").filter(hashed.clone()).min().alias("min_hashed"),
-            col("seq").filter(hashed).max().alias("max_hashed"),
-        ])
-        .sort(["system_id"], SortMultipleOptions::default())
-        .collect()?;
-    let with_ranges = seq.clone().lazy().join(
-        seq_ranges.clone().lazy(),
-        [col("system_id")],
-        [col("system_id")],
-        JoinArgs::new(JoinType::Inner),
-    );
-    let at = |c: &str| col("seq").eq(col(c)).fill_null(lit(false));
-    let seq_edges = with_ranges
-        .filter(
-            at("min_seq")
-                .or(at("max_seq"))
-                .or(at("min_hashed"))
-                .or(at("max_hashed")),
-        )
-        .select(SEQ_COLUMNS.map(col))
-        .collect()?;
+    let (seq_ranges, seq_edges) = seq_ranges_and_edges(seq)?;
     let gap_local = (checks.gaps)(seq.clone().lazy())?.collect()?;
     let hash_local = (checks.hash_mismatches)(seq.clone().lazy())?
         .lazy()
@@ -374,6 +346,55 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
         usage,
         spans,
     })
+}
+
+/// Per `system_id` (in that order): `min_seq, max_seq` over the records, and `min_hashed,
+/// max_hashed` over those with a hash; and every record at one of those four seqs, in the
+/// records' order.
+fn seq_ranges_and_edges(seq: &DataFrame) -> Result<(DataFrame, DataFrame)> {
+    let (sys, seqs, hash) = (
+        seq.column("system_id")?.str()?,
+        seq.column("seq")?.i64()?,
+        seq.column("hash")?.str()?,
+    );
+    let widen = |range: &mut Option<(i64, i64)>, q: i64| {
+        *range = Some(range.map_or((q, q), |(lo, hi)| (lo.min(q), hi.max(q))));
+    };
+    // Per system: the range of all seqs, and of the hashed ones.
+    type Ranges = (Option<(i64, i64)>, Option<(i64, i64)>);
+    let mut ranges: std::collections::BTreeMap<&str, Ranges> = Default::default();
+    for ((s, q), h) in sys.iter().zip(seqs.iter()).zip(hash.iter()) {
+        // Records with a seq, of loaded rows (system never null).
+        let (Some(s), Some(q)) = (s, q) else { continue };
+        let r = ranges.entry(s).or_default();
+        widen(&mut r.0, q);
+        if h.is_some() {
+            widen(&mut r.1, q);
+        }
+    }
+    let at_edge: BooleanChunked = sys
+        .iter()
+        .zip(seqs.iter())
+        .map(|(s, q)| {
+            let (Some(r), Some(q)) = (s.and_then(|s| ranges.get(s)), q) else {
+                return false;
+            };
+            [r.0, r.1]
+                .into_iter()
+                .flatten()
+                .any(|(lo, hi)| q == lo || q == hi)
+        })
+        .collect();
+    let side = |pick: fn(&Ranges) -> Option<i64>| ranges.values().map(pick).collect::<Vec<_>>();
+    let seq_ranges = df!(
+        "system_id" => ranges.keys().copied().collect::<Vec<_>>(),
+        "min_seq" => side(|r| r.0.map(|r| r.0)),
+        "max_seq" => side(|r| r.0.map(|r| r.1)),
+        "min_hashed" => side(|r| r.1.map(|r| r.0)),
+        "max_hashed" => side(|r| r.1.map(|r| r.1)),
+    )?;
+    let seq_edges = seq.filter(&at_edge)?.select(SEQ_COLUMNS)?;
+    Ok((seq_ranges, seq_edges))
 }
 
 /// Per `system_id, day` (in that order): `events`, `first_ts`, `latest_ts` and
