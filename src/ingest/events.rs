@@ -677,8 +677,88 @@ impl EventDigests {
     }
 }
 
-/// Partitions whose usage is folded into the rollup at once.
-const USAGE_FOLD_BATCH: usize = 8;
+/// Latest use per (system, account, action), folded in one usage frame at a time. The ids
+/// are interned to integers: a fold costs a hash lookup per row, whatever the size of the
+/// rollup, and each entry holds 12 bytes of key instead of three strings.
+#[derive(Default)]
+struct Rollup {
+    /// `system_id`, `account_id`, `action`.
+    names: [Interner; 3],
+    last: PlHashMap<[u32; 3], i64>,
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: PlHashMap<String, u32>,
+    values: Vec<Option<String>>,
+    null: Option<u32>,
+}
+
+impl Interner {
+    fn id(&mut self, v: Option<&str>) -> u32 {
+        let next = self.values.len() as u32;
+        let id = match v {
+            Some(v) => match self.ids.get(v) {
+                Some(&id) => return id,
+                None => *self.ids.entry(v.to_string()).or_insert(next),
+            },
+            None => *self.null.get_or_insert(next),
+        };
+        if id == next {
+            self.values.push(v.map(str::to_string));
+        }
+        id
+    }
+
+    /// Each id's rank in the order of the values (null first, as polars sorts).
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.values[a as usize].cmp(&self.values[b as usize]));
+        let mut rank = vec![0; order.len()];
+        for (r, id) in order.into_iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        rank
+    }
+}
+
+impl Rollup {
+    /// Folds a frame with `system_id, account_id, action, last_ts` (other columns ignored).
+    fn fold(&mut self, df: &DataFrame) -> Result<()> {
+        let text = |c: &str| -> Result<&StringChunked> { Ok(df.column(c)?.str()?) };
+        let (sys, account, action) = (text("system_id")?, text("account_id")?, text("action")?);
+        let last_ts = df.column("last_ts")?.i64()?;
+        let [sys_ids, account_ids, action_ids] = &mut self.names;
+        let keys = sys.iter().zip(account.iter()).zip(action.iter());
+        for (((s, a), act), t) in keys.zip(last_ts.iter()) {
+            let Some(t) = t else { continue };
+            let key = [sys_ids.id(s), account_ids.id(a), action_ids.id(act)];
+            let latest = self.last.entry(key).or_insert(t);
+            *latest = (*latest).max(t);
+        }
+        Ok(())
+    }
+
+    /// The rollup as a frame sorted by `system_id, account_id, action`: the same bytes
+    /// however it was folded.
+    fn finish(self) -> Result<DataFrame> {
+        let ranks = self.names.each_ref().map(Interner::ranks);
+        let mut entries: Vec<([u32; 3], i64)> = self.last.into_iter().collect();
+        entries.sort_unstable_by_key(|(k, _)| [0, 1, 2].map(|i| ranks[i][k[i] as usize]));
+        let column = |i: usize| -> Vec<Option<&str>> {
+            entries
+                .iter()
+                .map(|(k, _)| self.names[i].values[k[i] as usize].as_deref())
+                .collect()
+        };
+        Ok(df!(
+            "system_id" => column(0),
+            "account_id" => column(1),
+            "action" => column(2),
+            "last_ts" => entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+        )?)
+    }
+}
 
 /// The usage digest of all partitions for an evaluation on UTC day `t_day`, through the
 /// store's rollup: the partitions wholly before T are folded into one frame of latest use
@@ -710,29 +790,21 @@ pub fn rolled_usage(
         },
         None => (None, None),
     };
-    let key = || [col("system_id"), col("account_id"), col("action")];
-    let fold = |parts: Vec<LazyFrame>| -> Result<LazyFrame> {
-        Ok(concat(parts, UnionArgs::default())?
-            .group_by(key())
-            .agg([col("last_ts").max()])
-            .collect()?
-            .lazy())
-    };
     // A rerun of the same night: every eligible partition is folded already.
     let unchanged = previous.is_some_and(|r| r.keys == eligible);
-    let mut rollup = stored.unwrap_or(template).lazy();
-    // Folded a few partitions at a time: memory holds the rollup and one batch.
-    let mut batch = Vec::new();
+    let mut folded = Rollup::default();
+    if !unchanged {
+        if let Some(stored) = &stored {
+            folded.fold(stored)?;
+        }
+    }
+    // One partition at a time: memory holds the rollup and one partition's usage.
     for p in partitions.iter_mut().filter(|p| before_t(p)) {
         if previous.is_some_and(|r| r.keys.contains(&p.key)) {
             continue;
         }
         p.load_usage(store, &empty, from_input)?;
-        batch.push(p.take_usage().lazy().drop(cols(["day"])));
-        if batch.len() == USAGE_FOLD_BATCH {
-            batch.push(rollup);
-            rollup = fold(std::mem::take(&mut batch))?;
-        }
+        folded.fold(&p.take_usage())?;
     }
     let last_day = partitions
         .iter()
@@ -741,25 +813,19 @@ pub fn rolled_usage(
         .max()
         .unwrap_or(t_day - 1);
     // Unchanged, the stored rollup stays as it is.
-    let rollup = if unchanged {
-        rollup.collect()?
-    } else {
-        batch.push(rollup);
-        // Sorted so that the stored rollup is the same bytes however it was folded.
-        let rollup = fold(batch)?
-            .sort(
-                ["system_id", "account_id", "action"],
-                SortMultipleOptions::default(),
-            )
-            .collect()?;
-        store.save_rollup(
-            &super::state::RollupMeta {
-                keys: eligible,
-                last_day,
-            },
-            &rollup,
-        )?;
-        rollup
+    let rollup = match stored.filter(|_| unchanged) {
+        Some(stored) => stored,
+        None => {
+            let rollup = folded.finish()?;
+            store.save_rollup(
+                &super::state::RollupMeta {
+                    keys: eligible,
+                    last_day,
+                },
+                &rollup,
+            )?;
+            rollup
+        }
     };
     let dated = rollup
         .lazy()
@@ -781,4 +847,53 @@ pub fn rolled_usage(
         UnionArgs::default(),
     )?
     .collect()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(rows: &[(Option<&str>, &str, &str, i64)]) -> DataFrame {
+        df!(
+            "system_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "account_id" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "action" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            "day" => rows.iter().map(|r| r.3 / MICROS_PER_DAY).collect::<Vec<_>>(),
+            "last_ts" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        )
+        .expect("frame")
+    }
+
+    /// The stored rollup is the same bytes whatever order the partitions were folded in:
+    /// the latest use of each key, sorted by key with a null first, as polars sorts.
+    #[test]
+    fn rollup_keeps_the_latest_use_sorted_by_key_whatever_the_fold_order() {
+        let a = usage(&[
+            (Some("pay"), "u2", "view", 50),
+            (Some("pay"), "u1", "view", 10),
+            (Some("core"), "u1", "approve", 7),
+        ]);
+        let b = usage(&[
+            (Some("pay"), "u1", "view", 30),
+            (None, "u9", "view", 1),
+            (Some("pay"), "u2", "view", 20),
+        ]);
+        let folded = |parts: [&DataFrame; 2]| {
+            let mut r = Rollup::default();
+            for p in parts {
+                r.fold(p).expect("fold");
+            }
+            r.finish().expect("finish")
+        };
+        let ab = folded([&a, &b]);
+        assert!(ab.equals_missing(&folded([&b, &a])));
+        let want = df!(
+            "system_id" => [None, Some("core"), Some("pay"), Some("pay")],
+            "account_id" => ["u9", "u1", "u1", "u2"],
+            "action" => ["view", "approve", "view", "view"],
+            "last_ts" => [1i64, 7, 30, 50],
+        )
+        .expect("frame");
+        assert!(ab.equals_missing(&want), "{ab}");
+    }
 }
