@@ -123,8 +123,14 @@ pub fn open_read(path: &Path) -> Result<fs::File> {
 /// A Parquet file of OUT (the history store, the incremental state), read whole through
 /// [`open_read`].
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    read_parquet_columns(path, None)
+}
+
+/// [`read_parquet`] of the given columns only (an absent one is an error).
+pub fn read_parquet_columns(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let f = open_read(path)?;
     ParquetReader::new(f)
+        .with_columns(columns.map(|c| c.iter().map(|c| c.to_string()).collect()))
         .finish()
         .map_err(|source| Error::Parquet {
             path: path.to_path_buf(),

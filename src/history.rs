@@ -117,7 +117,9 @@ fn seen_of(df: &DataFrame) -> Result<Vec<Seen>> {
 /// The findings a delivered run reported, from its own `findings.parquet`.
 fn read_run(out: &Path, date: NaiveDate) -> Result<Vec<Seen>> {
     let path = out.join(day_text(date)).join("findings.parquet");
-    let df = files::read_parquet(&path).map_err(|e| {
+    // Only what history keeps: the evidence is most of the file.
+    let columns = ["finding_id", "rule", "severity", "jurisdiction"];
+    let df = files::read_parquet_columns(&path, Some(&columns)).map_err(|e| {
         Error::Internal(format!(
             "{}: unreadable earlier findings: {e}; run `permaudit verify`",
             path.display()
