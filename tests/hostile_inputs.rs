@@ -285,13 +285,7 @@ fn parquet_with_one_value_not_utf8() -> Vec<u8> {
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes)
         .with_compression(ParquetCompression::Uncompressed)
-        .with_statistics(StatisticsOptions {
-            min_value: false,
-            max_value: false,
-            distinct_count: false,
-            null_count: false,
-            binary_statistics_truncate_length: None,
-        })
+        .with_statistics(StatisticsOptions::empty())
         .finish(&mut df)
         .expect("parquet");
     let at: Vec<usize> = bytes

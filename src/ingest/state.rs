@@ -502,13 +502,7 @@ impl Store {
 fn writer(f: fs::File) -> ParquetWriter<fs::File> {
     ParquetWriter::new(f)
         .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions {
-            min_value: false,
-            max_value: false,
-            distinct_count: false,
-            null_count: false,
-            binary_statistics_truncate_length: None,
-        })
+        .with_statistics(StatisticsOptions::empty())
 }
 
 impl Drop for Store {
