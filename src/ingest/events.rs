@@ -432,9 +432,7 @@ fn feed_days(rows: &DataFrame) -> Result<DataFrame> {
 
 /// Successful events per `system_id, account_id, action, day`: `last_ts`. Every reader
 /// takes the latest use over these rows, whatever their order: the groups are kept in the
-/// order they first occur (deterministic, and no sort of string keys). The ids are looked
-/// up in three small maps first (a partition has few systems and actions, and its accounts
-/// fit in cache), so that the map of groups, as large as the partition, compares integers.
+/// order they first occur (deterministic, and no sort of string keys).
 fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
     let text = |c: &str| -> Result<&StringChunked> { Ok(rows.column(c)?.str()?) };
     let (sys, account, action, outcome) = (
@@ -444,19 +442,15 @@ fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
         text("outcome")?,
     );
     let ts = rows.column("ts")?.i64()?;
-    let mut names: [Interner; 3] = Default::default();
-    let mut at: PlHashMap<([u32; 3], i64), usize> = PlHashMap::with_capacity(rows.height());
-    let (mut keys, mut last): (Vec<([u32; 3], i64)>, Vec<i64>) = (Vec::new(), Vec::new());
-    let [s_ids, a_ids, act_ids] = &mut names;
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, i64);
+    let mut at: PlHashMap<Key, usize> = PlHashMap::with_capacity(rows.height());
+    let (mut keys, mut last): (Vec<Key>, Vec<i64>) = (Vec::new(), Vec::new());
     let cells = sys.iter().zip(account.iter()).zip(action.iter());
     for (((s, a), act), (o, t)) in cells.zip(outcome.iter().zip(ts.iter())) {
         let (Some("success"), Some(t)) = (o, t) else {
             continue;
         };
-        let key = (
-            [s_ids.id(s), a_ids.id(a), act_ids.id(act)],
-            t.div_euclid(MICROS_PER_DAY),
-        );
+        let key = (s, a, act, t.div_euclid(MICROS_PER_DAY));
         let i = *at.entry(key).or_insert_with(|| {
             keys.push(key);
             last.push(t);
@@ -464,16 +458,11 @@ fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
         });
         last[i] = last[i].max(t);
     }
-    let column = |i: usize| -> Vec<Option<&str>> {
-        keys.iter()
-            .map(|k| names[i].values[k.0[i] as usize].as_deref())
-            .collect()
-    };
     Ok(df!(
-        "system_id" => column(0),
-        "account_id" => column(1),
-        "action" => column(2),
-        "day" => keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        "system_id" => keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+        "account_id" => keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+        "action" => keys.iter().map(|k| k.2).collect::<Vec<_>>(),
+        "day" => keys.iter().map(|k| k.3).collect::<Vec<_>>(),
         "last_ts" => last,
     )?)
 }
@@ -698,7 +687,6 @@ struct Rollup {
     last: PlHashMap<[u32; 3], i64>,
 }
 
-/// Integer ids of a column's values (null included), in the order they are first seen.
 #[derive(Default)]
 struct Interner {
     ids: PlHashMap<String, u32>,
