@@ -64,12 +64,13 @@ fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame
         .map(|rule| {
             let started = std::time::Instant::now();
             let frame = (rule.evaluate)(ctx)?;
+            let memory = crate::memory::resident();
             tracing::debug!(
                 rule = rule.meta.code,
                 findings = frame.height(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
-                rss_mib = crate::memory::rss_mib(),
-                peak_mib = crate::memory::peak_mib(),
+                rss_mib = memory.rss_mib,
+                peak_mib = memory.peak_mib,
                 "rule evaluated"
             );
             normalize(rule, frame, ctx.policy)
@@ -90,9 +91,10 @@ fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame
                 .with_maintain_order(true),
         )
         .collect()?;
+    let memory = crate::memory::resident();
     tracing::debug!(
-        rss_mib = crate::memory::rss_mib(),
-        peak_mib = crate::memory::peak_mib(),
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
         "findings sorted"
     );
     Ok(sorted)

@@ -272,7 +272,7 @@ impl Written {
         tracing::debug!(
             file = %rel,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            rss_mib = crate::memory::rss_mib(),
+            rss_mib = crate::memory::resident().rss_mib,
             "written"
         );
         self.hashes

@@ -318,13 +318,14 @@ fn load_with(
             Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
         }
     }
+    let memory = crate::memory::resident();
     tracing::info!(
         rows_read = report.accounts.iter().map(|a| a.rows_read).sum::<u64>(),
         rows_loaded = report.accounts.iter().map(|a| a.rows_loaded).sum::<u64>(),
         rows_quarantined = report.quarantined(),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        rss_mib = crate::memory::rss_mib(),
-        peak_mib = crate::memory::peak_mib(),
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
         "ingest done"
     );
     Ok((policy, tables, report))
@@ -359,6 +360,7 @@ pub fn analyze_with(
     let (findings, t, homes, coverage) = {
         let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
+        let memory = crate::memory::resident();
         tracing::info!(
             grants_in = tables.grants.height(),
             window_events = ctx.window_events.height(),
@@ -366,20 +368,21 @@ pub fn analyze_with(
             sequenced_edges = ctx.log_chains.edges.height(),
             grants = ctx.grants.height(),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            rss_mib = crate::memory::rss_mib(),
-            peak_mib = crate::memory::peak_mib(),
+            rss_mib = memory.rss_mib,
+            peak_mib = memory.peak_mib,
             "resolve done"
         );
         // Timed on its own: the resolve time above is not part of it.
         let detect_started = Instant::now();
         let findings = findings::detect(&ctx)?;
+        let memory = crate::memory::resident();
         tracing::info!(
             grants_in = ctx.grants.height(),
             window_events = ctx.window_events.height(),
             findings = findings.height(),
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
-            rss_mib = crate::memory::rss_mib(),
-            peak_mib = crate::memory::peak_mib(),
+            rss_mib = memory.rss_mib,
+            peak_mib = memory.peak_mib,
             "detect done"
         );
         (

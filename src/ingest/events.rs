@@ -790,32 +790,30 @@ pub fn rolled_usage(
         },
         None => (None, None),
     };
-    // A rerun of the same night: every eligible partition is folded already.
-    let unchanged = previous.is_some_and(|r| r.keys == eligible);
-    let mut folded = Rollup::default();
-    if !unchanged {
-        if let Some(stored) = &stored {
-            folded.fold(stored)?;
-        }
-    }
-    // One partition at a time: memory holds the rollup and one partition's usage.
-    for p in partitions.iter_mut().filter(|p| before_t(p)) {
-        if previous.is_some_and(|r| r.keys.contains(&p.key)) {
-            continue;
-        }
-        p.load_usage(store, &empty, from_input)?;
-        folded.fold(&p.take_usage())?;
-    }
     let last_day = partitions
         .iter()
         .filter(|p| before_t(p))
         .filter_map(|p| p.meta.days.map(|d| d.1))
         .max()
         .unwrap_or(t_day - 1);
-    // Unchanged, the stored rollup stays as it is.
-    let rollup = match stored.filter(|_| unchanged) {
-        Some(stored) => stored,
-        None => {
+    // A rerun of the same night (every eligible partition folded already) keeps the stored
+    // rollup as it is; otherwise the partitions it lacks are folded into it.
+    let unchanged = previous.is_some_and(|r| r.keys == eligible);
+    let rollup = match stored {
+        Some(stored) if unchanged => stored,
+        stored => {
+            let mut folded = Rollup::default();
+            if let Some(stored) = &stored {
+                folded.fold(stored)?;
+            }
+            // One partition at a time: memory holds the rollup and one partition's usage.
+            for p in partitions.iter_mut().filter(|p| before_t(p)) {
+                if previous.is_some_and(|r| r.keys.contains(&p.key)) {
+                    continue;
+                }
+                p.load_usage(store, &empty, from_input)?;
+                folded.fold(&p.take_usage())?;
+            }
             let rollup = folded.finish()?;
             store.save_rollup(
                 &super::state::RollupMeta {
@@ -853,47 +851,46 @@ pub fn rolled_usage(
 mod tests {
     use super::*;
 
-    fn usage(rows: &[(Option<&str>, &str, &str, i64)]) -> DataFrame {
-        df!(
+    fn usage(rows: &[(Option<&str>, &str, &str, i64)]) -> Result<DataFrame> {
+        Ok(df!(
             "system_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
             "account_id" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
             "action" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
             "day" => rows.iter().map(|r| r.3 / MICROS_PER_DAY).collect::<Vec<_>>(),
             "last_ts" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-        )
-        .expect("frame")
+        )?)
     }
 
     /// The stored rollup is the same bytes whatever order the partitions were folded in:
     /// the latest use of each key, sorted by key with a null first, as polars sorts.
     #[test]
-    fn rollup_keeps_the_latest_use_sorted_by_key_whatever_the_fold_order() {
+    fn rollup_keeps_the_latest_use_sorted_by_key_whatever_the_fold_order() -> Result<()> {
         let a = usage(&[
             (Some("pay"), "u2", "view", 50),
             (Some("pay"), "u1", "view", 10),
             (Some("core"), "u1", "approve", 7),
-        ]);
+        ])?;
         let b = usage(&[
             (Some("pay"), "u1", "view", 30),
             (None, "u9", "view", 1),
             (Some("pay"), "u2", "view", 20),
-        ]);
-        let folded = |parts: [&DataFrame; 2]| {
+        ])?;
+        let folded = |parts: [&DataFrame; 2]| -> Result<DataFrame> {
             let mut r = Rollup::default();
             for p in parts {
-                r.fold(p).expect("fold");
+                r.fold(p)?;
             }
-            r.finish().expect("finish")
+            r.finish()
         };
-        let ab = folded([&a, &b]);
-        assert!(ab.equals_missing(&folded([&b, &a])));
+        let ab = folded([&a, &b])?;
+        assert!(ab.equals_missing(&folded([&b, &a])?));
         let want = df!(
             "system_id" => [None, Some("core"), Some("pay"), Some("pay")],
             "account_id" => ["u9", "u1", "u1", "u2"],
             "action" => ["view", "approve", "view", "view"],
             "last_ts" => [1i64, 7, 30, 50],
-        )
-        .expect("frame");
+        )?;
         assert!(ab.equals_missing(&want), "{ab}");
+        Ok(())
     }
 }

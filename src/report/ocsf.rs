@@ -16,8 +16,9 @@ use crate::severity::Severity;
 /// OCSF's "Unknown" for a severity word that is not ours (none is, as rules write them).
 const UNKNOWN_SEVERITY: (u8, &str) = (0, "Unknown");
 
-/// Writes the records of a jurisdiction's findings as one JSON array with one compact record per line: a SIEM or `jq` reads the array, a shell
-/// tool reads the lines, and a dense run's gigabytes are not half indentation.
+/// Writes the records of a jurisdiction's findings as one JSON array with one compact
+/// record per line: a SIEM or `jq` reads the array, a shell tool reads the lines, and a
+/// dense run's gigabytes are not half indentation.
 pub fn write(
     w: &mut impl std::io::Write,
     j: &Jurisdiction,

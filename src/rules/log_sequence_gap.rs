@@ -127,7 +127,7 @@ pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
     let ids = |rows: &[usize]| rows.iter().map(|&r| event_id.get(r)).collect::<Vec<_>>();
     let seqs = |rows: &[usize]| rows.iter().map(|&r| seq.get(r)).collect::<Vec<_>>();
     let tss = |rows: &[usize]| rows.iter().map(|&r| ts.get(r)).collect::<Vec<_>>();
-    let seqs = df!(
+    let neighbours = df!(
         "system_id" => systems,
         "prev_seq" => seqs(&before),
         "seq" => seqs(&after),
@@ -136,7 +136,7 @@ pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
         "prev_ts" => tss(&before),
         "ts" => tss(&after),
     )?;
-    Ok(seqs
+    Ok(neighbours
         .lazy()
         // `prev_seq + 1` cannot overflow: prev_seq < seq.
         .select([
