@@ -40,20 +40,25 @@ pub static META: RuleMeta = RuleMeta {
 /// comparison of that maximum against the threshold.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let t = lit(ctx.t);
+    // Numbered, so that the steps below match a grant by an index, not by its id's text.
     let candidates = with_thresholds(ctx.held_by_staff(), ctx)
         .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
-        .filter(col("granted_at").lt(col("threshold")));
+        .filter(col("granted_at").lt(col("threshold")))
+        .with_row_index("cand", None)
+        .collect()?;
 
-    // Per grant: the closure's permissions and the latest use of any of them. A use before
-    // the grant existed says nothing about this grant, so it is dropped.
+    // Per candidate and permission of its closure: the latest use of the permission. A
+    // use before the grant existed says nothing about this grant, so it is dropped.
     let usage = candidates
         .clone()
+        .lazy()
         .select([
-            col("grant_id"),
+            col("cand"),
             col("system_id"),
             col("account_id"),
             col("entitlement_id"),
             col("granted_at"),
+            col("threshold"),
         ])
         .join(
             ctx.closure.clone().lazy().select([
@@ -71,14 +76,39 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             [col("system_id"), col("account_id"), col("permission_id")],
             JoinArgs::new(JoinType::Left),
         )
-        .with_column(
+        .select([
+            col("cand"),
+            col("permission_id"),
+            col("threshold"),
             when(col("last_use").gt_eq(col("granted_at")))
                 .then(col("last_use"))
                 .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias("last_use"),
-        )
-        // Read twice below: computed once.
-        .collect()?
+        ])
+        .collect()?;
+    // A grant with one use at or after its threshold is not stale (`threshold >
+    // granted_at`, so such a use is never dropped above). Most grants are used: the
+    // evidence below is gathered for the stale ones only.
+    let mut stale = vec![true; candidates.height()];
+    let (cand, last_use) = (
+        usage.column("cand")?.idx()?,
+        usage.column("last_use")?.i64()?,
+    );
+    let threshold = usage.column("threshold")?.i64()?;
+    for ((c, used), at) in cand.iter().zip(last_use.iter()).zip(threshold.iter()) {
+        if let (Some(c), Some(used), Some(at)) = (c, used, at) {
+            if used >= at {
+                stale[c as usize] = false;
+            }
+        }
+    }
+    let keep: BooleanChunked = cand
+        .iter()
+        .map(|c| c.is_some_and(|c| stale[c as usize]))
+        .collect();
+    let usage = usage.filter(&keep)?.lazy();
+    let candidates = candidates
+        .filter(&BooleanChunked::from_slice("stale".into(), &stale))?
         .lazy();
     // The permission used last. Ties (one action exercising several permissions of the
     // closure) go to the greatest id, so the evidence does not depend on the joins' row
@@ -90,33 +120,27 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             ["last_use", "permission_id"],
             SortMultipleOptions::default().with_maintain_order(true),
         )
-        .group_by([col("grant_id")])
+        .group_by([col("cand")])
         .agg([col("permission_id").last().alias("last_used_permission")]);
     let usage = usage
-        .group_by([col("grant_id")])
+        .group_by([col("cand")])
         .agg([
             col("permission_id").n_unique().alias("closure_permissions"),
             col("last_use").max(),
         ])
         .join(
             last_used,
-            [col("grant_id")],
-            [col("grant_id")],
+            [col("cand")],
+            [col("cand")],
             JoinArgs::new(JoinType::Left),
         );
 
     Ok(candidates
         .join(
             usage,
-            [col("grant_id")],
-            [col("grant_id")],
+            [col("cand")],
+            [col("cand")],
             JoinArgs::new(JoinType::Left),
-        )
-        .filter(
-            col("last_use")
-                .gt_eq(col("threshold"))
-                .fill_null(lit(false))
-                .not(),
         )
         .select([
             col("jurisdiction"),

@@ -104,6 +104,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             method.push(m.clone());
         }
     }
+    // Each login row is only tested against its jurisdiction's methods; the lists join
+    // the few aggregated rows at the end, not the window's logins one by one.
+    let listed = Series::new("listing".into(), listing.clone());
     let lists: Vec<Series> = allowed_lists
         .into_iter()
         .map(|l| Series::new("".into(), l))
@@ -131,6 +134,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(window_rows(&ctx.resolved, ctx.policy)?)
+        .filter(col("jurisdiction").is_in(lit(listed).implode(false), false))
         .select([
             col("system_id"),
             col("account_id"),
@@ -138,12 +142,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("mfa_method"),
         ])
-        .join(
-            checked,
-            [col("jurisdiction")],
-            [col("jurisdiction")],
-            JoinArgs::new(JoinType::Inner),
-        )
         .join(
             allowed,
             [col("jurisdiction"), col("mfa_method")],
@@ -167,7 +165,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
         .agg([
             col("identity_id").first(),
-            col("allowed_methods").first(),
             len().cast(DataType::Int64).alias("weak_logins"),
             col("ts").min().alias("first_ts"),
             col("ts").max().alias("last_ts"),
@@ -176,6 +173,12 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             methods,
             [col("system_id"), col("account_id"), col("jurisdiction")],
             [col("system_id"), col("account_id"), col("jurisdiction")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            checked,
+            [col("jurisdiction")],
+            [col("jurisdiction")],
             JoinArgs::new(JoinType::Inner),
         )
         .select([
