@@ -2398,3 +2398,160 @@ fn detached_frames_hold_only_their_own_strings() {
     assert!(buffers(&detached) < 1_000, "{}", buffers(&detached));
     assert!(detached.equals(&kept));
 }
+
+/// A grants file in native-typed Parquet (the generated and exported kind) with the given
+/// (grant_id, account_id, entitlement_id) rows on pay-hk.
+fn grants_parquet(rows: &'static [(&str, &str, &str)]) -> impl FnOnce(&Path) {
+    move |dir: &Path| {
+        remove(&dir.join("grants.csv"));
+        let pick = |i: usize| -> Vec<&str> { rows.iter().map(|r| [r.0, r.1, r.2][i]).collect() };
+        let granted = Series::new("granted_at".into(), vec![T0; rows.len()])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .expect("datetime");
+        let df = DataFrame::new_infer_height(vec![
+            string_col("grant_id", &pick(0)),
+            string_col("system_id", &vec!["pay-hk"; rows.len()]),
+            string_col("account_id", &pick(1)),
+            string_col("entitlement_id", &pick(2)),
+            granted.into(),
+        ])
+        .expect("frame");
+        write_parquet(&dir.join("grants.parquet"), df);
+    }
+}
+
+#[test]
+fn parquet_grants_that_look_clean_are_still_checked_against_accounts_and_entitlements() {
+    // Valid cells everywhere, unique ids: the whole-file path must still see that one
+    // grant names an account nobody has and another an entitlement nobody defined.
+    let l = load_edited_ok(
+        &base(),
+        grants_parquet(&[
+            ("g1", "alice", "ops"),
+            ("g2", "mallory", "ops"),
+            ("g3", "alice", "payout.everything"),
+        ]),
+    );
+    assert_eq!(l.counts("grants"), (3, 1, 2));
+    let reasons: Vec<(u64, &str)> = l
+        .quarantine("grants")
+        .iter()
+        .map(|q| (q.line, q.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                1,
+                "unknown account (system_id = \"pay-hk\", account_id = \"mallory\")"
+            ),
+            (
+                2,
+                "unknown entitlement (system_id = \"pay-hk\", entitlement_id = \"payout.everything\")"
+            ),
+        ]
+    );
+
+    let l = load_edited_ok(
+        &base(),
+        grants_parquet(&[("g1", "alice", "ops"), ("g1", "alice", "payout.release")]),
+    );
+    assert_eq!(l.counts("grants"), (2, 1, 1));
+    assert_eq!(
+        l.only_quarantined("grants").reason,
+        "duplicate primary key (grant_id = \"g1\"), first loaded from grants.parquet row 0"
+    );
+
+    let l = load_edited_ok(
+        &base(),
+        grants_parquet(&[("g1", "alice", "ops"), ("g2", "alice", "payout.release")]),
+    );
+    assert_eq!(l.counts("grants"), (2, 2, 0));
+    assert_eq!(
+        l.strs("grants", "grant_id"),
+        vec![Some("g1".into()), Some("g2".into())]
+    );
+}
+
+#[test]
+fn parquet_action_mapped_to_a_role_is_quarantined_by_the_whole_file_path_too() {
+    let l = load_edited_ok(&base(), |dir: &Path| {
+        remove(&dir.join("action_permissions.csv"));
+        let df = DataFrame::new_infer_height(vec![
+            string_col("system_id", &["pay-hk", "pay-hk"]),
+            string_col("action", &["payout", "admin"]),
+            string_col("permission_id", &["payout.release", "ops"]),
+        ])
+        .expect("frame");
+        write_parquet(&dir.join("action_permissions.parquet"), df);
+    });
+    assert_eq!(l.counts("action_permissions"), (2, 1, 1));
+    let q = l.only_quarantined("action_permissions");
+    assert_eq!(q.line, 1);
+    assert!(q.reason.contains("is a role, not a permission"), "{q:?}");
+}
+
+#[test]
+fn grant_ids_of_a_file_admitted_whole_still_beat_a_source_row_with_the_same_id() {
+    use permaudit::ingest::loader::{Offer, TableLoader};
+    use permaudit::ingest::schema::GRANTS;
+    use permaudit::ingest::values::Value;
+    let mut known = permaudit::ingest::Known::default();
+    known.systems.insert("pay-hk".into());
+    known
+        .accounts
+        .entry("pay-hk".into())
+        .or_default()
+        .insert("alice".into());
+    known
+        .entitlements
+        .entry("pay-hk".into())
+        .or_default()
+        .insert("ops".into(), "role".into());
+    let mut loader = TableLoader::new(&GRANTS, &mut known);
+    loader.start_file();
+    let none = || Series::full_null("x".into(), 1, &DataType::String);
+    let mut file = DataFrame::new_infer_height(vec![
+        string_col("grant_id", &["g1"]),
+        string_col("system_id", &["pay-hk"]),
+        string_col("account_id", &["alice"]),
+        string_col("entitlement_id", &["ops"]),
+        Series::new("granted_at".into(), [T0]).into(),
+        none().with_name("granted_by".into()).into(),
+        none().with_name("approved_by".into()).into(),
+        Series::new("expires_at".into(), [None::<i64>]).into(),
+        Series::new("revoked_at".into(), [None::<i64>]).into(),
+        none().with_name("ticket".into()).into(),
+    ])
+    .expect("frame");
+    file.rechunk_mut();
+    assert!(loader.admit_file("grants.parquet", &file).expect("admit"));
+    loader.push_chunk(file).expect("chunk");
+
+    // An exporter's row for the same grant id: the contract row wins, not a duplicate.
+    loader.start_source_file();
+    let row = |id: &str| {
+        Ok(vec![
+            Value::Str(id.into()),
+            Value::Str("pay-hk".into()),
+            Value::Str("alice".into()),
+            Value::Str("ops".into()),
+            Value::Ts(T0),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ])
+    };
+    let offer = |l: &mut TableLoader, id: &str| l.push("iam.json", 0, row(id), String::new);
+    assert_eq!(offer(&mut loader, "g1"), Offer::Overridden);
+    assert_eq!(offer(&mut loader, "g2"), Offer::Loaded);
+    assert_eq!(offer(&mut loader, "g2"), Offer::Quarantined);
+    let (df, read, loaded, quarantine) = loader.finish().expect("finish");
+    assert_eq!((df.height(), read, loaded), (2, 3, 2));
+    assert!(
+        quarantine[0].reason.contains("first loaded from iam.json"),
+        "{quarantine:?}"
+    );
+}

@@ -189,6 +189,11 @@ pub struct TableLoader<'k> {
     deferred: Option<crate::error::Error>,
     /// Files named by `keys` (by index: one string per file, not per row).
     key_files: Vec<String>,
+    /// Keys of a file admitted whole (see [`Self::admit_file`]) of a table whose keys are
+    /// unique across files: the file's index in `key_files`, its key column and whether it
+    /// came from a source. Moved into `keys` only when a later row needs them (most tables
+    /// are one file), so that millions of grant ids are not copied into a map nobody reads.
+    admitted_keys: Vec<(usize, Column, bool)>,
     key_idx: Vec<usize>,
     /// Column indices of each of the schema's references, resolved once.
     ref_idx: Vec<Vec<usize>>,
@@ -214,6 +219,7 @@ impl<'k> TableLoader<'k> {
             pending: 0,
             deferred: None,
             key_files: Vec::new(),
+            admitted_keys: Vec::new(),
             key_idx,
             ref_idx: schema
                 .references
@@ -293,30 +299,41 @@ impl<'k> TableLoader<'k> {
     }
 
     /// Admits the canonical rows of a whole file at once when checks by column decide
-    /// every row the way [`Self::admit`] would, one by one: a table whose keys are unique
-    /// per file and which has no row rule of its own and keeps no keys for later tables,
-    /// whose references are to `systems` only, with no duplicate key and no unknown system
-    /// in the file. Otherwise (or if any of it fails) nothing is counted, and false sends
-    /// the rows one by one. Only for a file's only chunk, right after [`Self::start_file`].
-    pub fn admit_file(&mut self, df: &DataFrame) -> Result<bool> {
-        if !self.schema.key_per_file || !self.keys.is_empty() || self.rules_rows() {
+    /// every row the way [`Self::admit`] would, one by one: a table which has no row rule
+    /// of its own and keeps no keys for later tables, with no key loaded before, whose
+    /// single-column key is unique in the file and whose references (to `systems`,
+    /// `accounts` or `entitlements`, of the kind asked) all resolve. Otherwise (or if any
+    /// of it fails) nothing is counted, and false sends the rows one by one, which find
+    /// the reasons. Only for a file's only chunk, right after [`Self::start_file`].
+    pub fn admit_file(&mut self, file: &str, df: &DataFrame) -> Result<bool> {
+        if !self.keys.is_empty() || !self.admitted_keys.is_empty() || self.rules_rows() {
             return Ok(false);
         }
         for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
-            let [i] = idx.as_slice() else {
-                return Ok(false);
+            let text = |i: usize| df.select_at_idx(i).map(|c| c.str()).transpose();
+            let known = &*self.known;
+            let resolved = match (r.table, idx.as_slice()) {
+                (Table::Systems, [i]) => {
+                    let values = df.select_at_idx(*i).map(|c| c.unique()).transpose()?;
+                    let Some(values) = values else {
+                        return Ok(false);
+                    };
+                    let all = values
+                        .str()?
+                        .iter()
+                        .all(|v| v.is_some_and(|s| known.any_system || known.systems.contains(s)));
+                    all
+                }
+                (Table::Accounts, [i, j]) => all_pairs(text(*i)?, text(*j)?, |s, a| {
+                    known.accounts.get(s).is_some_and(|ids| ids.contains(a))
+                }),
+                (Table::Entitlements, [i, j]) => all_pairs(text(*i)?, text(*j)?, |s, e| {
+                    let kind = known.entitlements.get(s).and_then(|ids| ids.get(e));
+                    kind.is_some_and(|k| r.kind.is_none_or(|want| k == want))
+                }),
+                _ => false,
             };
-            if r.table != Table::Systems {
-                return Ok(false);
-            }
-            let values = df.select_at_idx(*i).map(|c| c.unique()).transpose()?;
-            let Some(values) = values else {
-                return Ok(false);
-            };
-            let known = values.str()?.iter().all(|v| {
-                v.is_some_and(|s| self.known.any_system || self.known.systems.contains(s))
-            });
-            if !known {
+            if !resolved {
                 return Ok(false);
             }
         }
@@ -327,6 +344,11 @@ impl<'k> TableLoader<'k> {
             if key.null_count() > 0 || key.n_unique()? != df.height() {
                 return Ok(false);
             }
+            if !self.schema.key_per_file {
+                self.key_files.push(file.to_string());
+                self.admitted_keys
+                    .push((self.key_files.len() - 1, key.clone(), self.from_source));
+            }
         } else if !self.key_idx.is_empty() {
             return Ok(false);
         }
@@ -334,6 +356,19 @@ impl<'k> TableLoader<'k> {
         self.rows_read += n;
         self.rows_loaded += n;
         Ok(true)
+    }
+
+    /// Moves the keys of files admitted whole into `keys`, each at its row's position.
+    fn settle_admitted_keys(&mut self) {
+        for (file, key, from_source) in std::mem::take(&mut self.admitted_keys) {
+            let Ok(key) = key.str() else { continue };
+            for (row, k) in key.iter().enumerate() {
+                if let Some(k) = k {
+                    self.keys
+                        .insert(k.to_string(), (file, row as u64, from_source));
+                }
+            }
+        }
     }
 
     /// Whether the table's rows are checked or remembered one by one beyond their keys
@@ -427,6 +462,9 @@ impl<'k> TableLoader<'k> {
         pos: u64,
         text: &CellText<'_>,
     ) -> std::result::Result<(), Refusal> {
+        if !self.admitted_keys.is_empty() {
+            self.settle_admitted_keys();
+        }
         self.table_rule(text)?;
         for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
             let owned: Vec<Cow<str>> = idx.iter().filter_map(|&i| text(i)).collect();
@@ -603,4 +641,20 @@ fn position_word(file: &str) -> &'static str {
     } else {
         "row"
     }
+}
+
+/// Whether every row's pair of texts is present and accepted by `known` (a null, which
+/// the row checks judge on their own, sends the file to them).
+fn all_pairs(
+    a: Option<&StringChunked>,
+    b: Option<&StringChunked>,
+    known: impl Fn(&str, &str) -> bool,
+) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    a.iter().zip(b.iter()).all(|pair| match pair {
+        (Some(x), Some(y)) => known(x, y),
+        _ => false,
+    })
 }

@@ -287,7 +287,7 @@ fn read_columnar(
         .map(|(col, src)| canonical(col, src, n, &mut bad_rows))
         .collect::<Result<_>>()?;
     let mut chunk = DataFrame::new_infer_height(canon)?;
-    if !bad_rows.contains(&true) && loader.admit_file(&chunk)? {
+    if !bad_rows.contains(&true) && loader.admit_file(rel, &chunk)? {
         return loader.push_chunk(chunk);
     }
     let cells: Vec<Cell> = chunk
