@@ -3,7 +3,7 @@
 use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{detail, login, ts_text, with_thresholds};
+use super::util::{detail, login, pair_in, ts_text, with_thresholds};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -196,15 +196,21 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("event_id"),
             col("outcome").eq(lit("failure")).alias("failed"),
         ]);
-    let mut df = with_thresholds(logins, ctx)
-        // Accounts with too few failures cannot burst; dropping them keeps the loop small.
-        .filter(
-            col("failed")
-                .cast(DataType::Int64)
-                .sum()
-                .over([col("system_id"), col("account_id")])?
-                .gt_eq(col("failed_login_threshold")),
-        )
+    let logins = with_thresholds(logins, ctx);
+    // Accounts with too few failures cannot burst; dropping them keeps the loop small.
+    // Counted on the failures alone (a few of the window's logins), and the accounts
+    // kept found by a set lookup, not a window over every login.
+    let enough = logins
+        .clone()
+        .filter(col("failed"))
+        .group_by([col("system_id"), col("account_id")])
+        .agg([
+            len().cast(DataType::Int64).alias("failures"),
+            col("failed_login_threshold").first(),
+        ])
+        .filter(col("failures").gt_eq(col("failed_login_threshold")));
+    let mut df = logins
+        .filter(pair_in("system_id", "account_id", enough)?)
         .sort(
             ["system_id", "account_id", "ts", "event_id"],
             SortMultipleOptions::default(),
