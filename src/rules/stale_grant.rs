@@ -44,6 +44,21 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let candidates = with_thresholds(ctx.held_by_staff(), ctx)
         .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
         .filter(col("granted_at").lt(col("threshold")))
+        // Only what the findings show: the grants frame has many more columns.
+        .select([
+            col("jurisdiction"),
+            col("grant_id"),
+            col("system_id"),
+            col("account_id"),
+            col("entitlement_id"),
+            col("identity"),
+            col("privileged_eff"),
+            col("granted_at"),
+            col("stale_grant_days"),
+            col("threshold"),
+            col("kind"),
+            col("account_type"),
+        ])
         .with_row_index("cand", None)
         .collect()?;
 
