@@ -68,6 +68,14 @@ impl Loaded {
             .collect()
     }
 
+    /// Each quarantined row of a table as (line or row, reason).
+    pub(crate) fn reasons(&self, table: &str) -> Vec<(u64, &str)> {
+        self.quarantine(table)
+            .iter()
+            .map(|q| (q.line, q.reason.as_str()))
+            .collect()
+    }
+
     /// The single quarantined row of a table.
     pub(crate) fn only_quarantined(&self, table: &str) -> &QuarantineRow {
         let q = self.quarantine(table);
@@ -1406,13 +1414,8 @@ fn grants_to_unknown_or_quarantined_accounts_and_entitlements_are_quarantined() 
     assert_eq!(l.counts("accounts"), (2, 1, 1));
     assert_eq!(l.counts("entitlements"), (3, 2, 1));
     assert_eq!(l.counts("grants"), (7, 1, 6));
-    let reasons: Vec<(u64, &str)> = l
-        .quarantine("grants")
-        .iter()
-        .map(|q| (q.line, q.reason.as_str()))
-        .collect();
     assert_eq!(
-        reasons,
+        l.reasons("grants"),
         vec![
             (
                 3,
@@ -2424,22 +2427,15 @@ fn grants_parquet(rows: &'static [(&str, &str, &str)]) -> impl FnOnce(&Path) {
 fn parquet_grants_that_look_clean_are_still_checked_against_accounts_and_entitlements() {
     // Valid cells everywhere, unique ids: the whole-file path must still see that one
     // grant names an account nobody has and another an entitlement nobody defined.
-    let l = load_edited_ok(
-        &base(),
-        grants_parquet(&[
-            ("g1", "alice", "ops"),
-            ("g2", "mallory", "ops"),
-            ("g3", "alice", "payout.everything"),
-        ]),
-    );
+    let load = |rows| load_edited_ok(&base(), grants_parquet(rows));
+    let l = load(&[
+        ("g1", "alice", "ops"),
+        ("g2", "mallory", "ops"),
+        ("g3", "alice", "payout.everything"),
+    ]);
     assert_eq!(l.counts("grants"), (3, 1, 2));
-    let reasons: Vec<(u64, &str)> = l
-        .quarantine("grants")
-        .iter()
-        .map(|q| (q.line, q.reason.as_str()))
-        .collect();
     assert_eq!(
-        reasons,
+        l.reasons("grants"),
         vec![
             (
                 1,
@@ -2452,25 +2448,18 @@ fn parquet_grants_that_look_clean_are_still_checked_against_accounts_and_entitle
         ]
     );
 
-    let l = load_edited_ok(
-        &base(),
-        grants_parquet(&[("g1", "alice", "ops"), ("g1", "alice", "payout.release")]),
-    );
+    let l = load(&[("g1", "alice", "ops"), ("g1", "alice", "payout.release")]);
     assert_eq!(l.counts("grants"), (2, 1, 1));
+    let dup = &l.only_quarantined("grants").reason;
     assert_eq!(
-        l.only_quarantined("grants").reason,
+        dup,
         "duplicate primary key (grant_id = \"g1\"), first loaded from grants.parquet row 0"
     );
 
-    let l = load_edited_ok(
-        &base(),
-        grants_parquet(&[("g1", "alice", "ops"), ("g2", "alice", "payout.release")]),
-    );
+    let l = load(&[("g1", "alice", "ops"), ("g2", "alice", "payout.release")]);
     assert_eq!(l.counts("grants"), (2, 2, 0));
-    assert_eq!(
-        l.strs("grants", "grant_id"),
-        vec![Some("g1".into()), Some("g2".into())]
-    );
+    let ids = l.strs("grants", "grant_id");
+    assert_eq!(ids, vec![Some("g1".into()), Some("g2".into())]);
 }
 
 #[test]

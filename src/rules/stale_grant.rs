@@ -34,6 +34,22 @@ pub static META: RuleMeta = RuleMeta {
     summary: None,
 };
 
+/// The candidates' columns the findings read.
+const SHOWN: [&str; 12] = [
+    "jurisdiction",
+    "grant_id",
+    "system_id",
+    "account_id",
+    "entitlement_id",
+    "identity",
+    "privileged_eff",
+    "granted_at",
+    "stale_grant_days",
+    "threshold",
+    "kind",
+    "account_type",
+];
+
 /// Effective grant of an account whose identity is not terminated, granted more than N days
 /// ago, with no successful use of any permission of its closure since `max(granted_at,
 /// T - N days)`. `last_use` holds the latest use before T, so "used recently" is one
@@ -45,20 +61,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
         .filter(col("granted_at").lt(col("threshold")))
         // Only what the findings show: the grants frame has many more columns.
-        .select([
-            col("jurisdiction"),
-            col("grant_id"),
-            col("system_id"),
-            col("account_id"),
-            col("entitlement_id"),
-            col("identity"),
-            col("privileged_eff"),
-            col("granted_at"),
-            col("stale_grant_days"),
-            col("threshold"),
-            col("kind"),
-            col("account_type"),
-        ])
+        .select(SHOWN.map(col))
         .with_row_index("cand", None)
         .collect()?;
 
