@@ -318,11 +318,8 @@ impl<'k> TableLoader<'k> {
                     let Some(values) = values else {
                         return Ok(false);
                     };
-                    let all = values
-                        .str()?
-                        .iter()
-                        .all(|v| v.is_some_and(|s| known.any_system || known.systems.contains(s)));
-                    all
+                    let mut values = values.str()?.iter();
+                    values.all(|v| v.is_some_and(|s| known.any_system || known.systems.contains(s)))
                 }
                 (Table::Accounts, [i, j]) => all_pairs(text(*i)?, text(*j)?, |s, a| {
                     known.accounts.get(s).is_some_and(|ids| ids.contains(a))
