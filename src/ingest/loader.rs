@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 
-use super::schema::{ColType, Table, TableSchema};
+use super::schema::{ColType, Reference, Table, TableSchema};
 use super::values::Value;
 use crate::error::Result;
 use crate::time::MICROS_PER_DAY;
@@ -51,6 +51,44 @@ pub struct Known {
     pub rule_codes: HashSet<String>,
     /// Every system id is taken as known (`import`, which has no systems table).
     pub any_system: bool,
+}
+
+/// What the known keys say of one reference's values.
+enum Resolution<'a> {
+    Known,
+    Unknown,
+    /// The entitlement exists but is of this kind, not the one the reference asks for.
+    OtherKind(&'a str),
+}
+
+impl Known {
+    /// The one lookup of a reference's values (a row's non-null cells of its columns),
+    /// shared by the row checks and the whole-file admission.
+    fn resolve(&self, r: &Reference, vals: &[&str]) -> Resolution<'_> {
+        let known = |yes: bool| {
+            if yes {
+                Resolution::Known
+            } else {
+                Resolution::Unknown
+            }
+        };
+        match (r.table, vals) {
+            (Table::Systems, [s]) => known(self.any_system || self.systems.contains(*s)),
+            (Table::Accounts, [s, a]) => {
+                known(self.accounts.get(*s).is_some_and(|ids| ids.contains(*a)))
+            }
+            (Table::Entitlements, [s, e]) => {
+                match self.entitlements.get(*s).and_then(|ids| ids.get(*e)) {
+                    None => Resolution::Unknown,
+                    Some(kind) if r.kind.is_some_and(|want| kind != want) => {
+                        Resolution::OtherKind(kind)
+                    }
+                    Some(_) => Resolution::Known,
+                }
+            }
+            _ => Resolution::Known,
+        }
+    }
 }
 
 enum Builder {
@@ -189,11 +227,11 @@ pub struct TableLoader<'k> {
     deferred: Option<crate::error::Error>,
     /// Files named by `keys` (by index: one string per file, not per row).
     key_files: Vec<String>,
-    /// Keys of a file admitted whole (see [`Self::admit_file`]) of a table whose keys are
-    /// unique across files: the file's index in `key_files`, its key column and whether it
-    /// came from a source. Moved into `keys` only when a later row needs them (most tables
-    /// are one file), so that millions of grant ids are not copied into a map nobody reads.
-    admitted_keys: Vec<(usize, Column, bool)>,
+    /// The keys of the contract file admitted whole (see [`Self::admit_file`]) of a table
+    /// whose keys are unique across files: the file's index in `key_files` and its key
+    /// column. Moved into `keys` only when a later row (a source's) needs them, so that
+    /// millions of grant ids are not copied into a map nobody reads.
+    admitted_keys: Option<(usize, StringChunked)>,
     key_idx: Vec<usize>,
     /// Column indices of each of the schema's references, resolved once.
     ref_idx: Vec<Vec<usize>>,
@@ -219,7 +257,7 @@ impl<'k> TableLoader<'k> {
             pending: 0,
             deferred: None,
             key_files: Vec::new(),
-            admitted_keys: Vec::new(),
+            admitted_keys: None,
             key_idx,
             ref_idx: schema
                 .references
@@ -306,28 +344,32 @@ impl<'k> TableLoader<'k> {
     /// of it fails) nothing is counted, and false sends the rows one by one, which find
     /// the reasons. Only for a file's only chunk, right after [`Self::start_file`].
     pub fn admit_file(&mut self, file: &str, df: &DataFrame) -> Result<bool> {
-        if !self.keys.is_empty() || !self.admitted_keys.is_empty() || self.rules_rows() {
+        // A source's rows yield to contract rows by key, which only the row path decides.
+        if self.from_source
+            || !self.keys.is_empty()
+            || self.admitted_keys.is_some()
+            || self.rules_rows()
+        {
             return Ok(false);
         }
         for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
-            let text = |i: usize| df.select_at_idx(i).map(|c| c.str()).transpose();
-            let known = &*self.known;
-            let resolved = match (r.table, idx.as_slice()) {
-                (Table::Systems, [i]) => {
-                    let values = df.select_at_idx(*i).map(|c| c.unique()).transpose()?;
-                    let Some(values) = values else {
-                        return Ok(false);
-                    };
-                    let mut values = values.str()?.iter();
-                    values.all(|v| v.is_some_and(|s| known.any_system || known.systems.contains(s)))
-                }
-                (Table::Accounts, [i, j]) => all_pairs(text(*i)?, text(*j)?, |s, a| {
-                    known.accounts.get(s).is_some_and(|ids| ids.contains(a))
-                }),
-                (Table::Entitlements, [i, j]) => all_pairs(text(*i)?, text(*j)?, |s, e| {
-                    let kind = known.entitlements.get(s).and_then(|ids| ids.get(e));
-                    kind.is_some_and(|k| r.kind.is_none_or(|want| k == want))
-                }),
+            let column = |i: usize| -> Result<Option<&StringChunked>> {
+                Ok(match df.select_at_idx(i) {
+                    Some(c) => Some(c.str()?),
+                    None => None,
+                })
+            };
+            let known = |vals: &[&str]| matches!(self.known.resolve(r, vals), Resolution::Known);
+            let resolved = match idx.as_slice() {
+                // One column (a system): each distinct value looked up once.
+                [i] => match column(*i)? {
+                    Some(values) => values
+                        .unique()?
+                        .iter()
+                        .all(|v| v.is_some_and(|v| known(&[v]))),
+                    None => false,
+                },
+                [i, j] => all_pairs(column(*i)?, column(*j)?, |a, b| known(&[a, b])),
                 _ => false,
             };
             if !resolved {
@@ -343,8 +385,7 @@ impl<'k> TableLoader<'k> {
             }
             if !self.schema.key_per_file {
                 self.key_files.push(file.to_string());
-                self.admitted_keys
-                    .push((self.key_files.len() - 1, key.clone(), self.from_source));
+                self.admitted_keys = Some((self.key_files.len() - 1, key.str()?.clone()));
             }
         } else if !self.key_idx.is_empty() {
             return Ok(false);
@@ -355,14 +396,12 @@ impl<'k> TableLoader<'k> {
         Ok(true)
     }
 
-    /// Moves the keys of files admitted whole into `keys`, each at its row's position.
+    /// Moves the keys of the file admitted whole into `keys`, each at its row's position.
     fn settle_admitted_keys(&mut self) {
-        for (file, key, from_source) in std::mem::take(&mut self.admitted_keys) {
-            let Ok(key) = key.str() else { continue };
+        if let Some((file, key)) = self.admitted_keys.take() {
             for (row, k) in key.iter().enumerate() {
                 if let Some(k) = k {
-                    self.keys
-                        .insert(k.to_string(), (file, row as u64, from_source));
+                    self.keys.insert(k.to_string(), (file, row as u64, false));
                 }
             }
         }
@@ -459,39 +498,25 @@ impl<'k> TableLoader<'k> {
         pos: u64,
         text: &CellText<'_>,
     ) -> std::result::Result<(), Refusal> {
-        if !self.admitted_keys.is_empty() {
-            self.settle_admitted_keys();
-        }
+        self.settle_admitted_keys();
         self.table_rule(text)?;
         for (r, idx) in self.schema.references.iter().zip(&self.ref_idx) {
             let owned: Vec<Cow<str>> = idx.iter().filter_map(|&i| text(i)).collect();
             let vals: Vec<&str> = owned.iter().map(|v| v.as_ref()).collect();
-            let ok = match (r.table, vals.as_slice()) {
-                (Table::Systems, [s]) => self.known.any_system || self.known.systems.contains(*s),
-                (Table::Accounts, [s, a]) => self
-                    .known
-                    .accounts
-                    .get(*s)
-                    .is_some_and(|accounts| accounts.contains(*a)),
-                (Table::Entitlements, [s, e]) => {
-                    match self.known.entitlements.get(*s).and_then(|es| es.get(*e)) {
-                        None => false,
-                        Some(kind) => match r.kind {
-                            Some(want) if kind != want => {
-                                return Err(Refusal::Bad(format!(
-                                    "{} ({}, {}) is a {kind}, not a {want}",
-                                    r.columns[1], s, e
-                                )))
-                            }
-                            _ => true,
-                        },
-                    }
+            match self.known.resolve(r, &vals) {
+                Resolution::Known => {}
+                Resolution::Unknown => {
+                    let reason = format!("{} ({})", r.what, describe_key(r.columns, &vals));
+                    return Err(Refusal::Bad(reason));
                 }
-                _ => true,
-            };
-            if !ok {
-                let reason = format!("{} ({})", r.what, describe_key(r.columns, &vals));
-                return Err(Refusal::Bad(reason));
+                Resolution::OtherKind(kind) => {
+                    let want = r.kind.unwrap_or_default();
+                    return Err(Refusal::Bad(format!(
+                        "{} ({}) is a {kind}, not a {want}",
+                        r.columns[1],
+                        vals.join(", ")
+                    )));
+                }
             }
         }
         if !self.key_idx.is_empty() {
