@@ -3,9 +3,8 @@
 use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{
-    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
-};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -66,13 +65,13 @@ fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
 }
 
 /// Successful events of emergency accounts.
-fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
     let emergency = r
         .accounts
         .clone()
         .lazy()
         .filter(col("account_type").eq(lit("emergency")));
-    Ok(success().and(account_in(emergency)?))
+    Ok(Wanted::when(success()).account_in(emergency))
 }
 
 /// Successful events in the activity window by an account of type `emergency`, whatever its

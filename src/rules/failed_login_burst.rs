@@ -3,7 +3,8 @@
 use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{detail, login, pair_in, ts_text, with_thresholds};
+use super::util::{detail, login, ts_text, with_thresholds};
+use super::window::{pair_in, Wanted};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -172,8 +173,8 @@ struct Out {
 }
 
 /// Every login, failed or not (a success can end a burst).
-fn window_rows(_: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(login())
+fn window_rows(_: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(login()))
 }
 
 /// In the activity window, at least `failed_login_threshold` failed `login` events of the

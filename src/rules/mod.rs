@@ -38,6 +38,7 @@ pub mod unapproved_privileged_grant;
 pub mod unmanaged_account_activity;
 pub mod util;
 pub mod weak_mfa_privileged;
+pub mod window;
 
 use std::fmt;
 
@@ -50,10 +51,10 @@ use crate::resolve::{Ctx, Resolved};
 use crate::severity::Severity;
 use table::Table;
 
-/// The activity-window rows a rule reads, as a predicate over
-/// [`crate::ingest::events::WINDOW_COLUMNS`]. It must hold for every row the rule's
-/// `evaluate` can use (keeping more rows is only slower; keeping fewer misses findings).
-pub type WindowRows = fn(&Resolved, &Policy) -> Result<Expr>;
+/// The activity-window rows a rule reads, over [`crate::ingest::events::WINDOW_COLUMNS`].
+/// They must include every row the rule's `evaluate` can use (keeping more rows is only
+/// slower; keeping fewer misses findings).
+pub type WindowRows = fn(&Resolved, &Policy) -> Result<window::Wanted>;
 
 pub struct RuleMeta {
     pub code: &'static str,
@@ -232,15 +233,13 @@ pub static REGISTRY: &[Rule] = &[
 /// The window rows any rule reads (None when no rule reads any): the nightly run keeps
 /// only these of the window's partitions.
 pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Expr>> {
-    let mut any: Option<Expr> = None;
-    for f in REGISTRY.iter().filter_map(|r| r.meta.window_rows) {
-        let p = f(resolved, policy)?;
-        any = Some(match any {
-            Some(a) => a.or(p),
-            None => p,
-        });
-    }
-    Ok(any)
+    window::union(
+        REGISTRY
+            .iter()
+            .filter_map(|r| r.meta.window_rows)
+            .map(|f| f(resolved, policy))
+            .collect::<Result<_>>()?,
+    )
 }
 
 /// What the log-chain checks' output can depend on: their files and the helpers they share

@@ -4,7 +4,8 @@ use chrono::Weekday;
 use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{detail, pair_in, success, ts_text};
+use super::util::{detail, success, ts_text};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Jurisdiction;
@@ -85,12 +86,8 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
 ];
 
 /// Successful events of actions exercising a privileged permission.
-fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(pair_in(
-        "system_id",
-        "action",
-        r.privileged_actions.clone().lazy(),
-    )?))
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(success()).action_in(r.privileged_actions.clone().lazy()))
 }
 
 /// Successful window events exercising a privileged permission, at a local time (the

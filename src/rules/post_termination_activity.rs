@@ -2,9 +2,8 @@
 
 use polars::prelude::*;
 
-use super::util::{
-    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
-};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -33,10 +32,8 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Successful events of accounts whose identity has left.
-fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(account_in(
-        r.accounts.clone().lazy().filter(col("terminated")),
-    )?))
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(success()).account_in(r.accounts.clone().lazy().filter(col("terminated"))))
 }
 
 /// Successful events in the activity window after `terminated_at` by any account (whatever

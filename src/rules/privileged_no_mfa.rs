@@ -3,6 +3,7 @@
 use polars::prelude::*;
 
 use super::util::{detail, login, success, ts_text, with_thresholds, JoinOnAccount};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -31,10 +32,12 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Successful logins not known to have used MFA.
-fn window_rows(_: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success()
-        .and(login())
-        .and(col("mfa").eq(lit(true)).fill_null(lit(false)).not()))
+fn window_rows(_: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(
+        success()
+            .and(login())
+            .and(col("mfa").eq(lit(true)).fill_null(lit(false)).not()),
+    ))
 }
 
 /// Successful `login` events in the activity window, of an account with privileged access

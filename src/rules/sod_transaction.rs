@@ -7,7 +7,8 @@ use super::json::{self, Member};
 use super::sod_conflict::{
     covering_groups, distinct_sorted, match_functions, sod_frames, SodFrames, MAX_MATCHES,
 };
-use super::util::{pair_in, success, ts_text};
+use super::util::{success, ts_text};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::{Policy, SodKind};
@@ -41,7 +42,7 @@ pub static META: RuleMeta = RuleMeta {
 
 /// Successful events with a target whose (system, action) one of the transaction rules'
 /// patterns matches; a `*` pattern stands for every system.
-fn window_rows(r: &Resolved, policy: &Policy) -> Result<Expr> {
+fn window_rows(r: &Resolved, policy: &Policy) -> Result<Wanted> {
     let pairs = sod_frames(policy, SodKind::Transaction)?
         .patterns
         .cross_join(r.systems.clone().lazy().select([col("system_id")]), None)
@@ -51,9 +52,7 @@ fn window_rows(r: &Resolved, policy: &Policy) -> Result<Expr> {
                 .or(col("pat_system").eq(col("system_id"))),
         )
         .select([col("system_id"), col("pat_name").alias("action")]);
-    Ok(success()
-        .and(col("target_id").is_not_null())
-        .and(pair_in("system_id", "action", pairs)?))
+    Ok(Wanted::when(success().and(col("target_id").is_not_null())).action_in(pairs))
 }
 
 /// Successful window events of accounts with a resolved identity, on a non-null target,

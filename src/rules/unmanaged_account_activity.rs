@@ -2,9 +2,8 @@
 
 use polars::prelude::*;
 
-use super::util::{
-    account_in, detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount,
-};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -32,8 +31,8 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Successful events of accounts the accounts table does not list.
-fn window_rows(r: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(account_in(r.accounts.clone().lazy())?.not()))
+fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(success()).account_not_in(r.accounts.clone().lazy()))
 }
 
 /// Successful events in the activity window by a (system_id, account_id) absent from

@@ -6,6 +6,8 @@ use crate::error::Result;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 
+use super::window::Wanted;
+
 /// Evidence: the given named expressions as one JSON object in the `detail` column.
 pub fn detail(fields: Vec<Expr>) -> Expr {
     as_struct(fields).struct_().json_encode().alias("detail")
@@ -71,49 +73,10 @@ pub fn login() -> Expr {
 
 /// The window rows of the travel and country rules: successful logins with a source
 /// country.
-pub fn located_logins(_: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success().and(login()).and(col("src_country").is_not_null()))
-}
-
-/// Whether the row's `(a, b)` is one of `pairs`' rows (columns `a` and `b` there too; a
-/// null never matches, and the key columns of every caller are required ones). A lookup
-/// in a set of the pairs per row: the union of the window rules' predicates tests every
-/// row of every window partition (tens of millions a night) against several such sets,
-/// and polars' `is_in` of a struct row-encodes each row first, which cost twice the
-/// reading of the rows.
-pub fn pair_in(a: &str, b: &str, pairs: LazyFrame) -> Result<Expr> {
-    let keys = pairs.select([col(a), col(b)]).collect()?;
-    let mut set: PlHashMap<String, PlHashSet<String>> = PlHashMap::new();
-    for (x, y) in keys
-        .column(a)?
-        .str()?
-        .iter()
-        .zip(keys.column(b)?.str()?.iter())
-    {
-        if let (Some(x), Some(y)) = (x, y) {
-            set.entry(x.to_string()).or_default().insert(y.to_string());
-        }
-    }
-    let lookup = move |c: &mut [Column]| -> PolarsResult<Column> {
-        let (xs, ys) = (c[0].str()?, c[1].str()?);
-        let found: BooleanChunked = xs
-            .iter()
-            .zip(ys.iter())
-            .map(|(x, y)| match (x, y) {
-                (Some(x), Some(y)) => set.get(x).is_some_and(|s| s.contains(y)),
-                _ => false,
-            })
-            .collect();
-        Ok(found.with_name(c[0].name().clone()).into_column())
-    };
-    Ok(col(a).map_many(lookup, &[col(b)], |_, f| {
-        Ok(Field::new(f[0].name().clone(), DataType::Boolean))
-    }))
-}
-
-/// Whether the row's account is one of `accounts`' rows.
-pub fn account_in(accounts: LazyFrame) -> Result<Expr> {
-    pair_in("system_id", "account_id", accounts)
+pub fn located_logins(_: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(
+        success().and(login()).and(col("src_country").is_not_null()),
+    ))
 }
 
 /// Group aggregations plus the activity evidence every event rule shows: `first_ts`,

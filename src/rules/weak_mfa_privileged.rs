@@ -5,6 +5,7 @@ use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
 use super::util::{detail, login, success, ts_text, JoinOnAccount};
+use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::policy::Policy;
@@ -74,11 +75,16 @@ fn cells(f: &dyn Subject, d: &Detail) -> Vec<String> {
 }
 
 /// Successful logins with a known second factor.
-fn window_rows(_: &Resolved, _: &Policy) -> Result<Expr> {
-    Ok(success()
+fn window_rows(_: &Resolved, _: &Policy) -> Result<Wanted> {
+    Ok(Wanted::when(logins_with_method()))
+}
+
+/// Successful logins with MFA and a method.
+fn logins_with_method() -> Expr {
+    success()
         .and(login())
         .and(col("mfa").eq(lit(true)).fill_null(lit(false)))
-        .and(col("mfa_method").is_not_null()))
+        .and(col("mfa_method").is_not_null())
 }
 
 /// Successful `login` events in the activity window of an account with privileged access,
@@ -133,7 +139,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .window_events
         .clone()
         .lazy()
-        .filter(window_rows(&ctx.resolved, ctx.policy)?)
+        .filter(logins_with_method())
         .filter(col("jurisdiction").is_in(lit(listed).implode(false), false))
         .select([
             col("system_id"),

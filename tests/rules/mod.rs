@@ -29,3 +29,4 @@ mod training_overdue;
 mod unapproved_privileged_grant;
 mod unmanaged_account_activity;
 mod weak_mfa_privileged;
+mod window;

@@ -1,0 +1,246 @@
+//! Which activity-window rows the rules read, and lookups of a row's pair of keys in a set
+//! of pairs.
+//!
+//! Ingest keeps the union of the window rules' rows, so that union is tested on every row
+//! of every window partition each night (tens of millions of rows). Several rules ask
+//! whether a row's `(system_id, account_id)` or `(system_id, action)` is in a set of
+//! their own; asked rule by rule, each row was hashed and looked up once per set (five
+//! times), which cost more than reading the rows. [`union`] asks once per row and kind of
+//! pair, in one map whose values say which rules' sets hold the pair, and only for rows
+//! that a rule with a lookup could keep.
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The window rows one rule reads: those for which `when` holds and, when given, whose
+/// account and action pairs are (or are not) among the rule's.
+pub struct Wanted {
+    when: Expr,
+    account: Option<Among>,
+    action: Option<Among>,
+}
+
+/// A set of pairs a row's pair must be in (or, `negated`, not be in).
+struct Among {
+    pairs: LazyFrame,
+    negated: bool,
+}
+
+impl Wanted {
+    /// The rows for which `when` holds.
+    pub fn when(when: Expr) -> Wanted {
+        Wanted {
+            when,
+            account: None,
+            action: None,
+        }
+    }
+
+    /// ... whose `(system_id, account_id)` is one of `accounts`' rows.
+    pub fn account_in(self, accounts: LazyFrame) -> Wanted {
+        self.with_account(accounts, false)
+    }
+
+    /// ... whose `(system_id, account_id)` is none of `accounts`' rows.
+    pub fn account_not_in(self, accounts: LazyFrame) -> Wanted {
+        self.with_account(accounts, true)
+    }
+
+    /// ... whose `(system_id, action)` is one of `pairs`' rows.
+    pub fn action_in(self, pairs: LazyFrame) -> Wanted {
+        Wanted {
+            action: Some(Among {
+                pairs,
+                negated: false,
+            }),
+            ..self
+        }
+    }
+
+    fn with_account(self, pairs: LazyFrame, negated: bool) -> Wanted {
+        Wanted {
+            account: Some(Among { pairs, negated }),
+            ..self
+        }
+    }
+}
+
+/// Pairs `(a, b)` with, for each, the bits of the sets that hold it.
+struct PairMasks {
+    by_first: PlHashMap<String, PlHashMap<String, u64>>,
+}
+
+impl PairMasks {
+    fn new() -> PairMasks {
+        PairMasks {
+            by_first: PlHashMap::new(),
+        }
+    }
+
+    /// Marks every `(a, b)` row of `pairs` (nulls skipped: a null never matches) with `bit`.
+    fn add(&mut self, pairs: LazyFrame, a: &str, b: &str, bit: u64) -> Result<()> {
+        let keys = pairs.select([col(a), col(b)]).collect()?;
+        let (xs, ys) = (keys.column(a)?.str()?, keys.column(b)?.str()?);
+        for (x, y) in xs.iter().zip(ys.iter()) {
+            if let (Some(x), Some(y)) = (x, y) {
+                *self
+                    .by_first
+                    .entry(x.to_string())
+                    .or_default()
+                    .entry(y.to_string())
+                    .or_default() |= bit;
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, x: Option<&str>, y: Option<&str>) -> u64 {
+        match (x, y) {
+            (Some(x), Some(y)) => self
+                .by_first
+                .get(x)
+                .and_then(|m| m.get(y))
+                .copied()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// Whether the row's `(a, b)` is one of `pairs`' rows (columns `a` and `b` there too; a
+/// null never matches), by a lookup per row in a set of the pairs: polars' `is_in` of a
+/// struct row-encodes every row first.
+pub fn pair_in(a: &str, b: &str, pairs: LazyFrame) -> Result<Expr> {
+    let mut set = PairMasks::new();
+    set.add(pairs, a, b, 1)?;
+    let lookup = move |c: &mut [Column]| -> PolarsResult<Column> {
+        let (xs, ys) = (c[0].str()?, c[1].str()?);
+        let found: BooleanChunked = xs
+            .iter()
+            .zip(ys.iter())
+            .map(|(x, y)| set.get(x, y) != 0)
+            .collect();
+        Ok(found.with_name(c[0].name().clone()).into_column())
+    };
+    Ok(col(a).map_many(lookup, &[col(b)], |_, f| {
+        Ok(Field::new(f[0].name().clone(), DataType::Boolean))
+    }))
+}
+
+/// The rows any of `wanted` reads (None when there is none), as one predicate over the
+/// window columns.
+pub fn union(wanted: Vec<Wanted>) -> Result<Option<Expr>> {
+    let (plain, looked_up): (Vec<Wanted>, Vec<Wanted>) = wanted
+        .into_iter()
+        .partition(|w| w.account.is_none() && w.action.is_none());
+    let plain = plain.into_iter().map(|w| w.when).reduce(Expr::or);
+    if looked_up.is_empty() {
+        return Ok(plain);
+    }
+    let lookup = Lookup::new(&looked_up)?;
+    let inputs: Vec<Expr> = [col("account_id"), col("action")]
+        .into_iter()
+        .chain(looked_up.into_iter().map(|w| w.when))
+        .collect();
+    let kept = col("system_id").map_many(
+        move |c: &mut [Column]| lookup.rows(c),
+        &inputs,
+        |_, f| Ok(Field::new(f[0].name().clone(), DataType::Boolean)),
+    );
+    Ok(Some(match plain {
+        Some(p) => p.or(kept),
+        None => kept,
+    }))
+}
+
+/// The lookups of the rules of [`union`] that have any, rule `i` being bit `i`.
+struct Lookup {
+    accounts: PairMasks,
+    actions: PairMasks,
+    /// The rules that look the account (the action) up.
+    on_account: u64,
+    on_action: u64,
+    /// The rules whose lookup keeps the rows that are not in their set.
+    account_negated: u64,
+    action_negated: u64,
+}
+
+impl Lookup {
+    fn new(wanted: &[Wanted]) -> Result<Lookup> {
+        if wanted.len() > 64 {
+            return Err(Error::Internal(
+                "more than 64 window rules look a row's keys up".into(),
+            ));
+        }
+        let mut l = Lookup {
+            accounts: PairMasks::new(),
+            actions: PairMasks::new(),
+            on_account: 0,
+            on_action: 0,
+            account_negated: 0,
+            action_negated: 0,
+        };
+        for (i, w) in wanted.iter().enumerate() {
+            let bit = 1u64 << i;
+            if let Some(a) = &w.account {
+                l.accounts
+                    .add(a.pairs.clone(), "system_id", "account_id", bit)?;
+                l.on_account |= bit;
+                if a.negated {
+                    l.account_negated |= bit;
+                }
+            }
+            if let Some(a) = &w.action {
+                l.actions.add(a.pairs.clone(), "system_id", "action", bit)?;
+                l.on_action |= bit;
+                if a.negated {
+                    l.action_negated |= bit;
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    /// `c`: `system_id, account_id, action`, then each rule's `when`.
+    fn rows(&self, c: &mut [Column]) -> PolarsResult<Column> {
+        let (systems, accounts, actions) = (c[0].str()?, c[1].str()?, c[2].str()?);
+        // The rules that could keep each row before any lookup.
+        let mut rules = vec![0u64; systems.len()];
+        for (i, when) in c[3..].iter().enumerate() {
+            let when = when.bool()?;
+            // A literal `when` comes as one value for every row.
+            if when.len() == 1 {
+                if when.get(0) == Some(true) {
+                    rules.iter_mut().for_each(|r| *r |= 1 << i);
+                }
+                continue;
+            }
+            for (r, w) in rules.iter_mut().zip(when.iter()) {
+                if w == Some(true) {
+                    *r |= 1 << i;
+                }
+            }
+        }
+        let kept: BooleanChunked = rules
+            .into_iter()
+            .zip(systems.iter())
+            .zip(accounts.iter())
+            .zip(actions.iter())
+            .map(|(((mut pass, system), account), action)| {
+                // Each pair looked up once, and only while a rule that needs it may keep
+                // the row.
+                if pass & self.on_account != 0 {
+                    let held = self.accounts.get(system, account) ^ self.account_negated;
+                    pass &= held | !self.on_account;
+                }
+                if pass & self.on_action != 0 {
+                    let held = self.actions.get(system, action) ^ self.action_negated;
+                    pass &= held | !self.on_action;
+                }
+                pass != 0
+            })
+            .collect();
+        Ok(kept.with_name(c[0].name().clone()).into_column())
+    }
+}
