@@ -7,7 +7,7 @@
 //! frame columns and in the strings of `detail` JSON, parsed and walked. `finding_id` is
 //! kept: it is the finding's stable id, the same in every output (see docs/decisions.md).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 use serde_json::Value as Json;
@@ -82,7 +82,8 @@ impl<'a> Plan<'a> {
             ids.column("email")?.str()?,
         );
         let mut people = Vec::with_capacity(ids.height());
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(ids.height());
+        let mut index: PlHashMap<&str, usize> =
+            PlHashMap::with_capacity_and_hasher(ids.height(), Default::default());
         for i in 0..ids.height() {
             let Some(who) = id.get(i) else { continue };
             index.insert(who, people.len());
@@ -99,7 +100,7 @@ impl<'a> Plan<'a> {
             });
         }
         let sys = &tables.systems;
-        let jurisdiction_of: HashMap<&str, &str> = sys
+        let jurisdiction_of: PlHashMap<&str, &str> = sys
             .column("system_id")?
             .str()?
             .iter()
@@ -158,14 +159,14 @@ impl<'a> Plan<'a> {
                 None => true,
             })
             .collect();
-        let mut values = HashMap::new();
+        let mut values = PlHashMap::new();
         for (i, p) in self.people.iter().enumerate().filter(|(i, _)| hidden[*i]) {
             for v in &p.values {
                 values.entry(v.as_str()).or_insert(i);
             }
         }
-        let mut pairs = HashMap::new();
-        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut pairs = PlHashMap::new();
+        let mut by_id: PlHashMap<&str, Vec<usize>> = PlHashMap::new();
         for (k, a) in self.accounts.iter().enumerate() {
             if hidden[a.person] && a.jurisdiction != code {
                 pairs.insert((a.system.as_str(), a.account.as_str()), k);
@@ -208,11 +209,11 @@ pub struct Outputs {
 pub struct View<'p> {
     plan: &'p Plan<'p>,
     /// identity_id, display_name or email of a hidden person -> the person.
-    values: HashMap<&'p str, usize>,
+    values: PlHashMap<&'p str, usize>,
     /// (system_id, account_id) of a hidden person's account outside the jurisdiction -> it.
-    pairs: HashMap<(&'p str, &'p str), usize>,
+    pairs: PlHashMap<(&'p str, &'p str), usize>,
     /// The same accounts by account_id alone, by system: for a value no system comes with.
-    by_id: HashMap<&'p str, Vec<usize>>,
+    by_id: PlHashMap<&'p str, Vec<usize>>,
     shared_by: Vec<String>,
     /// Hidden people that the findings, freeze list or review of this jurisdiction name.
     named: BTreeSet<usize>,
@@ -258,7 +259,7 @@ impl View<'_> {
     pub fn summary(&self, report: &str) -> Minimisation {
         let mut shown = self.named.clone();
         if self.plan.on() {
-            let by_pseudonym: HashMap<&str, usize> = self
+            let by_pseudonym: PlHashMap<&str, usize> = self
                 .values
                 .values()
                 .map(|&p| (self.plan.people[p].pseudonym.as_str(), p))
@@ -343,7 +344,7 @@ impl View<'_> {
     /// Every text column of a frame: `detail` walked as JSON, `*account_id` read with the
     /// row's `*system_id`, the rest matched as identity values.
     fn frame(&self, df: &DataFrame, named: &mut BTreeSet<usize>) -> Result<DataFrame> {
-        let systems: HashMap<&str, &StringChunked> = df
+        let systems: PlHashMap<&str, &StringChunked> = df
             .columns()
             .iter()
             .filter(|c| c.name().ends_with("system_id"))
@@ -409,7 +410,7 @@ impl View<'_> {
     ) {
         match v {
             Json::Object(map) => {
-                let systems: HashMap<String, String> = map
+                let systems: PlHashMap<String, String> = map
                     .iter()
                     .filter_map(|(k, x)| {
                         let prefix = k.strip_suffix("system_id")?;

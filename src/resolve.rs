@@ -326,7 +326,8 @@ pub fn home_jurisdictions(grants: &DataFrame) -> Result<BTreeMap<String, String>
     let system = grants.column("system_id")?.str()?;
     let jurisdiction = grants.column("jurisdiction")?.str()?;
     let effective = grants.column("effective")?.bool()?;
-    let mut held: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
+    // Hashed, not ordered: millions of grants, and the choice below depends on no order.
+    let mut held: PlHashMap<(&str, &str), (usize, &str)> = PlHashMap::new();
     for i in 0..grants.height() {
         let (Some(who), Some(s), Some(j), Some(true)) = (
             identity.get(i),
@@ -338,7 +339,7 @@ pub fn home_jurisdictions(grants: &DataFrame) -> Result<BTreeMap<String, String>
         };
         held.entry((who, s)).or_insert((0, j)).0 += 1;
     }
-    let mut best: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    let mut best: PlHashMap<&str, (usize, &str)> = PlHashMap::new();
     for ((who, _), (n, j)) in held {
         let e = best.entry(who).or_insert((n, j));
         if n > e.0 || (n == e.0 && j < e.1) {

@@ -66,9 +66,11 @@ impl Wanted {
     }
 }
 
-/// Pairs `(a, b)` with, for each, the bits of the sets that hold it.
+/// Pairs `(a, b)` with, for each, the bits of the sets that hold it. Keys are small
+/// strings kept inline in the table (ids are short): a lookup that hits compares the key
+/// where the hash led, instead of following a pointer to a string elsewhere in memory.
 struct PairMasks {
-    by_first: PlHashMap<String, PlHashMap<String, u64>>,
+    by_first: PlHashMap<PlSmallStr, PlHashMap<PlSmallStr, u64>>,
 }
 
 impl PairMasks {
@@ -86,9 +88,9 @@ impl PairMasks {
             if let (Some(x), Some(y)) = (x, y) {
                 *self
                     .by_first
-                    .entry(x.to_string())
+                    .entry(x.into())
                     .or_default()
-                    .entry(y.to_string())
+                    .entry(y.into())
                     .or_default() |= bit;
             }
         }
