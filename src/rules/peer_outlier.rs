@@ -108,7 +108,40 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .collect()?;
     let allowed = max_holders_column(&sizes, grading.max_share)?;
     sizes.with_column(allowed.into_column())?;
-    let sizes = sizes.lazy();
+    // Peer groups, their members and the permissions numbered, so that the holder counts
+    // over millions of (grant, permission) rows group and join by integers, not by texts.
+    let members = peers
+        .select([
+            col("identity_id").alias("identity"),
+            col("department"),
+            col("job_function"),
+        ])
+        .join(
+            sizes.lazy().with_row_index("peer_group", None),
+            [col("department"), col("job_function")],
+            [col("department"), col("job_function")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_row_index("member", None);
+    let closure = ctx.closure.clone().lazy();
+    let permissions = closure
+        .clone()
+        .select([col("system_id"), col("permission_id")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_row_index("permission", None);
+    let closure = closure
+        .select([
+            col("system_id"),
+            col("entitlement_id"),
+            col("permission_id"),
+            col("path"),
+        ])
+        .join(
+            permissions,
+            [col("system_id"), col("permission_id")],
+            [col("system_id"), col("permission_id")],
+            JoinArgs::new(JoinType::Inner),
+        );
 
     let held = ctx
         .held_by_staff()
@@ -121,25 +154,15 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("jurisdiction"),
         ])
         .join(
-            ctx.closure.clone().lazy(),
+            closure,
             [col("system_id"), col("granted_id")],
             [col("system_id"), col("entitlement_id")],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            peers.select([
-                col("identity_id").alias("identity"),
-                col("department"),
-                col("job_function"),
-            ]),
+            members,
             [col("identity")],
             [col("identity")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            sizes,
-            [col("department"), col("job_function")],
-            [col("department"), col("job_function")],
             JoinArgs::new(JoinType::Inner),
         )
         // Materialised once: the holder counts and the findings both read it.
@@ -147,13 +170,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .lazy();
     let holders = held
         .clone()
-        .group_by([
-            col("department"),
-            col("job_function"),
-            col("system_id"),
-            col("permission_id"),
-        ])
-        .agg([col("identity")
+        .group_by([col("peer_group"), col("permission")])
+        .agg([col("member")
             .n_unique()
             .cast(DataType::Int64)
             .alias("holders")]);
@@ -161,18 +179,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     Ok(held
         .join(
             holders,
-            [
-                col("department"),
-                col("job_function"),
-                col("system_id"),
-                col("permission_id"),
-            ],
-            [
-                col("department"),
-                col("job_function"),
-                col("system_id"),
-                col("permission_id"),
-            ],
+            [col("peer_group"), col("permission")],
+            [col("peer_group"), col("permission")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("holders").lt_eq(col("max_holders")))
