@@ -141,3 +141,40 @@ fn the_issue_number_check_sees_every_spelling() {
         assert!(!names_an_issue(c), "{c}");
     }
 }
+
+/// Stored digests are keyed on a hash of the log-chain checks' sources and of the helper
+/// modules they use (`rules::chain_checks`): a helper they used without it being hashed
+/// would let a change to it serve stale findings from every stored digest.
+#[test]
+fn the_log_chain_checks_use_only_helpers_their_version_hashes() {
+    let hashed = ["log_sequence_gap", "log_hash_mismatch", "chain", "evidence"];
+    // Only the report's layout of their findings reads it, never a digest.
+    let layout_only = ["table"];
+    let registry = read(Path::new("src/rules/mod.rs"));
+    for m in hashed {
+        assert!(
+            registry.contains(&format!("include_str!(\"{m}.rs\")")),
+            "{m}.rs is not hashed"
+        );
+    }
+    for f in [
+        "src/rules/log_sequence_gap.rs",
+        "src/rules/log_hash_mismatch.rs",
+    ] {
+        let text = read(Path::new(f));
+        for (i, _) in text.match_indices("super::") {
+            let module: String = text[i + "super::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            // `super::{Freeze, RuleMeta}`: the registry's own types, not a module.
+            if module.is_empty() || module.starts_with(|c: char| c.is_ascii_uppercase()) {
+                continue;
+            }
+            assert!(
+                hashed.contains(&module.as_str()) || layout_only.contains(&module.as_str()),
+                "{f} uses super::{module}, which the log-chain checks' version does not hash"
+            );
+        }
+    }
+}

@@ -5,8 +5,8 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::chain::critical_on_systems;
 use super::table::{Detail, Subject, Table};
-use super::util::critical_on_systems;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -295,7 +295,7 @@ pub fn check(records: LazyFrame) -> Result<DataFrame> {
         hash: df.column("hash")?.str()?,
     };
     let by_event_id = |a: usize, b: usize| cols.event_id.get(a).cmp(&cols.event_id.get(b));
-    let chains = super::util::chains(cols.system_id, cols.seq, by_event_id);
+    let chains = super::chain::chains(cols.system_id, cols.seq, by_event_id);
     let findings: Vec<Finding> = chains
         .par_iter()
         .flat_map_iter(|(_, rows)| check_system(&cols, rows))

@@ -2,8 +2,9 @@
 
 use polars::prelude::*;
 
+use super::chain::critical_on_systems;
+use super::evidence::{detail, ts_text};
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{critical_on_systems, detail, ts_text};
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
 use crate::resolve::Ctx;
@@ -108,7 +109,7 @@ pub fn gaps(records: LazyFrame) -> Result<LazyFrame> {
     };
     // Each gap's system and its two neighbours, as rows of `df`.
     let (mut systems, mut before, mut after) = (Vec::new(), Vec::new(), Vec::new());
-    for (s, rows) in super::util::chains(system, seq, earliest) {
+    for (s, rows) in super::chain::chains(system, seq, earliest) {
         let mut prev: Option<(i64, usize)> = None;
         for row in rows {
             let Some(q) = seq.get(row) else { continue };

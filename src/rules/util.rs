@@ -8,17 +8,8 @@ use crate::resolve::{Ctx, Resolved};
 
 use super::window::Wanted;
 
-/// Evidence: the given named expressions as one JSON object in the `detail` column.
-pub fn detail(fields: Vec<Expr>) -> Expr {
-    as_struct(fields).struct_().json_encode().alias("detail")
-}
-
-/// Microseconds since the epoch (UTC) as RFC 3339 text, for evidence.
-pub fn ts_text(e: Expr) -> Expr {
-    e.cast(DataType::Datetime(TimeUnit::Microseconds, None))
-        .dt()
-        .to_string("%Y-%m-%dT%H:%M:%S%.fZ")
-}
+// Kept where every rule has always found them.
+pub use super::evidence::{detail, ts_text};
 
 /// The jurisdiction table (thresholds by policy key name), for joining on `jurisdiction`.
 pub fn jurisdictions(ctx: &Ctx) -> LazyFrame {
@@ -92,52 +83,4 @@ pub fn with_activity_span(aggs: impl IntoIterator<Item = Expr>) -> Vec<Expr> {
             .alias("actions"),
     ]);
     all
-}
-
-/// Log-chain findings (`system_id, seq, detail`) from several sources, as one critical
-/// finding frame with each system's jurisdiction.
-pub fn critical_on_systems(parts: Vec<LazyFrame>, ctx: &Ctx) -> crate::error::Result<DataFrame> {
-    Ok(concat(parts, UnionArgs::default())?
-        .join(
-            ctx.systems.clone().lazy(),
-            [col("system_id")],
-            [col("system_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col("jurisdiction"),
-            col("system_id"),
-            col("seq"),
-            lit("critical").alias("severity"),
-            col("detail"),
-        ])
-        .collect()?)
-}
-
-/// The rows of a log-chain frame (`system` and `seq` non-null), grouped by system in
-/// system order, each system's rows ordered by seq, then by `tie`, then by row: the order
-/// the log-chain rules walk. An index sort: the records themselves are never gathered, and
-/// no string is compared unless two rows of one system share a seq.
-pub fn chains<'a>(
-    system: &'a StringChunked,
-    seq: &Int64Chunked,
-    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
-) -> Vec<(&'a str, Vec<usize>)> {
-    let mut by_system: std::collections::BTreeMap<&str, Vec<(i64, usize)>> = Default::default();
-    for (row, (s, q)) in system.iter().zip(seq.iter()).enumerate() {
-        if let (Some(s), Some(q)) = (s, q) {
-            by_system.entry(s).or_default().push((q, row));
-        }
-    }
-    by_system
-        .into_iter()
-        .map(|(s, mut rows)| {
-            rows.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| tie(a.1, b.1))
-                    .then(a.1.cmp(&b.1))
-            });
-            (s, rows.into_iter().map(|(_, row)| row).collect())
-        })
-        .collect()
 }

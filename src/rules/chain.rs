@@ -1,0 +1,55 @@
+//! What the log-chain rules (sequence gaps, hash mismatches) share: the order they
+//! walk a chain in, and their findings as one frame. Part of the log-chain checks'
+//! version ([`super::chain_checks`]), as the rules' own files are.
+
+use polars::prelude::*;
+
+use crate::resolve::Ctx;
+
+/// Log-chain findings (`system_id, seq, detail`) from several sources, as one critical
+/// finding frame with each system's jurisdiction.
+pub fn critical_on_systems(parts: Vec<LazyFrame>, ctx: &Ctx) -> crate::error::Result<DataFrame> {
+    Ok(concat(parts, UnionArgs::default())?
+        .join(
+            ctx.systems.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("seq"),
+            lit("critical").alias("severity"),
+            col("detail"),
+        ])
+        .collect()?)
+}
+
+/// The rows of a log-chain frame (`system` and `seq` non-null), grouped by system in
+/// system order, each system's rows ordered by seq, then by `tie`, then by row: the order
+/// the log-chain rules walk. An index sort: the records themselves are never gathered, and
+/// no string is compared unless two rows of one system share a seq.
+pub fn chains<'a>(
+    system: &'a StringChunked,
+    seq: &Int64Chunked,
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(&'a str, Vec<usize>)> {
+    let mut by_system: std::collections::BTreeMap<&str, Vec<(i64, usize)>> = Default::default();
+    for (row, (s, q)) in system.iter().zip(seq.iter()).enumerate() {
+        if let (Some(s), Some(q)) = (s, q) {
+            by_system.entry(s).or_default().push((q, row));
+        }
+    }
+    by_system
+        .into_iter()
+        .map(|(s, mut rows)| {
+            rows.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| tie(a.1, b.1))
+                    .then(a.1.cmp(&b.1))
+            });
+            (s, rows.into_iter().map(|(_, row)| row).collect())
+        })
+        .collect()
+}
