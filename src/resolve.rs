@@ -235,10 +235,12 @@ impl Resolved {
                     .or(col("revoked_at").gt_eq(lit(t))),
             ),
         );
+        // Numbered, so that window rows can meet them by one integer (`account_row`).
         let accounts_base = tables
             .accounts
             .clone()
             .lazy()
+            .with_row_index("account_row", None)
             .join(
                 systems.clone().lazy(),
                 [col("system_id")],
@@ -431,10 +433,12 @@ impl<'a> Ctx<'a> {
                 .filter(col("ts").gt_eq(lit(window_start)).and(col("ts").lt(lit(t)))),
         )
         .join(
-            accounts
-                .clone()
-                .lazy()
-                .select([col("system_id"), col("account_id"), col("identity")]),
+            accounts.clone().lazy().select([
+                col("system_id"),
+                col("account_id"),
+                col("identity"),
+                col("account_row"),
+            ]),
             [col("system_id"), col("account_id")],
             [col("system_id"), col("account_id")],
             JoinArgs::new(JoinType::Left),

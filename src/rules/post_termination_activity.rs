@@ -2,7 +2,9 @@
 
 use polars::prelude::*;
 
-use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
+use super::util::{
+    detail, join_on_account_row, success, ts_text, window_successes, with_activity_span,
+};
 use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -46,22 +48,21 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .lazy()
         .filter(col("terminated"))
         .select([
-            col("system_id"),
-            col("account_id"),
+            col("account_row"),
             col("identity").alias("identity_id"),
             col("terminated_at"),
             col("status").alias("account_status"),
             col("account_type"),
         ]);
-    Ok(window_successes(ctx)
-        .select([
-            col("system_id"),
-            col("account_id"),
-            col("jurisdiction"),
-            col("ts"),
-            col("action"),
-        ])
-        .join_on_account(leavers, JoinType::Inner)
+    let rows = window_successes(ctx).select([
+        col("system_id"),
+        col("account_id"),
+        col("account_row"),
+        col("jurisdiction"),
+        col("ts"),
+        col("action"),
+    ]);
+    Ok(join_on_account_row(rows, leavers, JoinType::Inner)
         .filter(col("ts").gt(col("terminated_at")))
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
         .agg(with_activity_span([

@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span};
 use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -40,6 +40,8 @@ fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
 /// jurisdiction.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     Ok(window_successes(ctx)
+        // The rows whose account resolve found no row for.
+        .filter(col("account_row").is_null())
         .select([
             col("system_id"),
             col("account_id"),
@@ -47,13 +49,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("ts"),
             col("action"),
         ])
-        .join_on_account(
-            ctx.accounts
-                .clone()
-                .lazy()
-                .select([col("system_id"), col("account_id")]),
-            JoinType::Anti,
-        )
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
         .agg(with_activity_span([len()
             .cast(DataType::Int64)

@@ -49,6 +49,15 @@ impl JoinOnAccount for LazyFrame {
     }
 }
 
+/// Joins window rows to accounts by `account_row`: the account's number in
+/// [`Resolved::accounts`], which the window rows took when they met the accounts in
+/// resolve (null for an account the accounts table lacks). One integer per row instead
+/// of the account key's two texts, over millions of window rows.
+pub fn join_on_account_row(rows: LazyFrame, accounts: LazyFrame, how: JoinType) -> LazyFrame {
+    let key = || [col("account_row")];
+    rows.join(accounts, key(), key(), JoinArgs::new(how))
+}
+
 /// Successful events of the activity window.
 pub fn window_successes(ctx: &Ctx) -> LazyFrame {
     ctx.window_events.clone().lazy().filter(success())
