@@ -141,6 +141,11 @@ pub struct LogChains {
 /// The facts that do not depend on audit events: everything [`Ctx`] holds but the event
 /// aggregates. Resolved before the events are read, so that only the window rows some rule
 /// reads are kept (see [`crate::rules::window_rows`]).
+///
+/// Identities, accounts and entitlements are numbered (`identity_row`, `account_row`,
+/// `entitlement_row`, their row in the frames here), and the grants, the closure and the
+/// window rows carry those numbers: the rules' joins over millions of rows then compare
+/// one integer instead of one to three texts.
 pub struct Resolved {
     /// Evaluation instant T.
     pub t: i64,
@@ -152,13 +157,15 @@ pub struct Resolved {
     /// `system_id, jurisdiction`.
     pub systems: DataFrame,
     /// `system_id, entitlement_id, kind, name, risk, privileged` (own flag),
-    /// `privileged_eff` (it or anything it reaches is privileged), `owner_id`.
+    /// `privileged_eff` (it or anything it reaches is privileged), `owner_id`,
+    /// `entitlement_row`.
     pub entitlements: DataFrame,
     /// `system_id, entitlement_id, permission_id, path`: the closure of every entitlement,
-    /// with a shortest role path (`"role-a > role-b > perm"`) as evidence.
+    /// with a shortest role path (`"role-a > role-b > perm"`) as evidence;
+    /// `entitlement_row` and `permission_row` (the permission's `entitlement_row`).
     pub closure: DataFrame,
     /// `identity_id, display_name, department, job_function, manager_id, status,
-    /// terminated_at, terminated` (terminated at T).
+    /// terminated_at, terminated` (terminated at T), `identity_row`.
     pub identities: DataFrame,
     /// Every account with `jurisdiction`, `identity` (the identity_id when it names an
     /// existing identity, else null), `terminated`, `department`, `job_function`, and
@@ -166,7 +173,8 @@ pub struct Resolved {
     pub accounts: DataFrame,
     /// Active grants at T with `jurisdiction`, the account's `identity`, `account_type`,
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
-    /// and `effective` (active and account status `active`).
+    /// and `effective` (active and account status `active`); `identity_row` (null when the
+    /// account names no identity), `account_row`, `entitlement_row`.
     pub grants: DataFrame,
     /// `system_id, action, permissions`: the actions exercising a privileged permission
     /// (privileged itself or reaching one), with the sorted ids of those permissions.
@@ -206,7 +214,9 @@ impl Resolved {
                 JoinArgs::new(JoinType::Left),
             )
             .with_column(col("privileged_eff").fill_null(lit(false)))
+            .with_row_index("entitlement_row", None)
             .collect()?;
+        let closure = numbered_closure(closure, &entitlements)?;
 
         let identities = tables
             .identities
@@ -219,10 +229,12 @@ impl Resolved {
                 .fill_null(lit(false))
                 .alias("terminated"),
             )
+            .with_row_index("identity_row", None)
             .collect()?;
 
         let id_cols = identities.clone().lazy().select([
             col("identity_id").alias("identity"),
+            col("identity_row"),
             col("terminated"),
             col("terminated_at"),
             col("department"),
@@ -258,6 +270,7 @@ impl Resolved {
         let ent_cols = entitlements.clone().lazy().select([
             col("system_id"),
             col("entitlement_id"),
+            col("entitlement_row"),
             col("kind"),
             col("risk"),
             col("privileged_eff"),
@@ -267,8 +280,10 @@ impl Resolved {
                 accounts_base.clone().select([
                     col("system_id"),
                     col("account_id"),
+                    col("account_row"),
                     col("jurisdiction"),
                     col("identity"),
+                    col("identity_row"),
                     col("account_type"),
                     col("status").alias("account_status"),
                     col("terminated"),
@@ -317,6 +332,36 @@ impl Resolved {
             homes,
         })
     }
+}
+
+/// The closure with the numbers of its entitlements and permissions, in its own order.
+fn numbered_closure(closure: DataFrame, entitlements: &DataFrame) -> Result<DataFrame> {
+    let rows = |id: &str, row: &str| {
+        entitlements.clone().lazy().select([
+            col("system_id"),
+            col("entitlement_id").alias(id),
+            col("entitlement_row").alias(row),
+        ])
+    };
+    let keep_order = || JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    };
+    Ok(closure
+        .lazy()
+        .join(
+            rows("entitlement_id", "entitlement_row"),
+            [col("system_id"), col("entitlement_id")],
+            [col("system_id"), col("entitlement_id")],
+            keep_order(),
+        )
+        .join(
+            rows("permission_id", "permission_row"),
+            [col("system_id"), col("permission_id")],
+            [col("system_id"), col("permission_id")],
+            keep_order(),
+        )
+        .collect()?)
 }
 
 /// Each identity's home jurisdiction (CONTRACT section 8): the jurisdiction of the system

@@ -108,61 +108,46 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .collect()?;
     let allowed = max_holders_column(&sizes, grading.max_share)?;
     sizes.with_column(allowed.into_column())?;
-    // Peer groups, their members and the permissions numbered, so that the holder counts
-    // over millions of (grant, permission) rows group and join by integers, not by texts.
+    // Peer groups numbered, and identities and permissions by their numbers, so that the
+    // holder counts over millions of (grant, permission) rows group and join by integers,
+    // not by texts.
     let members = peers
-        .select([
-            col("identity_id").alias("identity"),
-            col("department"),
-            col("job_function"),
-        ])
+        .select([col("identity_row"), col("department"), col("job_function")])
         .join(
             sizes.lazy().with_row_index("peer_group", None),
             [col("department"), col("job_function")],
             [col("department"), col("job_function")],
             JoinArgs::new(JoinType::Inner),
-        )
-        .with_row_index("member", None);
-    let closure = ctx.closure.clone().lazy();
-    let permissions = closure
-        .clone()
-        .select([col("system_id"), col("permission_id")])
-        .unique(None, UniqueKeepStrategy::Any)
-        .with_row_index("permission", None);
-    let closure = closure
-        .select([
-            col("system_id"),
-            col("entitlement_id"),
-            col("permission_id"),
-            col("path"),
-        ])
-        .join(
-            permissions,
-            [col("system_id"), col("permission_id")],
-            [col("system_id"), col("permission_id")],
-            JoinArgs::new(JoinType::Inner),
         );
+    let closure = ctx.closure.clone().lazy().select([
+        col("entitlement_row"),
+        col("permission_id"),
+        col("permission_row"),
+        col("path"),
+    ]);
 
     let held = ctx
         .held_by_staff()
         .select([
             col("identity"),
+            col("identity_row"),
             col("grant_id"),
             col("system_id"),
             col("account_id"),
             col("entitlement_id").alias("granted_id"),
+            col("entitlement_row"),
             col("jurisdiction"),
         ])
         .join(
             closure,
-            [col("system_id"), col("granted_id")],
-            [col("system_id"), col("entitlement_id")],
+            [col("entitlement_row")],
+            [col("entitlement_row")],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
             members,
-            [col("identity")],
-            [col("identity")],
+            [col("identity_row")],
+            [col("identity_row")],
             JoinArgs::new(JoinType::Inner),
         )
         // Materialised once: the holder counts and the findings both read it.
@@ -170,8 +155,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .lazy();
     let holders = held
         .clone()
-        .group_by([col("peer_group"), col("permission")])
-        .agg([col("member")
+        .group_by([col("peer_group"), col("permission_row")])
+        .agg([col("identity_row")
             .n_unique()
             .cast(DataType::Int64)
             .alias("holders")]);
@@ -179,8 +164,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     Ok(held
         .join(
             holders,
-            [col("peer_group"), col("permission")],
-            [col("peer_group"), col("permission")],
+            [col("peer_group"), col("permission_row")],
+            [col("peer_group"), col("permission_row")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("holders").lt_eq(col("max_holders")))
