@@ -51,3 +51,24 @@ pub fn map_in_order<T: Sync, R: Send>(
         })
         .collect()
 }
+
+/// `a` on this thread and `b` on a plain worker thread at the same time; both results, or
+/// the first error (`a`'s before `b`'s).
+pub fn join<A, B: Send>(
+    name: &str,
+    a: impl FnOnce() -> Result<A>,
+    b: impl FnOnce() -> Result<B> + Send,
+) -> Result<(A, B)> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name(format!("permaudit-{name}"))
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, b)
+            .map_err(|e| Error::Internal(format!("cannot start a worker thread: {e}")))?;
+        let a = a();
+        let b = worker
+            .join()
+            .map_err(|_| Error::Internal(format!("a {name} worker failed")))?;
+        Ok((a?, b?))
+    })
+}
