@@ -834,17 +834,23 @@ pub fn rolled_usage(
                 }
                 Ok(into)
             };
-            let mut seed = Rollup::default();
-            if let Some(stored) = &stored {
-                seed.fold(stored)?;
-            }
-            // A first run folds every partition (a hash lookup per row of each, tens of
-            // millions, while nothing else runs): two halves side by side, then merged.
-            let half = pending.len() / 2;
+            // A hash lookup per row, while nothing else runs: on a first run, two halves of
+            // the partitions (tens of millions of rows) side by side; on a later night, the
+            // stored rollup beside the new partitions. Then merged.
+            let half = match stored {
+                Some(_) => 0,
+                None => pending.len() / 2,
+            };
             let (first, second) = pending.split_at_mut(half);
             let (mut folded, other) = crate::parallel::join(
                 "rollup",
-                || fold(first, seed),
+                || {
+                    let mut seed = Rollup::default();
+                    if let Some(stored) = &stored {
+                        seed.fold(stored)?;
+                    }
+                    fold(first, seed)
+                },
                 || fold(second, Rollup::default()),
             )?;
             folded.merge(other);
