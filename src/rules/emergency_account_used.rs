@@ -3,9 +3,7 @@
 use polars::prelude::*;
 
 use super::table::{Detail, Layout, Section, Subject, Table};
-use super::util::{
-    detail, join_on_account_row, success, ts_text, window_successes, with_activity_span,
-};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
 use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -85,41 +83,40 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .lazy()
         .filter(col("account_type").eq(lit("emergency")))
         .select([col("account_row"), col("status").alias("account_status")]);
-    Ok(
-        join_on_account_row(window_successes(ctx), emergency, JoinType::Inner)
-            .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
-            .agg(with_activity_span([
-                len().alias("successful_events"),
-                col("target_id")
-                    .drop_nulls()
-                    .n_unique()
-                    .alias("distinct_targets"),
-                col("target_id")
-                    .drop_nulls()
-                    .unique()
-                    .sort(SortOptions::default())
-                    .head(Some(MAX_TARGETS_SHOWN))
-                    .alias("targets"),
-                col("account_status").first(),
-                col("identity").first(),
-            ]))
-            .select([
-                col("jurisdiction"),
-                col("system_id"),
-                col("account_id"),
-                col("identity").alias("identity_id"),
-                lit("high").alias("severity"),
-                detail(vec![
-                    col("account_status"),
-                    col("successful_events"),
-                    ts_text(col("first_ts")).alias("first_use"),
-                    ts_text(col("last_ts")).alias("last_use"),
-                    col("actions"),
-                    col("distinct_targets"),
-                    col("targets"),
-                    ts_text(lit(ctx.window_start)).alias("window_start"),
-                ]),
-            ])
-            .collect()?,
-    )
+    Ok(window_successes(ctx)
+        .join_on_account_row(emergency, JoinType::Inner)
+        .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
+        .agg(with_activity_span([
+            len().alias("successful_events"),
+            col("target_id")
+                .drop_nulls()
+                .n_unique()
+                .alias("distinct_targets"),
+            col("target_id")
+                .drop_nulls()
+                .unique()
+                .sort(SortOptions::default())
+                .head(Some(MAX_TARGETS_SHOWN))
+                .alias("targets"),
+            col("account_status").first(),
+            col("identity").first(),
+        ]))
+        .select([
+            col("jurisdiction"),
+            col("system_id"),
+            col("account_id"),
+            col("identity").alias("identity_id"),
+            lit("high").alias("severity"),
+            detail(vec![
+                col("account_status"),
+                col("successful_events"),
+                ts_text(col("first_ts")).alias("first_use"),
+                ts_text(col("last_ts")).alias("last_use"),
+                col("actions"),
+                col("distinct_targets"),
+                col("targets"),
+                ts_text(lit(ctx.window_start)).alias("window_start"),
+            ]),
+        ])
+        .collect()?)
 }

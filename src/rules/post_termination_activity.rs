@@ -2,9 +2,7 @@
 
 use polars::prelude::*;
 
-use super::util::{
-    detail, join_on_account_row, success, ts_text, window_successes, with_activity_span,
-};
+use super::util::{detail, success, ts_text, window_successes, with_activity_span, JoinOnAccount};
 use super::window::Wanted;
 use super::{Freeze, RuleMeta, SeverityPolicy};
 use crate::error::Result;
@@ -54,15 +52,16 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("status").alias("account_status"),
             col("account_type"),
         ]);
-    let rows = window_successes(ctx).select([
-        col("system_id"),
-        col("account_id"),
-        col("account_row"),
-        col("jurisdiction"),
-        col("ts"),
-        col("action"),
-    ]);
-    Ok(join_on_account_row(rows, leavers, JoinType::Inner)
+    Ok(window_successes(ctx)
+        .select([
+            col("system_id"),
+            col("account_id"),
+            col("account_row"),
+            col("jurisdiction"),
+            col("ts"),
+            col("action"),
+        ])
+        .join_on_account_row(leavers, JoinType::Inner)
         .filter(col("ts").gt(col("terminated_at")))
         .group_by([col("system_id"), col("account_id"), col("jurisdiction")])
         .agg(with_activity_span([

@@ -40,6 +40,12 @@ pub fn hours(c: &str) -> Expr {
 /// Joins on the account key `(system_id, account_id)`, the most common join of the rules.
 pub trait JoinOnAccount {
     fn join_on_account(self, right: LazyFrame, how: JoinType) -> LazyFrame;
+
+    /// Joins window rows to accounts by `account_row`: the account's number in
+    /// [`Resolved::accounts`], which the window rows took when they met the accounts in
+    /// resolve (null for an account the accounts table lacks). One integer per row instead
+    /// of the account key's two texts, over millions of window rows.
+    fn join_on_account_row(self, accounts: LazyFrame, how: JoinType) -> LazyFrame;
 }
 
 impl JoinOnAccount for LazyFrame {
@@ -47,15 +53,11 @@ impl JoinOnAccount for LazyFrame {
         let key = || [col("system_id"), col("account_id")];
         self.join(right, key(), key(), JoinArgs::new(how))
     }
-}
 
-/// Joins window rows to accounts by `account_row`: the account's number in
-/// [`Resolved::accounts`], which the window rows took when they met the accounts in
-/// resolve (null for an account the accounts table lacks). One integer per row instead
-/// of the account key's two texts, over millions of window rows.
-pub fn join_on_account_row(rows: LazyFrame, accounts: LazyFrame, how: JoinType) -> LazyFrame {
-    let key = || [col("account_row")];
-    rows.join(accounts, key(), key(), JoinArgs::new(how))
+    fn join_on_account_row(self, accounts: LazyFrame, how: JoinType) -> LazyFrame {
+        let key = || [col("account_row")];
+        self.join(accounts, key(), key(), JoinArgs::new(how))
+    }
 }
 
 /// Successful events of the activity window.
