@@ -42,6 +42,15 @@ pub enum Error {
         #[source]
         source: polars::prelude::PolarsError,
     },
+    /// A Parquet file of OUT that could not be written: a full disk or a failing device, not
+    /// a bug (polars words a full disk "File out of specification: underlying IO error: No
+    /// space left on device"), so the file is named and no "internal error" claimed.
+    #[error("{}: cannot write: {source}", path.display())]
+    ParquetWrite {
+        path: PathBuf,
+        #[source]
+        source: polars::prelude::PolarsError,
+    },
 }
 
 impl Error {
@@ -59,6 +68,13 @@ impl Error {
         }
     }
 
+    pub fn parquet_write(path: impl Into<PathBuf>, source: polars::prelude::PolarsError) -> Self {
+        Error::ParquetWrite {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// The one mapping from errors to exit codes.
     pub fn exit_code(&self) -> ExitCode {
         match self {
@@ -69,7 +85,8 @@ impl Error {
             | Error::Template { .. }
             | Error::Internal(_)
             | Error::Polars { .. }
-            | Error::Parquet { .. } => ExitCode::Internal,
+            | Error::Parquet { .. }
+            | Error::ParquetWrite { .. } => ExitCode::Internal,
         }
     }
 }

@@ -221,9 +221,11 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))
 }
 
-/// Parquet with the raw values (no neutralisation).
-pub fn write_parquet(df: &DataFrame, out: impl std::io::Write) -> Result<()> {
+/// Parquet with the raw values (no neutralisation); `path` names it in errors.
+pub fn write_parquet(df: &DataFrame, out: impl std::io::Write, path: &Path) -> Result<()> {
     let mut df = df.clone();
-    ParquetWriter::new(out).finish(&mut df)?;
+    ParquetWriter::new(out)
+        .finish(&mut df)
+        .map_err(|e| Error::parquet_write(path, e))?;
     Ok(())
 }

@@ -238,9 +238,8 @@ fn write_table(df: &DataFrame, path: &Path, format: TableFormat) -> Result<()> {
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let written = match format {
         TableFormat::Csv => crate::findings::write_csv(df, &tmp),
-        TableFormat::Parquet => {
-            crate::files::create_file(&tmp).and_then(|f| crate::findings::write_parquet(df, f))
-        }
+        TableFormat::Parquet => crate::files::create_file(&tmp)
+            .and_then(|f| crate::findings::write_parquet(df, f, &tmp)),
     };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

@@ -477,7 +477,7 @@ fn manifest_of(
 fn write_run_files(written: &Written, a: &Analysis, freeze: &DataFrame, dir: &Path) -> Result<()> {
     write_csv(written, &a.findings, &dir.join("findings.csv"))?;
     written.file(&dir.join("findings.parquet"), |f| {
-        write_parquet(&a.findings, f)
+        write_parquet(&a.findings, f, &dir.join("findings.parquet"))
     })?;
     write_csv(
         written,

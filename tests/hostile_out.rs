@@ -501,3 +501,34 @@ fn hashes_taken_while_writing_match_the_disk_and_a_planted_file_fails() {
         .expect_err("a planted file is not delivered");
     assert!(err.to_string().contains("HK/planted.csv"), "{err}");
 }
+
+/// The disk fills while a Parquet file of OUT is written: the error names the file and the
+/// device's own words, and claims no internal error (the exit code stays 4, "internal or
+/// I/O error"). Polars alone said "internal error: polars: parquet: File out of
+/// specification", naming no file.
+#[test]
+fn a_full_disk_while_writing_parquet_names_the_file() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let df = polars::df!("a" => [1i64, 2]).expect("frame");
+    let path = Path::new("OUT/2026-11-24/findings.parquet");
+    let err = permaudit::findings::write_parquet(&df, Full, path).expect_err("a full disk");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("OUT/2026-11-24/findings.parquet: cannot write:"),
+        "{msg}"
+    );
+    assert!(msg.contains("No space left on device"), "{msg}");
+    assert!(!msg.contains("internal error"), "{msg}");
+    assert!(matches!(
+        err.exit_code(),
+        permaudit::error::ExitCode::Internal
+    ));
+}

@@ -223,7 +223,8 @@ pub fn write(dir: &Path, key: &str, tables: &Tables) -> Result<()> {
         let mut df = tables.table(s.table).clone();
         ParquetWriter::new(crate::files::create_file(&path)?)
             .with_compression(ParquetCompression::Lz4Raw)
-            .finish(&mut df)?;
+            .finish(&mut df)
+            .map_err(|e| Error::parquet_write(&path, e))?;
     }
     crate::files::write_file(&dir.join(KEY_FILE), key.as_bytes())
 }

@@ -262,7 +262,9 @@ impl Store {
         let dir = self.pending().join(ROLLUP_DIR);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let path = dir.join("usage.parquet");
-        writer(create_file(&path)?).finish(&mut usage.clone())?;
+        writer(create_file(&path)?)
+            .finish(&mut usage.clone())
+            .map_err(|e| Error::parquet_write(&path, e))?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
         write_file(&dir.join("meta.json"), &json)
     }
@@ -421,7 +423,9 @@ impl Store {
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let write = |name: &str, df: &DataFrame| -> Result<PathBuf> {
             let path = tmp.join(format!("{name}.parquet"));
-            writer(create_file(&path)?).finish(&mut df.clone())?;
+            writer(create_file(&path)?)
+                .finish(&mut df.clone())
+                .map_err(|e| Error::parquet_write(&path, e))?;
             Ok(path)
         };
         if let Some(rows) = rows {
