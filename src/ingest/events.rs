@@ -826,7 +826,8 @@ pub fn rolled_usage(
                 .iter_mut()
                 .filter(|p| before_t(p) && !previous.is_some_and(|r| r.keys.contains(&p.key)))
                 .collect();
-            // One partition at a time: memory holds the rollup and one partition's usage.
+            // One partition at a time: memory holds each side's rollup and the usage of the
+            // partition it folds, never every partition's usage at once.
             let fold = |share: &mut [&mut Partition], mut into: Rollup| -> Result<Rollup> {
                 for p in share {
                     p.load_usage(store, &empty, from_input)?;
