@@ -14,14 +14,15 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 
 /// The window rows one rule reads: those for which `when` holds and, when given, whose
-/// account and action pairs are (or are not) among the rule's.
+/// account pair is (or is not) among the rule's and whose action pair is among the rule's.
 pub struct Wanted {
     when: Expr,
     account: Option<Among>,
-    action: Option<Among>,
+    /// `system_id, action` pairs.
+    action: Option<LazyFrame>,
 }
 
-/// A set of pairs a row's pair must be in (or, `negated`, not be in).
+/// A set of account pairs a row's pair must be in (or, `negated`, not be in).
 struct Among {
     pairs: LazyFrame,
     negated: bool,
@@ -50,10 +51,7 @@ impl Wanted {
     /// ... whose `(system_id, action)` is one of `pairs`' rows.
     pub fn action_in(self, pairs: LazyFrame) -> Wanted {
         Wanted {
-            action: Some(Among {
-                pairs,
-                negated: false,
-            }),
+            action: Some(pairs),
             ..self
         }
     }
@@ -140,10 +138,24 @@ pub fn union(wanted: Vec<Wanted>) -> Result<Option<Expr>> {
     if looked_up.is_empty() {
         return Ok(plain);
     }
-    let lookup = Lookup::new(&looked_up)?;
+    let mut lookup = Lookup::new(&looked_up)?;
+    // Several rules share one condition (most are `success()`): each distinct one is
+    // evaluated once over the rows and stands for every rule that has it.
+    let mut whens: Vec<Expr> = Vec::new();
+    for (i, w) in looked_up.into_iter().enumerate() {
+        let at = match whens.iter().position(|e| *e == w.when) {
+            Some(at) => at,
+            None => {
+                whens.push(w.when);
+                lookup.rules_of_when.push(0);
+                whens.len() - 1
+            }
+        };
+        lookup.rules_of_when[at] |= 1 << i;
+    }
     let inputs: Vec<Expr> = [col("account_id"), col("action")]
         .into_iter()
-        .chain(looked_up.into_iter().map(|w| w.when))
+        .chain(whens)
         .collect();
     let kept = col("system_id").map_many(
         move |c: &mut [Column]| lookup.rows(c),
@@ -163,9 +175,10 @@ struct Lookup {
     /// The rules that look the account (the action) up.
     on_account: u64,
     on_action: u64,
-    /// The rules whose lookup keeps the rows that are not in their set.
+    /// The rules whose account lookup keeps the rows that are not in their set.
     account_negated: u64,
-    action_negated: u64,
+    /// For each distinct condition given to the lookup, the rules that have it.
+    rules_of_when: Vec<u64>,
 }
 
 impl Lookup {
@@ -181,7 +194,7 @@ impl Lookup {
             on_account: 0,
             on_action: 0,
             account_negated: 0,
-            action_negated: 0,
+            rules_of_when: Vec::new(),
         };
         for (i, w) in wanted.iter().enumerate() {
             let bit = 1u64 << i;
@@ -193,18 +206,15 @@ impl Lookup {
                     l.account_negated |= bit;
                 }
             }
-            if let Some(a) = &w.action {
-                l.actions.add(a.pairs.clone(), "system_id", "action", bit)?;
+            if let Some(pairs) = &w.action {
+                l.actions.add(pairs.clone(), "system_id", "action", bit)?;
                 l.on_action |= bit;
-                if a.negated {
-                    l.action_negated |= bit;
-                }
             }
         }
         Ok(l)
     }
 
-    /// `c`: `system_id, account_id, action`, then each rule's `when`.
+    /// `c`: `system_id, account_id, action`, then each distinct `when` ([`Self::rules_of_when`]).
     fn rows(&self, c: &mut [Column]) -> PolarsResult<Column> {
         let (systems, accounts, actions) = (c[0].str()?, c[1].str()?, c[2].str()?);
         // The rules that could keep each row before any lookup.
@@ -214,13 +224,13 @@ impl Lookup {
             // A literal `when` comes as one value for every row.
             if when.len() == 1 {
                 if when.get(0) == Some(true) {
-                    rules.iter_mut().for_each(|r| *r |= 1 << i);
+                    rules.iter_mut().for_each(|r| *r |= self.rules_of_when[i]);
                 }
                 continue;
             }
             for (r, w) in rules.iter_mut().zip(when.iter()) {
                 if w == Some(true) {
-                    *r |= 1 << i;
+                    *r |= self.rules_of_when[i];
                 }
             }
         }
@@ -237,8 +247,7 @@ impl Lookup {
                     pass &= held | !self.on_account;
                 }
                 if pass & self.on_action != 0 {
-                    let held = self.actions.get(system, action) ^ self.action_negated;
-                    pass &= held | !self.on_action;
+                    pass &= self.actions.get(system, action) | !self.on_action;
                 }
                 pass != 0
             })
