@@ -143,9 +143,10 @@ pub struct LogChains {
 /// reads are kept (see [`crate::rules::window_rows`]).
 ///
 /// Identities, accounts and entitlements are numbered (`identity_row`, `account_row`,
-/// `entitlement_row`, their row in the frames here), and the grants, the closure and the
-/// window rows carry those numbers: the rules' joins over millions of rows then compare
-/// one integer instead of one to three texts.
+/// `entitlement_row`), and what the rules join over millions of rows carries the numbers
+/// it is joined by (grants: identity and entitlement; the closure: entitlement and
+/// permission; window rows: account), so that those joins compare one integer instead of
+/// one to three texts.
 pub struct Resolved {
     /// Evaluation instant T.
     pub t: i64,
@@ -168,13 +169,14 @@ pub struct Resolved {
     /// terminated_at, terminated` (terminated at T), `identity_row`.
     pub identities: DataFrame,
     /// Every account with `jurisdiction`, `identity` (the identity_id when it names an
-    /// existing identity, else null), `terminated`, `department`, `job_function`, and
-    /// `privileged_access` (holds an effective grant of a privileged entitlement).
+    /// existing identity, else null), `terminated`, `department`, `job_function`,
+    /// `privileged_access` (holds an effective grant of a privileged entitlement), and
+    /// `account_row`.
     pub accounts: DataFrame,
     /// Active grants at T with `jurisdiction`, the account's `identity`, `account_type`,
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
     /// and `effective` (active and account status `active`); `identity_row` (null when the
-    /// account names no identity), `account_row`, `entitlement_row`.
+    /// account names no identity) and `entitlement_row`.
     pub grants: DataFrame,
     /// `system_id, action, permissions`: the actions exercising a privileged permission
     /// (privileged itself or reaching one), with the sorted ids of those permissions.
@@ -280,7 +282,6 @@ impl Resolved {
                 accounts_base.clone().select([
                     col("system_id"),
                     col("account_id"),
-                    col("account_row"),
                     col("jurisdiction"),
                     col("identity"),
                     col("identity_row"),
