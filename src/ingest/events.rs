@@ -934,4 +934,36 @@ mod tests {
         assert!(ab.equals_missing(&want), "{ab}");
         Ok(())
     }
+
+    /// A first run folds two halves of the partitions apart and merges them: the second
+    /// half interns its ids in another order (a null first), which the merge translates.
+    #[test]
+    fn two_halves_merged_are_the_rollup_of_all() -> Result<()> {
+        let a = usage(&[
+            (Some("pay"), "u2", "view", 50),
+            (Some("core"), "u1", "approve", 7),
+        ])?;
+        let b = usage(&[
+            (None, "u9", "view", 1),
+            (Some("core"), "u1", "approve", 9),
+            (Some("pay"), "u2", "view", 20),
+        ])?;
+        let mut all = Rollup::default();
+        all.fold(&a)?;
+        all.fold(&b)?;
+        let (mut first, mut second) = (Rollup::default(), Rollup::default());
+        first.fold(&a)?;
+        second.fold(&b)?;
+        first.merge(second);
+        let merged = first.finish()?;
+        assert!(merged.equals_missing(&all.finish()?), "{merged}");
+        let want = df!(
+            "system_id" => [None, Some("core"), Some("pay")],
+            "account_id" => ["u9", "u1", "u2"],
+            "action" => ["view", "approve", "view"],
+            "last_ts" => [1i64, 9, 50],
+        )?;
+        assert!(merged.equals_missing(&want), "{merged}");
+        Ok(())
+    }
 }
