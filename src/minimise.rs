@@ -14,7 +14,6 @@ use serde_json::Value as Json;
 
 use crate::error::Result;
 use crate::hash::SecretKey;
-use crate::ingest::events::EventDigests;
 use crate::ingest::Tables;
 use crate::policy::Policy;
 use crate::report::context::Minimisation;
@@ -481,18 +480,7 @@ impl View<'_> {
         v.waivers = self.frame(&t.waivers, &mut ignored)?;
         v.grants = t.grants.clear();
         v.audit_events = t.audit_events.clear();
-        let d = &t.events;
-        v.events = EventDigests {
-            seq_raw: d.seq_raw.clear(),
-            seq_edges: d.seq_edges.clear(),
-            gap_starts: d.gap_starts.clear(),
-            hash_starts: d.hash_starts.clear(),
-            gap_local: d.gap_local.clear(),
-            hash_local: d.hash_local.clear(),
-            feed: d.feed.clear(),
-            usage: d.usage.clear(),
-            spans: d.spans.clear(),
-        };
+        v.events = t.events.cleared();
         Ok(v)
     }
 

@@ -352,17 +352,22 @@ pub fn analyze_with(
 ) -> Result<Analysis> {
     let Loaded {
         policy,
-        tables,
+        mut tables,
         ingest,
         resolved,
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
+    let grants_in = tables.grants.height();
+    // Resolution holds the grants the rules read, and nothing after it reads the table's
+    // own (millions of rows on a large night).
+    tables.grants = tables.grants.clear();
     let (findings, t, homes, coverage) = {
-        let mut ctx = Ctx::with_events(&tables, &policy, as_of, resolved)?;
+        let events = tables.take_events();
+        let mut ctx = Ctx::with_events(&tables, events, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
         let memory = crate::memory::resident();
         tracing::info!(
-            grants_in = tables.grants.height(),
+            grants_in,
             window_events = ctx.window_events.height(),
             sequenced_raw = ctx.log_chains.raw.height(),
             sequenced_edges = ctx.log_chains.edges.height(),

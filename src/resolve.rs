@@ -9,7 +9,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ingest::Tables;
+use crate::ingest::{Events, Tables};
 use crate::policy::Policy;
 use crate::time::{evaluation_instant, MICROS_PER_DAY};
 
@@ -409,13 +409,14 @@ impl<'a> Ctx<'a> {
         lookback_days: i64,
     ) -> Result<Ctx<'a>> {
         let resolved = Resolved::build(tables, policy, as_of, lookback_days)?;
-        Self::with_events(tables, policy, as_of, resolved)
+        Self::with_events(tables, tables.events(), policy, as_of, resolved)
     }
 
-    /// Adds the event aggregates (from `tables.events` and the window rows of
-    /// `tables.audit_events`) to facts resolved earlier.
+    /// Adds the aggregates of `events` (the window rows and every partition's digests,
+    /// consumed here: [`Tables::take_events`]) to facts resolved earlier.
     pub fn with_events(
         tables: &'a Tables,
+        events: Events,
         policy: &'a Policy,
         as_of: NaiveDate,
         r: Resolved,
@@ -432,30 +433,28 @@ impl<'a> Ctx<'a> {
                 JoinArgs::new(JoinType::Left),
             )
         };
-        let digests = &tables.events;
+        let Events { rows, digests } = events;
         tracing::debug!(
             usage_rows = digests.usage.height(),
             feed_rows = digests.feed.height(),
-            window_rows = tables.audit_events.height(),
+            window_rows = rows.height(),
             "event digests stacked"
         );
         let log_chains = LogChains {
             raw: digests
                 .seq_raw
-                .clone()
                 .lazy()
                 .filter(col("ts").lt(lit(t)))
                 .collect()?,
-            edges: digests.seq_edges.clone(),
-            gap_starts: digests.gap_starts.clone(),
-            hash_starts: digests.hash_starts.clone(),
-            gap_local: digests.gap_local.clone(),
-            hash_local: digests.hash_local.clone(),
+            edges: digests.seq_edges,
+            gap_starts: digests.gap_starts,
+            hash_starts: digests.hash_starts,
+            gap_local: digests.gap_local,
+            hash_local: digests.hash_local,
         };
         let feed = with_jurisdiction(
             digests
                 .feed
-                .clone()
                 .lazy()
                 .filter(col("day").lt(lit(t_day)))
                 .sort(
@@ -472,10 +471,7 @@ impl<'a> Ctx<'a> {
         )
         .collect()?;
         let window_events = with_jurisdiction(
-            tables
-                .audit_events
-                .clone()
-                .lazy()
+            rows.lazy()
                 .filter(col("ts").gt_eq(lit(window_start)).and(col("ts").lt(lit(t)))),
         )
         .join(
@@ -491,11 +487,7 @@ impl<'a> Ctx<'a> {
         )
         .collect()?;
 
-        let usage = digests
-            .usage
-            .clone()
-            .lazy()
-            .filter(col("day").lt(lit(t_day)));
+        let usage = digests.usage.lazy().filter(col("day").lt(lit(t_day)));
         let last_use = usage
             .clone()
             .join(
@@ -524,7 +516,7 @@ impl<'a> Ctx<'a> {
             resolved: r,
             log_chains,
             feed,
-            feed_spans: digests.spans.clone(),
+            feed_spans: digests.spans,
             window_events,
             last_use,
             last_login,

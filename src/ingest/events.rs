@@ -549,6 +549,21 @@ pub struct EventDigests {
 }
 
 impl EventDigests {
+    /// The same frames without a row.
+    pub fn cleared(&self) -> EventDigests {
+        EventDigests {
+            seq_raw: self.seq_raw.clear(),
+            seq_edges: self.seq_edges.clear(),
+            gap_starts: self.gap_starts.clear(),
+            hash_starts: self.hash_starts.clear(),
+            gap_local: self.gap_local.clear(),
+            hash_local: self.hash_local.clear(),
+            feed: self.feed.clear(),
+            usage: self.usage.clear(),
+            spans: self.spans.clear(),
+        }
+    }
+
     /// Stacks the partitions' digests for an evaluation whose T falls on UTC day `t_day`
     /// (None: unknown, every system is evaluated raw). A system is compact when no two of
     /// its partitions overlap in seq and all of them lie before T; only then are the

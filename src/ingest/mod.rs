@@ -189,7 +189,34 @@ pub struct Tables {
     pub events: EventDigests,
 }
 
+/// The audit events of a load: what [`crate::resolve::Ctx`] turns into the rules' event
+/// aggregates.
+pub struct Events {
+    /// The window partitions' rows ([`Tables::audit_events`]).
+    pub rows: DataFrame,
+    pub digests: EventDigests,
+}
+
 impl Tables {
+    /// Moves the events out, leaving frames of the same columns without a row. The context
+    /// joins the rows and folds the digests into what the rules read; a large night's rows
+    /// kept here as well would be held twice through detection and the write stage.
+    pub fn take_events(&mut self) -> Events {
+        let (rows, digests) = (self.audit_events.clear(), self.events.cleared());
+        Events {
+            rows: std::mem::replace(&mut self.audit_events, rows),
+            digests: std::mem::replace(&mut self.events, digests),
+        }
+    }
+
+    /// The events, shared with these tables (frames are reference-counted).
+    pub fn events(&self) -> Events {
+        Events {
+            rows: self.audit_events.clone(),
+            digests: self.events.clone(),
+        }
+    }
+
     pub fn table(&self, t: Table) -> &DataFrame {
         match t {
             Table::Systems => &self.systems,

@@ -200,7 +200,7 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
     // findings with bounded memory.
     let pipeline::Loaded {
         policy,
-        tables,
+        mut tables,
         resolved,
         ..
     } = pipeline::load_at(&opts.inputs, opts.as_of, None)?;
@@ -210,7 +210,8 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
             format!("{code} is not defined in the policy's jurisdictions.toml"),
         )
     })?;
-    let ctx = Ctx::with_events(&tables, &policy, opts.as_of, resolved)?;
+    let events = tables.take_events();
+    let ctx = Ctx::with_events(&tables, events, &policy, opts.as_of, resolved)?;
     let findings = crate::findings::detect(&ctx)?;
     let reviewed = last_reviewed(opts.out, ctx.t)?;
     let (items, not_due) = build_items(&ctx, &findings, &reviewed, code, &id)?;
