@@ -34,8 +34,9 @@ pub struct Ctx<'a> {
     /// Events in the activity window `[T - L days, T)`, with `jurisdiction` and the
     /// account's `identity` (null when the account is unknown or has no identity).
     pub window_events: DataFrame,
-    /// `system_id, account_id, permission_id, last_use`: latest successful event before T
-    /// exercising the permission (through action_permissions).
+    /// `account_row, permission_row, last_use`: latest successful event before T of the
+    /// account exercising the permission (through action_permissions), by their numbers in
+    /// [`Resolved::accounts`] and [`Resolved::entitlements`].
     pub last_use: DataFrame,
     /// `system_id, account_id, last_login`: latest successful `login` before T.
     pub last_login: DataFrame,
@@ -144,9 +145,9 @@ pub struct LogChains {
 ///
 /// Identities, accounts and entitlements are numbered (`identity_row`, `account_row`,
 /// `entitlement_row`), and what the rules join over millions of rows carries the numbers
-/// it is joined by (grants: identity and entitlement; the closure: entitlement and
-/// permission; window rows: account), so that those joins compare one integer instead of
-/// one to three texts.
+/// it is joined by (grants: identity, account and entitlement; the closure: entitlement
+/// and permission; window rows: account; last use: account and permission), so that those
+/// joins compare integers instead of one to three texts.
 pub struct Resolved {
     /// Evaluation instant T.
     pub t: i64,
@@ -176,7 +177,7 @@ pub struct Resolved {
     /// Active grants at T with `jurisdiction`, the account's `identity`, `account_type`,
     /// `account_status`, `terminated`, the entitlement's `kind`, `risk`, `privileged_eff`,
     /// and `effective` (active and account status `active`); `identity_row` (null when the
-    /// account names no identity) and `entitlement_row`.
+    /// account names no identity), `account_row` and `entitlement_row`.
     pub grants: DataFrame,
     /// `system_id, action, permissions`: the actions exercising a privileged permission
     /// (privileged itself or reaching one), with the sorted ids of those permissions.
@@ -285,6 +286,7 @@ impl Resolved {
                     col("jurisdiction"),
                     col("identity"),
                     col("identity_row"),
+                    col("account_row"),
                     col("account_type"),
                     col("status").alias("account_status"),
                     col("terminated"),
@@ -488,20 +490,46 @@ impl<'a> Ctx<'a> {
         .collect()?;
 
         let usage = digests.usage.lazy().filter(col("day").lt(lit(t_day)));
+        // By numbers, as the grants and the closure carry them: the rule that reads it joins
+        // millions of (grant, permission) rows with it. Permissions the entitlements lack and
+        // accounts the accounts table lacks hold no grant.
+        let numbered_permissions = tables
+            .action_permissions
+            .clone()
+            .lazy()
+            .unique(None, UniqueKeepStrategy::First)
+            .join(
+                r.entitlements.clone().lazy().select([
+                    col("system_id"),
+                    col("entitlement_id").alias("permission_id"),
+                    col("entitlement_row").alias("permission_row"),
+                ]),
+                [col("system_id"), col("permission_id")],
+                [col("system_id"), col("permission_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select([col("system_id"), col("action"), col("permission_row")]);
         let last_use = usage
             .clone()
             .join(
-                tables
-                    .action_permissions
-                    .clone()
-                    .lazy()
-                    .unique(None, UniqueKeepStrategy::First),
+                numbered_permissions,
                 [col("system_id"), col("action")],
                 [col("system_id"), col("action")],
                 JoinArgs::new(JoinType::Inner),
             )
-            .group_by([col("system_id"), col("account_id"), col("permission_id")])
+            .group_by([col("system_id"), col("account_id"), col("permission_row")])
             .agg([col("last_ts").max().alias("last_use")])
+            .join(
+                accounts.clone().lazy().select([
+                    col("system_id"),
+                    col("account_id"),
+                    col("account_row"),
+                ]),
+                [col("system_id"), col("account_id")],
+                [col("system_id"), col("account_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select([col("account_row"), col("permission_row"), col("last_use")])
             .collect()?;
         let last_login = usage
             .filter(col("action").eq(lit("login")))
@@ -525,15 +553,37 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// See [`Ctx::held_by_staff`].
+fn held_by_staff() -> Expr {
+    col("effective")
+        .and(col("identity").is_not_null())
+        .and(col("terminated").not())
+}
+
 impl Ctx<'_> {
     /// The effective grants of identities not terminated at T: the holders of access that
     /// the person-based controls judge (stale access, grade, peer group, security training).
     pub fn held_by_staff(&self) -> LazyFrame {
-        self.grants.clone().lazy().filter(
-            col("effective")
-                .and(col("identity").is_not_null())
-                .and(col("terminated").not()),
-        )
+        self.grants.clone().lazy().filter(held_by_staff())
+    }
+
+    /// [`Self::held_by_staff`] with each grant's position in `grants` (`grant_row`). A rule
+    /// that joins millions of grants selects numbers from it, so that its intermediate
+    /// frames hold no text, and takes the texts of the grants that fire with
+    /// [`Self::with_grant_columns`].
+    pub fn staff_grant_rows(&self) -> LazyFrame {
+        self.grants
+            .clone()
+            .lazy()
+            .with_row_index("grant_row", None)
+            .filter(held_by_staff())
+    }
+
+    /// `rows` beside `columns` of the grants at its `grant_row` positions.
+    pub fn with_grant_columns(&self, rows: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
+        let at = rows.column("grant_row")?.idx()?;
+        let texts = self.grants.select(columns.iter().copied())?.take(at)?;
+        Ok(rows.hstack(texts.columns())?)
     }
 
     /// What the report shows of the controls' reach (see [`Coverage`]).

@@ -493,6 +493,53 @@ fn sample_campaign_items_packets_and_idempotent_reopen() {
     assert!(err.is_err());
 }
 
+/// An item's `last_used` is the latest successful use before T of a permission its grant
+/// confers, through action_permissions: a failure, a use after T and another account's use
+/// do not count.
+#[test]
+fn item_last_used_is_the_latest_success_before_t_of_the_grants_permissions() {
+    let data = sample_copy();
+    // G10036: chifai.lau holds pay-hk's payout.view, which payout.search exercises; the
+    // sample's latest use is EV0012569, 2026-11-23T15:38:01+08:00.
+    append(
+        data.path(),
+        "audit_events",
+        "EVLU00001,2026-11-20T10:00:00Z,pay-hk,chifai.lau,payout.search,success,,,10.0.0.1,HK,,,,\n\
+         EVLU00002,2026-11-24T23:00:00Z,pay-hk,chifai.lau,payout.view,success,,,10.0.0.1,HK,,,,\n\
+         EVLU00003,2026-11-24T23:30:00Z,pay-hk,chifai.lau,payout.view,failure,,,10.0.0.1,HK,,,,\n\
+         EVLU00004,2026-11-25T01:00:00Z,pay-hk,chifai.lau,payout.view,success,,,10.0.0.1,HK,,,,\n\
+         EVLU00005,2026-11-24T23:50:00Z,pay-hk,yuen.ho,payout.view,success,,,10.0.0.1,HK,,,,\n",
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let id = open_in(
+        data.path(),
+        out.path(),
+        AS_OF,
+        Some("2026-12-20"),
+        OnNoResponse::Keep,
+    );
+    let s = load(out.path(), &id);
+    let item = |grant: &str| {
+        s.campaign
+            .items
+            .iter()
+            .find(|i| i.grant_id == grant)
+            .unwrap_or_else(|| panic!("an item for {grant}"))
+    };
+    assert_eq!(
+        item("G10036").last_used.as_deref(),
+        Some("2026-11-24T23:00:00Z")
+    );
+    // Without them, the sample's own.
+    let (plain, id) = campaign(OnNoResponse::Keep);
+    let s = load(plain.path(), &id);
+    let g = s.campaign.items.iter().find(|i| i.grant_id == "G10036");
+    assert_eq!(
+        g.expect("an item for G10036").last_used.as_deref(),
+        Some("2026-11-23T07:38:01Z")
+    );
+}
+
 #[test]
 fn xlsx_packet_is_protected_validated_and_round_trips() {
     let (out, id) = campaign(OnNoResponse::Revoke);

@@ -634,7 +634,7 @@ impl<'a> Lookups<'a> {
             ents: entitlements(&ctx.entitlements)?,
             system_owner: system_owners(&ctx.tables.systems)?,
             closure: closures(&ctx.closure)?,
-            last_use: last_uses(&ctx.last_use)?,
+            last_use: last_uses(ctx)?,
             sod_patterns: ctx
                 .policy
                 .sod_rules
@@ -751,7 +751,32 @@ fn closures(c: &DataFrame) -> Result<Closures> {
     Ok(closure)
 }
 
-fn last_uses(l: &DataFrame) -> Result<LastUses> {
+/// The context's last uses by their texts: a campaign looks them up per item.
+fn last_uses(ctx: &Ctx) -> Result<LastUses> {
+    let l = &ctx
+        .last_use
+        .clone()
+        .lazy()
+        .join(
+            ctx.accounts.clone().lazy().select([
+                col("account_row"),
+                col("system_id"),
+                col("account_id"),
+            ]),
+            [col("account_row")],
+            [col("account_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            ctx.entitlements.clone().lazy().select([
+                col("entitlement_row").alias("permission_row"),
+                col("entitlement_id").alias("permission_id"),
+            ]),
+            [col("permission_row")],
+            [col("permission_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?;
     let (s, a, p) = (
         strs(l, "system_id")?,
         strs(l, "account_id")?,

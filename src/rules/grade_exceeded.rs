@@ -89,96 +89,115 @@ fn risk_rank(e: Expr) -> Expr {
 /// exceeded by the granted entitlement or a permission of its closure (not the roles in
 /// between).
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let grants = graded_grants(ctx)?;
-    let exceeding = exceeding(carriers(ctx, grants.clone())?);
-    findings(grants, exceeding)
+    let (grades, graded) = graded_grants(ctx)?;
+    let exceeding = exceeding(carriers(ctx, graded.clone())?);
+    findings(ctx, grades, graded, exceeding)
 }
 
 /// The key what exceeds a grade is worked out on: the entitlement and the grade's rank.
-fn ent_key() -> [Expr; 3] {
-    [col("system_id"), col("entitlement_id"), col("max_rank")]
+fn ent_key() -> [Expr; 2] {
+    [col("entitlement_row"), col("max_rank")]
 }
 
-/// Effective grants of non-terminated identities whose job function is graded, with the
-/// grade (`max_risk`, `max_rank`).
-fn graded_grants(ctx: &Ctx) -> Result<LazyFrame> {
+/// Per identity not terminated whose job function is graded: `identity_row`,
+/// `job_function`, the grade (`max_risk`, `max_rank`). And the effective grants of those
+/// identities as numbers: `grant_row`, `identity_row`, `entitlement_row`, `max_rank`.
+fn graded_grants(ctx: &Ctx) -> Result<(LazyFrame, LazyFrame)> {
     let jf = &ctx.policy.grading.job_functions;
     let grading = df!(
         "job_function" => jf.keys().cloned().collect::<Vec<String>>(),
         "max_risk" => jf.values().map(|r| r.as_str().to_string()).collect::<Vec<String>>(),
         "max_rank" => jf.values().map(|r| r.rank()).collect::<Vec<i32>>(),
     )?;
-    Ok(ctx
-        .held_by_staff()
-        .join(
-            ctx.identities
-                .clone()
-                .lazy()
-                .select([col("identity_id").alias("identity"), col("job_function")]),
-            [col("identity")],
-            [col("identity")],
-            JoinArgs::new(JoinType::Inner),
-        )
+    let grades = ctx
+        .identities
+        .clone()
+        .lazy()
+        .select([col("identity_row"), col("job_function")])
         .join(
             grading.lazy(),
             [col("job_function")],
             [col("job_function")],
             JoinArgs::new(JoinType::Inner),
         )
-        // Materialised once: the entitlements granted and the final frame both read it.
         .collect()?
-        .lazy())
+        .lazy();
+    // Numbers only, materialised once: millions of grants, read by the carriers and the
+    // final join.
+    let graded = ctx
+        .staff_grant_rows()
+        .select([
+            col("grant_row"),
+            col("identity_row"),
+            col("entitlement_row"),
+        ])
+        .join(
+            grades
+                .clone()
+                .select([col("identity_row"), col("max_rank")]),
+            [col("identity_row")],
+            [col("identity_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?
+        .lazy();
+    Ok((grades, graded))
 }
 
 /// Per (entitlement, rank) granted, what carries risk: the entitlement itself and every
 /// permission of its closure, each with its path and `carrier_rank`.
-fn carriers(ctx: &Ctx, grants: LazyFrame) -> Result<LazyFrame> {
+fn carriers(ctx: &Ctx, graded: LazyFrame) -> Result<LazyFrame> {
     // What exceeds a grade depends only on the entitlement and the grade's rank, so it is
     // worked out once per (entitlement, rank) rather than per grant: millions of grants
     // share a few thousand of those.
-    let granted = grants
+    let granted = graded
+        .select(ent_key())
+        .unique(None, UniqueKeepStrategy::Any);
+    let own = granted
+        .clone()
+        .join(
+            ctx.entitlements.clone().lazy().select([
+                col("entitlement_row"),
+                col("entitlement_id"),
+                col("kind"),
+                col("risk"),
+            ]),
+            [col("entitlement_row")],
+            [col("entitlement_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .select([
-            col("system_id"),
-            col("entitlement_id"),
+            col("entitlement_row"),
             col("max_rank"),
-            col("kind"),
-            col("risk"),
-        ])
-        .unique(
-            Some(cols(["system_id", "entitlement_id", "max_rank"])),
-            UniqueKeepStrategy::Any,
-        );
-    let own = granted.clone().select([
-        col("system_id"),
-        col("entitlement_id"),
-        col("max_rank"),
-        col("entitlement_id").alias("carrier_id"),
-        col("kind").alias("carrier_kind"),
-        col("risk").alias("carrier_risk"),
-        col("entitlement_id").alias("carrier_path"),
-    ]);
+            col("entitlement_id").alias("carrier_id"),
+            col("kind").alias("carrier_kind"),
+            col("risk").alias("carrier_risk"),
+            col("entitlement_id").alias("carrier_path"),
+        ]);
     let perm_risk = ctx.entitlements.clone().lazy().select([
-        col("system_id"),
-        col("entitlement_id").alias("permission_id"),
+        col("entitlement_row").alias("permission_row"),
         col("risk").alias("carrier_risk"),
     ]);
     let through_closure = granted
-        .select(ent_key())
         .join(
-            ctx.closure.clone().lazy(),
-            [col("system_id"), col("entitlement_id")],
-            [col("system_id"), col("entitlement_id")],
+            ctx.closure.clone().lazy().select([
+                col("entitlement_row"),
+                col("permission_row"),
+                col("permission_id"),
+                col("path"),
+            ]),
+            [col("entitlement_row")],
+            [col("entitlement_row")],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
             perm_risk,
-            [col("system_id"), col("permission_id")],
-            [col("system_id"), col("permission_id")],
+            [col("permission_row")],
+            [col("permission_row")],
             JoinArgs::new(JoinType::Inner),
         )
         .select([
-            col("system_id"),
-            col("entitlement_id"),
+            col("entitlement_row"),
             col("max_rank"),
             col("permission_id").alias("carrier_id"),
             lit("permission").alias("carrier_kind"),
@@ -188,12 +207,7 @@ fn carriers(ctx: &Ctx, grants: LazyFrame) -> Result<LazyFrame> {
     // A granted permission is also its own closure: keep one row, the grant's own.
     Ok(concat([own, through_closure], UnionArgs::default())?
         .unique_stable(
-            Some(cols([
-                "system_id",
-                "entitlement_id",
-                "max_rank",
-                "carrier_id",
-            ])),
+            Some(cols(["entitlement_row", "max_rank", "carrier_id"])),
             UniqueKeepStrategy::First,
         )
         .with_column(risk_rank(col("carrier_risk")).alias("carrier_rank")))
@@ -206,14 +220,13 @@ fn exceeding(carriers: LazyFrame) -> LazyFrame {
         .filter(col("carrier_rank").gt(col("max_rank")))
         .sort_by_exprs(
             [
-                col("system_id"),
-                col("entitlement_id"),
+                col("entitlement_row"),
                 col("max_rank"),
                 col("carrier_rank"),
                 col("carrier_id"),
             ],
             SortMultipleOptions::default()
-                .with_order_descending_multi([false, false, false, true, false])
+                .with_order_descending_multi([false, false, true, false])
                 .with_maintain_order(true),
         )
         .with_column(
@@ -241,14 +254,42 @@ fn exceeding(carriers: LazyFrame) -> LazyFrame {
 }
 
 /// One finding per graded grant whose (entitlement, rank) has carriers above the grade.
-fn findings(grants: LazyFrame, exceeding: LazyFrame) -> Result<DataFrame> {
-    Ok(grants
+fn findings(
+    ctx: &Ctx,
+    grades: LazyFrame,
+    graded: LazyFrame,
+    exceeding: LazyFrame,
+) -> Result<DataFrame> {
+    let exceeded = graded
         .join(
             exceeding,
             ent_key(),
             ent_key(),
             JoinArgs::new(JoinType::Inner),
         )
+        .join(
+            grades.select([col("identity_row"), col("job_function"), col("max_risk")]),
+            [col("identity_row")],
+            [col("identity_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?;
+    let exceeded = ctx.with_grant_columns(
+        &exceeded,
+        &[
+            "jurisdiction",
+            "grant_id",
+            "identity",
+            "system_id",
+            "account_id",
+            "entitlement_id",
+            "privileged_eff",
+            "kind",
+            "risk",
+        ],
+    )?;
+    Ok(exceeded
+        .lazy()
         .select([
             col("jurisdiction"),
             col("grant_id"),

@@ -118,25 +118,23 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             [col("department"), col("job_function")],
             [col("department"), col("job_function")],
             JoinArgs::new(JoinType::Inner),
-        );
-    let closure = ctx.closure.clone().lazy().select([
-        col("entitlement_row"),
-        col("permission_id"),
-        col("permission_row"),
-        col("path"),
-    ]);
+        )
+        .collect()?;
+    let closure = ctx
+        .closure
+        .clone()
+        .lazy()
+        .select([col("entitlement_row"), col("permission_row")])
+        .with_row_index("closure_row", None);
 
+    // Numbers only, materialised once: millions of (grant, permission) rows, which the
+    // holder counts and the outliers both read.
     let held = ctx
-        .held_by_staff()
+        .staff_grant_rows()
         .select([
-            col("identity"),
+            col("grant_row"),
             col("identity_row"),
-            col("grant_id"),
-            col("system_id"),
-            col("account_id"),
-            col("entitlement_id").alias("granted_id"),
             col("entitlement_row"),
-            col("jurisdiction"),
         ])
         .join(
             closure,
@@ -145,12 +143,15 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            members,
+            members.clone().lazy().select([
+                col("identity_row"),
+                col("peer_group"),
+                col("max_holders"),
+            ]),
             [col("identity_row")],
             [col("identity_row")],
             JoinArgs::new(JoinType::Inner),
         )
-        // Materialised once: the holder counts and the findings both read it.
         .collect()?
         .lazy();
     let holders = held
@@ -160,8 +161,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             .n_unique()
             .cast(DataType::Int64)
             .alias("holders")]);
-
-    Ok(held
+    let outliers = held
         .join(
             holders,
             [col("peer_group"), col("permission_row")],
@@ -169,6 +169,36 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("holders").lt_eq(col("max_holders")))
+        .join(
+            members.lazy().select([
+                col("identity_row"),
+                col("department"),
+                col("job_function"),
+                col("peer_group_size"),
+            ]),
+            [col("identity_row")],
+            [col("identity_row")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?;
+    // The texts of the outliers only.
+    let outliers = ctx.with_grant_columns(
+        &outliers,
+        &[
+            "identity",
+            "grant_id",
+            "system_id",
+            "account_id",
+            "entitlement_id",
+            "jurisdiction",
+        ],
+    )?;
+    let at = outliers.column("closure_row")?.idx()?;
+    let paths = ctx.closure.select(["permission_id", "path"])?.take(at)?;
+    Ok(outliers
+        .hstack(paths.columns())?
+        .lazy()
+        .rename(["entitlement_id"], ["granted_id"], true)
         .sort(
             ["identity", "system_id", "permission_id", "grant_id"],
             SortMultipleOptions::default().with_maintain_order(true),

@@ -34,8 +34,8 @@ pub static META: RuleMeta = RuleMeta {
     summary: None,
 };
 
-/// The candidates' columns the findings read.
-const SHOWN: [&str; 12] = [
+/// The grants' columns the findings read, taken for the stale grants only.
+const SHOWN: [&str; 9] = [
     "jurisdiction",
     "grant_id",
     "system_id",
@@ -43,9 +43,6 @@ const SHOWN: [&str; 12] = [
     "entitlement_id",
     "identity",
     "privileged_eff",
-    "granted_at",
-    "stale_grant_days",
-    "threshold",
     "kind",
     "account_type",
 ];
@@ -56,12 +53,19 @@ const SHOWN: [&str; 12] = [
 /// comparison of that maximum against the threshold.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     let t = lit(ctx.t);
-    // Numbered, so that the steps below match a grant by an index, not by its id's text.
-    let candidates = with_thresholds(ctx.held_by_staff(), ctx)
+    // Numbers only, and numbered, so that the steps below match a grant by an index: most
+    // of millions of grants are candidates, and most of those are used.
+    let candidates = with_thresholds(ctx.staff_grant_rows(), ctx)
         .with_column((t.clone() - days("stale_grant_days")).alias("threshold"))
         .filter(col("granted_at").lt(col("threshold")))
-        // Only what the findings show: the grants frame has many more columns.
-        .select(SHOWN.map(col))
+        .select([
+            col("grant_row"),
+            col("account_row"),
+            col("entitlement_row"),
+            col("granted_at"),
+            col("stale_grant_days"),
+            col("threshold"),
+        ])
         .with_row_index("cand", None)
         .collect()?;
 
@@ -72,31 +76,30 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .lazy()
         .select([
             col("cand"),
-            col("system_id"),
-            col("account_id"),
-            col("entitlement_id"),
+            col("account_row"),
+            col("entitlement_row"),
             col("granted_at"),
             col("threshold"),
         ])
         .join(
-            ctx.closure.clone().lazy().select([
-                col("system_id"),
-                col("entitlement_id"),
-                col("permission_id"),
-            ]),
-            [col("system_id"), col("entitlement_id")],
-            [col("system_id"), col("entitlement_id")],
+            ctx.closure
+                .clone()
+                .lazy()
+                .select([col("entitlement_row"), col("permission_row")])
+                .with_row_index("closure_row", None),
+            [col("entitlement_row")],
+            [col("entitlement_row")],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
             ctx.last_use.clone().lazy(),
-            [col("system_id"), col("account_id"), col("permission_id")],
-            [col("system_id"), col("account_id"), col("permission_id")],
+            [col("account_row"), col("permission_row")],
+            [col("account_row"), col("permission_row")],
             JoinArgs::new(JoinType::Left),
         )
         .select([
             col("cand"),
-            col("permission_id"),
+            col("closure_row"),
             col("threshold"),
             when(col("last_use").gt_eq(col("granted_at")))
                 .then(col("last_use"))
@@ -124,10 +127,14 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .iter()
         .map(|c| c.is_some_and(|c| stale[c as usize]))
         .collect();
-    let usage = usage.filter(&keep)?.lazy();
-    let candidates = candidates
-        .filter(&BooleanChunked::from_slice("stale".into(), &stale))?
-        .lazy();
+    let usage = usage.filter(&keep)?;
+    let permissions = ctx
+        .closure
+        .select(["permission_id"])?
+        .take(usage.column("closure_row")?.idx()?)?;
+    let usage = usage.hstack(permissions.columns())?.lazy();
+    let candidates = candidates.filter(&BooleanChunked::from_slice("stale".into(), &stale))?;
+    let candidates = ctx.with_grant_columns(&candidates, &SHOWN)?.lazy();
     // The permission used last. Ties (one action exercising several permissions of the
     // closure) go to the greatest id, so the evidence does not depend on the joins' row
     // order. One sort of the used rows, not a sort inside each of the (many) groups.
