@@ -380,12 +380,11 @@ impl Store {
             let path = PlRefPath::try_from_path(&rows_file).map_err(|_| Damaged)?;
             let scan =
                 LazyFrame::scan_parquet(path, ScanArgsParquet::default()).map_err(|_| Damaged)?;
-            Some(
-                rows_wanted
-                    .apply_lazy(scan)
-                    .collect()
-                    .map_err(|_| Damaged)?,
-            )
+            let kept = rows_wanted
+                .apply_lazy(scan)
+                .collect()
+                .map_err(|_| Damaged)?;
+            Some(super::loader::detached(kept).map_err(|_| Damaged)?)
         } else {
             None
         };
