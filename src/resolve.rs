@@ -402,6 +402,66 @@ pub fn home_jurisdictions(grants: &DataFrame) -> Result<BTreeMap<String, String>
         .collect())
 }
 
+/// The window rows of `[window.start, window.end)` with their `jurisdiction`, and their
+/// account's `identity` and `account_row` (null when the accounts lack it). The rows
+/// (millions on a large night) are never copied whole: the keys alone are joined, in the
+/// rows' order, and the joined columns added beside them.
+fn window_rows(
+    rows: DataFrame,
+    systems: &DataFrame,
+    accounts: &DataFrame,
+    window: std::ops::Range<i64>,
+) -> Result<DataFrame> {
+    let in_window = rows
+        .clone()
+        .lazy()
+        .select([col("ts")
+            .gt_eq(lit(window.start))
+            .and(col("ts").lt(lit(window.end)))
+            .alias("in_window")])
+        .collect()?;
+    let in_window = in_window.column("in_window")?.bool()?;
+    let rows = if in_window.all() {
+        rows
+    } else {
+        rows.filter(in_window)?
+    };
+    let keep_order = || JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    };
+    let joined = rows
+        .select(["system_id", "account_id"])?
+        .lazy()
+        .join(
+            systems.clone().lazy(),
+            [col("system_id")],
+            [col("system_id")],
+            keep_order(),
+        )
+        .join(
+            accounts.clone().lazy().select([
+                col("system_id"),
+                col("account_id"),
+                col("identity"),
+                col("account_row"),
+            ]),
+            [col("system_id"), col("account_id")],
+            [col("system_id"), col("account_id")],
+            keep_order(),
+        )
+        .select([col("jurisdiction"), col("identity"), col("account_row")])
+        .collect()?;
+    if joined.height() != rows.height() {
+        return Err(crate::error::Error::Internal(format!(
+            "window rows: {} rows joined to {} (a system or account key twice)",
+            rows.height(),
+            joined.height()
+        )));
+    }
+    Ok(rows.hstack(joined.columns())?)
+}
+
 impl<'a> Ctx<'a> {
     /// Resolves everything at `as_of` from tables holding every event row the rules read.
     pub fn build(
@@ -472,22 +532,7 @@ impl<'a> Ctx<'a> {
                 ]),
         )
         .collect()?;
-        let window_events = with_jurisdiction(
-            rows.lazy()
-                .filter(col("ts").gt_eq(lit(window_start)).and(col("ts").lt(lit(t)))),
-        )
-        .join(
-            accounts.clone().lazy().select([
-                col("system_id"),
-                col("account_id"),
-                col("identity"),
-                col("account_row"),
-            ]),
-            [col("system_id"), col("account_id")],
-            [col("system_id"), col("account_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .collect()?;
+        let window_events = window_rows(rows, systems, accounts, window_start..t)?;
 
         let usage = digests.usage.lazy().filter(col("day").lt(lit(t_day)));
         // By numbers, as the grants and the closure carry them: the rule that reads it joins
