@@ -339,32 +339,40 @@ impl Resolved {
 
 /// The closure with the numbers of its entitlements and permissions, in its own order.
 fn numbered_closure(closure: DataFrame, entitlements: &DataFrame) -> Result<DataFrame> {
-    let rows = |id: &str, row: &str| {
-        entitlements.clone().lazy().select([
-            col("system_id"),
-            col("entitlement_id").alias(id),
-            col("entitlement_row").alias(row),
-        ])
-    };
-    let keep_order = || JoinArgs {
-        maintain_order: MaintainOrderJoin::Left,
-        ..JoinArgs::new(JoinType::Left)
-    };
     Ok(closure
         .lazy()
         .join(
-            rows("entitlement_id", "entitlement_row"),
+            entitlement_numbers(entitlements, "entitlement_id", "entitlement_row"),
             [col("system_id"), col("entitlement_id")],
             [col("system_id"), col("entitlement_id")],
-            keep_order(),
+            left_in_order(),
         )
         .join(
-            rows("permission_id", "permission_row"),
+            entitlement_numbers(entitlements, "permission_id", "permission_row"),
             [col("system_id"), col("permission_id")],
             [col("system_id"), col("permission_id")],
-            keep_order(),
+            left_in_order(),
         )
         .collect()?)
+}
+
+/// `system_id`, the entitlement's id as `id` and its number as `row`: what numbers another
+/// frame's entitlements (or permissions) by a join on `system_id, id`.
+fn entitlement_numbers(entitlements: &DataFrame, id: &str, row: &str) -> LazyFrame {
+    entitlements.clone().lazy().select([
+        col("system_id"),
+        col("entitlement_id").alias(id),
+        col("entitlement_row").alias(row),
+    ])
+}
+
+/// A left join whose rows keep the left frame's order: what adds numbered columns beside
+/// the left frame's own.
+fn left_in_order() -> JoinArgs {
+    JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    }
 }
 
 /// Each identity's home jurisdiction (CONTRACT section 8): the jurisdiction of the system
@@ -426,10 +434,6 @@ fn window_rows(
     } else {
         rows.filter(in_window)?
     };
-    let keep_order = || JoinArgs {
-        maintain_order: MaintainOrderJoin::Left,
-        ..JoinArgs::new(JoinType::Left)
-    };
     let joined = rows
         .select(["system_id", "account_id"])?
         .lazy()
@@ -437,7 +441,7 @@ fn window_rows(
             systems.clone().lazy(),
             [col("system_id")],
             [col("system_id")],
-            keep_order(),
+            left_in_order(),
         )
         .join(
             accounts.clone().lazy().select([
@@ -448,7 +452,7 @@ fn window_rows(
             ]),
             [col("system_id"), col("account_id")],
             [col("system_id"), col("account_id")],
-            keep_order(),
+            left_in_order(),
         )
         .select([col("jurisdiction"), col("identity"), col("account_row")])
         .collect()?;
@@ -544,11 +548,7 @@ impl<'a> Ctx<'a> {
             .lazy()
             .unique(None, UniqueKeepStrategy::First)
             .join(
-                r.entitlements.clone().lazy().select([
-                    col("system_id"),
-                    col("entitlement_id").alias("permission_id"),
-                    col("entitlement_row").alias("permission_row"),
-                ]),
+                entitlement_numbers(&r.entitlements, "permission_id", "permission_row"),
                 [col("system_id"), col("permission_id")],
                 [col("system_id"), col("permission_id")],
                 JoinArgs::new(JoinType::Inner),
@@ -598,6 +598,14 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// `rows` beside `columns` of `frame`, gathered at the positions in `rows`' column `at`.
+fn beside(rows: &DataFrame, at: &str, frame: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
+    let taken = frame
+        .select(columns.iter().copied())?
+        .take(rows.column(at)?.idx()?)?;
+    Ok(rows.hstack(taken.columns())?)
+}
+
 /// See [`Ctx::held_by_staff`].
 fn held_by_staff() -> Expr {
     col("effective")
@@ -626,9 +634,24 @@ impl Ctx<'_> {
 
     /// `rows` beside `columns` of the grants at its `grant_row` positions.
     pub fn with_grant_columns(&self, rows: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
-        let at = rows.column("grant_row")?.idx()?;
-        let texts = self.grants.select(columns.iter().copied())?.take(at)?;
-        Ok(rows.hstack(texts.columns())?)
+        beside(rows, "grant_row", &self.grants, columns)
+    }
+
+    /// The closure as numbers, with each row's position in `closure` (`closure_row`):
+    /// `closure_row, entitlement_row, permission_row`. As [`Self::staff_grant_rows`], for
+    /// joins over millions of (grant, permission) rows; [`Self::with_closure_columns`]
+    /// takes the texts back.
+    pub fn closure_rows(&self) -> LazyFrame {
+        self.closure
+            .clone()
+            .lazy()
+            .select([col("entitlement_row"), col("permission_row")])
+            .with_row_index("closure_row", None)
+    }
+
+    /// `rows` beside `columns` of the closure at its `closure_row` positions.
+    pub fn with_closure_columns(&self, rows: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
+        beside(rows, "closure_row", &self.closure, columns)
     }
 
     /// What the report shows of the controls' reach (see [`Coverage`]).

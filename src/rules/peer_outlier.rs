@@ -120,12 +120,6 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             JoinArgs::new(JoinType::Inner),
         )
         .collect()?;
-    let closure = ctx
-        .closure
-        .clone()
-        .lazy()
-        .select([col("entitlement_row"), col("permission_row")])
-        .with_row_index("closure_row", None);
 
     // Numbers only, materialised once: millions of (grant, permission) rows, which the
     // holder counts and the outliers both read.
@@ -137,7 +131,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("entitlement_row"),
         ])
         .join(
-            closure,
+            ctx.closure_rows(),
             [col("entitlement_row")],
             [col("entitlement_row")],
             JoinArgs::new(JoinType::Inner),
@@ -193,10 +187,8 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             "jurisdiction",
         ],
     )?;
-    let at = outliers.column("closure_row")?.idx()?;
-    let paths = ctx.closure.select(["permission_id", "path"])?.take(at)?;
-    Ok(outliers
-        .hstack(paths.columns())?
+    Ok(ctx
+        .with_closure_columns(&outliers, &["permission_id", "path"])?
         .lazy()
         .rename(["entitlement_id"], ["granted_id"], true)
         .sort(

@@ -82,11 +82,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             col("threshold"),
         ])
         .join(
-            ctx.closure
-                .clone()
-                .lazy()
-                .select([col("entitlement_row"), col("permission_row")])
-                .with_row_index("closure_row", None),
+            ctx.closure_rows(),
             [col("entitlement_row")],
             [col("entitlement_row")],
             JoinArgs::new(JoinType::Inner),
@@ -127,12 +123,9 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         .iter()
         .map(|c| c.is_some_and(|c| stale[c as usize]))
         .collect();
-    let usage = usage.filter(&keep)?;
-    let permissions = ctx
-        .closure
-        .select(["permission_id"])?
-        .take(usage.column("closure_row")?.idx()?)?;
-    let usage = usage.hstack(permissions.columns())?.lazy();
+    let usage = ctx
+        .with_closure_columns(&usage.filter(&keep)?, &["permission_id"])?
+        .lazy();
     let candidates = candidates.filter(&BooleanChunked::from_slice("stale".into(), &stale))?;
     let candidates = ctx.with_grant_columns(&candidates, &SHOWN)?.lazy();
     // The permission used last. Ties (one action exercising several permissions of the
