@@ -42,23 +42,18 @@ const STRING_KEYS: [&str; 7] = [
 ];
 
 /// Runs every rule and assembles the findings table (without `first_seen`, which history
-/// fills in). Rules disabled by a jurisdiction lose that jurisdiction's rows here, so that
-/// no rule needs to know about `disabled_rules`. Waivers are applied last, once ids and
-/// order are settled, so that every caller sees the same statuses.
-pub fn detect(ctx: &Ctx) -> Result<DataFrame> {
+/// fills in) once [`Detected::into_frame`] is called. Rules disabled by a jurisdiction lose
+/// that jurisdiction's rows here, so that no rule needs to know about `disabled_rules`.
+/// Waivers are applied last, once ids and order are settled, so that every caller sees the
+/// same statuses.
+pub fn detect(ctx: &Ctx) -> Result<Detected> {
     detect_where(ctx, |_| true)
 }
 
 /// [`detect`] with only the rules whose metadata `keep` accepts (the others contribute no
 /// row), for callers whose context cannot serve every rule.
-pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame> {
-    let findings = detect_rules(ctx, keep)?;
-    crate::waivers::apply(findings, &crate::waivers::load(ctx.tables, ctx.t)?)
-}
-
-/// The rules' findings with ids and order, before waivers.
-fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame> {
-    let frames = REGISTRY
+pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<Detected> {
+    let rules = REGISTRY
         .iter()
         .filter(|rule| keep(rule.meta))
         .map(|rule| {
@@ -73,31 +68,93 @@ fn detect_rules(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<DataFrame
                 peak_mib = memory.peak_mib,
                 "rule evaluated"
             );
-            normalize(rule, frame, ctx.policy)
+            let frame = sorted(normalize(rule, frame, ctx.policy)?)?;
+            Ok((rule.meta.code, Packed::new(frame)?))
         })
         .collect::<Result<Vec<_>>>()?;
-    let all = concat(
-        frames.into_iter().map(IntoLazy::lazy).collect::<Vec<_>>(),
-        UnionArgs::default(),
-    )?;
-    let mut sort_cols: Vec<PlSmallStr> = vec!["rule".into(), "jurisdiction".into()];
-    sort_cols.extend(STRING_KEYS.iter().map(|s| PlSmallStr::from(*s)));
-    sort_cols.push("seq".into());
-    let sorted = all
-        .sort(
-            sort_cols,
-            SortMultipleOptions::default()
-                .with_nulls_last(false)
-                .with_maintain_order(true),
-        )
-        .collect()?;
-    let memory = crate::memory::resident();
-    tracing::debug!(
-        rss_mib = memory.rss_mib,
-        peak_mib = memory.peak_mib,
-        "findings sorted"
-    );
-    Ok(sorted)
+    Ok(Detected {
+        rules,
+        waivers: crate::waivers::load(ctx.tables, ctx.t)?,
+    })
+}
+
+/// Every rule's findings, each rule's frame packed (see [`Packed`]) until the caller has
+/// released the detection context.
+///
+/// A first run at a large company has millions of findings of a few hundred bytes of text
+/// each; held as frames beside the context (the window rows, the grants) they made the
+/// largest part of its peak memory.
+pub struct Detected {
+    rules: Vec<(&'static str, Packed)>,
+    waivers: Vec<crate::waivers::Waiver>,
+}
+
+impl Detected {
+    /// How many findings there are (waived ones included).
+    pub fn height(&self) -> usize {
+        self.rules.iter().map(|(_, p)| p.height).sum()
+    }
+
+    /// The findings table: ids, contract columns, the table's order and the waivers'
+    /// statuses.
+    ///
+    /// The order is by rule code first, so each rule's frame was sorted on its own and the
+    /// frames are appended in code order: the order of one sort of all findings, without a
+    /// second copy of them.
+    pub fn into_frame(mut self) -> Result<DataFrame> {
+        self.rules.sort_by_key(|(code, _)| *code);
+        let mut all = DataFrame::empty();
+        for (_, packed) in self.rules {
+            all.vstack_mut_owned(packed.unpack()?)?;
+        }
+        let memory = crate::memory::resident();
+        tracing::debug!(
+            findings = all.height(),
+            rss_mib = memory.rss_mib,
+            peak_mib = memory.peak_mib,
+            "findings unpacked"
+        );
+        crate::waivers::apply(all, &self.waivers)
+    }
+}
+
+/// One rule's findings frame as LZ4-compressed Parquet in memory: a tenth of its size or
+/// less (the same rule, jurisdiction, status and evidence shapes repeat), and the exact
+/// frame again when unpacked.
+struct Packed {
+    bytes: Vec<u8>,
+    height: usize,
+}
+
+impl Packed {
+    fn new(mut frame: DataFrame) -> Result<Packed> {
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
+            .finish(&mut frame)?;
+        Ok(Packed {
+            bytes,
+            height: frame.height(),
+        })
+    }
+
+    fn unpack(self) -> Result<DataFrame> {
+        Ok(ParquetReader::new(std::io::Cursor::new(self.bytes)).finish()?)
+    }
+}
+
+/// One rule's findings in the table's order: jurisdiction, then the keys and `seq`.
+fn sorted(df: DataFrame) -> Result<DataFrame> {
+    let mut by: Vec<PlSmallStr> = vec!["jurisdiction".into()];
+    by.extend(STRING_KEYS.iter().map(|s| PlSmallStr::from(*s)));
+    by.push("seq".into());
+    Ok(df.sort(
+        by,
+        SortMultipleOptions::default()
+            .with_nulls_last(false)
+            .with_maintain_order(true),
+    )?)
 }
 
 /// Brings one rule's frame to the contract columns, drops disabled jurisdictions and adds

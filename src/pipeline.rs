@@ -361,7 +361,7 @@ pub fn analyze_with(
     // Resolution holds the grants the rules read, and nothing after it reads the table's
     // own (millions of rows on a large night).
     tables.grants = tables.grants.clear();
-    let (findings, t, homes, coverage) = {
+    let (detected, t, homes, coverage) = {
         let events = tables.take_events();
         let mut ctx = Ctx::with_events(&tables, events, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
@@ -379,24 +379,26 @@ pub fn analyze_with(
         );
         // Timed on its own: the resolve time above is not part of it.
         let detect_started = Instant::now();
-        let findings = findings::detect(&ctx)?;
+        let detected = findings::detect(&ctx)?;
         let memory = crate::memory::resident();
         tracing::info!(
             grants_in = ctx.grants.height(),
             window_events = ctx.window_events.height(),
-            findings = findings.height(),
+            findings = detected.height(),
             elapsed_ms = detect_started.elapsed().as_millis() as u64,
             rss_mib = memory.rss_mib,
             peak_mib = memory.peak_mib,
             "detect done"
         );
         (
-            findings,
+            detected,
             ctx.t,
             std::mem::take(&mut ctx.resolved.homes),
             ctx.coverage()?,
         )
     };
+    // Only now, the context gone, do the findings take their full size.
+    let findings = detected.into_frame()?;
     Ok(Analysis {
         policy,
         tables,

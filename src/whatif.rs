@@ -133,7 +133,7 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
     let evaluate = |tables: &Tables| -> Result<DataFrame> {
         let resolved = crate::resolve::Resolved::build(tables, &policy, opts.as_of, lookback)?;
         let ctx = Ctx::with_events(tables, tables.events(), &policy, opts.as_of, resolved)?;
-        findings::detect_where(&ctx, judged)
+        findings::detect_where(&ctx, judged)?.into_frame()
     };
     let before = evaluate(&without)?;
     let after = evaluate(&with)?;

@@ -42,7 +42,9 @@ fn all_at_once(input: &Path, policy: &Path, as_of: &str) -> DataFrame {
     let i = inputs(input, policy);
     let (policy, tables, _) = pipeline::load(&i).expect("load");
     let ctx = Ctx::build(&tables, &policy, date(as_of), i.lookback_days).expect("ctx");
-    permaudit::findings::detect(&ctx).expect("detect")
+    permaudit::findings::detect(&ctx)
+        .and_then(|d| d.into_frame())
+        .expect("detect")
 }
 
 fn assert_same(a: &DataFrame, b: &DataFrame, what: &str) {

@@ -212,7 +212,7 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
     })?;
     let events = tables.take_events();
     let ctx = Ctx::with_events(&tables, events, &policy, opts.as_of, resolved)?;
-    let findings = crate::findings::detect(&ctx)?;
+    let findings = crate::findings::detect(&ctx)?.into_frame()?;
     let reviewed = last_reviewed(opts.out, ctx.t)?;
     let (items, not_due) = build_items(&ctx, &findings, &reviewed, code, &id)?;
 
