@@ -654,6 +654,22 @@ impl Ctx<'_> {
         beside(rows, "closure_row", &self.closure, columns)
     }
 
+    /// The window rows with each row's position in `window_events` (`window_row`). As
+    /// [`Self::staff_grant_rows`]: a rule that narrows millions of events selects numbers
+    /// and instants from it, and takes the texts of the events that fire with
+    /// [`Self::with_window_columns`].
+    pub fn window_row_numbers(&self) -> LazyFrame {
+        self.window_events
+            .clone()
+            .lazy()
+            .with_row_index("window_row", None)
+    }
+
+    /// `rows` beside `columns` of the window rows at its `window_row` positions.
+    pub fn with_window_columns(&self, rows: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
+        beside(rows, "window_row", &self.window_events, columns)
+    }
+
     /// What the report shows of the controls' reach (see [`Coverage`]).
     pub fn coverage(&self) -> Result<Coverage> {
         let training_holders = if self.tables.training_given {

@@ -93,39 +93,7 @@ fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
 /// Successful window events exercising a privileged permission, at a local time (the
 /// jurisdiction's timezone, DST-aware) outside `[start, end)` or on a non-business day.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
-    let events = ctx
-        .window_events
-        .clone()
-        .lazy()
-        .filter(col("outcome").eq(lit("success")))
-        .select([
-            col("event_id"),
-            col("ts"),
-            col("system_id"),
-            col("account_id"),
-            col("action"),
-            col("jurisdiction"),
-            col("identity"),
-        ])
-        .join(
-            ctx.privileged_actions.clone().lazy(),
-            [col("system_id"), col("action")],
-            [col("system_id"), col("action")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        // Materialised once: every jurisdiction branch below reads it.
-        .collect()?
-        .lazy();
-
-    // A time zone is a constant of the conversion, so each jurisdiction is its own branch.
-    let branches: Vec<LazyFrame> = ctx
-        .policy
-        .jurisdictions
-        .iter()
-        .map(|j| off_hours(events.clone(), j))
-        .collect();
-    if branches.is_empty() {
-        // The policy requires at least one jurisdiction; without one nothing can be judged.
+    if ctx.policy.jurisdictions.is_empty() {
         return Ok(df!(
             "jurisdiction" => Vec::<String>::new(),
             "system_id" => Vec::<String>::new(),
@@ -134,7 +102,57 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
             "detail" => Vec::<String>::new(),
         )?);
     }
-    let offending = concat(branches, UnionArgs::default())?;
+    // The successful privileged actions as numbers first, then the calendar, one
+    // jurisdiction at a time: most privileged actions happen in business hours, and only
+    // the texts of the few outside them are taken and joined to their permissions.
+    let privileged = ctx
+        .window_row_numbers()
+        .filter(col("outcome").eq(lit("success")))
+        .join(
+            ctx.privileged_actions
+                .clone()
+                .lazy()
+                .select([col("system_id"), col("action")]),
+            [col("system_id"), col("action")],
+            [col("system_id"), col("action")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .select([col("window_row"), col("ts"), col("jurisdiction")])
+        .collect()?;
+    let branches: Vec<LazyFrame> = ctx
+        .policy
+        .jurisdictions
+        .iter()
+        .map(|j| {
+            privileged
+                .clone()
+                .lazy()
+                .filter(col("jurisdiction").eq(lit(j.code.as_str())))
+                .filter(off_hours(j))
+                .select([col("window_row")])
+        })
+        .collect();
+    let rows = concat(branches, UnionArgs::default())?.collect()?;
+    let offending = ctx
+        .with_window_columns(
+            &rows,
+            &[
+                "event_id",
+                "ts",
+                "system_id",
+                "account_id",
+                "action",
+                "jurisdiction",
+                "identity",
+            ],
+        )?
+        .lazy()
+        .join(
+            ctx.privileged_actions.clone().lazy(),
+            [col("system_id"), col("action")],
+            [col("system_id"), col("action")],
+            JoinArgs::new(JoinType::Inner),
+        );
 
     let per_account = offending
         .sort(
@@ -224,9 +242,9 @@ fn business_days(j: &Jurisdiction) -> Vec<(Weekday, &'static str)> {
         .collect()
 }
 
-/// The events of one jurisdiction that fall outside its business calendar.
-fn off_hours(events: LazyFrame, j: &Jurisdiction) -> LazyFrame {
-    let local = col("local");
+/// Whether an event of the jurisdiction falls outside its business calendar.
+fn off_hours(j: &Jurisdiction) -> Expr {
+    let local = local(col("ts"), j);
     let minute_of_day = local.clone().dt().hour().cast(DataType::Int32) * lit(60)
         + local.clone().dt().minute().cast(DataType::Int32);
     let bh = j.business_hours;
@@ -242,11 +260,7 @@ fn off_hours(events: LazyFrame, j: &Jurisdiction) -> LazyFrame {
         lit(Series::new("days".into(), day_numbers)).implode(false),
         false,
     );
-    events
-        .filter(col("jurisdiction").eq(lit(j.code.as_str())))
-        .with_column(self::local(col("ts"), j).alias("local"))
-        .filter(in_hours.and(on_business_day).not())
-        .drop(cols(["local"]))
+    in_hours.and(on_business_day).not()
 }
 
 /// One jurisdiction's accounts with the local time and weekday of their first and last
