@@ -171,9 +171,13 @@ impl fmt::Display for CheckSummary {
 /// of the activity window that some rule reads, and the facts resolved before the events.
 pub struct Loaded {
     pub policy: Policy,
+    /// The tables without the grants and the events: `resolved` holds the grants the rules
+    /// read and `events` the events, and on a large night (millions of rows each) a second
+    /// copy here would live through detection and the write stage.
     pub tables: Tables,
     pub ingest: IngestReport,
     pub resolved: Resolved,
+    pub events: ingest::Events,
 }
 
 /// Loads what an evaluation at `as_of` needs, reusing and storing event digests in `store`
@@ -182,7 +186,7 @@ pub struct Loaded {
 pub fn load_at(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Result<Loaded> {
     let mut resolved = None;
     let checks = rules::chain_checks();
-    let (policy, tables, ingest) = load_with(
+    let (policy, mut tables, ingest) = load_with(
         inputs,
         Extra::default(),
         &window_plan(inputs, as_of, store, &checks),
@@ -197,11 +201,14 @@ pub fn load_at(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Resu
         Some(r) => r,
         None => Resolved::build(&tables, &policy, as_of, inputs.lookback_days)?,
     };
+    tables.grants = tables.grants.clear();
+    let events = tables.take_events();
     Ok(Loaded {
         policy,
         tables,
         ingest,
         resolved,
+        events,
     })
 }
 
@@ -352,22 +359,17 @@ pub fn analyze_with(
 ) -> Result<Analysis> {
     let Loaded {
         policy,
-        mut tables,
+        tables,
         ingest,
         resolved,
+        events,
     } = load_at(inputs, as_of, store)?;
     let started = Instant::now();
-    let grants_in = tables.grants.height();
-    // Resolution holds the grants the rules read, and nothing after it reads the table's
-    // own (millions of rows on a large night).
-    tables.grants = tables.grants.clear();
     let (detected, t, homes, coverage) = {
-        let events = tables.take_events();
         let mut ctx = Ctx::with_events(&tables, events, &policy, as_of, resolved)?;
         ctx.remediation = remediation;
         let memory = crate::memory::resident();
         tracing::info!(
-            grants_in,
             window_events = ctx.window_events.height(),
             sequenced_raw = ctx.log_chains.raw.height(),
             sequenced_edges = ctx.log_chains.edges.height(),

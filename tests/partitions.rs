@@ -155,8 +155,8 @@ fn generated_day_partitions_match_an_evaluation_on_all_records() {
     let as_of = date("2026-11-24");
     let kept = pipeline::load_at(&i, as_of, None)
         .expect("load_at")
-        .tables
-        .audit_events
+        .events
+        .rows
         .height();
     let (_, all, _) = pipeline::load(&i).expect("load");
     let t = permaudit::time::evaluation_instant(as_of);

@@ -735,14 +735,23 @@ pub fn load(
                 )?),
                 _ => None,
             };
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "usage rollup");
+            let memory = crate::memory::resident();
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis(),
+                rss_mib = memory.rss_mib,
+                peak_mib = memory.peak_mib,
+                "usage rollup"
+            );
             tables.events = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
             tables.audit_events = loader::stack(
                 partitions.into_iter().filter_map(|p| p.rows),
                 rows.apply(loader::empty_frame(schema)?)?,
             )?;
+            let memory = crate::memory::resident();
             tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis(),
+                rss_mib = memory.rss_mib,
+                peak_mib = memory.peak_mib,
                 "event digests and window rows"
             );
             continue;
@@ -804,7 +813,10 @@ fn load_events(
     let partitions = crate::parallel::map_in_order("partitions", files, |f| {
         load_partition(f, naive_tz, systems, &systems_fp, plan, rows, &empty)
     })?;
+    let memory = crate::memory::resident();
     tracing::info!(
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
         partitions = partitions.len(),
         digests_reused = partitions.iter().filter(|p| p.reused).count(),
         rows_kept = partitions

@@ -200,8 +200,9 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
     // findings with bounded memory.
     let pipeline::Loaded {
         policy,
-        mut tables,
+        tables,
         resolved,
+        events,
         ..
     } = pipeline::load_at(&opts.inputs, opts.as_of, None)?;
     let j = policy.jurisdiction(code).ok_or_else(|| {
@@ -210,7 +211,6 @@ pub fn open(opts: &OpenOptions) -> Result<Opened> {
             format!("{code} is not defined in the policy's jurisdictions.toml"),
         )
     })?;
-    let events = tables.take_events();
     let ctx = Ctx::with_events(&tables, events, &policy, opts.as_of, resolved)?;
     let findings = crate::findings::detect(&ctx)?.into_frame()?;
     let reviewed = last_reviewed(opts.out, ctx.t)?;
