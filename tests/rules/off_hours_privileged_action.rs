@@ -250,3 +250,48 @@ fn empty_business_days_make_every_privileged_action_off_hours() {
     assert_eq!(found.len(), 1);
     assert_eq!(detail(&found[0])["business_days"], serde_json::json!([]));
 }
+
+#[test]
+fn each_jurisdiction_judges_its_own_events_by_its_own_calendar() {
+    // 2026-11-23 is a Monday. 02:00Z is 10:00 in Hong Kong (business hours) and 02:00 in
+    // London (off hours); 13:00Z is 21:00 in Hong Kong (off hours) and 13:00 in London
+    // (business hours). Events of both systems are interleaved, so that an event's texts
+    // taken back for the wrong row would show in the evidence.
+    let f = fixture(
+        "hk-day,2026-11-23T02:00:00Z,pay-hk,hk-a,payout.release,success\n\
+         uk-night,2026-11-23T02:00:00Z,pay-uk,uk-a,payout.release,success\n\
+         hk-night,2026-11-23T13:00:00Z,pay-hk,hk-b,payout.release,success\n\
+         uk-day,2026-11-23T13:00:00Z,pay-uk,uk-b,payout.release,success\n\
+         uk-night-2,2026-11-23T21:30:00Z,pay-uk,uk-a,report.export,success\n",
+    );
+    let found = f.findings("2026-11-24", RULE);
+    let fired: Vec<(&str, &str, &str)> = found
+        .iter()
+        .map(|r| {
+            (
+                r["jurisdiction"].as_str(),
+                r["system_id"].as_str(),
+                r["account_id"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        vec![("HK", "pay-hk", "hk-b"), ("UK", "pay-uk", "uk-a")]
+    );
+    let hk = detail(&found[0]);
+    assert_eq!(hk["event_count"], 1);
+    assert_eq!(hk["first_event_id"], "hk-night");
+    assert_eq!(hk["first_local_time"], "2026-11-23T21:00:00+08:00");
+    assert_eq!(hk["permissions"], serde_json::json!(["release"]));
+    let uk = detail(&found[1]);
+    assert_eq!(uk["event_count"], 2);
+    assert_eq!(uk["first_event_id"], "uk-night");
+    assert_eq!(uk["last_event_id"], "uk-night-2");
+    assert_eq!(uk["last_action"], "report.export");
+    assert_eq!(
+        uk["actions"],
+        serde_json::json!(["payout.release", "report.export"])
+    );
+    assert_eq!(uk["permissions"], serde_json::json!(["audit", "release"]));
+}
