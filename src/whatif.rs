@@ -131,8 +131,7 @@ pub fn whatif(opts: &WhatIfOptions) -> Result<WhatIf> {
     };
     let lookback = opts.inputs.lookback_days;
     let evaluate = |tables: &Tables| -> Result<DataFrame> {
-        let resolved = crate::resolve::Resolved::build(tables, &policy, opts.as_of, lookback)?;
-        let ctx = Ctx::with_events(tables, tables.events(), &policy, opts.as_of, resolved)?;
+        let ctx = Ctx::build(tables, &policy, opts.as_of, lookback)?;
         findings::detect_where(&ctx, judged)?.into_frame()
     };
     let before = evaluate(&without)?;

@@ -94,6 +94,7 @@ fn window_rows(r: &Resolved, _: &Policy) -> Result<Wanted> {
 /// jurisdiction's timezone, DST-aware) outside `[start, end)` or on a non-business day.
 pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if ctx.policy.jurisdictions.is_empty() {
+        // The policy requires at least one jurisdiction; without one nothing can be judged.
         return Ok(df!(
             "jurisdiction" => Vec::<String>::new(),
             "system_id" => Vec::<String>::new(),
@@ -119,6 +120,7 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
         )
         .select([col("window_row"), col("ts"), col("jurisdiction")])
         .collect()?;
+    // A time zone is a constant of the conversion, so each jurisdiction is its own branch.
     let branches: Vec<LazyFrame> = ctx
         .policy
         .jurisdictions
