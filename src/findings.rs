@@ -53,6 +53,7 @@ pub fn detect(ctx: &Ctx) -> Result<Detected> {
 /// [`detect`] with only the rules whose metadata `keep` accepts (the others contribute no
 /// row), for callers whose context cannot serve every rule.
 pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<Detected> {
+    crate::memory::release("resolution");
     let rules = REGISTRY
         .iter()
         .filter(|rule| keep(rule.meta))
@@ -68,8 +69,10 @@ pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<Detec
                 peak_mib = memory.peak_mib,
                 "rule evaluated"
             );
-            let frame = sorted(normalize(rule, frame, ctx.policy)?)?;
-            Ok((rule.meta.code, Packed::new(frame)?))
+            let packed = Packed::new(sorted(normalize(rule, frame, ctx.policy)?)?)?;
+            // Its intermediates are freed: the next rule's peak must not stand beside them.
+            crate::memory::release(rule.meta.code);
+            Ok((rule.meta.code, packed))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Detected {

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use crate::config::RunConfig;
 use crate::config::SourceDecl;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ingest::events::ChainChecks;
 use crate::ingest::mapped::MappedSource;
 use crate::ingest::state::Store;
@@ -194,14 +194,13 @@ pub fn load_at(inputs: &Inputs, as_of: NaiveDate, store: Option<&Store>) -> Resu
             let r = Resolved::build(tables, policy, as_of, inputs.lookback_days)?;
             let rows = rules::window_rows(&r, policy)?;
             resolved = Some(r);
+            // Resolved: nothing reads the grants table again, and the partitions come next.
+            tables.grants = tables.grants.clear();
             Ok(rows)
         },
     )?;
-    let resolved = match resolved {
-        Some(r) => r,
-        None => Resolved::build(&tables, &policy, as_of, inputs.lookback_days)?,
-    };
-    tables.grants = tables.grants.clear();
+    let resolved = resolved
+        .ok_or_else(|| Error::Internal("ingest loaded the events without resolving".into()))?;
     let events = tables.take_events();
     Ok(Loaded {
         policy,
@@ -268,7 +267,7 @@ fn load_with(
     inputs: &Inputs,
     extra: Extra,
     plan: &ingest::EventsPlan,
-    mut window_rows: impl FnMut(&Policy, &Tables) -> Result<Option<Expr>>,
+    before_events: impl FnOnce(&Policy, &mut Tables) -> Result<Option<Expr>>,
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let p = prepare(inputs, extra.sources, extra.skip_events)?;
@@ -279,7 +278,26 @@ fn load_with(
         p.sod_ids.iter().cloned(),
         p.codes.iter().cloned(),
         plan,
-        |t| window_rows(&policy, t),
+        |tables, hashed| {
+            // Before the events' minutes: a policy that does not fit the tables fails now.
+            check_policy(&policy, tables)?;
+            if let Some(store) = plan.store {
+                // For `whatif`, which then validates no grant again (ingest::snapshot).
+                // The hashes ingest took of the bytes it loaded: no file is read twice.
+                let key = ingest::snapshot::key(
+                    &p.discovery,
+                    inputs.naive_tz,
+                    &p.sod_ids,
+                    &p.codes,
+                    hashed,
+                );
+                match key {
+                    Ok(key) => store.save_tables(&key, tables)?,
+                    Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
+                }
+            }
+            before_events(&policy, tables)
+        },
     )?;
     report.ip_country_file = p.countries;
     source::log_accounts(&report.sources);
@@ -300,30 +318,6 @@ fn load_with(
             "no training table in the input directory: security training is not evaluated \
              (no overdue-training findings can be raised)"
         );
-    }
-    check_policy(&policy, &tables)?;
-    if let Some(store) = plan.store {
-        // For `whatif`, which then validates no grant again (ingest::snapshot).
-        // The hashes ingest took of the bytes it loaded: no file is read a second time.
-        let hashed: HashMap<&str, &str> = report
-            .accounts
-            .iter()
-            .flat_map(|a| &a.files)
-            .map(|f| (f.path.as_str(), f.sha256.as_str()))
-            .chain(
-                report
-                    .sources
-                    .iter()
-                    .flat_map(|s| &s.files)
-                    .map(|f| (f.path.as_str(), f.sha256.as_str())),
-            )
-            .collect();
-        let key =
-            ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes, &hashed);
-        match key {
-            Ok(key) => store.save_tables(&key, &tables)?,
-            Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
-        }
     }
     let memory = crate::memory::resident();
     tracing::info!(
@@ -400,6 +394,7 @@ pub fn analyze_with(
         )
     };
     // Only now, the context gone, do the findings take their full size.
+    crate::memory::release("detection context");
     let findings = detected.into_frame()?;
     Ok(Analysis {
         policy,

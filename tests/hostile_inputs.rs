@@ -144,7 +144,7 @@ fn a_file_swapped_for_a_fifo_after_discovery_cannot_block() {
     std::thread::spawn(move || {
         let checks = permaudit::rules::chain_checks();
         let plan = permaudit::ingest::EventsPlan::all_rows(&checks);
-        let r = permaudit::ingest::load(&discovery, None, Vec::new(), Vec::new(), &plan, |_| {
+        let r = permaudit::ingest::load(&discovery, None, Vec::new(), Vec::new(), &plan, |_, _| {
             Ok(None)
         });
         // The receiver is gone only when the test already failed.

@@ -156,6 +156,15 @@ impl Tallies {
         Ok(())
     }
 
+    /// (relative path, sha256) of every source file read so far.
+    pub fn hashed(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flatten()
+            .filter_map(|(_, input)| input.as_ref())
+            .map(|f| (f.path.as_str(), f.sha256.as_str()))
+    }
+
     /// The accounting of every source, per file.
     pub fn accounts(self, sources: &[MappedSource]) -> Vec<SourceAccount> {
         sources

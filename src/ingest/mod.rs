@@ -662,20 +662,22 @@ pub fn read_file(
     }
 }
 
-/// Loads every table in dependency order. File-level problems are errors; row-level ones
-/// end up in the report's quarantine.
+/// Loads every table in dependency order, the events last. File-level problems are errors;
+/// row-level ones end up in the report's quarantine, which keeps the contract's table order.
 ///
 /// `rule_codes` are the codes a waiver may name (any other quarantines the row).
-/// `window_rows` sees the tables loaded before the events (every one but `exceptions` and
-/// `waivers`) and may return a predicate over [`events::WINDOW_COLUMNS`]: with an activity
-/// window, the kept rows are then only those it holds for.
+/// `before_events` sees every other table and the hashes of the files they were read from
+/// (contract files and sources' files, by relative path), and may release what it no longer
+/// needs before the partitions take their memory. It may return a predicate over
+/// [`events::WINDOW_COLUMNS`]: with an activity window, the kept rows are then only those it
+/// holds for.
 pub fn load(
     discovery: &Discovery,
     naive_tz: Option<Tz>,
     sod_rule_ids: impl IntoIterator<Item = String>,
     rule_codes: impl IntoIterator<Item = String>,
     plan: &EventsPlan,
-    mut window_rows: impl FnMut(&Tables) -> Result<Option<Expr>>,
+    before_events: impl FnOnce(&mut Tables, &HashMap<&str, &str>) -> Result<Option<Expr>>,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.into_iter().collect(),
@@ -683,117 +685,192 @@ pub fn load(
         ..Known::default()
     };
     let mut tables = Tables::empty(plan.checks)?;
+    let mut tallies = Tallies::new(&discovery.sources);
+    let files_of = |table: Table| {
+        discovery
+            .files
+            .get(&table)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    let mut parts = Vec::new();
+    for (at, schema) in schema::ALL.iter().enumerate() {
+        if schema.table != Table::AuditEvents {
+            let files = files_of(schema.table);
+            let part = load_table(schema, files, naive_tz, &mut known, &mut tallies, discovery)?;
+            *tables.slot(schema.table) = part.rows;
+            if schema.table == Table::Training {
+                tables.training_given = discovery.gives(Table::Training);
+            }
+            parts.push((at, part.report));
+        }
+    }
+    let hashed: HashMap<&str, &str> = parts
+        .iter()
+        .flat_map(|(_, p)| &p.account.files)
+        .map(|f| (f.path.as_str(), f.sha256.as_str()))
+        .chain(tallies.hashed())
+        .collect();
+    let filter = before_events(&mut tables, &hashed)?.filter(|_| plan.keep_days.is_some());
+    drop(hashed);
+    // Only the systems are checked from here on (the events' system ids).
+    known.accounts = Default::default();
+    known.entitlements = Default::default();
+    let at = schema::ALL
+        .iter()
+        .position(|s| s.table == Table::AuditEvents)
+        .unwrap_or(parts.len());
+    let files = files_of(Table::AuditEvents);
+    let (events, rows, part) =
+        load_event_table(files, naive_tz, &known, &mut tallies, plan, filter.as_ref())?;
+    tables.events = events;
+    tables.audit_events = rows;
+    parts.push((at, part));
+    parts.sort_by_key(|(at, _)| *at);
     let mut report = IngestReport {
         ignored_files: discovery.ignored.clone(),
+        sources: tallies.accounts(&discovery.sources),
         ..Default::default()
     };
-    let mut tallies = Tallies::new(&discovery.sources);
-    for schema in schema::ALL {
-        let files = discovery
-            .files
-            .get(&schema.table)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        if schema.table == Table::AuditEvents {
-            let filter = match plan.keep_days {
-                Some(_) => window_rows(&tables)?,
-                None => None,
-            };
-            let rows = RowsWanted {
-                columns: plan.row_columns(),
-                filter: filter.as_ref(),
-            };
-            let (mut partitions, account) =
-                load_events(files, naive_tz, &known.systems, plan, &rows)?;
-            // Partitions come in the order of their files.
-            for (p, f) in partitions.iter().zip(files) {
-                if let (Some(t), Some(o)) = (&p.meta.source, &f.origin) {
-                    tallies.add(o.source, o.file, t, &p.meta.file);
-                }
-                report.unknown_columns.extend(
-                    p.meta
-                        .unknown_columns
-                        .iter()
-                        .map(|c| (p.meta.file.path.clone(), c.clone())),
-                );
-                report
-                    .quarantine
-                    .extend(p.meta.quarantine.iter().map(|q| q.row()));
-            }
-            report.accounts.push(account);
-            let t_day = plan.keep_days.as_ref().map(|r| r.end);
-            let started = std::time::Instant::now();
-            let usage = match (t_day, plan.store) {
-                (Some(t_day), Some(store)) => Some(events::rolled_usage(
-                    &mut partitions,
-                    t_day,
-                    store,
-                    plan.checks,
-                    &|read: &InputFile| {
-                        usage_from_input(files, read, naive_tz, &known.systems, plan.checks)
-                    },
-                )?),
-                _ => None,
-            };
-            let memory = crate::memory::resident();
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis(),
-                rss_mib = memory.rss_mib,
-                peak_mib = memory.peak_mib,
-                "usage rollup"
-            );
-            tables.events = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
-            tables.audit_events = loader::stack(
-                partitions.into_iter().filter_map(|p| p.rows),
-                rows.apply(loader::empty_frame(schema)?)?,
-            )?;
-            let memory = crate::memory::resident();
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis(),
-                rss_mib = memory.rss_mib,
-                peak_mib = memory.peak_mib,
-                "event digests and window rows"
-            );
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let mut loader = TableLoader::new(schema, &mut known);
-        let mut inputs = Vec::new();
-        for f in files {
-            let bytes = read_bytes(f)?;
-            inputs.push(InputFile {
-                path: f.rel.clone(),
-                sha256: crate::hash::sha256_hex(&bytes),
-                bytes: bytes.len() as u64,
-            });
-            loader.start_file();
-            let read = read_file(f, &bytes, naive_tz, &mut loader)?;
-            report
-                .unknown_columns
-                .extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
-        }
-        tallies.load(&mut loader, &discovery.sources)?;
-        let (df, read, loaded, quarantine) = loader.finish()?;
-        report.accounts.push(TableAccount {
-            table: schema.name,
-            rows_read: read,
-            rows_loaded: loaded,
-            rows_quarantined: read - loaded,
-            files: inputs,
-        });
-        report.quarantine.extend(quarantine);
-        if schema.table == Table::Training {
-            tables.training_given = discovery.gives(Table::Training);
-        }
-        *tables.slot(schema.table) = df;
-        tracing::debug!(
-            table = schema.name,
-            elapsed_ms = started.elapsed().as_millis(),
-            "table loaded"
-        );
+    for (_, part) in parts {
+        report.unknown_columns.extend(part.unknown_columns);
+        report.quarantine.extend(part.quarantine);
+        report.accounts.push(part.account);
     }
-    report.sources = tallies.accounts(&discovery.sources);
     Ok((tables, report))
+}
+
+/// What ingest reports of one table.
+struct TableReport {
+    account: TableAccount,
+    unknown_columns: Vec<(String, String)>,
+    quarantine: Vec<QuarantineRow>,
+}
+
+/// A table other than the events, and its report.
+struct LoadedTable {
+    rows: DataFrame,
+    report: TableReport,
+}
+
+fn load_table(
+    schema: &'static TableSchema,
+    files: &[SourceFile],
+    naive_tz: Option<Tz>,
+    known: &mut Known,
+    tallies: &mut Tallies,
+    discovery: &Discovery,
+) -> Result<LoadedTable> {
+    let started = std::time::Instant::now();
+    let mut loader = TableLoader::new(schema, known);
+    let mut inputs = Vec::new();
+    let mut unknown_columns = Vec::new();
+    for f in files {
+        let bytes = read_bytes(f)?;
+        inputs.push(InputFile {
+            path: f.rel.clone(),
+            sha256: crate::hash::sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+        });
+        loader.start_file();
+        let read = read_file(f, &bytes, naive_tz, &mut loader)?;
+        unknown_columns.extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
+    }
+    tallies.load(&mut loader, &discovery.sources)?;
+    let (rows, read, loaded, quarantine) = loader.finish()?;
+    tracing::debug!(
+        table = schema.name,
+        elapsed_ms = started.elapsed().as_millis(),
+        "table loaded"
+    );
+    Ok(LoadedTable {
+        rows,
+        report: TableReport {
+            account: TableAccount {
+                table: schema.name,
+                rows_read: read,
+                rows_loaded: loaded,
+                rows_quarantined: read - loaded,
+                files: inputs,
+            },
+            unknown_columns,
+            quarantine,
+        },
+    })
+}
+
+/// The events table: its digests, the rows `filter` keeps of the partitions an activity
+/// window reaches, and its report.
+fn load_event_table(
+    files: &[SourceFile],
+    naive_tz: Option<Tz>,
+    known: &Known,
+    tallies: &mut Tallies,
+    plan: &EventsPlan,
+    filter: Option<&Expr>,
+) -> Result<(EventDigests, DataFrame, TableReport)> {
+    let rows = RowsWanted {
+        columns: plan.row_columns(),
+        filter,
+    };
+    let (mut partitions, account) = load_events(files, naive_tz, &known.systems, plan, &rows)?;
+    let mut unknown_columns = Vec::new();
+    let mut quarantine = Vec::new();
+    // Partitions come in the order of their files.
+    for (p, f) in partitions.iter().zip(files) {
+        if let (Some(t), Some(o)) = (&p.meta.source, &f.origin) {
+            tallies.add(o.source, o.file, t, &p.meta.file);
+        }
+        unknown_columns.extend(
+            p.meta
+                .unknown_columns
+                .iter()
+                .map(|c| (p.meta.file.path.clone(), c.clone())),
+        );
+        quarantine.extend(p.meta.quarantine.iter().map(|q| q.row()));
+    }
+    let t_day = plan.keep_days.as_ref().map(|r| r.end);
+    let started = std::time::Instant::now();
+    let usage = match (t_day, plan.store) {
+        (Some(t_day), Some(store)) => Some(events::rolled_usage(
+            &mut partitions,
+            t_day,
+            store,
+            plan.checks,
+            &|read: &InputFile| {
+                usage_from_input(files, read, naive_tz, &known.systems, plan.checks)
+            },
+        )?),
+        _ => None,
+    };
+    let memory = crate::memory::resident();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
+        "usage rollup"
+    );
+    let digests = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
+    let kept = loader::stack(
+        partitions.into_iter().filter_map(|p| p.rows),
+        rows.apply(loader::empty_frame(&schema::AUDIT_EVENTS)?)?,
+    )?;
+    let memory = crate::memory::resident();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
+        "event digests and window rows"
+    );
+    Ok((
+        digests,
+        kept,
+        TableReport {
+            account,
+            unknown_columns,
+            quarantine,
+        },
+    ))
 }
 
 /// Every partition of the events table, in file order: from the store when its digest is
@@ -813,6 +890,7 @@ fn load_events(
     let partitions = crate::parallel::map_in_order("partitions", files, |f| {
         load_partition(f, naive_tz, systems, &systems_fp, plan, rows, &empty)
     })?;
+    crate::memory::release("event partitions");
     let memory = crate::memory::resident();
     tracing::info!(
         rss_mib = memory.rss_mib,
