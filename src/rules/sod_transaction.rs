@@ -63,9 +63,52 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
-    let matches = matches(ctx, &sod)?;
-    let conflicts = conflicts(matches.clone(), &sod);
-    evidence(ctx, matches, conflicts)
+    let mut found = Vec::new();
+    for matches in by_identity(matches(ctx, &sod)?, EVIDENCE_ROWS)? {
+        let matches = matches.lazy();
+        let conflicts = conflicts(matches.clone(), &sod);
+        found.push(evidence(ctx, matches, conflicts)?);
+    }
+    let mut found = found.into_iter();
+    let Some(mut all) = found.next() else {
+        return Ok(empty());
+    };
+    for part in found {
+        all.vstack_mut_owned(part)?;
+    }
+    Ok(all)
+}
+
+/// Most matched events whose evidence is built at once.
+const EVIDENCE_ROWS: usize = 200_000;
+
+/// `matches` cut into parts of about `rows` rows, each holding whole identities (so whole
+/// groups), rows in their order.
+///
+/// The evidence of a conflict is about a kilobyte of JSON, built in steps that each hold
+/// their input and their output: on a first run with hundreds of thousands of conflicts,
+/// built at once, those steps made the largest part of the run's peak memory.
+fn by_identity(matches: DataFrame, rows: usize) -> Result<Vec<DataFrame>> {
+    let parts = matches.height().div_ceil(rows);
+    if parts <= 1 {
+        return Ok(vec![matches]);
+    }
+    let identities = matches.column("identity_id")?.n_unique()?;
+    let part = (col("identity_id").rank(
+        RankOptions {
+            method: RankMethod::Dense,
+            descending: false,
+        },
+        None,
+    ) - lit(1))
+    .cast(DataType::UInt64)
+        * lit(parts as u64)
+        / lit(identities as u64);
+    Ok(matches
+        .lazy()
+        .with_column(part.alias("_part"))
+        .collect()?
+        .partition_by_stable(["_part"], false)?)
 }
 
 /// The key of a group.
@@ -73,37 +116,56 @@ fn group() -> Vec<Expr> {
     vec![col("sod_rule_id"), col("identity_id"), col("target_id")]
 }
 
-/// Successful window events of an identity's accounts on a target, one row each.
+/// Successful window events of an identity's accounts on a target, one row each: their
+/// position, what the functions match on and the group's keys. The event's other texts
+/// are taken for the few that fire ([`matches`]).
 fn events(ctx: &Ctx) -> LazyFrame {
-    ctx.window_events
-        .clone()
-        .lazy()
+    ctx.window_row_numbers()
         .filter(
             col("outcome")
                 .eq(lit("success"))
                 .and(col("identity").is_not_null())
                 .and(col("target_id").is_not_null()),
         )
-        // event_id is unique only within a file, so rows get their own key.
-        .with_row_index("_row", None)
         .select([
-            col("_row"),
-            col("event_id"),
-            col("ts"),
+            col("window_row"),
             col("system_id"),
-            col("account_id"),
             col("action"),
             col("target_id").cast(DataType::String),
-            col("jurisdiction"),
             col("identity").alias("identity_id"),
         ])
 }
 
 /// Every event with each function it matches, kept only for the groups whose events
 /// cover every function of their rule, in event order.
-fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
-    // Used three times below; computed once.
-    let matches = match_functions(events(ctx), "action", sod.patterns.clone(), &["_row"])?
+fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<DataFrame> {
+    // Millions of window rows may match a function: the patterns are matched against the
+    // few distinct (system, action) pairs, and the rows are then joined and grouped as
+    // numbers and keys only; the texts of the events held beside them made this rule's
+    // peak.
+    let pairs = [col("system_id"), col("action")];
+    let functions = match_functions(
+        events(ctx)
+            .select(pairs.clone())
+            .unique(None, UniqueKeepStrategy::Any),
+        "action",
+        sod.patterns.clone(),
+        &["system_id", "action"],
+    )?;
+    let matches = events(ctx)
+        .join(
+            functions,
+            pairs.clone(),
+            pairs,
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("window_row"),
+            col("sod_rule_id"),
+            col("fidx"),
+            col("identity_id"),
+            col("target_id"),
+        ])
         .collect()?
         .lazy();
     // Most (identity, target) pairs see one function only; the evidence is built for the
@@ -123,15 +185,29 @@ fn matches(ctx: &Ctx, sod: &SodFrames) -> Result<LazyFrame> {
         )
         .filter(col("covered").eq(col("n_functions")))
         .select(group());
-    Ok(matches
+    let firing = matches
         .join(covering, group(), group(), JoinArgs::new(JoinType::Semi))
-        // A group keeps its rows' order: sorted once here rather than in every group.
+        .collect()?;
+    Ok(ctx
+        .with_window_columns(
+            &firing,
+            &[
+                "event_id",
+                "ts",
+                "system_id",
+                "account_id",
+                "action",
+                "jurisdiction",
+            ],
+        )?
+        .lazy()
+        // A group keeps its rows' order: sorted once here rather than in every group. Ids
+        // are unique only within a file, so the input's order decides between equal ones.
         .sort(
-            ["ts", "event_id", "system_id"],
-            SortMultipleOptions::default().with_maintain_order(true),
+            ["ts", "event_id", "system_id", "window_row"],
+            SortMultipleOptions::default(),
         )
-        .collect()?
-        .lazy())
+        .collect()?)
 }
 
 /// The groups that cover every function of their rule, one row per group, with each
@@ -252,4 +328,42 @@ fn empty() -> DataFrame {
         Field::new("status".into(), DataType::String),
         Field::new("detail".into(), DataType::String),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn parts_hold_whole_identities_in_row_order() {
+        let ids = ["b", "a", "c", "a", "b", "d", "c", "a", "e", "d"];
+        let matches = df!(
+            "identity_id" => ids,
+            "window_row" => (0..ids.len() as u32).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let parts = by_identity(matches, 3).unwrap();
+        assert!(parts.len() > 1, "one part: {parts:?}");
+        let mut part_of = HashMap::new();
+        for (at, part) in parts.iter().enumerate() {
+            let rows: Vec<u32> = part
+                .column("window_row")
+                .unwrap()
+                .u32()
+                .unwrap()
+                .into_no_null_iter()
+                .collect();
+            assert!(rows.is_sorted(), "rows out of order: {rows:?}");
+            for row in rows {
+                let id = ids[row as usize];
+                assert_eq!(*part_of.entry(id).or_insert(at), at, "{id} in two parts");
+            }
+        }
+        assert_eq!(
+            parts.iter().map(DataFrame::height).sum::<usize>(),
+            ids.len()
+        );
+    }
 }
