@@ -253,11 +253,14 @@ pub fn sync(out: &Path) -> Result<Store> {
     if stored.as_ref() != Some(&runs) {
         write_store(out, &runs)?;
     }
+    let memory = crate::memory::resident();
     tracing::info!(
         runs = runs.len(),
         runs_reread = reread,
         rows = runs.values().map(|r| r.findings.len()).sum::<usize>(),
         elapsed_ms = started.elapsed().as_millis() as u64,
+        rss_mib = memory.rss_mib,
+        peak_mib = memory.peak_mib,
         "history store in sync"
     );
     Ok(Store { runs })

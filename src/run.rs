@@ -229,23 +229,11 @@ fn run_locked(
         elapsed_ms = commit_started.elapsed().as_millis() as u64,
         "commit done"
     );
-    // The run is delivered; indexing it now saves the next run the work, and a crash
-    // before this line is repaired by the next run's sync.
-    history::sync(&opts.out_dir)?;
-    store.commit()?;
-    warn_on_broken_links(&opts.out_dir, opts.as_of, &manifest_sha256);
-
     let mut by_severity = BTreeMap::new();
     for s in a.findings.column("severity")?.str()?.iter().flatten() {
         *by_severity.entry(s.to_string()).or_insert(0) += 1;
     }
-    tracing::info!(
-        as_of = %opts.as_of,
-        findings = a.findings.height(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "run done"
-    );
-    Ok(RunSummary {
+    let summary = RunSummary {
         as_of: opts.as_of,
         dir,
         findings: a.findings.height(),
@@ -253,7 +241,22 @@ fn run_locked(
         quarantined,
         freeze: freeze.height(),
         manifest_sha256,
-    })
+    };
+    // The history below reads the delivered findings back: not beside these.
+    drop((a, history, freeze));
+    crate::memory::release("written outputs");
+    // The run is delivered; indexing it now saves the next run the work, and a crash
+    // before this line is repaired by the next run's sync.
+    history::sync(&opts.out_dir)?;
+    store.commit()?;
+    warn_on_broken_links(&opts.out_dir, opts.as_of, &summary.manifest_sha256);
+    tracing::info!(
+        as_of = %opts.as_of,
+        findings = summary.findings,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "run done"
+    );
+    Ok(summary)
 }
 
 /// A rerun of a date that later runs already name as their previous run changes that
