@@ -69,9 +69,11 @@ pub fn detect_where(ctx: &Ctx, keep: impl Fn(&RuleMeta) -> bool) -> Result<Detec
                 peak_mib = memory.peak_mib,
                 "rule evaluated"
             );
-            let packed = Packed::new(sorted(normalize(rule, frame, ctx.policy)?)?)?;
-            // Its intermediates are freed: the next rule's peak must not stand beside them.
+            // Its intermediates are freed, and then its frame: neither the packing nor the
+            // next rule may stand beside their pages.
             crate::memory::release(rule.meta.code);
+            let packed = Packed::in_order(normalize(rule, frame, ctx.policy)?)?;
+            crate::memory::release("packing");
             Ok((rule.meta.code, packed))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -122,20 +124,43 @@ impl Detected {
 }
 
 /// One rule's findings frame as LZ4-compressed Parquet in memory: a tenth of its size or
-/// less (the same rule, jurisdiction, status and evidence shapes repeat), and the exact
-/// frame again when unpacked.
+/// less (the same rule, jurisdiction, status and evidence shapes repeat), and the same
+/// frame in the table's order again when unpacked.
 struct Packed {
     bytes: Vec<u8>,
     height: usize,
 }
 
 impl Packed {
-    fn new(mut frame: DataFrame) -> Result<Packed> {
+    /// Rows taken and written a row group at a time: a sorted copy of a rule's million
+    /// findings never stands beside them.
+    const ROW_GROUP: usize = 1 << 18;
+
+    /// `frame` in the table's order: jurisdiction, then the keys and `seq`.
+    fn in_order(frame: DataFrame) -> Result<Packed> {
+        let mut by: Vec<Column> = vec![frame.column("jurisdiction")?.clone()];
+        for key in STRING_KEYS.iter().chain(&["seq"]) {
+            by.push(frame.column(key)?.clone());
+        }
+        let order = by[0].arg_sort_multiple(
+            &by[1..],
+            &SortMultipleOptions::default()
+                .with_order_descending_multi(vec![false; by.len()])
+                .with_nulls_last_multi(vec![false; by.len()])
+                .with_maintain_order(true),
+        )?;
+        drop(by);
         let mut bytes = Vec::new();
-        ParquetWriter::new(&mut bytes)
+        let mut writer = ParquetWriter::new(&mut bytes)
             .with_compression(ParquetCompression::Lz4Raw)
             .with_statistics(StatisticsOptions::empty())
-            .finish(&mut frame)?;
+            .batched(frame.schema())?;
+        for start in (0..order.len()).step_by(Self::ROW_GROUP) {
+            let rows = order.slice(start as i64, Self::ROW_GROUP);
+            writer.write_batch(&frame.take(&rows)?)?;
+        }
+        writer.finish()?;
+        drop(writer);
         Ok(Packed {
             bytes,
             height: frame.height(),
@@ -145,19 +170,6 @@ impl Packed {
     fn unpack(self) -> Result<DataFrame> {
         Ok(ParquetReader::new(std::io::Cursor::new(self.bytes)).finish()?)
     }
-}
-
-/// One rule's findings in the table's order: jurisdiction, then the keys and `seq`.
-fn sorted(df: DataFrame) -> Result<DataFrame> {
-    let mut by: Vec<PlSmallStr> = vec!["jurisdiction".into()];
-    by.extend(STRING_KEYS.iter().map(|s| PlSmallStr::from(*s)));
-    by.push("seq".into());
-    Ok(df.sort(
-        by,
-        SortMultipleOptions::default()
-            .with_nulls_last(false)
-            .with_maintain_order(true),
-    )?)
 }
 
 /// Brings one rule's frame to the contract columns, drops disabled jurisdictions and adds
