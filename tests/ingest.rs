@@ -1546,6 +1546,55 @@ fn exception_naming_an_unknown_sod_rule_is_quarantined() {
 }
 
 #[test]
+fn every_other_table_is_loaded_and_hashed_before_the_first_event() {
+    // What the run releases before the partitions (the grants) and stores for `whatif`
+    // (the snapshot, keyed by these hashes) must be complete when the events start.
+    let f = events("e1,2026-11-24T08:15:00Z,pay-hk,alice,login,success,1\n").table(
+        "training",
+        "identity_id,course,completed_at\nu1,security-awareness,2026-11-01T00:00:00Z\n",
+    );
+    f.write();
+    let discovery = permaudit::ingest::discover(&f.input_dir(), Vec::new()).expect("discovery");
+    let checks = permaudit::rules::chain_checks();
+    let plan = EventsPlan::all_rows(&checks);
+    let mut seen = None;
+    let (tables, _) = permaudit::ingest::load(
+        &discovery,
+        None,
+        Vec::new(),
+        Vec::new(),
+        &plan,
+        |t, hashed| {
+            let mut files: Vec<String> = hashed.keys().map(|k| k.to_string()).collect();
+            files.sort();
+            seen = Some((
+                t.accounts.height(),
+                t.training.height(),
+                t.audit_events.height(),
+                files,
+            ));
+            Ok(None)
+        },
+    )
+    .expect("load");
+    // Every table's file but the events' (the fixture writes one for each table).
+    let files = [
+        "accounts.csv",
+        "action_permissions.csv",
+        "entitlements.csv",
+        "exceptions.csv",
+        "grants.csv",
+        "identities.csv",
+        "role_permissions.csv",
+        "systems.csv",
+        "training.csv",
+        "waivers.csv",
+    ];
+    assert_eq!(seen, Some((1, 1, 0, files.map(String::from).to_vec())));
+    assert_eq!(tables.audit_events.height(), 1);
+}
+
+#[test]
 fn the_report_keeps_the_contracts_table_order_though_the_events_are_read_last() {
     // Bad rows in the events and in two tables the contract lists after them, which are now
     // read before them: a report in read order would list the events' row last.

@@ -63,20 +63,13 @@ pub fn evaluate(ctx: &Ctx) -> Result<DataFrame> {
     if sod.empty {
         return Ok(empty());
     }
-    let mut found = Vec::new();
+    let mut found = empty();
     for matches in by_identity(matches(ctx, &sod)?, EVIDENCE_ROWS)? {
         let matches = matches.lazy();
         let conflicts = conflicts(matches.clone(), &sod);
-        found.push(evidence(ctx, matches, conflicts)?);
+        found.vstack_mut_owned(evidence(ctx, matches, conflicts)?)?;
     }
-    let mut found = found.into_iter();
-    let Some(mut all) = found.next() else {
-        return Ok(empty());
-    };
-    for part in found {
-        all.vstack_mut_owned(part)?;
-    }
-    Ok(all)
+    Ok(found)
 }
 
 /// Most matched events whose evidence is built at once.
@@ -337,22 +330,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parts_hold_whole_identities_in_row_order() {
+    fn parts_hold_whole_identities_in_row_order() -> Result<()> {
         let ids = ["b", "a", "c", "a", "b", "d", "c", "a", "e", "d"];
         let matches = df!(
             "identity_id" => ids,
             "window_row" => (0..ids.len() as u32).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let parts = by_identity(matches, 3).unwrap();
+        )?;
+        let parts = by_identity(matches, 3)?;
         assert!(parts.len() > 1, "one part: {parts:?}");
         let mut part_of = HashMap::new();
         for (at, part) in parts.iter().enumerate() {
             let rows: Vec<u32> = part
-                .column("window_row")
-                .unwrap()
-                .u32()
-                .unwrap()
+                .column("window_row")?
+                .u32()?
                 .into_no_null_iter()
                 .collect();
             assert!(rows.is_sorted(), "rows out of order: {rows:?}");
@@ -365,5 +355,6 @@ mod tests {
             parts.iter().map(DataFrame::height).sum::<usize>(),
             ids.len()
         );
+        Ok(())
     }
 }
