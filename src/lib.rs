@@ -1,6 +1,7 @@
 //! permaudit: nightly access-control and audit-log compliance for payment platforms.
 //! Flow: ingest -> resolve -> rules -> findings -> report, see ARCHITECTURE.md.
 
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod files;

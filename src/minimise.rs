@@ -361,24 +361,28 @@ impl View<'_> {
                 .and_then(|p| systems.get(format!("{p}system_id").as_str()))
                 .or_else(|| systems.get("system_id"))
                 .copied();
-            let mut changed = false;
-            let new: StringChunked = texts
+            // The new texts where they change: most cells keep theirs (all of them without
+            // a key), so nothing is copied unless one does.
+            let new: Vec<Option<String>> = texts
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
                     let v = v?;
                     let sys = system.and_then(|s| s.get(i));
-                    let new = if name == "detail" {
+                    if name == "detail" {
                         self.detail(v, sys, named)
                     } else {
                         self.replace(v, sys, named)
-                    };
-                    changed |= new.is_some();
-                    Some(new.unwrap_or_else(|| v.to_string()))
+                    }
                 })
                 .collect();
-            if changed {
-                out.replace(name, new.with_name(name.into()).into_column())?;
+            if new.iter().any(Option::is_some) {
+                let column: StringChunked = texts
+                    .iter()
+                    .zip(&new)
+                    .map(|(v, new)| new.as_deref().or(v))
+                    .collect();
+                out.replace(name, column.with_name(name.into()).into_column())?;
             }
         }
         Ok(out)

@@ -235,7 +235,8 @@ fn a_line_break_in_an_identifier_is_a_bad_value_in_every_format() {
     let q = l.only_quarantined("audit_events");
     assert!(q.reason.contains(REASON), "{}", q.reason);
 
-    // Parquet, on the row path (text timestamps) and the column path (native ones).
+    // Parquet, on the row path (text timestamps) and the column path (native ones); a short
+    // value (which polars holds inside its 16-byte view) and a long one (in a buffer).
     let ts_text = string_col("ts", &["2026-11-20T08:00:00Z", "2026-11-20T08:00:00Z"]);
     let ts_native = datetime_col(
         "ts",
@@ -243,11 +244,16 @@ fn a_line_break_in_an_identifier_is_a_bad_value_in_every_format() {
         TimeUnit::Microseconds,
         None,
     );
-    for ts in [ts_text, ts_native] {
+    let cases = [
+        (ts_text.clone(), "ali\nce"),
+        (ts_native.clone(), "ali\nce"),
+        (ts_native, "alice.account-with-a-long-id\r"),
+    ];
+    for (ts, bad) in cases {
         let l = load_edited_ok(&base(), |dir| {
             remove(&dir.join("audit_events.csv"));
             let mut df = events_frame(ts);
-            df.with_column(string_col("account_id", &["alice", "ali\nce"]))
+            df.with_column(string_col("account_id", &["alice", bad]))
                 .expect("account_id");
             write_parquet(&dir.join("audit_events.parquet"), df);
         });

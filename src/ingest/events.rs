@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
+use crate::codes::Coded;
 use crate::error::Result;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MIN_SILENCE_HOURS};
 
@@ -353,30 +354,32 @@ pub fn digest(rows: &DataFrame, seq: &DataFrame, checks: &ChainChecks) -> Result
 /// records' order.
 fn seq_ranges_and_edges(seq: &DataFrame) -> Result<(DataFrame, DataFrame)> {
     let (sys, seqs, hash) = (
-        seq.column("system_id")?.str()?,
+        Coded::of(seq.column("system_id")?.str()?),
         seq.column("seq")?.i64()?,
         seq.column("hash")?.str()?,
     );
     let widen = |range: &mut Option<(i64, i64)>, q: i64| {
         *range = Some(range.map_or((q, q), |(lo, hi)| (lo.min(q), hi.max(q))));
     };
-    // Per system: the range of all seqs, and of the hashed ones.
+    // Per system code: the range of all seqs, and of the hashed ones.
     type Ranges = (Option<(i64, i64)>, Option<(i64, i64)>);
-    let mut ranges: std::collections::BTreeMap<&str, Ranges> = Default::default();
-    for ((s, q), h) in sys.iter().zip(seqs.iter()).zip(hash.iter()) {
+    let mut ranges: Vec<Ranges> = vec![Default::default(); sys.values.len()];
+    for (row, (q, h)) in seqs.iter().zip(hash.iter()).enumerate() {
         // Records with a seq, of loaded rows (system never null).
-        let (Some(s), Some(q)) = (s, q) else { continue };
-        let r = ranges.entry(s).or_default();
+        let (Some(_), Some(q)) = (sys.at(row), q) else {
+            continue;
+        };
+        let r = &mut ranges[sys.codes[row] as usize];
         widen(&mut r.0, q);
         if h.is_some() {
             widen(&mut r.1, q);
         }
     }
-    let at_edge: BooleanChunked = sys
+    let at_edge: BooleanChunked = seqs
         .iter()
-        .zip(seqs.iter())
-        .map(|(s, q)| {
-            let (Some(r), Some(q)) = (s.and_then(|s| ranges.get(s)), q) else {
+        .enumerate()
+        .map(|(row, q)| {
+            let (r, Some(q)) = (&ranges[sys.codes[row] as usize], q) else {
                 return false;
             };
             [r.0, r.1]
@@ -385,9 +388,19 @@ fn seq_ranges_and_edges(seq: &DataFrame) -> Result<(DataFrame, DataFrame)> {
                 .any(|(lo, hi)| q == lo || q == hi)
         })
         .collect();
-    let side = |pick: fn(&Ranges) -> Option<i64>| ranges.values().map(pick).collect::<Vec<_>>();
+    // The systems with a record, in order.
+    let mut order: Vec<usize> = (0..ranges.len())
+        .filter(|&code| sys.values[code].is_some() && ranges[code].0.is_some())
+        .collect();
+    order.sort_unstable_by_key(|&code| sys.values[code]);
+    let side = |pick: fn(&Ranges) -> Option<i64>| {
+        order
+            .iter()
+            .map(|&code| pick(&ranges[code]))
+            .collect::<Vec<_>>()
+    };
     let seq_ranges = df!(
-        "system_id" => ranges.keys().copied().collect::<Vec<_>>(),
+        "system_id" => order.iter().map(|&code| sys.values[code]).collect::<Vec<_>>(),
         "min_seq" => side(|r| r.0.map(|r| r.0)),
         "max_seq" => side(|r| r.0.map(|r| r.1)),
         "min_hashed" => side(|r| r.1.map(|r| r.0)),
@@ -401,32 +414,35 @@ fn seq_ranges_and_edges(seq: &DataFrame) -> Result<(DataFrame, DataFrame)> {
 /// `latest_event_id`, the last event by `ts, event_id`.
 fn feed_days(rows: &DataFrame) -> Result<DataFrame> {
     let (sys, ts, ids) = (
-        rows.column("system_id")?.str()?,
+        Coded::of(rows.column("system_id")?.str()?),
         rows.column("ts")?.i64()?,
         rows.column("event_id")?.str()?,
     );
     // events, first ts, and the latest (ts, event_id).
     type Day<'a> = (IdxSize, i64, (i64, &'a str));
-    let mut days: std::collections::BTreeMap<(&str, i64), Day> = Default::default();
-    for ((s, t), id) in sys.iter().zip(ts.iter()).zip(ids.iter()) {
+    let mut days: PlHashMap<(u32, i64), Day> = Default::default();
+    for (row, (t, id)) in ts.iter().zip(ids.iter()).enumerate() {
         // Required columns of loaded rows: never null.
-        let (Some(s), Some(t), Some(id)) = (s, t, id) else {
+        let (Some(_), Some(t), Some(id)) = (sys.at(row), t, id) else {
             continue;
         };
         let day = days
-            .entry((s, t.div_euclid(MICROS_PER_DAY)))
+            .entry((sys.codes[row], t.div_euclid(MICROS_PER_DAY)))
             .or_insert((0, t, (t, id)));
         day.0 += 1;
         day.1 = day.1.min(t);
         day.2 = day.2.max((t, id));
     }
+    let rank = sys.ranks();
+    let mut days: Vec<((u32, i64), Day)> = days.into_iter().collect();
+    days.sort_unstable_by_key(|((code, day), _)| (rank[*code as usize], *day));
     Ok(df!(
-        "system_id" => days.keys().map(|k| k.0).collect::<Vec<_>>(),
-        "day" => days.keys().map(|k| k.1).collect::<Vec<_>>(),
-        "events" => days.values().map(|d| d.0).collect::<Vec<_>>(),
-        "first_ts" => days.values().map(|d| d.1).collect::<Vec<_>>(),
-        "latest_ts" => days.values().map(|d| d.2 .0).collect::<Vec<_>>(),
-        "latest_event_id" => days.values().map(|d| d.2 .1).collect::<Vec<_>>(),
+        "system_id" => days.iter().map(|d| sys.values[d.0 .0 as usize]).collect::<Vec<_>>(),
+        "day" => days.iter().map(|d| d.0 .1).collect::<Vec<_>>(),
+        "events" => days.iter().map(|d| d.1 .0).collect::<Vec<_>>(),
+        "first_ts" => days.iter().map(|d| d.1 .1).collect::<Vec<_>>(),
+        "latest_ts" => days.iter().map(|d| d.1 .2 .0).collect::<Vec<_>>(),
+        "latest_event_id" => days.iter().map(|d| d.1 .2 .1).collect::<Vec<_>>(),
     )?)
 }
 
@@ -434,35 +450,45 @@ fn feed_days(rows: &DataFrame) -> Result<DataFrame> {
 /// takes the latest use over these rows, whatever their order: the groups are kept in the
 /// order they first occur (deterministic, and no sort of string keys).
 fn usage_days(rows: &DataFrame) -> Result<DataFrame> {
-    let text = |c: &str| -> Result<&StringChunked> { Ok(rows.column(c)?.str()?) };
+    let text = |c: &str| -> Result<Coded> { Ok(Coded::of(rows.column(c)?.str()?)) };
     let (sys, account, action, outcome) = (
         text("system_id")?,
         text("account_id")?,
         text("action")?,
         text("outcome")?,
     );
+    let success: Vec<bool> = outcome
+        .values
+        .iter()
+        .map(|v| *v == Some("success"))
+        .collect();
     let ts = rows.column("ts")?.i64()?;
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, i64);
-    let mut at: PlHashMap<Key, usize> = PlHashMap::with_capacity(rows.height());
-    let (mut keys, mut last): (Vec<Key>, Vec<i64>) = (Vec::new(), Vec::new());
-    let cells = sys.iter().zip(account.iter()).zip(action.iter());
-    for (((s, a), act), (o, t)) in cells.zip(outcome.iter().zip(ts.iter())) {
-        let (Some("success"), Some(t)) = (o, t) else {
+    // The three codes and the day in one integer: a day fits 32 bits (an i64 of
+    // microseconds spans ±106,751,992 days).
+    let key = |row: usize, day: i64| {
+        let code = |c: &Coded| u128::from(c.codes[row]);
+        (code(&sys) << 96) | (code(&account) << 64) | (code(&action) << 32) | (day as u32 as u128)
+    };
+    let mut at: PlHashMap<u128, usize> = PlHashMap::default();
+    let (mut keys, mut last): (Vec<(usize, i64)>, Vec<i64>) = (Vec::new(), Vec::new());
+    for (row, t) in ts.iter().enumerate() {
+        let Some(t) = t.filter(|_| success[outcome.codes[row] as usize]) else {
             continue;
         };
-        let key = (s, a, act, t.div_euclid(MICROS_PER_DAY));
-        let i = *at.entry(key).or_insert_with(|| {
-            keys.push(key);
+        let day = t.div_euclid(MICROS_PER_DAY);
+        let i = *at.entry(key(row, day)).or_insert_with(|| {
+            keys.push((row, day));
             last.push(t);
             keys.len() - 1
         });
         last[i] = last[i].max(t);
     }
+    let rows = || keys.iter().map(|k| k.0);
     Ok(df!(
-        "system_id" => keys.iter().map(|k| k.0).collect::<Vec<_>>(),
-        "account_id" => keys.iter().map(|k| k.1).collect::<Vec<_>>(),
-        "action" => keys.iter().map(|k| k.2).collect::<Vec<_>>(),
-        "day" => keys.iter().map(|k| k.3).collect::<Vec<_>>(),
+        "system_id" => sys.at_rows(rows()),
+        "account_id" => account.at_rows(rows()),
+        "action" => action.at_rows(rows()),
+        "day" => keys.iter().map(|k| k.1).collect::<Vec<_>>(),
         "last_ts" => last,
     )?)
 }
@@ -482,20 +508,20 @@ pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
         .arg_sort(SortOptions::default());
     let sorted = events.take(&order)?;
     let (sys, ts, ids) = (
-        sorted.column("system_id")?.str()?,
+        Coded::of(sorted.column("system_id")?.str()?),
         sorted.column("ts")?.i64()?,
         sorted.column("event_id")?.str()?,
     );
     let floor = MIN_SILENCE_HOURS * MICROS_PER_HOUR;
-    // A span: first and last point (ts, event_id), per system in the order of systems.
+    // A span: first and last point (ts, event_id), per system code.
     type Span<'a> = ((i64, &'a str), (i64, &'a str));
-    let mut by_system: std::collections::BTreeMap<&str, Vec<Span>> = Default::default();
-    for ((s, t), id) in sys.iter().zip(ts.iter()).zip(ids.iter()) {
+    let mut by_system: Vec<Vec<Span>> = vec![Vec::new(); sys.values.len()];
+    for (row, (t, id)) in ts.iter().zip(ids.iter()).enumerate() {
         // Required columns of loaded rows: never null.
-        let (Some(s), Some(t), Some(id)) = (s, t, id) else {
+        let (Some(_), Some(t), Some(id)) = (sys.at(row), t, id) else {
             continue;
         };
-        let spans = by_system.entry(s).or_default();
+        let spans = &mut by_system[sys.codes[row] as usize];
         match spans.last_mut() {
             Some((first, last)) if t - last.0 <= floor => {
                 if t == first.0 && id < first.1 {
@@ -508,8 +534,12 @@ pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
             _ => spans.push(((t, id), (t, id))),
         }
     }
-    let spans: Vec<(&str, Span)> = by_system
+    // In the order of systems.
+    let mut order: Vec<usize> = (0..by_system.len()).collect();
+    order.sort_unstable_by_key(|&code| sys.values[code]);
+    let spans: Vec<(&str, Span)> = order
         .into_iter()
+        .filter_map(|code| Some((sys.values[code]?, std::mem::take(&mut by_system[code]))))
         .flat_map(|(s, spans)| spans.into_iter().map(move |span| (s, span)))
         .collect();
     Ok(df!(
@@ -729,28 +759,38 @@ impl Interner {
 
     /// Each id's rank in the order of the values (null first, as polars sorts).
     fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.values[a as usize].cmp(&self.values[b as usize]));
-        let mut rank = vec![0; order.len()];
-        for (r, id) in order.into_iter().enumerate() {
-            rank[id as usize] = r as u32;
-        }
-        rank
+        crate::codes::ranks(&self.values)
     }
 }
 
 impl Rollup {
     /// Folds a frame with `system_id, account_id, action, last_ts` (other columns ignored).
     fn fold(&mut self, df: &DataFrame) -> Result<()> {
-        let text = |c: &str| -> Result<&StringChunked> { Ok(df.column(c)?.str()?) };
-        let (sys, account, action) = (text("system_id")?, text("account_id")?, text("action")?);
-        let last_ts = df.column("last_ts")?.i64()?;
-        let [sys_ids, account_ids, action_ids] = &mut self.names;
-        let keys = sys.iter().zip(account.iter()).zip(action.iter());
-        for (((s, a), act), t) in keys.zip(last_ts.iter()) {
+        let mut ids = Vec::with_capacity(3);
+        let mut coded = Vec::with_capacity(3);
+        for (names, c) in self
+            .names
+            .iter_mut()
+            .zip(["system_id", "account_id", "action"])
+        {
+            let column = Coded::of(df.column(c)?.str()?);
+            // Each distinct value of the frame interned once.
+            ids.push(
+                column
+                    .values
+                    .iter()
+                    .map(|v| names.id(*v))
+                    .collect::<Vec<_>>(),
+            );
+            coded.push(column.codes);
+        }
+        let id = |i: usize, row: usize| ids[i][coded[i][row] as usize];
+        for (row, t) in df.column("last_ts")?.i64()?.iter().enumerate() {
             let Some(t) = t else { continue };
-            let key = [sys_ids.id(s), account_ids.id(a), action_ids.id(act)];
-            let latest = self.last.entry(key).or_insert(t);
+            let latest = self
+                .last
+                .entry([id(0, row), id(1, row), id(2, row)])
+                .or_insert(t);
             *latest = (*latest).max(t);
         }
         Ok(())

@@ -355,9 +355,13 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
     let series = match src {
         Source::Text(ca) => {
             let blank = |s: &str| match col.ty {
-                ColType::Id => s.trim().is_empty(),
+                // Most ids start with a visible ASCII character: no trim to look further.
+                ColType::Id => {
+                    !s.as_bytes().first().is_some_and(u8::is_ascii_graphic) && s.trim().is_empty()
+                }
                 _ => s.is_empty(),
             };
+            let breaks = !col.multiline && may_hold_line_break(ca);
             // Most columns hold no blank to replace: checked first, so that the file's own
             // column is kept instead of being copied value by value.
             let mut replaced = false;
@@ -372,7 +376,7 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
                             if !words.contains(&s) {
                                 bad_rows[row] = true;
                             }
-                        } else if !col.multiline && has_line_break(s) {
+                        } else if breaks && has_line_break(s) {
                             bad_rows[row] = true;
                         }
                     }
@@ -469,6 +473,20 @@ fn canonical(col: &SchemaColumn, src: &Source, n: usize, bad_rows: &mut [bool]) 
         }
     };
     Ok(series.into())
+}
+
+/// Whether a text of the column may hold a line break; false when none does. The column's
+/// bytes are searched in bulk (its buffers, and the views that hold short texts inline):
+/// much faster than text by text, and a buffer's unused bytes can only make it say true.
+fn may_hold_line_break(ca: &StringChunked) -> bool {
+    let found = |bytes: &[u8]| memchr::memchr2(b'\n', b'\r', bytes).is_some();
+    ca.downcast_iter().any(|arr| {
+        arr.data_buffers().iter().any(|b| found(b))
+            || arr
+                .views()
+                .iter()
+                .any(|v| v.get_inlined_slice().is_some_and(found))
+    })
 }
 
 fn type_word(ty: ColType) -> &'static str {

@@ -35,14 +35,20 @@ pub fn chains<'a>(
     seq: &Int64Chunked,
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(&'a str, Vec<usize>)> {
-    let mut by_system: std::collections::BTreeMap<&str, Vec<(i64, usize)>> = Default::default();
-    for (row, (s, q)) in system.iter().zip(seq.iter()).enumerate() {
-        if let (Some(s), Some(q)) = (s, q) {
-            by_system.entry(s).or_default().push((q, row));
+    let systems = crate::codes::Coded::of(system);
+    let mut by_system: Vec<Vec<(i64, usize)>> = vec![Vec::new(); systems.values.len()];
+    for (row, q) in seq.iter().enumerate() {
+        let code = systems.codes[row] as usize;
+        if let (Some(_), Some(q)) = (systems.values[code], q) {
+            by_system[code].push((q, row));
         }
     }
-    by_system
+    let mut order: Vec<usize> = (0..by_system.len()).collect();
+    order.sort_unstable_by_key(|&code| systems.values[code]);
+    order
         .into_iter()
+        .filter_map(|code| Some((systems.values[code]?, std::mem::take(&mut by_system[code]))))
+        .filter(|(_, rows)| !rows.is_empty())
         .map(|(s, mut rows)| {
             rows.sort_unstable_by(|a, b| {
                 a.0.cmp(&b.0)
