@@ -72,6 +72,18 @@ impl<'a> Coded<'a> {
         rows.into_iter().map(|row| self.at(row)).collect()
     }
 
+    /// The codes of the values but null, each with its value, in the order of the values.
+    pub fn sorted(&self) -> Vec<(usize, &'a str)> {
+        let mut sorted: Vec<(usize, &'a str)> = self
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(code, v)| Some((code, (*v)?)))
+            .collect();
+        sorted.sort_unstable_by_key(|&(_, v)| v);
+        sorted
+    }
+
     /// Each code's rank in the order of the values (null first, as polars sorts).
     pub fn ranks(&self) -> Vec<u32> {
         ranks(&self.values)
@@ -115,6 +127,7 @@ mod tests {
         );
         assert_eq!(texts(&ca), ca.iter().collect::<Vec<_>>());
         assert_eq!(coded.ranks(), [1, 0, 3, 2]);
+        assert_eq!(coded.sorted(), [(0, long), (3, "other"), (2, "short")]);
         Ok(())
     }
 }

@@ -389,18 +389,19 @@ fn seq_ranges_and_edges(seq: &DataFrame) -> Result<(DataFrame, DataFrame)> {
         })
         .collect();
     // The systems with a record, in order.
-    let mut order: Vec<usize> = (0..ranges.len())
-        .filter(|&code| sys.values[code].is_some() && ranges[code].0.is_some())
+    let order: Vec<(usize, &str)> = sys
+        .sorted()
+        .into_iter()
+        .filter(|&(code, _)| ranges[code].0.is_some())
         .collect();
-    order.sort_unstable_by_key(|&code| sys.values[code]);
     let side = |pick: fn(&Ranges) -> Option<i64>| {
         order
             .iter()
-            .map(|&code| pick(&ranges[code]))
+            .map(|&(code, _)| pick(&ranges[code]))
             .collect::<Vec<_>>()
     };
     let seq_ranges = df!(
-        "system_id" => order.iter().map(|&code| sys.values[code]).collect::<Vec<_>>(),
+        "system_id" => order.iter().map(|&(_, s)| s).collect::<Vec<_>>(),
         "min_seq" => side(|r| r.0.map(|r| r.0)),
         "max_seq" => side(|r| r.0.map(|r| r.1)),
         "min_hashed" => side(|r| r.1.map(|r| r.0)),
@@ -535,12 +536,13 @@ pub fn feed_spans(events: &DataFrame) -> Result<DataFrame> {
         }
     }
     // In the order of systems.
-    let mut order: Vec<usize> = (0..by_system.len()).collect();
-    order.sort_unstable_by_key(|&code| sys.values[code]);
-    let spans: Vec<(&str, Span)> = order
+    let spans: Vec<(&str, Span)> = sys
+        .sorted()
         .into_iter()
-        .filter_map(|code| Some((sys.values[code]?, std::mem::take(&mut by_system[code]))))
-        .flat_map(|(s, spans)| spans.into_iter().map(move |span| (s, span)))
+        .flat_map(|(code, s)| {
+            let spans = std::mem::take(&mut by_system[code]);
+            spans.into_iter().map(move |span| (s, span))
+        })
         .collect();
     Ok(df!(
         "system_id" => spans.iter().map(|s| s.0).collect::<Vec<_>>(),

@@ -43,11 +43,10 @@ pub fn chains<'a>(
             by_system[code].push((q, row));
         }
     }
-    let mut order: Vec<usize> = (0..by_system.len()).collect();
-    order.sort_unstable_by_key(|&code| systems.values[code]);
-    order
+    systems
+        .sorted()
         .into_iter()
-        .filter_map(|code| Some((systems.values[code]?, std::mem::take(&mut by_system[code]))))
+        .map(|(code, s)| (s, std::mem::take(&mut by_system[code])))
         .filter(|(_, rows)| !rows.is_empty())
         .map(|(s, mut rows)| {
             rows.sort_unstable_by(|a, b| {
