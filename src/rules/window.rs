@@ -11,6 +11,7 @@
 
 use polars::prelude::*;
 
+use crate::codes::Coded;
 use crate::error::{Error, Result};
 
 /// The window rows one rule reads: those for which `when` holds and, when given, whose
@@ -216,9 +217,13 @@ impl Lookup {
 
     /// `c`: `system_id, account_id, action`, then each distinct `when` ([`Self::rules_of_when`]).
     fn rows(&self, c: &mut [Column]) -> PolarsResult<Column> {
-        let (systems, accounts, actions) = (c[0].str()?, c[1].str()?, c[2].str()?);
+        let (systems, accounts, actions) = (
+            Coded::of(c[0].str()?),
+            Coded::of(c[1].str()?),
+            Coded::of(c[2].str()?),
+        );
         // The rules that could keep each row before any lookup.
-        let mut rules = vec![0u64; systems.len()];
+        let mut rules = vec![0u64; systems.codes.len()];
         for (i, when) in c[3..].iter().enumerate() {
             let when = when.bool()?;
             // A literal `when` comes as one value for every row.
@@ -234,20 +239,26 @@ impl Lookup {
                 }
             }
         }
+        // Each distinct pair of texts looked up once, by its two codes, and only while a
+        // rule that needs it may keep the row.
+        let (mut by_account, mut by_action) = (PlHashMap::default(), PlHashMap::default());
+        let mask = |masks: &mut PlHashMap<u64, u64>, set: &PairMasks, b: &Coded, row| {
+            let (x, y) = (systems.codes[row], b.codes[row]);
+            *masks
+                .entry((u64::from(x) << 32) | u64::from(y))
+                .or_insert_with(|| set.get(systems.values[x as usize], b.values[y as usize]))
+        };
         let kept: BooleanChunked = rules
             .into_iter()
-            .zip(systems.iter())
-            .zip(accounts.iter())
-            .zip(actions.iter())
-            .map(|(((mut pass, system), account), action)| {
-                // Each pair looked up once, and only while a rule that needs it may keep
-                // the row.
+            .enumerate()
+            .map(|(row, mut pass)| {
                 if pass & self.on_account != 0 {
-                    let held = self.accounts.get(system, account) ^ self.account_negated;
+                    let held = mask(&mut by_account, &self.accounts, &accounts, row)
+                        ^ self.account_negated;
                     pass &= held | !self.on_account;
                 }
                 if pass & self.on_action != 0 {
-                    pass &= self.actions.get(system, action) | !self.on_action;
+                    pass &= mask(&mut by_action, &self.actions, &actions, row) | !self.on_action;
                 }
                 pass != 0
             })
