@@ -266,3 +266,30 @@ impl Lookup {
         Ok(kept.with_name(c[0].name().clone()).into_column())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same account (and action) on two systems, in a rule's set on one of them only:
+    /// each row's pair is looked up with its own system, even after the other's was.
+    #[test]
+    fn a_pair_is_looked_up_with_its_own_system() -> Result<()> {
+        let rows = df!(
+            "system_id" => ["sys-a", "sys-b", "sys-a", "sys-b"],
+            "account_id" => ["alice", "alice", "bob", "bob"],
+            "action" => ["pay", "pay", "refund", "refund"],
+        )?;
+        let wanted = vec![
+            Wanted::when(lit(true))
+                .account_in(df!("system_id" => ["sys-b"], "account_id" => ["alice"])?.lazy()),
+            Wanted::when(lit(true))
+                .action_in(df!("system_id" => ["sys-b"], "action" => ["refund"])?.lazy()),
+        ];
+        let keep = union(wanted)?.ok_or_else(|| Error::Internal("no predicate".into()))?;
+        let kept = rows.lazy().select([keep.alias("kept")]).collect()?;
+        let kept: Vec<Option<bool>> = kept.column("kept")?.bool()?.iter().collect();
+        assert_eq!(kept, [Some(false), Some(true), Some(false), Some(true)]);
+        Ok(())
+    }
+}
