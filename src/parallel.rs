@@ -18,6 +18,20 @@ pub fn map_in_order<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
+    map_in_order_from(name, items, |_| false, f)
+}
+
+/// [`map_in_order`], starting with the items for which `first` holds (the slow ones, when
+/// known: one left for last would run alone on one core while the others sit idle).
+pub fn map_in_order_from<T: Sync, R: Send>(
+    name: &str,
+    items: &[T],
+    first: impl Fn(&T) -> bool,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let (mut order, later): (Vec<usize>, Vec<usize>) =
+        (0..items.len()).partition(|&i| first(&items[i]));
+    order.extend(later);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len())
@@ -29,12 +43,13 @@ pub fn map_in_order<T: Sync, R: Send>(
             std::thread::Builder::new()
                 .name(format!("permaudit-{name}"))
                 .stack_size(WORKER_STACK)
-                .spawn_scoped(scope, || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(r);
+                .spawn_scoped(scope, || {
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let Some(item) = items.get(i) else { break };
+                        let r = f(item);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(r);
+                        }
                     }
                 })
                 .map_err(|e| Error::Internal(format!("cannot start a worker thread: {e}")))?;

@@ -189,6 +189,57 @@ fn incremental_runs_equal_full_runs() {
     assert_same_output(a, b, "state deleted");
 }
 
+/// A stored usage rollup rewritten out of key order (a sound Parquet file of the right
+/// columns, so no footer check sees it): a later night merges the new day into the stored
+/// rollup by walking both in key order, so it must notice and rebuild from the partitions
+/// rather than write a rollup whose keys repeat or drop.
+#[test]
+fn a_stored_rollup_out_of_key_order_is_rebuilt_not_merged() {
+    let data = generated(5, (120, 8, 400));
+    let d = data.path();
+    let config = d.join("permaudit.toml");
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (a.path(), b.path());
+
+    let day = HeldDay::hold(d);
+    run(&config, a, BEFORE, false);
+    run(&config, b, BEFORE, true);
+    let rollup = a.join("state/usage_rollup/usage.parquet");
+    let stored = ParquetReader::new(std::fs::File::open(&rollup).expect("open"))
+        .finish()
+        .expect("read");
+    assert!(stored.height() > 1, "a rollup of several keys");
+    let mut reversed = stored.reverse();
+    ParquetWriter::new(std::fs::File::create(&rollup).expect("create"))
+        .finish(&mut reversed)
+        .expect("write");
+
+    day.deliver();
+    let log = run(&config, a, LAST, false);
+    assert!(log.contains("not in key order"), "{log}");
+    run(&config, b, LAST, true);
+    assert_same_output(a, b, "reordered rollup");
+    let rebuilt = ParquetReader::new(std::fs::File::open(&rollup).expect("open"))
+        .finish()
+        .expect("read");
+    let keys = ["system_id", "account_id", "action"];
+    let sorted = rebuilt
+        .sort(keys, SortMultipleOptions::default())
+        .expect("sort");
+    assert!(
+        rebuilt.equals_missing(&sorted),
+        "the rebuilt rollup is in key order"
+    );
+    let repeated = rebuilt
+        .select(keys)
+        .expect("keys")
+        .is_duplicated()
+        .expect("dups")
+        .any();
+    assert!(!repeated, "a key twice");
+}
+
 /// A run that fails on a file-level problem leaves no state behind (only the lock file).
 #[test]
 fn failed_run_leaves_no_state() {

@@ -14,7 +14,7 @@ use super::loader::{stack, Known, QuarantineRow, TableLoader};
 use super::schema::AUDIT_EVENTS;
 use super::InputFile;
 use crate::codes::Coded;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MIN_SILENCE_HOURS};
 
 /// Columns of the `seq` part: what the log-integrity rules read.
@@ -225,8 +225,10 @@ impl Partition {
         Ok(())
     }
 
-    /// Moves the usage digest out (the rollup has it from then on).
+    /// Moves the usage digest out (the rollup has it from then on; a rebuild of the rollup
+    /// reads it from the store again).
     fn take_usage(&mut self) -> DataFrame {
+        self.usage_skipped = true;
         std::mem::replace(&mut self.digest.usage, DataFrame::empty())
     }
 
@@ -876,43 +878,51 @@ pub fn rolled_usage(
     // A rerun of the same night (every eligible partition folded already) keeps the stored
     // rollup as it is; otherwise the partitions it lacks are folded into it.
     let unchanged = previous.is_some_and(|r| r.keys == eligible);
+    // One partition at a time: memory holds each side's rollup and the usage of the
+    // partition it folds, never every partition's usage at once. Two halves side by side
+    // (a hash lookup per row, while nothing else runs), then merged.
+    let fold_all = |pending: &mut [&mut Partition]| -> Result<DataFrame> {
+        let fold = |share: &mut [&mut Partition]| -> Result<Rollup> {
+            let mut into = Rollup::default();
+            for p in share {
+                p.load_usage(store, &empty, from_input)?;
+                into.fold(&p.take_usage())?;
+            }
+            Ok(into)
+        };
+        let (first, second) = pending.split_at_mut(pending.len() / 2);
+        let (mut folded, other) = crate::parallel::join("rollup", || fold(first), || fold(second))?;
+        folded.merge(other);
+        folded.finish()
+    };
     let rollup = match stored {
         Some(stored) if unchanged => stored,
         stored => {
+            let folded = |p: &Partition| previous.is_some_and(|r| r.keys.contains(&p.key));
             let mut pending: Vec<&mut Partition> = partitions
                 .iter_mut()
-                .filter(|p| before_t(p) && !previous.is_some_and(|r| r.keys.contains(&p.key)))
+                .filter(|p| before_t(p) && !folded(p))
                 .collect();
-            // One partition at a time: memory holds each side's rollup and the usage of the
-            // partition it folds, never every partition's usage at once.
-            let fold = |share: &mut [&mut Partition], mut into: Rollup| -> Result<Rollup> {
-                for p in share {
-                    p.load_usage(store, &empty, from_input)?;
-                    into.fold(&p.take_usage())?;
-                }
-                Ok(into)
+            // A later night folds only the new partitions, and merges their rollup with the
+            // stored one, which is in key order: no hash lookup per stored key.
+            let merged = match &stored {
+                Some(stored) => merge_rollups(stored, &fold_all(&mut pending)?)?,
+                None => None,
             };
-            // A hash lookup per row, while nothing else runs: on a first run, two halves of
-            // the partitions (tens of millions of rows) side by side; on a later night, the
-            // stored rollup beside the new partitions. Then merged.
-            let half = match stored {
-                Some(_) => 0,
-                None => pending.len() / 2,
-            };
-            let (first, second) = pending.split_at_mut(half);
-            let (mut folded, other) = crate::parallel::join(
-                "rollup",
-                || {
-                    let mut seed = Rollup::default();
-                    if let Some(stored) = &stored {
-                        seed.fold(stored)?;
+            let rollup = match merged {
+                Some(rollup) => rollup,
+                None => {
+                    if stored.is_some() {
+                        tracing::warn!(
+                            "the stored usage rollup is not in key order (damaged): rebuilt \
+                             from every partition"
+                        );
                     }
-                    fold(first, seed)
-                },
-                || fold(second, Rollup::default()),
-            )?;
-            folded.merge(other);
-            let rollup = folded.finish()?;
+                    let mut all: Vec<&mut Partition> =
+                        partitions.iter_mut().filter(|p| before_t(p)).collect();
+                    fold_all(&mut all)?
+                }
+            };
             store.save_rollup(
                 &super::state::RollupMeta {
                     keys: eligible,
@@ -943,6 +953,62 @@ pub fn rolled_usage(
         UnionArgs::default(),
     )?
     .collect()?)
+}
+
+/// Two rollups ([`Rollup::finish`]'s columns, each sorted by key) as one: for each key,
+/// its latest use, sorted by key. None when `stored` is not strictly in key order or lacks
+/// a time (a damaged or planted file), which the caller rebuilds.
+fn merge_rollups(stored: &DataFrame, fresh: &DataFrame) -> Result<Option<DataFrame>> {
+    type Row<'a> = ([Option<&'a str>; 3], Option<i64>);
+    fn rows(df: &DataFrame) -> Result<impl Iterator<Item = Row<'_>>> {
+        let text = |c: &str| -> Result<_> { Ok(df.column(c)?.str()?.iter()) };
+        Ok(text("system_id")?
+            .zip(text("account_id")?)
+            .zip(text("action")?)
+            .zip(df.column("last_ts")?.i64()?.iter())
+            .map(|(((s, a), x), t)| ([s, a, x], t)))
+    }
+    let n = stored.height() + fresh.height();
+    let mut keys: [Vec<Option<&str>>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut last: Vec<i64> = Vec::with_capacity(n);
+    let (mut old, mut new) = (rows(stored)?.peekable(), rows(fresh)?.peekable());
+    let mut previous: Option<[Option<&str>; 3]> = None;
+    loop {
+        let order = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(o), Some(n)) => o.0.cmp(&n.0),
+        };
+        let (key, t) = match order {
+            std::cmp::Ordering::Greater => new.next(),
+            std::cmp::Ordering::Less => old.next(),
+            std::cmp::Ordering::Equal => {
+                let (o, n) = (old.next(), new.next());
+                o.zip(n).map(|(o, n)| (o.0, o.1.max(n.1)))
+            }
+        }
+        .ok_or_else(|| Error::Internal("rollup merge ran past its rows".into()))?;
+        let Some(t) = t else { return Ok(None) };
+        if order != std::cmp::Ordering::Greater {
+            // A stored key not above the last one written: out of order or repeated.
+            if previous.is_some_and(|p| p >= key) {
+                return Ok(None);
+            }
+        }
+        previous = Some(key);
+        for (column, value) in keys.iter_mut().zip(key) {
+            column.push(value);
+        }
+        last.push(t);
+    }
+    let [systems, accounts, actions] = keys;
+    Ok(Some(df!(
+        "system_id" => systems,
+        "account_id" => accounts,
+        "action" => actions,
+        "last_ts" => last,
+    )?))
 }
 
 #[cfg(test)]
@@ -989,6 +1055,41 @@ mod tests {
             "last_ts" => [1i64, 7, 30, 50],
         )?;
         assert!(ab.equals_missing(&want), "{ab}");
+        Ok(())
+    }
+
+    /// A later night merges the new partitions' rollup into the stored one: the same
+    /// frame as folding everything, and a stored frame out of key order or with a key
+    /// twice is refused (rebuilt by the caller), whichever side the offending key is on.
+    #[test]
+    fn a_stored_rollup_merged_with_a_new_one_is_the_rollup_of_all() -> Result<()> {
+        let old = usage(&[
+            (None, "u9", "view", 1),
+            (Some("core"), "u1", "approve", 7),
+            (Some("pay"), "u2", "view", 50),
+        ])?;
+        let new = usage(&[
+            (Some("core"), "u1", "approve", 9),
+            (Some("core"), "u3", "view", 4),
+            (Some("pay"), "u2", "view", 20),
+        ])?;
+        let finished = |parts: &[&DataFrame]| -> Result<DataFrame> {
+            let mut r = Rollup::default();
+            for p in parts {
+                r.fold(p)?;
+            }
+            r.finish()
+        };
+        let (stored, fresh) = (finished(&[&old])?, finished(&[&new])?);
+        let merged =
+            merge_rollups(&stored, &fresh)?.ok_or_else(|| Error::Internal("refused".into()))?;
+        assert!(merged.equals_missing(&finished(&[&old, &new])?), "{merged}");
+        assert!(merge_rollups(&stored.reverse(), &fresh)?.is_none());
+        let twice = stored.vstack(&stored.slice(2, 1))?;
+        assert!(merge_rollups(&twice, &fresh)?.is_none());
+        // The repeated key equal to a fresh one: still refused.
+        let twice = stored.slice(0, 2).vstack(&stored.slice(1, 1))?;
+        assert!(merge_rollups(&twice, &fresh)?.is_none());
         Ok(())
     }
 

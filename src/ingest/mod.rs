@@ -887,7 +887,16 @@ fn load_events(
     ids.sort_unstable();
     let systems_fp = crate::hash::sha256_hex(ids.join("\n").as_bytes());
     let empty = events::empty_digest(plan.checks)?;
-    let partitions = crate::parallel::map_in_order("partitions", files, |f| {
+    // The partitions to read and digest first (on a nightly run, the new day's, which
+    // comes last in file order), while the stored ones are read beside them.
+    let unstored = |f: &SourceFile| {
+        plan.store.is_some_and(|store| {
+            let sha = Stamp::of(&f.path)
+                .and_then(|stamp| store.peek_sha256(&f.rel, &stamp).map(str::to_string));
+            sha.is_none_or(|sha| !store.holds(&partition_key(f, &sha, &systems_fp, naive_tz, plan)))
+        })
+    };
+    let partitions = crate::parallel::map_in_order_from("partitions", files, unstored, |f| {
         load_partition(f, naive_tz, systems, &systems_fp, plan, rows, &empty)
     })?;
     crate::memory::release("event partitions");
@@ -950,6 +959,22 @@ fn usage_from_input(
     Ok(events::digest(&rows, &seq, checks)?.usage)
 }
 
+/// The store's key of a partition whose file holds the bytes hashed `sha256`.
+fn partition_key(
+    f: &SourceFile,
+    sha256: &str,
+    systems_fp: &str,
+    naive_tz: Option<Tz>,
+    plan: &EventsPlan,
+) -> String {
+    // A source's rows also depend on its mapping and settings, not only on the bytes.
+    let name = match &f.origin {
+        Some(o) => format!("{}\n{}", f.rel, o.rows.fingerprint(o.file)),
+        None => f.rel.clone(),
+    };
+    Store::key(&name, sha256, systems_fp, naive_tz, &plan.checks.version)
+}
+
 fn load_partition(
     f: &SourceFile,
     naive_tz: Option<Tz>,
@@ -959,12 +984,7 @@ fn load_partition(
     rows_wanted: &RowsWanted,
     empty: &events::Digest,
 ) -> Result<Partition> {
-    // A source's rows also depend on its mapping and settings, not only on the bytes.
-    let name = match &f.origin {
-        Some(o) => format!("{}\n{}", f.rel, o.rows.fingerprint(o.file)),
-        None => f.rel.clone(),
-    };
-    let key_of = |sha: &str| Store::key(&name, sha, systems_fp, naive_tz, &plan.checks.version);
+    let key_of = |sha: &str| partition_key(f, sha, systems_fp, naive_tz, plan);
     let from_store = |sha: &str| {
         let store = plan.store?;
         let key = key_of(sha);

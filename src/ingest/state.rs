@@ -283,6 +283,19 @@ impl Store {
         self.root.join(format!(".pending-{}", std::process::id()))
     }
 
+    /// Whether a digest directory is stored under `key` (whether it is sound is only known
+    /// when it is loaded): a scheduling hint, never a reason to skip a check.
+    pub fn holds(&self, key: &str) -> bool {
+        self.reuse && matches!(found_at(&self.dir(key)), Ok(Found::Dir))
+    }
+
+    /// The file's SHA-256 from the cache when its stamp is unchanged, without recording it
+    /// for the next run (a look ahead; [`Self::cached_sha256`] records).
+    pub fn peek_sha256(&self, rel: &str, stamp: &Stamp) -> Option<&str> {
+        let c = self.cached.get(rel)?;
+        (c.stamp == stamp.0).then_some(c.sha256.as_str())
+    }
+
     /// The stored partition under `key`, with its rows (only `columns`, when given) when
     /// `want_rows(days)` says so;
     /// None when absent or unreadable (it is then computed again).
@@ -375,16 +388,24 @@ impl Store {
             if !rows_file.is_file() {
                 return Err(Miss::RowsNotStored);
             }
-            // Scanned lazily, so that the predicate is applied inside the reader and only
-            // the kept rows are materialised.
-            let path = PlRefPath::try_from_path(&rows_file).map_err(|_| Damaged)?;
-            let scan =
-                LazyFrame::scan_parquet(path, ScanArgsParquet::default()).map_err(|_| Damaged)?;
-            let kept = rows_wanted
-                .apply_lazy(scan)
-                .collect()
-                .map_err(|_| Damaged)?;
-            Some(super::loader::detached(kept).map_err(|_| Damaged)?)
+            // Read whole, then filtered: the predicate looks each distinct account up once
+            // per frame, and a whole day's frame repeats an account several times where a
+            // scan's morsels hardly do (a day is a few hundred MB for a worker, as when the
+            // first run read it from the input).
+            let rows = open_read(&rows_file)
+                .ok()
+                .map(ParquetReader::new)
+                .and_then(|r| {
+                    r.with_columns(
+                        rows_wanted
+                            .columns
+                            .map(|c| c.iter().map(|c| c.to_string()).collect()),
+                    )
+                    .finish()
+                    .ok()
+                })
+                .ok_or(Damaged)?;
+            Some(rows_wanted.apply(rows).map_err(|_| Damaged)?)
         } else {
             None
         };

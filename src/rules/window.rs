@@ -65,17 +65,22 @@ impl Wanted {
     }
 }
 
-/// Pairs `(a, b)` with, for each, the bits of the sets that hold it. Keys are small
-/// strings kept inline in the table (ids are short): a lookup that hits compares the key
-/// where the hash led, instead of following a pointer to a string elsewhere in memory.
+/// Pairs `(a, b)` with, for each, the bits of the sets that hold it. Indexed by `b` (an
+/// account, an action: many values) whose entries name `a` (a system: a few) by a small
+/// index, so that a frame looks each of its `b` values up once and then finds a row's pair
+/// among the few entries of its `b` without hashing a text ([`PairMemo`]).
 struct PairMasks {
-    by_first: PlHashMap<PlSmallStr, PlHashMap<PlSmallStr, u64>>,
+    /// `a` values and their indices.
+    firsts: PlHashMap<PlSmallStr, u32>,
+    /// For each `b` value, `(index of a, bits)` sorted by the index.
+    by_second: PlHashMap<PlSmallStr, Vec<(u32, u64)>>,
 }
 
 impl PairMasks {
     fn new() -> PairMasks {
         PairMasks {
-            by_first: PlHashMap::new(),
+            firsts: PlHashMap::new(),
+            by_second: PlHashMap::new(),
         }
     }
 
@@ -85,28 +90,37 @@ impl PairMasks {
         let (xs, ys) = (keys.column(a)?.str()?, keys.column(b)?.str()?);
         for (x, y) in xs.iter().zip(ys.iter()) {
             if let (Some(x), Some(y)) = (x, y) {
-                *self
-                    .by_first
-                    .entry(x.into())
-                    .or_default()
-                    .entry(y.into())
-                    .or_default() |= bit;
+                let next = self.firsts.len() as u32;
+                let i = *self.firsts.entry(x.into()).or_insert(next);
+                let entries = self.by_second.entry(y.into()).or_default();
+                match entries.binary_search_by_key(&i, |e| e.0) {
+                    Ok(at) => entries[at].1 |= bit,
+                    Err(at) => entries.insert(at, (i, bit)),
+                }
             }
         }
         Ok(())
     }
 
-    fn get(&self, x: Option<&str>, y: Option<&str>) -> u64 {
-        match (x, y) {
-            (Some(x), Some(y)) => self
-                .by_first
-                .get(x)
-                .and_then(|m| m.get(y))
-                .copied()
-                .unwrap_or(0),
-            _ => 0,
-        }
+    fn index(&self, x: Option<&str>) -> Option<u32> {
+        x.and_then(|x| self.firsts.get(x)).copied()
     }
+
+    fn entries(&self, y: Option<&str>) -> &[(u32, u64)] {
+        y.and_then(|y| self.by_second.get(y))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn get(&self, x: Option<&str>, y: Option<&str>) -> u64 {
+        self.index(x).map_or(0, |i| bits_of(self.entries(y), i))
+    }
+}
+
+/// The bits of the entry of `a` index `i` (0 when there is none).
+fn bits_of(entries: &[(u32, u64)], i: u32) -> u64 {
+    entries
+        .binary_search_by_key(&i, |e| e.0)
+        .map_or(0, |at| entries[at].1)
 }
 
 /// Whether the row's `(a, b)` is one of `pairs`' rows (columns `a` and `b` there too; a
@@ -239,31 +253,54 @@ impl Lookup {
                 }
             }
         }
-        // Each distinct pair of texts looked up once, by its two codes, and only while a
-        // rule that needs it may keep the row.
-        let (mut by_account, mut by_action) = (PlHashMap::default(), PlHashMap::default());
-        let mask = |masks: &mut PlHashMap<u64, u64>, set: &PairMasks, b: &Coded, row| {
-            let (x, y) = (systems.codes[row], b.codes[row]);
-            *masks
-                .entry((u64::from(x) << 32) | u64::from(y))
-                .or_insert_with(|| set.get(systems.values[x as usize], b.values[y as usize]))
-        };
+        // Each distinct text looked up once; a row's pair then found by its two codes, and
+        // only while a rule that needs it may keep the row.
+        let by_account = PairMemo::new(&self.accounts, &systems, &accounts);
+        let by_action = PairMemo::new(&self.actions, &systems, &actions);
         let kept: BooleanChunked = rules
             .into_iter()
             .enumerate()
             .map(|(row, mut pass)| {
                 if pass & self.on_account != 0 {
-                    let held = mask(&mut by_account, &self.accounts, &accounts, row)
-                        ^ self.account_negated;
+                    let held = by_account.mask(row) ^ self.account_negated;
                     pass &= held | !self.on_account;
                 }
                 if pass & self.on_action != 0 {
-                    pass &= mask(&mut by_action, &self.actions, &actions, row) | !self.on_action;
+                    pass &= by_action.mask(row) | !self.on_action;
                 }
                 pass != 0
             })
             .collect();
         Ok(kept.with_name(c[0].name().clone()).into_column())
+    }
+}
+
+/// A [`PairMasks`] seen through one frame's codes: each distinct system and `b` value of
+/// the frame looked up once, then a row's bits found from its two codes.
+struct PairMemo<'a> {
+    /// By system code, the system's index in the set (None: in no pair).
+    systems: Vec<Option<u32>>,
+    /// By `b` code, its entries in the set.
+    entries: Vec<&'a [(u32, u64)]>,
+    system_codes: &'a [u32],
+    b_codes: &'a [u32],
+}
+
+impl<'a> PairMemo<'a> {
+    fn new(set: &'a PairMasks, systems: &'a Coded<'a>, b: &'a Coded<'a>) -> PairMemo<'a> {
+        PairMemo {
+            systems: systems.values.iter().map(|s| set.index(*s)).collect(),
+            entries: b.values.iter().map(|v| set.entries(*v)).collect(),
+            system_codes: &systems.codes,
+            b_codes: &b.codes,
+        }
+    }
+
+    fn mask(&self, row: usize) -> u64 {
+        match self.systems[self.system_codes[row] as usize] {
+            Some(i) => bits_of(self.entries[self.b_codes[row] as usize], i),
+            None => 0,
+        }
     }
 }
 
@@ -290,6 +327,32 @@ mod tests {
         let kept = rows.lazy().select([keep.alias("kept")]).collect()?;
         let kept: Vec<Option<bool>> = kept.column("kept")?.bool()?.iter().collect();
         assert_eq!(kept, [Some(false), Some(true), Some(false), Some(true)]);
+        Ok(())
+    }
+
+    /// One action named alike on several systems, added to the set out of the systems'
+    /// order and in two rules' sets: each row gets the bits of its own system's pair, and a
+    /// system in no pair (or a null) matches nothing.
+    #[test]
+    fn an_action_on_several_systems_keeps_each_systems_bits() -> Result<()> {
+        let mut set = PairMasks::new();
+        let pairs = df!(
+            "system_id" => ["sys-c", "sys-a", "sys-b"],
+            "action" => ["pay", "pay", "pay"],
+        )?;
+        set.add(pairs.clone().lazy(), "system_id", "action", 1)?;
+        set.add(pairs.slice(1, 1).lazy(), "system_id", "action", 2)?;
+        let rows = df!(
+            "system_id" => [Some("sys-a"), Some("sys-b"), Some("sys-c"), Some("sys-d"), None],
+            "action" => ["pay", "pay", "pay", "pay", "pay"],
+        )?;
+        let (systems, actions) = (
+            Coded::of(rows.column("system_id")?.str()?),
+            Coded::of(rows.column("action")?.str()?),
+        );
+        let memo = PairMemo::new(&set, &systems, &actions);
+        let bits: Vec<u64> = (0..rows.height()).map(|row| memo.mask(row)).collect();
+        assert_eq!(bits, [3, 1, 1, 0, 0]);
         Ok(())
     }
 }
