@@ -115,6 +115,34 @@ impl HeldDay {
     }
 }
 
+/// Generated data whose last day has not arrived, and two output directories that ran the
+/// night before: `a` builds a state, `b` is `--full` (the same history, for byte equality).
+struct NightBefore {
+    data: TempDir,
+    a: TempDir,
+    b: TempDir,
+    day: HeldDay,
+}
+
+impl NightBefore {
+    fn run(seed: u64, sizes: (usize, u32, usize)) -> NightBefore {
+        let data = generated(seed, sizes);
+        let (a, b) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let day = HeldDay::hold(data.path());
+        let config = data.path().join("permaudit.toml");
+        run(&config, a.path(), BEFORE, false);
+        run(&config, b.path(), BEFORE, true);
+        NightBefore { data, a, b, day }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.data.path().join("permaudit.toml")
+    }
+}
+
 #[test]
 fn incremental_runs_equal_full_runs() {
     let days = 32;
@@ -195,16 +223,9 @@ fn incremental_runs_equal_full_runs() {
 /// rather than write a rollup whose keys repeat or drop.
 #[test]
 fn a_stored_rollup_out_of_key_order_is_rebuilt_not_merged() {
-    let data = generated(5, (120, 8, 400));
-    let d = data.path();
-    let config = d.join("permaudit.toml");
-    let a = tempfile::tempdir().expect("tempdir");
-    let b = tempfile::tempdir().expect("tempdir");
-    let (a, b) = (a.path(), b.path());
-
-    let day = HeldDay::hold(d);
-    run(&config, a, BEFORE, false);
-    run(&config, b, BEFORE, true);
+    let night = NightBefore::run(5, (120, 8, 400));
+    let config = night.config();
+    let (a, b) = (night.a.path(), night.b.path());
     let rollup = a.join("state/usage_rollup/usage.parquet");
     let stored = ParquetReader::new(std::fs::File::open(&rollup).expect("open"))
         .finish()
@@ -215,7 +236,7 @@ fn a_stored_rollup_out_of_key_order_is_rebuilt_not_merged() {
         .finish(&mut reversed)
         .expect("write");
 
-    day.deliver();
+    night.day.deliver();
     let log = run(&config, a, LAST, false);
     assert!(log.contains("not in key order"), "{log}");
     run(&config, b, LAST, true);
@@ -269,16 +290,10 @@ fn failed_run_leaves_no_state() {
 #[test]
 fn small_preset_incremental_equals_full() {
     let sizes = Preset::Small.sizes();
-    let data = generated(1, sizes);
-    let d = data.path();
-    let config = d.join("permaudit.toml");
-    let a = tempfile::tempdir().expect("tempdir");
-    let b = tempfile::tempdir().expect("tempdir");
-    let (a, b) = (a.path(), b.path());
-    let day = HeldDay::hold(d);
-    run(&config, a, BEFORE, false);
-    run(&config, b, BEFORE, true);
-    day.deliver();
+    let night = NightBefore::run(1, sizes);
+    let config = night.config();
+    let (a, b) = (night.a.path(), night.b.path());
+    night.day.deliver();
     let log = run(&config, a, LAST, false);
     assert_eq!(
         partitions_field(&log, "digests_reused"),
