@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::codes::Coded;
 use crate::error::Result;
 use crate::ingest::{Events, Tables};
 use crate::policy::Policy;
@@ -588,9 +587,10 @@ impl<'a> Ctx<'a> {
 /// action exercises on its system (`system_id, action, permission_row`) and the accounts'
 /// numbers (`system_id, account_id, account_row`). A null key meets nothing, as in a join.
 ///
-/// One pass over the usage with its texts coded, each distinct (system, action) and
-/// (system, account) looked up once: as polars joins on two text keys, this was more than
-/// half of resolution on a large night (3M usage rows).
+/// One pass over the usage, with a lookup in a small map of (system, action) per row and
+/// one of the account per run of rows of one account: as polars joins on two text keys
+/// (and the joined frame they built), this was more than half of resolution on a large
+/// night (3M usage rows).
 fn last_use_by_numbers(
     usage: &DataFrame,
     permissions: &DataFrame,
@@ -598,20 +598,37 @@ fn last_use_by_numbers(
 ) -> Result<DataFrame> {
     let exercised = numbers_by_pair(permissions, "action", "permission_row")?;
     let numbered = numbers_by_pair(accounts, "account_id", "account_row")?;
-    let systems = Coded::of(usage.column("system_id")?.str()?);
-    let names = Coded::of(usage.column("account_id")?.str()?);
-    let actions = Coded::of(usage.column("action")?.str()?);
-    let (mut permissions_memo, mut accounts_memo) = (PlHashMap::new(), PlHashMap::new());
-    let mut latest: PlHashMap<(IdxSize, IdxSize), Option<i64>> = PlHashMap::new();
-    for (row, t) in usage.column("last_ts")?.i64()?.iter().enumerate() {
-        let permissions = numbers_at(&exercised, &systems, &actions, row, &mut permissions_memo);
-        if permissions.is_empty() {
+    let text = |c: &str| -> Result<_> { Ok(usage.column(c)?.str()?.iter()) };
+    let mut latest: PlHashMap<(IdxSize, IdxSize), Option<i64>> =
+        PlHashMap::with_capacity(usage.height());
+    // The stored rollup, most of the rows, is sorted by system and account: a row's account
+    // is looked up only when it differs from the row before.
+    let mut previous: Option<((&str, &str), &[IdxSize])> = None;
+    let rows = text("system_id")?
+        .zip(text("account_id")?)
+        .zip(text("action")?)
+        .zip(usage.column("last_ts")?.i64()?.iter());
+    for (((system, account), action), t) in rows {
+        let (Some(system), Some(account), Some(action)) = (system, account, action) else {
             continue;
-        }
-        for &account in numbers_at(&numbered, &systems, &names, row, &mut accounts_memo) {
+        };
+        let Some(permissions) = exercised.get(&(system, action)) else {
+            continue;
+        };
+        let owners = match previous {
+            Some((key, owners)) if key == (system, account) => owners,
+            _ => {
+                let owners = numbered
+                    .get(&(system, account))
+                    .map_or(&[][..], Vec::as_slice);
+                previous = Some(((system, account), owners));
+                owners
+            }
+        };
+        for &owner in owners {
             for &permission in permissions {
                 // As polars' `max`: a null time counts only when every time is null.
-                let last = latest.entry((account, permission)).or_insert(t);
+                let last = latest.entry((owner, permission)).or_insert(t);
                 *last = (*last).max(t);
             }
         }
@@ -648,25 +665,6 @@ fn numbers_by_pair<'a>(df: &'a DataFrame, b: &str, number: &str) -> Result<Numbe
         }
     }
     Ok(map)
-}
-
-/// The numbers `map` holds for row `row`'s system and `b`, looked up once per distinct
-/// pair of codes (`memo`).
-fn numbers_at<'m>(
-    map: &'m NumbersByPair<'m>,
-    systems: &Coded<'m>,
-    b: &Coded<'m>,
-    row: usize,
-    memo: &mut PlHashMap<u64, &'m [IdxSize]>,
-) -> &'m [IdxSize] {
-    let (x, y) = (systems.codes[row], b.codes[row]);
-    memo.entry((u64::from(x) << 32) | u64::from(y))
-        .or_insert_with(
-            || match (systems.values[x as usize], b.values[y as usize]) {
-                (Some(x), Some(y)) => map.get(&(x, y)).map_or(&[][..], Vec::as_slice),
-                _ => &[],
-            },
-        )
 }
 
 /// `rows` beside `columns` of `frame`, gathered at the positions in `rows`' column `at`.
