@@ -87,3 +87,34 @@ pub fn join<A, B: Send>(
         Ok((a?, b?))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The items `first` picks are started before the others (the new day's partition
+    /// before the stored ones), and the results still come in item order.
+    #[test]
+    fn the_first_items_start_first_and_results_keep_item_order() -> Result<()> {
+        let items: Vec<usize> = (0..6).collect();
+        let started = Mutex::new(Vec::new());
+        let squares = map_in_order_from(
+            "test",
+            &items,
+            |&i| i >= 4,
+            |&i| {
+                if let Ok(mut s) = started.lock() {
+                    s.push(i);
+                }
+                Ok(i * i)
+            },
+        )?;
+        assert_eq!(squares, [0, 1, 4, 9, 16, 25]);
+        let started = started
+            .into_inner()
+            .map_err(|_| Error::Internal("lock poisoned".into()))?;
+        assert!(started[0] >= 4, "{started:?}");
+        assert_eq!(started.len(), items.len());
+        Ok(())
+    }
+}
