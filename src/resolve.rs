@@ -1033,23 +1033,19 @@ mod tests {
         permissions: &DataFrame,
         accounts: &DataFrame,
     ) -> Result<DataFrame> {
-        Ok(usage
-            .clone()
-            .lazy()
-            .join(
-                permissions.clone().lazy(),
-                [col("system_id"), col("action")],
-                [col("system_id"), col("action")],
+        let inner = |lf: LazyFrame, other: &DataFrame, b: &str| {
+            let on = [col("system_id"), col(b)];
+            lf.join(
+                other.clone().lazy(),
+                on.clone(),
+                on,
                 JoinArgs::new(JoinType::Inner),
             )
+        };
+        let grouped = inner(usage.clone().lazy(), permissions, "action")
             .group_by([col("system_id"), col("account_id"), col("permission_row")])
-            .agg([col("last_ts").max().alias("last_use")])
-            .join(
-                accounts.clone().lazy(),
-                [col("system_id"), col("account_id")],
-                [col("system_id"), col("account_id")],
-                JoinArgs::new(JoinType::Inner),
-            )
+            .agg([col("last_ts").max().alias("last_use")]);
+        Ok(inner(grouped, accounts, "account_id")
             .select([col("account_row"), col("permission_row"), col("last_use")])
             .sort(
                 ["account_row", "permission_row"],
