@@ -1055,16 +1055,17 @@ mod tests {
     }
 
     /// Two actions exercising one permission, one action exercising two, an action named
-    /// alike on another system, an account of the same name on two systems, nulls in every
+    /// alike on another system, an account of the same name on two systems (in consecutive
+    /// rows: the walk's last account must be told apart by its system too), nulls in every
     /// key and in a time, a permission no action exercises and an account with no number.
     #[test]
     fn last_use_by_numbers_is_the_joins_result() -> Result<()> {
         let idx = |v: &[IdxSize]| IdxCa::from_vec("".into(), v.to_vec());
         let usage = df!(
-            "system_id" => [Some("pay"), Some("pay"), Some("pay"), Some("core"), None, Some("pay"), Some("pay"), Some("core")],
-            "account_id" => [Some("u1"), Some("u1"), Some("u2"), Some("u1"), Some("u1"), None, Some("ghost"), Some("u1")],
-            "action" => [Some("view"), Some("list"), Some("refund"), Some("view"), Some("view"), Some("view"), Some("view"), None],
-            "last_ts" => [Some(10i64), Some(30), None, Some(5), Some(99), Some(99), Some(99), Some(99)],
+            "system_id" => [Some("pay"), Some("pay"), Some("core"), Some("pay"), None, Some("pay"), Some("pay"), Some("core")],
+            "account_id" => [Some("u1"), Some("u1"), Some("u1"), Some("u2"), Some("u1"), None, Some("ghost"), Some("u1")],
+            "action" => [Some("view"), Some("list"), Some("view"), Some("refund"), Some("view"), Some("view"), Some("view"), None],
+            "last_ts" => [Some(10i64), Some(30), Some(5), None, Some(99), Some(99), Some(99), Some(99)],
         )?;
         let mut permissions = df!(
             "system_id" => [Some("pay"), Some("pay"), Some("pay"), Some("pay"), Some("core"), None],

@@ -168,11 +168,15 @@ impl Store {
 
     /// The file's SHA-256 from the cache, when its stamp is unchanged.
     pub fn cached_sha256(&self, rel: &str, stamp: &Stamp) -> Option<String> {
-        let c = self.cached.get(rel)?;
-        (c.stamp == stamp.0).then(|| {
-            self.remember_hash(rel, c.clone());
-            c.sha256.clone()
-        })
+        let sha256 = self.peek_sha256(rel, stamp)?.to_string();
+        self.remember_hash(
+            rel,
+            CachedHash {
+                stamp: stamp.0.clone(),
+                sha256: sha256.clone(),
+            },
+        );
+        Some(sha256)
     }
 
     /// Records the hash of the bytes read after `stamp` was taken, for the next run.
