@@ -42,11 +42,11 @@ pub enum Error {
         #[source]
         source: polars::prelude::PolarsError,
     },
-    /// A Parquet file of OUT that could not be written: a full disk or a failing device, not
+    /// A Parquet or Arrow IPC file of OUT that could not be written: a full disk or a failing device, not
     /// a bug (polars words a full disk "File out of specification: underlying IO error: No
     /// space left on device"), so the file is named and no "internal error" claimed.
     #[error("{}: cannot write: {source}", path.display())]
-    ParquetWrite {
+    FrameWrite {
         path: PathBuf,
         #[source]
         source: polars::prelude::PolarsError,
@@ -68,8 +68,8 @@ impl Error {
         }
     }
 
-    pub fn parquet_write(path: impl Into<PathBuf>, source: polars::prelude::PolarsError) -> Self {
-        Error::ParquetWrite {
+    pub fn frame_write(path: impl Into<PathBuf>, source: polars::prelude::PolarsError) -> Self {
+        Error::FrameWrite {
             path: path.into(),
             source,
         }
@@ -86,7 +86,7 @@ impl Error {
             | Error::Internal(_)
             | Error::Polars { .. }
             | Error::Parquet { .. }
-            | Error::ParquetWrite { .. } => ExitCode::Internal,
+            | Error::FrameWrite { .. } => ExitCode::Internal,
         }
     }
 }

@@ -298,6 +298,6 @@ pub fn write_parquet(df: &DataFrame, out: impl std::io::Write, path: &Path) -> R
     let mut df = df.clone();
     ParquetWriter::new(out)
         .finish(&mut df)
-        .map_err(|e| Error::parquet_write(path, e))?;
+        .map_err(|e| Error::frame_write(path, e))?;
     Ok(())
 }

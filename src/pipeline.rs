@@ -1,6 +1,6 @@
 //! The pipeline as one readable function per stage: ingest -> resolve -> detect.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Instant;
@@ -104,12 +104,10 @@ pub fn load_without_events(
     if let Some(state) = state {
         let started = Instant::now();
         let p = prepare(inputs, Vec::new(), true)?;
-        let none = HashMap::new();
-        let stored =
-            ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes, &none)
-                .map_err(|e| tracing::info!(error = %e, "stored tables not looked up"))
-                .ok()
-                .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
+        let stored = ingest::snapshot::key(&p.discovery, inputs.naive_tz, &p.sod_ids, &p.codes)
+            .map_err(|e| tracing::info!(error = %e, "stored tables not looked up"))
+            .ok()
+            .and_then(|key| ingest::snapshot::read(state, &key, Tables::empty(&checks).ok()?));
         if let Some(mut tables) = stored {
             tables.training_given = p.discovery.gives(ingest::schema::Table::Training);
             let report = ingest::snapshot::add_source(&mut tables, extra, &p.sod_ids, &p.codes)?;
@@ -275,27 +273,12 @@ fn load_with(
     let (tables, mut report) = ingest::load(
         &p.discovery,
         inputs.naive_tz,
-        p.sod_ids.iter().cloned(),
-        p.codes.iter().cloned(),
+        &p.sod_ids,
+        &p.codes,
         plan,
-        |tables, hashed| {
+        |tables| {
             // Before the events' minutes: a policy that does not fit the tables fails now.
             check_policy(&policy, tables)?;
-            if let Some(store) = plan.store {
-                // For `whatif`, which then validates no grant again (ingest::snapshot).
-                // The hashes ingest took of the bytes it loaded: no file is read twice.
-                let key = ingest::snapshot::key(
-                    &p.discovery,
-                    inputs.naive_tz,
-                    &p.sod_ids,
-                    &p.codes,
-                    hashed,
-                );
-                match key {
-                    Ok(key) => store.save_tables(&key, tables)?,
-                    Err(e) => tracing::warn!(error = %e, "tables not stored for whatif"),
-                }
-            }
             before_events(&policy, tables)
         },
     )?;

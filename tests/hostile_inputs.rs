@@ -144,9 +144,7 @@ fn a_file_swapped_for_a_fifo_after_discovery_cannot_block() {
     std::thread::spawn(move || {
         let checks = permaudit::rules::chain_checks();
         let plan = permaudit::ingest::EventsPlan::all_rows(&checks);
-        let r = permaudit::ingest::load(&discovery, None, Vec::new(), Vec::new(), &plan, |_, _| {
-            Ok(None)
-        });
+        let r = permaudit::ingest::load(&discovery, None, &[], &[], &plan, |_| Ok(None));
         // The receiver is gone only when the test already failed.
         let _ = tx.send(r.err().map(|e| (e.exit_code(), e.to_string())));
     });

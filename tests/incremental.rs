@@ -358,3 +358,124 @@ fn feed_gap_across_two_partitions_nightly_equals_full() {
     );
     assert!(gaps[0].contains("pay-hk"), "{}", gaps[0]);
 }
+
+/// Adds a grant of an account no table knows to the generated grants (quarantined by a
+/// run), keeping the file's mtime when `keep_mtime`.
+fn add_stray_grant(data: &Path, id: &str, keep_mtime: bool) {
+    let path = data.join("input/grants.parquet");
+    let mtime = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let df = ParquetReader::new(std::fs::File::open(&path).expect("open"))
+        .finish()
+        .expect("read");
+    let mut row = df.slice(0, 1);
+    row.with_column(Column::new("grant_id".into(), [id]))
+        .expect("grant_id");
+    row.with_column(Column::new("account_id".into(), ["nobody-knows-me"]))
+        .expect("account_id");
+    let mut df = df.vstack(&row).expect("append");
+    let file = std::fs::File::create(&path).expect("create");
+    ParquetWriter::new(file).finish(&mut df).expect("write");
+    if keep_mtime {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(mtime))
+            .expect("restore mtime");
+    }
+}
+
+/// The tables the "tables read back" log line names, `None` without one.
+fn read_back(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains("tables read back"))?;
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("tables="))
+        .map(|v| v.trim_matches('"').to_string())
+}
+
+const EVERY_TABLE: &str = "systems,identities,accounts,entitlements,role_permissions,grants,\
+                           action_permissions,exceptions,waivers,training";
+
+/// A night whose table files did not change reads them back from the state instead of
+/// validating every grant again, and reports them as a run that loads them does: the
+/// same counts, hashes and quarantined rows, in the same bytes as a `--full` run's.
+#[test]
+fn unchanged_tables_are_read_back_and_reported_as_loaded() {
+    let data = generated(7, (120, 8, 400));
+    add_stray_grant(data.path(), "G-STRAY", false);
+    let day = HeldDay::hold(data.path());
+    let config = data.path().join("permaudit.toml");
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (a, b) = (a.path(), b.path());
+    let log = run(&config, a, BEFORE, false);
+    assert_eq!(read_back(&log), None, "nothing to read back yet: {log}");
+    run(&config, b, BEFORE, true);
+
+    day.deliver();
+    let log = run(&config, a, LAST, false);
+    assert_eq!(read_back(&log).as_deref(), Some(EVERY_TABLE), "{log}");
+    let log = run(&config, b, LAST, true);
+    assert_eq!(read_back(&log), None, "--full reads nothing back: {log}");
+    assert_same_output(a, b, "tables read back");
+    let quarantine =
+        std::fs::read_to_string(a.join(LAST).join("quarantine.csv")).expect("quarantine.csv");
+    assert!(quarantine.contains("G-STRAY"), "{quarantine}");
+}
+
+/// Grants rewritten after the night before with their old mtime: the file's stamp still
+/// changes (its ctime moves with any write), so the grants, and every table loaded after
+/// them (their rows are checked against the grants' tables), are loaded again, while the
+/// tables before them are read back. The night equals a `--full` run.
+#[test]
+fn tables_rewritten_with_their_old_mtime_are_loaded_again() {
+    let night = NightBefore::run(8, (120, 8, 400));
+    add_stray_grant(night.data.path(), "G-LATE", true);
+    night.day.deliver();
+    let (a, b) = (night.a.path(), night.b.path());
+    let log = run(&night.config(), a, LAST, false);
+    assert_eq!(
+        read_back(&log).as_deref(),
+        Some("systems,identities,accounts,entitlements,role_permissions"),
+        "{log}"
+    );
+    run(&night.config(), b, LAST, true);
+    assert_same_output(a, b, "grants rewritten");
+    let quarantine =
+        std::fs::read_to_string(a.join(LAST).join("quarantine.csv")).expect("quarantine.csv");
+    assert!(quarantine.contains("G-LATE"), "{quarantine}");
+}
+
+/// A stored table replaced by another table's frame, or its report damaged: a miss, the
+/// tables are loaded from the inputs, the night equals a `--full` run, and the entry is
+/// written again so that the next night reads every table back.
+#[test]
+fn a_planted_or_damaged_stored_table_is_loaded_from_the_inputs_and_stored_again() {
+    let night = NightBefore::run(9, (120, 8, 400));
+    night.day.deliver();
+    let (a, b) = (night.a.path(), night.b.path());
+    let tables = a.join("state/tables");
+    run(&night.config(), b, LAST, true);
+    for damage in ["planted frame", "damaged report"] {
+        if damage == "planted frame" {
+            std::fs::copy(tables.join("systems.arrow"), tables.join("grants.arrow"))
+                .expect("plant");
+        } else {
+            std::fs::write(tables.join("report.json"), b"{\"grants\": 1").expect("damage");
+        }
+        let log = run(&night.config(), a, LAST, false);
+        assert!(log.contains("damaged stored"), "{damage}: {log}");
+        assert_ne!(read_back(&log).as_deref(), Some(EVERY_TABLE), "{damage}");
+        assert_same_output(a, b, damage);
+        let log = run(&night.config(), a, LAST, false);
+        assert_eq!(
+            read_back(&log).as_deref(),
+            Some(EVERY_TABLE),
+            "{damage}: {log}"
+        );
+        assert_same_output(a, b, damage);
+    }
+}

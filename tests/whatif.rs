@@ -440,14 +440,14 @@ fn stored_tables_of_other_inputs_or_damaged_are_not_used() {
     // Back to the run's inputs, then the stored grants damaged, then replaced by a frame
     // of another table.
     assert!(run_in(dir.path(), &cfg, &["--full"]).status.success());
-    let stored = dir.path().join("out/state/tables/grants.parquet");
+    let stored = dir.path().join("out/state/tables/grants.arrow");
     std::fs::write(&stored, b"PAR1 not parquet").expect("damage");
     let o = whatif(dir.path(), &cfg, &f, &[]);
     let log = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{log}");
     assert!(log.contains("damaged stored table"), "{log}");
     assert!(stdout(&o).is_empty(), "the real conflict exists already");
-    std::fs::copy(dir.path().join("out/state/tables/systems.parquet"), &stored).expect("plant");
+    std::fs::copy(dir.path().join("out/state/tables/systems.arrow"), &stored).expect("plant");
     let o = whatif(dir.path(), &cfg, &f, &[]);
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("not the table's columns"), "{log}");
@@ -468,17 +468,17 @@ fn a_run_keeps_a_current_entry_and_rewrites_a_damaged_one() {
             .ino()
     };
     assert!(run_in(dir.path(), &cfg, &[]).status.success());
-    let first = inode("grants.parquet");
+    let first = inode("grants.arrow");
     assert!(run_in(dir.path(), &cfg, &[]).status.success());
-    assert_eq!(inode("grants.parquet"), first, "an unchanged entry is kept");
+    assert_eq!(inode("grants.arrow"), first, "an unchanged entry is kept");
 
     let f = proposed(dir.path(), "sod.csv", &[CONFLICTING]);
-    let stored = tables.join("grants.parquet");
+    let stored = tables.join("grants.arrow");
     for what in ["no Parquet", "another table"] {
         if what == "no Parquet" {
             std::fs::write(&stored, b"PAR1 not parquet").expect("damage");
         } else {
-            std::fs::copy(tables.join("systems.parquet"), &stored).expect("plant");
+            std::fs::copy(tables.join("systems.arrow"), &stored).expect("plant");
         }
         assert!(run_in(dir.path(), &cfg, &[]).status.success(), "{what}");
         let o = whatif(dir.path(), &cfg, &f, &[]);

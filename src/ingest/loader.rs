@@ -62,6 +62,41 @@ enum Resolution<'a> {
 }
 
 impl Known {
+    /// Makes the rows of a table read back from the state available to the reference
+    /// checks of later tables, as [`TableLoader`] does for each row it accepts (a null as
+    /// the empty text).
+    pub fn remember_frame(&mut self, table: Table, df: &DataFrame) -> Result<()> {
+        let texts = |name: &str| -> Result<Vec<String>> {
+            Ok(df
+                .column(name)?
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect())
+        };
+        match table {
+            Table::Systems => self.systems.extend(texts("system_id")?),
+            Table::Accounts => {
+                for (system, account) in texts("system_id")?.into_iter().zip(texts("account_id")?) {
+                    self.accounts.entry(system).or_default().insert(account);
+                }
+            }
+            Table::Entitlements => {
+                let pairs = texts("system_id")?
+                    .into_iter()
+                    .zip(texts("entitlement_id")?);
+                for ((system, id), kind) in pairs.zip(texts("kind")?) {
+                    self.entitlements
+                        .entry(system)
+                        .or_default()
+                        .insert(id, kind);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The one lookup of a reference's values (a row's non-null cells of its columns),
     /// shared by the row checks and the whole-file admission.
     fn resolve(&self, r: &Reference, vals: &[&str]) -> Resolution<'_> {

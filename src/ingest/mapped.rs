@@ -22,6 +22,13 @@ pub trait RowSource: Send + Sync + std::fmt::Debug {
     /// `system_id`, the country file, what other files of the source tell): part of the
     /// key of a stored digest.
     fn fingerprint(&self, file: usize) -> String;
+
+    /// What the file's bytes hashed to, when the source read them before any table asked
+    /// (a snapshot source maps its files when it is opened): a stored table is then keyed
+    /// without reading them again.
+    fn hashed(&self, _file: usize) -> Option<Hashed> {
+        None
+    }
 }
 
 /// The SHA-256 and size of the bytes a source file was read from.
@@ -109,6 +116,7 @@ impl Sink for LoaderSink<'_, '_> {
 }
 
 /// Per source, per file: the tally over every table so far, and the file's hash.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tallies(Vec<Vec<(Tally, Option<super::InputFile>)>>);
 
 impl Tallies {
@@ -156,13 +164,33 @@ impl Tallies {
         Ok(())
     }
 
-    /// (relative path, sha256) of every source file read so far.
-    pub fn hashed(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Adds every file's tally of `other` (another table's, kept apart to be stored).
+    pub fn merge(&mut self, other: &Tallies) {
+        for (source, files) in other.0.iter().enumerate() {
+            for (file, (tally, input)) in files.iter().enumerate() {
+                if let Some(input) = input {
+                    self.add(source, file, tally, input);
+                }
+            }
+        }
+    }
+
+    /// Whether these are tallies of `sources` (a stored table's, read back).
+    pub fn fits(&self, sources: &[MappedSource]) -> bool {
+        self.0.len() == sources.len()
+            && self
+                .0
+                .iter()
+                .zip(sources)
+                .all(|(t, s)| t.len() == s.files.len())
+    }
+
+    /// The source files read so far.
+    pub fn inputs(&self) -> impl Iterator<Item = &super::InputFile> {
         self.0
             .iter()
             .flatten()
             .filter_map(|(_, input)| input.as_ref())
-            .map(|f| (f.path.as_str(), f.sha256.as_str()))
     }
 
     /// The accounting of every source, per file.

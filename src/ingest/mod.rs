@@ -665,23 +665,24 @@ pub fn read_file(
 /// Loads every table in dependency order, the events last. File-level problems are errors;
 /// row-level ones end up in the report's quarantine, which keeps the contract's table order.
 ///
-/// `rule_codes` are the codes a waiver may name (any other quarantines the row).
-/// `before_events` sees every other table and the hashes of the files they were read from
-/// (contract files and sources' files, by relative path), and may release what it no longer
-/// needs before the partitions take their memory. It may return a predicate over
-/// [`events::WINDOW_COLUMNS`]: with an activity window, the kept rows are then only those it
-/// holds for.
+/// `rule_codes` are the codes a waiver may name (any other quarantines the row). With a
+/// store, a table whose inputs (and those of the tables before it) are the ones the store
+/// holds it for is read back from it ([`snapshot`]), and the tables are stored for the
+/// next run and for `whatif`. `before_events` sees every other table, and may release
+/// what it no longer needs before the partitions take their memory. It may return a
+/// predicate over [`events::WINDOW_COLUMNS`]: with an activity window, the kept rows are
+/// then only those it holds for.
 pub fn load(
     discovery: &Discovery,
     naive_tz: Option<Tz>,
-    sod_rule_ids: impl IntoIterator<Item = String>,
-    rule_codes: impl IntoIterator<Item = String>,
+    sod_rule_ids: &[String],
+    rule_codes: &[String],
     plan: &EventsPlan,
-    before_events: impl FnOnce(&mut Tables, &HashMap<&str, &str>) -> Result<Option<Expr>>,
+    before_events: impl FnOnce(&mut Tables) -> Result<Option<Expr>>,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
-        sod_rule_ids: sod_rule_ids.into_iter().collect(),
-        rule_codes: rule_codes.into_iter().collect(),
+        sod_rule_ids: sod_rule_ids.iter().cloned().collect(),
+        rule_codes: rule_codes.iter().cloned().collect(),
         ..Known::default()
     };
     let mut tables = Tables::empty(plan.checks)?;
@@ -693,26 +694,57 @@ pub fn load(
             .map(Vec::as_slice)
             .unwrap_or_default()
     };
+    let mut chain = snapshot::KeyChain::new(naive_tz, sod_rule_ids, rule_codes);
+    let mut stored = plan.store.and_then(Store::stored_tables);
+    let mut reports = snapshot::Reports::default();
+    let mut read_back = Vec::new();
     let mut parts = Vec::new();
     for (at, schema) in schema::ALL.iter().enumerate() {
-        if schema.table != Table::AuditEvents {
-            let files = files_of(schema.table);
-            let part = load_table(schema, files, naive_tz, &mut known, &mut tallies, discovery)?;
-            *tables.slot(schema.table) = part.rows;
-            if schema.table == Table::Training {
-                tables.training_given = discovery.gives(Table::Training);
-            }
-            parts.push((at, part.report));
+        if schema.table == Table::AuditEvents {
+            continue;
         }
+        let started = std::time::Instant::now();
+        let reused = match (stored.as_mut(), plan.store) {
+            (Some(entry), Some(store)) => chain
+                .peek(discovery, schema, &mut |input| known_sha256(store, input))
+                .and_then(|key| entry.take(schema, &key, &discovery.sources)),
+            _ => None,
+        };
+        let part = match reused {
+            Some(part) => {
+                known.remember_frame(schema.table, &part.rows)?;
+                read_back.push(schema.name);
+                tracing::debug!(
+                    table = schema.name,
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "table read back"
+                );
+                part
+            }
+            None => {
+                let files = files_of(schema.table);
+                load_table(schema, files, naive_tz, &mut known, discovery, plan.store)?
+            }
+        };
+        chain.push(discovery, schema, &part)?;
+        reports.add(schema, &part);
+        tallies.merge(&part.tallies);
+        *tables.slot(schema.table) = part.rows;
+        parts.push((at, part.report));
     }
-    let hashed: HashMap<&str, &str> = parts
-        .iter()
-        .flat_map(|(_, p)| &p.account.files)
-        .map(|f| (f.path.as_str(), f.sha256.as_str()))
-        .chain(tallies.hashed())
-        .collect();
-    let filter = before_events(&mut tables, &hashed)?.filter(|_| plan.keep_days.is_some());
-    drop(hashed);
+    tables.training_given = discovery.gives(Table::Training);
+    if !read_back.is_empty() {
+        tracing::info!(
+            tables = read_back.join(","),
+            "tables read back from the state: their inputs are those of the last run"
+        );
+    }
+    if let Some(store) = plan.store {
+        let rewrite = stored.is_some_and(|s| s.damaged);
+        store.save_tables(chain.keys(), &tables, &reports, rewrite)?;
+    }
+    drop(reports);
+    let filter = before_events(&mut tables)?.filter(|_| plan.keep_days.is_some());
     // Only the systems are checked from here on (the events' system ids).
     known.accounts = Default::default();
     known.entitlements = Default::default();
@@ -740,6 +772,16 @@ pub fn load(
     Ok((tables, report))
 }
 
+/// The SHA-256 of an input a run knows without reading it: a file's from the store's
+/// cache when its stamp is unchanged, a source file's from the source, which read it
+/// when it was opened.
+fn known_sha256(store: &Store, input: &snapshot::Input) -> Option<String> {
+    match input {
+        snapshot::Input::File(f) => store.cached_sha256(&f.rel, &Stamp::of(&f.path)?),
+        snapshot::Input::Source(src, i) => src.rows.hashed(*i).map(|h| h.sha256),
+    }
+}
+
 /// What ingest reports of one table.
 struct TableReport {
     account: TableAccount,
@@ -747,10 +789,11 @@ struct TableReport {
     quarantine: Vec<QuarantineRow>,
 }
 
-/// A table other than the events, and its report.
+/// A table other than the events, its report, and what its sources' files gave it.
 struct LoadedTable {
     rows: DataFrame,
     report: TableReport,
+    tallies: Tallies,
 }
 
 fn load_table(
@@ -758,24 +801,32 @@ fn load_table(
     files: &[SourceFile],
     naive_tz: Option<Tz>,
     known: &mut Known,
-    tallies: &mut Tallies,
     discovery: &Discovery,
+    store: Option<&Store>,
 ) -> Result<LoadedTable> {
     let started = std::time::Instant::now();
     let mut loader = TableLoader::new(schema, known);
     let mut inputs = Vec::new();
     let mut unknown_columns = Vec::new();
     for f in files {
+        // Before the read: a write racing it changes the stamp, and the next run reads
+        // the file again rather than trusting this hash for it.
+        let stamp = Stamp::of(&f.path);
         let bytes = read_bytes(f)?;
+        let sha256 = crate::hash::sha256_hex(&bytes);
+        if let (Some(store), Some(stamp)) = (store, stamp) {
+            store.record_sha256(&f.rel, stamp, &sha256);
+        }
         inputs.push(InputFile {
             path: f.rel.clone(),
-            sha256: crate::hash::sha256_hex(&bytes),
+            sha256,
             bytes: bytes.len() as u64,
         });
         loader.start_file();
         let read = read_file(f, &bytes, naive_tz, &mut loader)?;
         unknown_columns.extend(read.unknown_columns.into_iter().map(|c| (f.rel.clone(), c)));
     }
+    let mut tallies = Tallies::new(&discovery.sources);
     tallies.load(&mut loader, &discovery.sources)?;
     let (rows, read, loaded, quarantine) = loader.finish()?;
     tracing::debug!(
@@ -796,6 +847,7 @@ fn load_table(
             unknown_columns,
             quarantine,
         },
+        tallies,
     })
 }
 

@@ -1,35 +1,48 @@
 //! The tables other than the audit events, as the last run loaded them
-//! (`OUT/state/tables/`), so that `permaudit whatif` answers a request without validating
-//! every grant again: a ticket workflow calls it for each access request.
+//! (`OUT/state/tables/`, Arrow IPC): a nightly run whose table files did not change reads them back
+//! instead of validating every grant again, and `permaudit whatif` answers a request from
+//! them (a ticket workflow calls it for each access request).
 //!
-//! The entry is keyed like an event digest, by what determines the loaded rows: each
-//! input file of those tables (path and SHA-256 of the bytes read now), each snapshot
-//! source's files with its mapping fingerprint, the naive-timestamp zone, the SoD rule ids
-//! and rule codes rows are checked against, and the format. A key that differs, a missing,
-//! unreadable or foreign entry, or a frame whose columns are not the table's, is a miss:
-//! the tables are then loaded from the inputs, as without a state. Like the digests, the
-//! entry is trusted once its key matches (docs/decisions.md, "Hostile OUT and state").
+//! Each table's entry is keyed like an event digest, by what determines its loaded rows:
+//! its input files (path and SHA-256) and each snapshot source's files it is fed by, with
+//! the mapping fingerprint, the naive-timestamp zone, the SoD rule ids and rule codes rows
+//! are checked against, and the format. A table's rows also depend on the tables loaded
+//! before it (references are checked against them), so its key chains theirs: when only
+//! the grants change, the systems, identities, accounts and entitlements are still read
+//! back. Beside the frames the entry keeps what ingest reported of each table (counts,
+//! files, quarantined rows, unknown columns, source tallies), so that a run that reads a
+//! table back reports it as if it had loaded it.
+//!
+//! A key that differs, a missing, unreadable or foreign entry, or a frame whose columns are
+//! not the table's, is a miss: the table is then loaded from its inputs. Like the digests,
+//! the entry is trusted once its key matches (docs/decisions.md, "Hostile OUT and state").
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::loader::{empty_frame, Known, TableLoader};
+use super::loader::{empty_frame, Known, QuarantineRow, TableLoader};
 use super::mapped::{MappedSource, Tallies};
 use super::schema::{self, Table, TableSchema};
-use super::{read_bytes, Discovery, IngestReport, Tables};
+use super::{
+    read_bytes, Discovery, IngestReport, InputFile, LoadedTable, SourceFile, TableAccount,
+    TableReport, Tables,
+};
 use crate::error::{Error, Result};
-use crate::files::{read_file, read_parquet};
+use crate::files::{open_read, read_file};
 
-/// Bumped whenever what the entry holds, or how its key is made, changes.
-const FORMAT: u32 = 1;
+/// Bumped whenever what the entry holds, or how its keys are made, changes.
+const FORMAT: u32 = 2;
 /// In `OUT/state/`.
 pub const DIR: &str = "tables";
-/// The entry's key, written last: an entry without it is incomplete.
+/// The entry's keys, one line per table, written last: an entry without it is incomplete.
 pub const KEY_FILE: &str = "key";
+/// What ingest reported of each table, by table name.
+const REPORT_FILE: &str = "report.json";
 
-/// The tables the entry holds: every one but the audit events.
+/// The tables the entry holds: every one but the audit events, in load order.
 pub fn saved() -> impl Iterator<Item = &'static TableSchema> {
     schema::ALL
         .iter()
@@ -37,79 +50,351 @@ pub fn saved() -> impl Iterator<Item = &'static TableSchema> {
         .filter(|s| s.table != Table::AuditEvents)
 }
 
-/// The key of the tables `discovery` would load (its event files play no part). `hashed`
-/// holds the SHA-256 of the files a run has just ingested, by their path in the input
-/// directory (the bytes the tables came from); any other file is read and hashed here, as
-/// `whatif`, which ingests nothing, does for all of them.
-pub fn key(
-    discovery: &Discovery,
-    naive_tz: Option<chrono_tz::Tz>,
-    sod_rule_ids: &[String],
-    rule_codes: &[String],
-    hashed: &HashMap<&str, &str>,
-) -> Result<String> {
-    let sha256 = |rel: &str, read: &dyn Fn() -> Result<Vec<u8>>| match hashed.get(rel) {
-        Some(sha) => Ok(sha.to_string()),
-        None => read().map(|bytes| crate::hash::sha256_hex(&bytes)),
-    };
-    let mut text = format!(
-        "permaudit tables {FORMAT} {}\nzone {}\nsod {}\nrules {}\n",
-        env!("CARGO_PKG_VERSION"),
-        naive_tz.map(|t| t.name()).unwrap_or("-"),
-        sod_rule_ids.join(","),
-        rule_codes.join(","),
-    );
-    for s in saved() {
-        for f in discovery.files.get(&s.table).into_iter().flatten() {
-            let sha256 = sha256(&f.rel, &|| read_bytes(f))?;
-            text.push_str(&format!("file {} {} {sha256}\n", s.name, f.rel));
+/// One input of a table, as its key names it.
+pub enum Input<'a> {
+    File(&'a SourceFile),
+    /// A mapped source and the index of one of its files.
+    Source(&'a MappedSource, usize),
+}
+
+impl Input<'_> {
+    fn rel(&self) -> &str {
+        match self {
+            Input::File(f) => &f.rel,
+            Input::Source(src, i) => src.files.get(*i).map_or("", |f| f.rel.as_str()),
         }
     }
-    for src in &discovery.sources {
-        if !src.tables.iter().any(|t| *t != Table::AuditEvents) {
-            continue;
+}
+
+/// The keys of the tables in load order, each covering the tables loaded before it.
+pub struct KeyChain {
+    text: String,
+    keys: String,
+}
+
+impl KeyChain {
+    pub fn new(
+        naive_tz: Option<chrono_tz::Tz>,
+        sod_rule_ids: &[String],
+        rule_codes: &[String],
+    ) -> KeyChain {
+        KeyChain {
+            text: format!(
+                "permaudit tables {FORMAT} {}\nzone {}\nsod {}\nrules {}\n",
+                env!("CARGO_PKG_VERSION"),
+                naive_tz.map(|t| t.name()).unwrap_or("-"),
+                sod_rule_ids.join(","),
+                rule_codes.join(","),
+            ),
+            keys: String::new(),
         }
+    }
+
+    /// The key of `s` next in the chain, its inputs hashing as `sha256` says; `None` when
+    /// it does not know one of them.
+    pub fn peek(
+        &self,
+        discovery: &Discovery,
+        s: &TableSchema,
+        sha256: &mut dyn FnMut(&Input) -> Option<String>,
+    ) -> Option<String> {
+        let lines = lines(discovery, s, sha256)?;
+        Some(crate::hash::sha256_hex(
+            format!("{}{lines}", self.text).as_bytes(),
+        ))
+    }
+
+    /// Adds `s`, as `part` was loaded (or read back): its files' hashes are in its report.
+    pub(super) fn push(
+        &mut self,
+        discovery: &Discovery,
+        s: &TableSchema,
+        part: &LoadedTable,
+    ) -> Result<()> {
+        let hashes: HashMap<&str, &str> = part
+            .report
+            .account
+            .files
+            .iter()
+            .chain(part.tallies.inputs())
+            .map(|f| (f.path.as_str(), f.sha256.as_str()))
+            .collect();
+        self.push_with(discovery, s, &mut |input| {
+            hashes.get(input.rel()).map(|h| h.to_string())
+        })
+    }
+
+    fn push_with(
+        &mut self,
+        discovery: &Discovery,
+        s: &TableSchema,
+        sha256: &mut dyn FnMut(&Input) -> Option<String>,
+    ) -> Result<()> {
+        let lines = lines(discovery, s, sha256).ok_or_else(|| {
+            Error::Internal(format!("{}: an input of the table was not hashed", s.name))
+        })?;
+        self.text.push_str(&lines);
+        let key = crate::hash::sha256_hex(self.text.as_bytes());
+        self.keys.push_str(&format!("{} {key}\n", s.name));
+        Ok(())
+    }
+
+    /// What the entry's key file holds.
+    pub fn keys(&self) -> &str {
+        &self.keys
+    }
+}
+
+/// The part of a key that names `s`'s inputs: its files, then the files of each source
+/// that feeds it.
+fn lines(
+    discovery: &Discovery,
+    s: &TableSchema,
+    sha256: &mut dyn FnMut(&Input) -> Option<String>,
+) -> Option<String> {
+    let mut text = format!("table {}\n", s.name);
+    for f in discovery.files.get(&s.table).into_iter().flatten() {
+        let sha = sha256(&Input::File(f))?;
+        text.push_str(&format!("file {} {sha}\n", f.rel));
+    }
+    for src in discovery
+        .sources
+        .iter()
+        .filter(|src| src.tables.contains(&s.table))
+    {
         for (i, f) in src.files.iter().enumerate() {
-            let sha256 = sha256(&f.rel, &|| {
-                crate::fs_guard::read_regular(&f.path, crate::fs_guard::Links::Follow)
-                    .map_err(|e| Error::io(&f.path, e))
-            })?;
+            let sha = sha256(&Input::Source(src, i))?;
             text.push_str(&format!(
-                "source {} {} {sha256}\n",
+                "source {} {sha} {}\n",
                 f.rel,
                 src.rows.fingerprint(i).replace('\n', " "),
             ));
         }
     }
-    Ok(crate::hash::sha256_hex(text.as_bytes()))
+    Some(text)
 }
 
-/// The stored tables under `key` in `state` (`OUT/state`), `None` on any miss (said in
+/// The keys of the tables `discovery` would load (its event files play no part), every
+/// input read and hashed here: what `whatif`, which ingests nothing, looks the entry up by.
+pub fn key(
+    discovery: &Discovery,
+    naive_tz: Option<chrono_tz::Tz>,
+    sod_rule_ids: &[String],
+    rule_codes: &[String],
+) -> Result<String> {
+    let mut chain = KeyChain::new(naive_tz, sod_rule_ids, rule_codes);
+    let failed = std::cell::Cell::new(None);
+    let mut sha256 = |input: &Input| {
+        let hashed = match input {
+            Input::File(f) => read_bytes(f).map(|bytes| crate::hash::sha256_hex(&bytes)),
+            Input::Source(src, i) => match src.rows.hashed(*i) {
+                Some(h) => Ok(h.sha256),
+                None => {
+                    let path = src.files.get(*i).map(|f| f.path.as_path());
+                    let path = path.unwrap_or(Path::new(""));
+                    crate::fs_guard::read_regular(path, crate::fs_guard::Links::Follow)
+                        .map(|bytes| crate::hash::sha256_hex(&bytes))
+                        .map_err(|e| Error::io(path, e))
+                }
+            },
+        };
+        hashed.map_err(|e| failed.set(Some(e))).ok()
+    };
+    for s in saved() {
+        let pushed = chain.push_with(discovery, s, &mut sha256);
+        if let Some(e) = failed.take() {
+            return Err(e);
+        }
+        pushed?;
+    }
+    Ok(chain.keys)
+}
+
+/// What ingest reported of one table, as the entry keeps it.
+#[derive(Serialize, Deserialize)]
+pub struct StoredReport {
+    rows_read: u64,
+    rows_loaded: u64,
+    files: Vec<InputFile>,
+    /// (file, column)
+    unknown_columns: Vec<(String, String)>,
+    /// (source file, line, reason, raw row)
+    quarantine: Vec<(String, u64, String, String)>,
+    tallies: Tallies,
+}
+
+/// The reports of the tables an entry holds, by table name.
+#[derive(Default, Serialize, Deserialize)]
+pub struct Reports(BTreeMap<String, StoredReport>);
+
+impl Reports {
+    pub(super) fn add(&mut self, s: &TableSchema, part: &LoadedTable) {
+        let r = &part.report;
+        self.0.insert(
+            s.name.to_string(),
+            StoredReport {
+                rows_read: r.account.rows_read,
+                rows_loaded: r.account.rows_loaded,
+                files: r.account.files.clone(),
+                unknown_columns: r.unknown_columns.clone(),
+                quarantine: r
+                    .quarantine
+                    .iter()
+                    .map(|q| {
+                        (
+                            q.source_file.clone(),
+                            q.line,
+                            q.reason.clone(),
+                            q.raw.clone(),
+                        )
+                    })
+                    .collect(),
+                tallies: part.tallies.clone(),
+            },
+        );
+    }
+}
+
+/// An entry as a run finds it in the state, each table taken from it when its key matches.
+pub struct Stored {
+    dir: PathBuf,
+    keys: BTreeMap<String, String>,
+    reports: Reports,
+    /// Whether a table whose key matched could not be used: the entry is then written
+    /// again, even where its keys are current.
+    pub damaged: bool,
+}
+
+impl Stored {
+    /// The entry in `state` (`OUT/state`), `None` when there is none.
+    pub fn open(state: &Path) -> Option<Stored> {
+        let dir = state.join(DIR);
+        let keys = read_file(&dir.join(KEY_FILE)).ok()?;
+        let keys = String::from_utf8_lossy(&keys)
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(table, key)| (table.to_string(), key.to_string()))
+            .collect();
+        let path = dir.join(REPORT_FILE);
+        let reports = read_file(&path)
+            .and_then(|bytes| {
+                serde_json::from_slice::<Reports>(&bytes)
+                    .map_err(|e| Error::Internal(e.to_string()))
+            })
+            .map_err(|e| {
+                tracing::warn!(file = %path.display(), error = %e, "damaged stored report: the tables are loaded from the inputs");
+            })
+            .unwrap_or_default();
+        Some(Stored {
+            dir,
+            keys,
+            reports,
+            damaged: false,
+        })
+    }
+
+    /// `s` as a run loaded it from inputs keyed `key`, when the entry holds that.
+    pub(super) fn take(
+        &mut self,
+        s: &'static TableSchema,
+        key: &str,
+        sources: &[MappedSource],
+    ) -> Option<LoadedTable> {
+        if self.keys.get(s.name).map(String::as_str) != Some(key) {
+            return None;
+        }
+        let taken = self
+            .reports
+            .0
+            .remove(s.name)
+            .filter(|r| r.rows_loaded <= r.rows_read && r.tallies.fits(sources))
+            .map(|r| (r, frame(&self.dir, s)));
+        let (r, rows) = match taken {
+            Some((r, Ok(rows))) => (r, rows),
+            Some((_, Err(e))) => {
+                tracing::warn!(table = s.name, error = %e, "damaged stored table: loaded from the inputs");
+                self.damaged = true;
+                return None;
+            }
+            None => {
+                self.damaged = true;
+                return None;
+            }
+        };
+        Some(LoadedTable {
+            rows,
+            report: TableReport {
+                account: TableAccount {
+                    table: s.name,
+                    rows_read: r.rows_read,
+                    rows_loaded: r.rows_loaded,
+                    rows_quarantined: r.rows_read - r.rows_loaded,
+                    files: r.files,
+                },
+                unknown_columns: r.unknown_columns,
+                quarantine: r
+                    .quarantine
+                    .into_iter()
+                    .map(|(source_file, line, reason, raw)| QuarantineRow {
+                        table: s.name,
+                        source_file,
+                        line,
+                        reason,
+                        raw,
+                    })
+                    .collect(),
+            },
+            tallies: r.tallies,
+        })
+    }
+}
+
+/// A stored table's file. Arrow IPC rather than Parquet: the frame comes back as it was
+/// written, without decoding every string again.
+fn frame_path(dir: &Path, s: &TableSchema) -> PathBuf {
+    dir.join(format!("{}.arrow", s.name))
+}
+
+/// A stored table's frame, when it has the table's columns. Read with polars' checks of
+/// every buffer (a planted file is an error, not memory read out of bounds), and never
+/// memory-mapped (a file truncated under the run would end it).
+fn frame(dir: &Path, s: &TableSchema) -> std::result::Result<DataFrame, String> {
+    let file = open_read(&frame_path(dir, s)).map_err(|e| e.to_string())?;
+    let df = IpcReader::new(file).finish().map_err(|e| e.to_string())?;
+    let expected = empty_frame(s).map_err(|e| e.to_string())?;
+    if df.schema() == expected.schema() {
+        Ok(df)
+    } else {
+        Err("not the table's columns".to_string())
+    }
+}
+
+/// Whether a stored table's file names the table's columns in its footer (read without
+/// its data).
+fn footer_matches(dir: &Path, s: &TableSchema) -> bool {
+    let (Ok(file), Ok(expected)) = (open_read(&frame_path(dir, s)), empty_frame(s)) else {
+        return false;
+    };
+    IpcReader::new(file)
+        .schema()
+        .is_ok_and(|footer| Schema::from_arrow_schema(footer.as_ref()) == **expected.schema())
+}
+
+/// The stored tables under `keys` in `state` (`OUT/state`), `None` on any miss (said in
 /// the log when the entry is there but not usable). Reads only; takes no lock: the entry
 /// is replaced by a rename, and its key file names the tables beside it.
-pub fn read(state: &Path, key: &str, mut tables: Tables) -> Option<Tables> {
+pub fn read(state: &Path, keys: &str, mut tables: Tables) -> Option<Tables> {
     let dir = state.join(DIR);
     let stored = read_file(&dir.join(KEY_FILE)).ok()?;
-    if stored != key.as_bytes() {
+    if stored != keys.as_bytes() {
         tracing::info!("stored tables are of other inputs: loading them");
         return None;
     }
     for s in saved() {
-        let path = dir.join(format!("{}.parquet", s.name));
-        let frame = read_parquet(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|df| {
-                let expected = empty_frame(s).map_err(|e| e.to_string())?;
-                if df.schema() == expected.schema() {
-                    Ok(df)
-                } else {
-                    Err("not the table's columns".to_string())
-                }
-            });
-        match frame {
+        match frame(&dir, s) {
             Ok(df) => *tables.slot(s.table) = df,
             Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "damaged stored table: ignored, the inputs are loaded");
+                tracing::warn!(table = s.name, error = %e, "damaged stored table: ignored, the inputs are loaded");
                 return None;
             }
         }
@@ -130,27 +415,10 @@ pub fn add_source(
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.iter().cloned().collect(),
         rule_codes: rule_codes.iter().cloned().collect(),
-        systems: strings(&tables.systems, "system_id")?.into_iter().collect(),
         ..Known::default()
     };
-    let accounts = &tables.accounts;
-    for (system, account) in strings(accounts, "system_id")?
-        .into_iter()
-        .zip(strings(accounts, "account_id")?)
-    {
-        known.accounts.entry(system).or_default().insert(account);
-    }
-    let ents = &tables.entitlements;
-    for ((system, id), kind) in strings(ents, "system_id")?
-        .into_iter()
-        .zip(strings(ents, "entitlement_id")?)
-        .zip(strings(ents, "kind")?)
-    {
-        known
-            .entitlements
-            .entry(system)
-            .or_default()
-            .insert(id, kind);
+    for t in [Table::Systems, Table::Accounts, Table::Entitlements] {
+        known.remember_frame(t, tables.table(t))?;
     }
     let sources = vec![source];
     let mut tallies = Tallies::new(&sources);
@@ -185,46 +453,34 @@ pub fn add_source(
     Ok(report)
 }
 
-/// A string column's values, nulls as empty.
-fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-
-/// Whether the entry in `state` already holds the tables under `key`, each file's footer
+/// Whether the entry in `state` already holds the tables under `keys`, each file's footer
 /// naming the table's columns: a nightly run with unchanged tables then leaves it as it is
-/// instead of writing every grant again. Damage inside a file's pages is left for `whatif`
-/// to find (it then loads the inputs, and the next change of inputs rewrites the entry).
-pub fn is_current(state: &Path, key: &str) -> bool {
+/// instead of writing every grant again. Damage inside a file's pages is found by the run
+/// that reads it back (which then has the entry written again) or by `whatif`.
+pub fn is_current(state: &Path, keys: &str) -> bool {
     let dir = state.join(DIR);
-    if read_file(&dir.join(KEY_FILE)).ok().as_deref() != Some(key.as_bytes()) {
+    if read_file(&dir.join(KEY_FILE)).ok().as_deref() != Some(keys.as_bytes()) {
         return false;
     }
-    saved().all(|s| {
-        let file = crate::files::open_read(&dir.join(format!("{}.parquet", s.name)));
-        match (file, empty_frame(s)) {
-            (Ok(f), Ok(expected)) => {
-                crate::files::footer_matches(&mut ParquetReader::new(f), expected.schema())
-            }
-            _ => false,
-        }
-    })
+    let report = read_file(&dir.join(REPORT_FILE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Reports>(&bytes).ok());
+    report.is_some() && saved().all(|s| footer_matches(&dir, s))
 }
 
-/// An entry a run writes: the frames, then the key (see [`read`]).
-pub fn write(dir: &Path, key: &str, tables: &Tables) -> Result<()> {
+/// An entry a run writes: the frames and their reports, then the keys (see [`read`]).
+pub fn write(dir: &Path, keys: &str, tables: &Tables, reports: &Reports) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for s in saved() {
-        let path = dir.join(format!("{}.parquet", s.name));
+        let path = frame_path(dir, s);
         let mut df = tables.table(s.table).clone();
-        ParquetWriter::new(crate::files::create_file(&path)?)
-            .with_compression(ParquetCompression::Lz4Raw)
+        IpcWriter::new(crate::files::create_file(&path)?)
+            .with_compression(Some(IpcCompression::LZ4))
             .finish(&mut df)
-            .map_err(|e| Error::parquet_write(&path, e))?;
+            .map_err(|e| Error::frame_write(&path, e))?;
     }
-    crate::files::write_file(&dir.join(KEY_FILE), key.as_bytes())
+    let path = dir.join(REPORT_FILE);
+    let json = serde_json::to_vec(reports).map_err(|e| Error::Internal(e.to_string()))?;
+    crate::files::write_file(&path, &json)?;
+    crate::files::write_file(&dir.join(KEY_FILE), keys.as_bytes())
 }

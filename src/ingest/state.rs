@@ -268,18 +268,33 @@ impl Store {
         let path = dir.join("usage.parquet");
         writer(create_file(&path)?)
             .finish(&mut usage.clone())
-            .map_err(|e| Error::parquet_write(&path, e))?;
+            .map_err(|e| Error::frame_write(&path, e))?;
         let json = serde_json::to_vec(meta).map_err(|e| Error::Internal(e.to_string()))?;
         write_file(&dir.join("meta.json"), &json)
     }
 
+    /// The stored tables ([`super::snapshot`]) a run may read back: none for `--full`.
+    pub fn stored_tables(&self) -> Option<super::snapshot::Stored> {
+        self.reuse
+            .then(|| super::snapshot::Stored::open(&self.root))
+            .flatten()
+    }
+
     /// Stores the loaded tables but the events ([`super::snapshot`]), moved into place by
-    /// [`Self::commit`]; an entry that already holds them is kept.
-    pub fn save_tables(&self, key: &str, tables: &super::Tables) -> Result<()> {
-        if super::snapshot::is_current(&self.root, key) {
+    /// [`Self::commit`]; an entry that already holds them is kept unless `rewrite` (a run
+    /// found part of it damaged).
+    pub fn save_tables(
+        &self,
+        keys: &str,
+        tables: &super::Tables,
+        reports: &super::snapshot::Reports,
+        rewrite: bool,
+    ) -> Result<()> {
+        if !rewrite && super::snapshot::is_current(&self.root, keys) {
             return Ok(());
         }
-        super::snapshot::write(&self.pending().join(super::snapshot::DIR), key, tables)
+        let dir = self.pending().join(super::snapshot::DIR);
+        super::snapshot::write(&dir, keys, tables, reports)
     }
 
     /// New entries wait here until the run succeeds ([`Self::commit`]).
@@ -449,7 +464,7 @@ impl Store {
             let path = tmp.join(format!("{name}.parquet"));
             writer(create_file(&path)?)
                 .finish(&mut df.clone())
-                .map_err(|e| Error::parquet_write(&path, e))?;
+                .map_err(|e| Error::frame_write(&path, e))?;
             Ok(path)
         };
         if let Some(rows) = rows {

@@ -395,4 +395,8 @@ impl RowSource for SnapshotSource {
     fn fingerprint(&self, file: usize) -> String {
         format!("{} v{} file {file}", self.kind.name, self.kind.version)
     }
+
+    fn hashed(&self, file: usize) -> Option<Hashed> {
+        self.hashed.get(file).cloned()
+    }
 }

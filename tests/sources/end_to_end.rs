@@ -185,9 +185,16 @@ fn the_demo_reruns_byte_identical_and_nightly_equals_full() {
     }
     let day = |d: &Path| files(&d.join("2026-11-30"));
     assert_eq!(day(&a), day(&b), "two runs, two directories, same bytes");
-    // Again in `a`, from its state (every digest reused), then --full in `b`.
+    // Again in `a`, from its state (every digest reused, every table read back, those
+    // the sources feed with their tallies), then --full in `b`.
     let o = run(&cfg, &a, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = stderr(&o);
+    let read_back = log.lines().find(|l| l.contains("tables read back"));
+    assert!(
+        read_back.is_some_and(|l| l.contains("identities,accounts,entitlements")),
+        "{log}"
+    );
     let o = run(&cfg, &b, &["--full"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
