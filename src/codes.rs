@@ -145,3 +145,13 @@ mod tests {
         Ok(())
     }
 }
+
+/// A text column's cells as owned texts, nulls as the empty text.
+pub fn texts(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}

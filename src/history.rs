@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::codes::texts;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::output;
@@ -86,20 +87,11 @@ impl Store {
     }
 }
 
-fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-
 fn seen_of(df: &DataFrame) -> Result<Vec<Seen>> {
-    let ids = strings(df, "finding_id")?;
-    let rules = strings(df, "rule")?;
-    let sevs = strings(df, "severity")?;
-    let jurs = strings(df, "jurisdiction")?;
+    let ids = texts(df, "finding_id")?;
+    let rules = texts(df, "rule")?;
+    let sevs = texts(df, "severity")?;
+    let jurs = texts(df, "jurisdiction")?;
     Ok(ids
         .into_iter()
         .zip(rules)
@@ -144,18 +136,18 @@ fn read_store(out: &Path) -> Option<BTreeMap<NaiveDate, RunRecord>> {
         let runs = files::read_parquet(&runs_path)?;
         let rows = files::read_parquet(&dir.join(FINDINGS_FILE))?;
         let mut grouped: HashMap<(String, String), Vec<Seen>> = HashMap::new();
-        let keys = strings(&rows, "as_of")?
+        let keys = texts(&rows, "as_of")?
             .into_iter()
-            .zip(strings(&rows, "manifest_sha256")?);
+            .zip(texts(&rows, "manifest_sha256")?);
         for (key, seen) in keys.zip(seen_of(&rows)?) {
             grouped.entry(key).or_default().push(seen);
         }
         let counts = runs.column("findings")?.cast(&DataType::UInt64)?;
         let counts = counts.u64()?;
         let mut map = BTreeMap::new();
-        for (i, (d, sha)) in strings(&runs, "as_of")?
+        for (i, (d, sha)) in texts(&runs, "as_of")?
             .into_iter()
-            .zip(strings(&runs, "manifest_sha256")?)
+            .zip(texts(&runs, "manifest_sha256")?)
             .enumerate()
         {
             let Some(date) = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok() else {

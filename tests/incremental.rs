@@ -394,6 +394,12 @@ fn read_back(log: &str) -> Option<String> {
         .map(|v| v.trim_matches('"').to_string())
 }
 
+fn assert_quarantined(out: &Path, grant_id: &str) {
+    let quarantine =
+        std::fs::read_to_string(out.join(LAST).join("quarantine.csv")).expect("quarantine.csv");
+    assert!(quarantine.contains(grant_id), "{quarantine}");
+}
+
 const EVERY_TABLE: &str = "systems,identities,accounts,entitlements,role_permissions,grants,\
                            action_permissions,exceptions,waivers,training";
 
@@ -421,9 +427,7 @@ fn unchanged_tables_are_read_back_and_reported_as_loaded() {
     let log = run(&config, b, LAST, true);
     assert_eq!(read_back(&log), None, "--full reads nothing back: {log}");
     assert_same_output(a, b, "tables read back");
-    let quarantine =
-        std::fs::read_to_string(a.join(LAST).join("quarantine.csv")).expect("quarantine.csv");
-    assert!(quarantine.contains("G-STRAY"), "{quarantine}");
+    assert_quarantined(a, "G-STRAY");
 }
 
 /// Grants rewritten after the night before with their old mtime: the file's stamp still
@@ -444,9 +448,7 @@ fn tables_rewritten_with_their_old_mtime_are_loaded_again() {
     );
     run(&night.config(), b, LAST, true);
     assert_same_output(a, b, "grants rewritten");
-    let quarantine =
-        std::fs::read_to_string(a.join(LAST).join("quarantine.csv")).expect("quarantine.csv");
-    assert!(quarantine.contains("G-LATE"), "{quarantine}");
+    assert_quarantined(a, "G-LATE");
 }
 
 /// A stored table replaced by another table's frame, or its report damaged: a miss, the

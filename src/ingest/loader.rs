@@ -66,14 +66,7 @@ impl Known {
     /// checks of later tables, as [`TableLoader`] does for each row it accepts (a null as
     /// the empty text).
     pub fn remember_frame(&mut self, table: Table, df: &DataFrame) -> Result<()> {
-        let texts = |name: &str| -> Result<Vec<String>> {
-            Ok(df
-                .column(name)?
-                .str()?
-                .iter()
-                .map(|v| v.unwrap_or_default().to_string())
-                .collect())
-        };
+        let texts = |name: &str| crate::codes::texts(df, name);
         match table {
             Table::Systems => self.systems.extend(texts("system_id")?),
             Table::Accounts => {
