@@ -101,6 +101,16 @@ pub fn ranks<T: Ord>(values: &[T]) -> Vec<u32> {
     rank
 }
 
+/// A text column's cells as owned texts, nulls as the empty text.
+pub fn texts(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,14 +154,4 @@ mod tests {
         assert_eq!(texts(&ca), [Some(one), Some(two)]);
         Ok(())
     }
-}
-
-/// A text column's cells as owned texts, nulls as the empty text.
-pub fn texts(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
 }

@@ -727,7 +727,10 @@ pub fn load(
             }
         };
         chain.push(discovery, schema, &part)?;
-        reports.add(schema, &part);
+        if plan.store.is_some() {
+            // Only a run stores them (`check` would clone every quarantined row for nothing).
+            reports.add(schema, &part);
+        }
         tallies.merge(&part.tallies);
         *tables.slot(schema.table) = part.rows;
         parts.push((at, part.report));
