@@ -696,7 +696,6 @@ pub fn load(
     };
     let mut chain = snapshot::KeyChain::new(naive_tz, sod_rule_ids, rule_codes);
     let mut stored = plan.store.and_then(Store::stored_tables);
-    let mut reports = snapshot::Reports::default();
     let mut read_back = Vec::new();
     let mut parts = Vec::new();
     for (at, schema) in schema::ALL.iter().enumerate() {
@@ -726,14 +725,10 @@ pub fn load(
                 load_table(schema, files, naive_tz, &mut known, discovery, plan.store)?
             }
         };
-        chain.push(discovery, schema, &part)?;
-        if plan.store.is_some() {
-            // Only a run stores them (`check` would clone every quarantined row for nothing).
-            reports.add(schema, &part);
-        }
+        chain.push(discovery, schema, &part.report, &part.tallies)?;
         tallies.merge(&part.tallies);
         *tables.slot(schema.table) = part.rows;
-        parts.push((at, part.report));
+        parts.push((at, part.report, part.tallies));
     }
     tables.training_given = discovery.gives(Table::Training);
     if !read_back.is_empty() {
@@ -744,9 +739,12 @@ pub fn load(
     }
     if let Some(store) = plan.store {
         let rewrite = stored.is_some_and(|s| s.damaged);
-        store.save_tables(chain.keys(), &tables, &reports, rewrite)?;
+        store.save_tables(chain.keys(), &tables, rewrite, || {
+            snapshot::Reports::of(parts.iter().map(|(_, r, t)| (r, t)))
+        })?;
     }
-    drop(reports);
+    let mut parts: Vec<(usize, TableReport)> =
+        parts.into_iter().map(|(at, r, _)| (at, r)).collect();
     let filter = before_events(&mut tables)?.filter(|_| plan.keep_days.is_some());
     // Only the systems are checked from here on (the events' system ids).
     known.accounts = Default::default();

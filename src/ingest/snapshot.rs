@@ -99,24 +99,28 @@ impl KeyChain {
         sha256: &mut dyn FnMut(&Input) -> Option<String>,
     ) -> Option<String> {
         let lines = lines(discovery, s, sha256)?;
-        Some(crate::hash::sha256_hex(
-            format!("{}{lines}", self.text).as_bytes(),
-        ))
+        Some(self.key_with(&lines))
     }
 
-    /// Adds `s`, as `part` was loaded (or read back): its files' hashes are in its report.
+    /// The key of a table whose inputs `lines` names, next in the chain.
+    fn key_with(&self, lines: &str) -> String {
+        crate::hash::sha256_hex(format!("{}{lines}", self.text).as_bytes())
+    }
+
+    /// Adds `s`, as it was loaded (or read back): its files' hashes are in its report and
+    /// its sources' tallies.
     pub(super) fn push(
         &mut self,
         discovery: &Discovery,
         s: &TableSchema,
-        part: &LoadedTable,
+        report: &TableReport,
+        tallies: &Tallies,
     ) -> Result<()> {
-        let hashes: HashMap<&str, &str> = part
-            .report
+        let hashes: HashMap<&str, &str> = report
             .account
             .files
             .iter()
-            .chain(part.tallies.inputs())
+            .chain(tallies.inputs())
             .map(|f| (f.path.as_str(), f.sha256.as_str()))
             .collect();
         self.push_with(discovery, s, &mut |input| {
@@ -133,8 +137,8 @@ impl KeyChain {
         let lines = lines(discovery, s, sha256).ok_or_else(|| {
             Error::Internal(format!("{}: an input of the table was not hashed", s.name))
         })?;
+        let key = self.key_with(&lines);
         self.text.push_str(&lines);
-        let key = crate::hash::sha256_hex(self.text.as_bytes());
         self.keys.push_str(&format!("{} {key}\n", s.name));
         Ok(())
     }
@@ -228,30 +232,30 @@ pub struct StoredReport {
 pub struct Reports(BTreeMap<String, StoredReport>);
 
 impl Reports {
-    pub(super) fn add(&mut self, s: &TableSchema, part: &LoadedTable) {
-        let r = &part.report;
-        self.0.insert(
-            s.name.to_string(),
-            StoredReport {
-                rows_read: r.account.rows_read,
-                rows_loaded: r.account.rows_loaded,
-                files: r.account.files.clone(),
-                unknown_columns: r.unknown_columns.clone(),
-                quarantine: r
-                    .quarantine
-                    .iter()
-                    .map(|q| {
-                        (
-                            q.source_file.clone(),
-                            q.line,
-                            q.reason.clone(),
-                            q.raw.clone(),
-                        )
-                    })
-                    .collect(),
-                tallies: part.tallies.clone(),
-            },
-        );
+    /// The reports of tables as ingest made them, each with its sources' tallies.
+    pub(super) fn of<'a>(parts: impl Iterator<Item = (&'a TableReport, &'a Tallies)>) -> Reports {
+        Reports(
+            parts
+                .map(|(r, tallies)| {
+                    let stored = StoredReport {
+                        rows_read: r.account.rows_read,
+                        rows_loaded: r.account.rows_loaded,
+                        files: r.account.files.clone(),
+                        unknown_columns: r.unknown_columns.clone(),
+                        quarantine: r
+                            .quarantine
+                            .iter()
+                            .map(|q| {
+                                let (file, reason, raw) = (&q.source_file, &q.reason, &q.raw);
+                                (file.clone(), q.line, reason.clone(), raw.clone())
+                            })
+                            .collect(),
+                        tallies: tallies.clone(),
+                    };
+                    (r.account.table.to_string(), stored)
+                })
+                .collect(),
+        )
     }
 }
 
@@ -283,13 +287,21 @@ impl Stored {
             })
             .map_err(|e| {
                 tracing::warn!(file = %path.display(), error = %e, "damaged stored report: the tables are loaded from the inputs");
-            })
-            .unwrap_or_default();
-        Some(Stored {
-            dir,
-            keys,
-            reports,
-            damaged: false,
+            });
+        Some(match reports {
+            Ok(reports) => Stored {
+                dir,
+                keys,
+                reports,
+                damaged: false,
+            },
+            // Nothing to take, and the entry is written again.
+            Err(()) => Stored {
+                dir,
+                keys: BTreeMap::new(),
+                reports: Reports::default(),
+                damaged: true,
+            },
         })
     }
 
@@ -303,20 +315,16 @@ impl Stored {
         if self.keys.get(s.name).map(String::as_str) != Some(key) {
             return None;
         }
-        let taken = self
+        let report = self
             .reports
             .0
             .remove(s.name)
             .filter(|r| r.rows_loaded <= r.rows_read && r.tallies.fits(sources))
-            .map(|r| (r, frame(&self.dir, s)));
-        let (r, rows) = match taken {
-            Some((r, Ok(rows))) => (r, rows),
-            Some((_, Err(e))) => {
+            .ok_or_else(|| "no sound report of the table".to_string());
+        let (r, rows) = match report.and_then(|r| Ok((r, frame(&self.dir, s)?))) {
+            Ok(taken) => taken,
+            Err(e) => {
                 tracing::warn!(table = s.name, error = %e, "damaged stored table: loaded from the inputs");
-                self.damaged = true;
-                return None;
-            }
-            None => {
                 self.damaged = true;
                 return None;
             }

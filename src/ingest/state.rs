@@ -280,21 +280,21 @@ impl Store {
             .flatten()
     }
 
-    /// Stores the loaded tables but the events ([`super::snapshot`]), moved into place by
-    /// [`Self::commit`]; an entry that already holds them is kept unless `rewrite` (a run
-    /// found part of it damaged).
+    /// Stores the loaded tables but the events ([`super::snapshot`]) with their `reports`
+    /// (made only when written), moved into place by [`Self::commit`]; an entry that
+    /// already holds them is kept unless `rewrite` (a run found part of it damaged).
     pub fn save_tables(
         &self,
         keys: &str,
         tables: &super::Tables,
-        reports: &super::snapshot::Reports,
         rewrite: bool,
+        reports: impl FnOnce() -> super::snapshot::Reports,
     ) -> Result<()> {
         if !rewrite && super::snapshot::is_current(&self.root, keys) {
             return Ok(());
         }
         let dir = self.pending().join(super::snapshot::DIR);
-        super::snapshot::write(&dir, keys, tables, reports)
+        super::snapshot::write(&dir, keys, tables, &reports())
     }
 
     /// New entries wait here until the run succeeds ([`Self::commit`]).
