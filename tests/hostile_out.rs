@@ -307,6 +307,58 @@ fn digest_damage_behind_a_sound_footer_is_computed_again() {
     }
 }
 
+/// The state keeps no partition's whole log chain: a run that needs one (here a run of an
+/// earlier date, whose partition reaches past T) reads it from the input again, with the
+/// findings of a `--full` run. The attack: the input rewritten and the state's hash cache
+/// planted with the file's new stamp and old hash, so that the run takes the stored digest
+/// of the old bytes. Reading the records again finds other bytes: the run is refused
+/// (exit 2, naming the file and the remedy) rather than mixing the two versions.
+#[test]
+fn a_partition_read_again_for_its_log_chain_must_hold_the_bytes_its_digest_was_made_from() {
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let log = exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 0);
+    assert!(log.contains("digests_reused=1"), "{log}");
+    let full = ["--full", "--out", "reference", "--as-of", EARLIER];
+    exits(&run_in(dir.path(), &cfg, &full), 0);
+    let findings = |root: &str| read(&dir.path().join(root).join(EARLIER).join("findings.csv"));
+    assert_eq!(findings("out"), findings("reference"));
+
+    let events = dir.path().join("input/audit_events.csv");
+    let text = String::from_utf8(read(&events)).expect("utf-8");
+    let kept: Vec<&str> = text.lines().collect();
+    std::fs::write(&events, kept[..kept.len() - 1].join("\n") + "\n").expect("rewrite");
+    let hashes = out.join("state/file_hashes.json");
+    let mut cache: serde_json::Value = serde_json::from_slice(&read(&hashes)).expect("json");
+    let m = std::fs::metadata(&events).expect("stat");
+    use std::os::unix::fs::MetadataExt;
+    cache["audit_events.csv"]["stamp"] = format!(
+        "dev={} ino={} ctime={}.{:09} size={} mtime={}.{:09}",
+        m.dev(),
+        m.ino(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec()
+    )
+    .into();
+    std::fs::write(&hashes, cache.to_string()).expect("plant");
+
+    let log = exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 2);
+    assert!(
+        log.contains("digests_reused=1"),
+        "the planted hash was not taken: {log}"
+    );
+    assert!(log.contains("audit_events.csv"), "{log}");
+    assert!(log.contains("--full"), "{log}");
+    exits(
+        &run_in(dir.path(), &cfg, &["--as-of", EARLIER, "--full"]),
+        0,
+    );
+}
+
 #[test]
 fn a_file_or_link_where_the_run_directory_belongs_is_refused_before_any_work() {
     let (dir, cfg) = sample_copy("");

@@ -67,7 +67,7 @@ pub struct ChainChecks {
 /// The log-chain rules see a partition through its `seq` ranges: the findings inside the
 /// partition (computed here by the rules' own [`ChainChecks`]) and its edge records, the ones a
 /// check across partitions can need. When two partitions of a system overlap in seq, that
-/// system's raw records (the `seq.parquet` of the stored partition) are used instead.
+/// system's raw records are used instead ([`SeqRecords`]).
 #[derive(Debug, Clone)]
 pub struct Digest {
     /// Per `system_id`: `min_seq, max_seq` over records with a seq, and `min_hashed,
@@ -135,18 +135,21 @@ impl Digest {
 /// Where a partition's records with a seq ([`SEQ_COLUMNS`]) are, when needed whole.
 #[derive(Debug, Clone)]
 pub enum SeqRecords {
+    /// Held since the partition was read (a run without a store: `check`).
     Memory(DataFrame),
-    File(std::path::PathBuf),
+    /// Read again from the partition's input file. The log-chain rules need a partition's
+    /// records whole only when its seq range overlaps another partition's of the same
+    /// system, or it reaches past T (a backfill, a run of an earlier date): rare, while
+    /// storing every partition's records (two hashes a record) was most of what the state
+    /// wrote and most of its size.
+    Input,
 }
 
 impl SeqRecords {
-    fn read(&self) -> Result<DataFrame> {
+    fn read(&self, file: &super::InputFile, from_input: &RowsFromInput) -> Result<DataFrame> {
         match self {
             SeqRecords::Memory(df) => Ok(df.clone()),
-            SeqRecords::File(path) => {
-                let f = crate::files::open_read(path)?;
-                Ok(ParquetReader::new(f).finish()?)
-            }
+            SeqRecords::Input => seq_records(&from_input(file)?),
         }
     }
 }
@@ -187,9 +190,10 @@ impl StoredQuarantine {
     }
 }
 
-/// A partition's usage digest computed again from its input file (its stored one is
-/// damaged); the file must still hold the bytes the run hashed.
-pub type UsageFromInput<'a> = dyn Fn(&super::InputFile) -> Result<DataFrame> + Sync + 'a;
+/// A partition's loaded rows read again from its input file, for what the state does not
+/// keep of it (its records with a seq) or keeps damaged (its usage digest); the file must
+/// still hold the bytes the run hashed.
+pub type RowsFromInput<'a> = dyn Fn(&super::InputFile) -> Result<DataFrame> + Sync + 'a;
 
 /// One partition: its accounting, digest, and its rows when they were asked for.
 #[derive(Debug, Clone)]
@@ -213,12 +217,12 @@ impl Partition {
         &mut self,
         store: &super::state::Store,
         template: &DataFrame,
-        from_input: &UsageFromInput,
+        from_input: &RowsFromInput,
     ) -> Result<()> {
         if self.usage_skipped {
             self.digest.usage = match store.usage_of(&self.key, template) {
                 Some(usage) => usage,
-                None => from_input(&self.meta.file)?,
+                None => usage_days(&from_input(&self.meta.file)?)?,
             };
             self.usage_skipped = false;
         }
@@ -607,6 +611,7 @@ impl EventDigests {
         t_day: Option<i64>,
         usage: Option<DataFrame>,
         checks: &ChainChecks,
+        from_input: &RowsFromInput,
     ) -> Result<EventDigests> {
         let empty_seq = seq_records(&super::loader::empty_frame(&AUDIT_EVENTS)?)?;
         let empty = empty_digest(checks)?;
@@ -684,7 +689,7 @@ impl EventDigests {
         let mut raw_parts = Vec::new();
         for p in partitions {
             if is_raw(&p.digest.seq_ranges)? {
-                raw_parts.push(only(p.seq.read()?, true)?);
+                raw_parts.push(only(p.seq.read(&p.meta.file, from_input)?, true)?);
             }
         }
         let compact = |f: fn(&Digest) -> &DataFrame, empty: &DataFrame| -> Result<DataFrame> {
@@ -851,7 +856,7 @@ pub fn rolled_usage(
     t_day: i64,
     store: &super::state::Store,
     checks: &ChainChecks,
-    from_input: &UsageFromInput,
+    from_input: &RowsFromInput,
 ) -> Result<DataFrame> {
     let before_t = |p: &Partition| p.meta.days.is_none_or(|d| d.1 < t_day);
     let eligible: std::collections::BTreeSet<String> = partitions

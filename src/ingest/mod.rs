@@ -266,7 +266,12 @@ impl Tables {
             waivers: e(&schema::WAIVERS)?,
             training: e(&schema::TRAINING)?,
             training_given: false,
-            events: EventDigests::of(&[], None, None, checks)?,
+            events: EventDigests::of(&[], None, None, checks, &|read: &InputFile| {
+                Err(Error::Internal(format!(
+                    "no input file for partition {}",
+                    read.path
+                )))
+            })?,
         })
     }
 }
@@ -883,6 +888,7 @@ fn load_event_table(
         quarantine.extend(p.meta.quarantine.iter().map(|q| q.row()));
     }
     let t_day = plan.keep_days.as_ref().map(|r| r.end);
+    let from_input = |read: &InputFile| rows_from_input(files, read, naive_tz, &known.systems);
     let started = std::time::Instant::now();
     let usage = match (t_day, plan.store) {
         (Some(t_day), Some(store)) => Some(events::rolled_usage(
@@ -890,9 +896,7 @@ fn load_event_table(
             t_day,
             store,
             plan.checks,
-            &|read: &InputFile| {
-                usage_from_input(files, read, naive_tz, &known.systems, plan.checks)
-            },
+            &from_input,
         )?),
         _ => None,
     };
@@ -903,7 +907,7 @@ fn load_event_table(
         peak_mib = memory.peak_mib,
         "usage rollup"
     );
-    let digests = EventDigests::of(&partitions, t_day, usage, plan.checks)?;
+    let digests = EventDigests::of(&partitions, t_day, usage, plan.checks, &from_input)?;
     let kept = loader::stack(
         partitions.into_iter().filter_map(|p| p.rows),
         rows.apply(loader::empty_frame(&schema::AUDIT_EVENTS)?)?,
@@ -978,14 +982,13 @@ fn load_events(
     Ok((partitions, account))
 }
 
-/// A partition's usage digest computed from its input file again (the stored one is
-/// damaged), refused if the file no longer holds the bytes the run hashed (`read`).
-fn usage_from_input(
+/// A partition's loaded rows read from its input file again ([`events::RowsFromInput`]),
+/// refused if the file no longer holds the bytes the run hashed (`read`).
+fn rows_from_input(
     files: &[SourceFile],
     read: &InputFile,
     naive_tz: Option<Tz>,
     systems: &HashSet<String>,
-    checks: &ChainChecks,
 ) -> Result<DataFrame> {
     let f = files
         .iter()
@@ -1004,12 +1007,11 @@ fn usage_from_input(
     if sha256.unwrap_or(meta.file.sha256) != read.sha256 {
         return Err(Error::input(
             &f.rel,
-            "the file changed during the run (read again because its stored digest was \
-             damaged): run again",
+            "the file no longer holds the bytes the run hashed (read again for what the \
+             state does not keep of it): run again, with --full if OUT/state is wrong",
         ));
     }
-    let seq = events::seq_records(&rows)?;
-    Ok(events::digest(&rows, &seq, checks)?.usage)
+    Ok(rows)
 }
 
 /// The store's key of a partition whose file holds the bytes hashed `sha256`.
@@ -1115,14 +1117,14 @@ fn load_partition(
                 Some(w) if p.meta.days.is_none_or(|d| d.1 < w.start) => None,
                 _ => Some(rows.select(events::WINDOW_COLUMNS)?),
             };
-            let seq = store.save(&key_of(&sha256), &p, stored.as_ref(), &seq)?;
+            store.save(&key_of(&sha256), &p, stored.as_ref())?;
             if plan.keep_days.is_some() {
                 // The usage rollup reads it back from the store one partition at a time,
                 // so that memory never holds every partition's usage at once.
                 p.digest.usage = DataFrame::empty();
                 p.usage_skipped = true;
             }
-            seq
+            events::SeqRecords::Input
         }
         // Held until the log-chain rules run, for every partition: in buffers of its own.
         None => events::SeqRecords::Memory(loader::detached(seq)?),

@@ -29,7 +29,7 @@ use crate::files::{
 
 /// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
 /// findings are keyed by their version instead).
-const DIGEST_FORMAT: u32 = 3;
+const DIGEST_FORMAT: u32 = 4;
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
@@ -396,10 +396,6 @@ impl Store {
             usage: next()?,
             spans: next()?,
         };
-        let seq_file = dir.join("seq.parquet");
-        if !seq_file.is_file() {
-            return Err(Damaged);
-        }
         let rows = if want_rows(meta.days) {
             let rows_file = dir.join("rows.parquet");
             // Rows wholly before the window of the run that stored them are not kept
@@ -433,7 +429,7 @@ impl Store {
         Ok(Partition {
             meta,
             digest,
-            seq: SeqRecords::File(seq_file),
+            seq: SeqRecords::Input,
             rows,
             key: key.to_string(),
             usage_skipped: skip_usage,
@@ -447,38 +443,31 @@ impl Store {
         }
     }
 
-    /// Stores a partition (with the window rules' columns of its rows, when given, for
-    /// later windows) under `key`: written aside
-    /// now, so that memory holds only the partitions the run needs, and moved into place
-    /// by [`Self::commit`] when the run succeeds (a failed run changes nothing in OUT).
-    pub fn save(
-        &self,
-        key: &str,
-        p: &Partition,
-        rows: Option<&DataFrame>,
-        seq: &DataFrame,
-    ) -> Result<SeqRecords> {
+    /// Stores a partition's digest (with the window rules' columns of its rows, when
+    /// given, for later windows) under `key`: written aside now, so that memory holds only
+    /// the partitions the run needs, and moved into place by [`Self::commit`] when the run
+    /// succeeds (a failed run changes nothing in OUT). Its records with a seq are not
+    /// stored ([`SeqRecords::Input`]).
+    pub fn save(&self, key: &str, p: &Partition, rows: Option<&DataFrame>) -> Result<()> {
         let tmp = self.pending().join(key);
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let write = |name: &str, df: &DataFrame| -> Result<PathBuf> {
+        let write = |name: &str, df: &DataFrame| -> Result<()> {
             let path = tmp.join(format!("{name}.parquet"));
             writer(create_file(&path)?)
                 .finish(&mut df.clone())
                 .map_err(|e| Error::frame_write(&path, e))?;
-            Ok(path)
+            Ok(())
         };
         if let Some(rows) = rows {
             write("rows", rows)?;
         }
-        let seq_file = write("seq", seq)?;
         for (name, df) in Digest::PARTS.iter().zip(p.digest.parts()) {
             write(name, df)?;
         }
         let json = serde_json::to_vec(&p.meta).map_err(|e| Error::Internal(e.to_string()))?;
         write_file(&tmp.join("meta.json"), &json)?;
         self.mark_used(key);
-        // Read back from the pending entry if a raw evaluation needs it (until commit).
-        Ok(SeqRecords::File(seq_file))
+        Ok(())
     }
 
     /// After a successful run: saves the hash cache and removes the digests no input has
