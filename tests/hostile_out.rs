@@ -325,26 +325,30 @@ fn a_partition_read_again_for_its_log_chain_must_hold_the_bytes_its_digest_was_m
     let findings = |root: &str| read(&dir.path().join(root).join(EARLIER).join("findings.csv"));
     assert_eq!(findings("out"), findings("reference"));
 
+    // The state of the old bytes: their digest, and their hash in the cache.
+    let hashes = out.join("state/file_hashes.json");
+    let cache =
+        |path: &Path| -> serde_json::Value { serde_json::from_slice(&read(path)).expect("json") };
+    let old_sha = cache(&hashes)["audit_events.csv"]["sha256"].clone();
+    let digests = out.join("state/events");
+    let old_digest = std::fs::read_dir(&digests)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name())
+        .next()
+        .expect("a stored digest");
+    let kept_aside = dir.path().join("old-digest");
+    common::copy_dir(&digests.join(&old_digest), &kept_aside);
+
+    // The new bytes, hashed by a run; then the old digest and hash planted back.
     let events = dir.path().join("input/audit_events.csv");
     let text = String::from_utf8(read(&events)).expect("utf-8");
-    let kept: Vec<&str> = text.lines().collect();
-    std::fs::write(&events, kept[..kept.len() - 1].join("\n") + "\n").expect("rewrite");
-    let hashes = out.join("state/file_hashes.json");
-    let mut cache: serde_json::Value = serde_json::from_slice(&read(&hashes)).expect("json");
-    let m = std::fs::metadata(&events).expect("stat");
-    use std::os::unix::fs::MetadataExt;
-    cache["audit_events.csv"]["stamp"] = format!(
-        "dev={} ino={} ctime={}.{:09} size={} mtime={}.{:09}",
-        m.dev(),
-        m.ino(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.size(),
-        m.mtime(),
-        m.mtime_nsec()
-    )
-    .into();
-    std::fs::write(&hashes, cache.to_string()).expect("plant");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&events, lines[..lines.len() - 1].join("\n") + "\n").expect("rewrite");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    common::copy_dir(&kept_aside, &digests.join(&old_digest));
+    let mut planted = cache(&hashes);
+    planted["audit_events.csv"]["sha256"] = old_sha;
+    std::fs::write(&hashes, planted.to_string()).expect("plant");
 
     let log = exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 2);
     assert!(
