@@ -320,6 +320,10 @@ fn a_partition_read_again_for_its_log_chain_must_hold_the_bytes_its_digest_was_m
     exits(&run_in(dir.path(), &cfg, &[]), 0);
     let log = exits(&run_in(dir.path(), &cfg, &["--as-of", EARLIER]), 0);
     assert!(log.contains("digests_reused=1"), "{log}");
+    assert!(
+        log.contains("partitions read again from the input"),
+        "{log}"
+    );
     let full = ["--full", "--out", "reference", "--as-of", EARLIER];
     exits(&run_in(dir.path(), &cfg, &full), 0);
     let findings = |root: &str| read(&dir.path().join(root).join(EARLIER).join("findings.csv"));

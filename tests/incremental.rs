@@ -166,6 +166,8 @@ fn incremental_runs_equal_full_runs() {
     let log = run(&config, a, LAST, false);
     assert_eq!(partitions_field(&log, "partitions"), days);
     assert_eq!(partitions_field(&log, "digests_reused"), days - 1);
+    // Every log chain is checked from the digests: no input file is read again for one.
+    assert!(!log.contains("partitions read again"), "{log}");
     let kept = partitions_field(&log, "rows_kept");
     let log = run(&config, b, LAST, true);
     assert_eq!(partitions_field(&log, "digests_reused"), 0);
@@ -202,7 +204,9 @@ fn incremental_runs_equal_full_runs() {
     // A backfill of an earlier day (partitions after its T), then the last day again: the
     // usage rollup is rebuilt for the earlier T, then extended.
     let early = "2026-11-20";
-    run(&config, a, early, false);
+    let log = run(&config, a, early, false);
+    // The partitions after its T have their log chains checked whole, from the input.
+    assert!(log.contains("partitions read again from the input"), "{log}");
     run(&config, b, early, true);
     assert_same_day(a, b, early, "backfill");
     let log = run(&config, a, LAST, false);

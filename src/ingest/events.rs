@@ -686,11 +686,22 @@ impl EventDigests {
                 )
                 .collect()?)
         };
-        let mut raw_parts = Vec::new();
+        let (mut raw_parts, mut read_again) = (Vec::new(), 0);
         for p in partitions {
             if is_raw(&p.digest.seq_ranges)? {
                 raw_parts.push(only(p.seq.read(&p.meta.file, from_input)?, true)?);
+                read_again += usize::from(matches!(p.seq, SeqRecords::Input));
             }
+        }
+        if read_again > 0 {
+            // Said, because a source whose seq overlaps every night (a replayed feed)
+            // makes every night read those files again.
+            tracing::info!(
+                partitions = read_again,
+                systems = raw_ids.len(),
+                "partitions read again from the input: their systems' log chains are \
+                 checked whole (seq ranges that overlap, or reach past T)"
+            );
         }
         let compact = |f: fn(&Digest) -> &DataFrame, empty: &DataFrame| -> Result<DataFrame> {
             only(
