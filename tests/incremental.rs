@@ -206,7 +206,10 @@ fn incremental_runs_equal_full_runs() {
     let early = "2026-11-20";
     let log = run(&config, a, early, false);
     // The partitions after its T have their log chains checked whole, from the input.
-    assert!(log.contains("partitions read again from the input"), "{log}");
+    assert!(
+        log.contains("partitions read again from the input"),
+        "{log}"
+    );
     run(&config, b, early, true);
     assert_same_day(a, b, early, "backfill");
     let log = run(&config, a, LAST, false);
