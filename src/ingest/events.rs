@@ -602,6 +602,17 @@ impl EventDigests {
         }
     }
 
+    /// The digests of no partition, for tables that have no events yet.
+    pub fn empty(checks: &ChainChecks) -> Result<EventDigests> {
+        // No partition: no log chain is checked whole, and no input file is read again.
+        Self::of(&[], None, None, checks, &|read| {
+            Err(Error::Internal(format!(
+                "no input file for partition {}",
+                read.path
+            )))
+        })
+    }
+
     /// Stacks the partitions' digests for an evaluation whose T falls on UTC day `t_day`
     /// (None: unknown, every system is evaluated raw). A system is compact when no two of
     /// its partitions overlap in seq and all of them lie before T; only then are the
