@@ -13,6 +13,7 @@ use crate::config::RunConfig;
 use crate::config::SourceDecl;
 use crate::error::{Error, Result};
 use crate::ingest::events::ChainChecks;
+use crate::ingest::keys::KeepRows;
 use crate::ingest::mapped::MappedSource;
 use crate::ingest::state::Store;
 use crate::ingest::{self, IngestReport, QuarantineRow, Tables};
@@ -265,7 +266,7 @@ fn load_with(
     inputs: &Inputs,
     extra: Extra,
     plan: &ingest::EventsPlan,
-    before_events: impl FnOnce(&Policy, &mut Tables) -> Result<Option<Expr>>,
+    before_events: impl FnOnce(&Policy, &mut Tables) -> Result<Option<Box<dyn KeepRows>>>,
 ) -> Result<(Policy, Tables, IngestReport)> {
     let started = Instant::now();
     let p = prepare(inputs, extra.sources, extra.skip_events)?;

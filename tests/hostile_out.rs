@@ -307,6 +307,39 @@ fn digest_damage_behind_a_sound_footer_is_computed_again() {
     }
 }
 
+/// The window rows are stored with their pairs' codes, and a night looks a row's pair up
+/// by its code, an index. The attack: a stored rows file rewritten with sound Parquet whose
+/// codes point past every pair. That is damage (the partition read again from its input,
+/// the same findings as `--full`), never an index out of bounds.
+#[test]
+fn stored_pair_codes_pointing_past_their_pairs_are_damage_not_a_crash() {
+    use polars::prelude::*;
+    let (dir, cfg) = sample_copy("");
+    let out = dir.path().join("out");
+    exits(&run_in(dir.path(), &cfg, &[]), 0);
+    let rows = std::fs::read_dir(out.join("state/events"))
+        .expect("ls")
+        .map(|e| e.expect("entry").path().join("rows.parquet"))
+        .find(|p| p.is_file())
+        .expect("stored window rows");
+    let mut df = ParquetReader::new(std::fs::File::open(&rows).expect("open"))
+        .finish()
+        .expect("read");
+    let past: Vec<u32> = (0..df.height() as u32).map(|i| i + 1_000_000).collect();
+    df.with_column(Column::new("account_key".into(), past))
+        .expect("column");
+    ParquetWriter::new(std::fs::File::create(&rows).expect("plant"))
+        .finish(&mut df)
+        .expect("write");
+
+    let log = exits(&run_in(dir.path(), &cfg, &[]), 0);
+    assert!(log.contains("damaged digest"), "{log}");
+    assert_eq!(
+        read(&out.join(DAY).join("findings.csv")),
+        full_findings(dir.path(), &cfg)
+    );
+}
+
 /// The state keeps no partition's whole log chain: a run that needs one (here a run of an
 /// earlier date, whose partition reaches past T) reads it from the input again, with the
 /// findings of a `--full` run. The attack: the input rewritten and the state's hash cache

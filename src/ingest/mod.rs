@@ -3,6 +3,7 @@
 
 pub mod csv_file;
 pub mod events;
+pub mod keys;
 pub mod loader;
 pub mod mapped;
 pub mod ndjson_file;
@@ -19,11 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use polars::prelude::{col, DataFrame, Expr, IntoLazy, LazyFrame};
+use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::fs_guard::{self, Links};
 use events::{ChainChecks, EventDigests, Partition};
+use keys::{KeepRows, KeyCodes};
 use loader::TableLoader;
 pub use loader::{Known, QuarantineRow};
 use mapped::{MappedSource, RowSource, SourceAccount, Tallies};
@@ -584,28 +586,49 @@ impl<'a> EventsPlan<'a> {
     }
 }
 
-/// What is kept of a partition's rows: the columns and the rows (those the predicate holds
-/// for), when given.
+/// What is kept of a partition's rows: the columns and the rows (those `filter` keeps),
+/// when given.
 pub struct RowsWanted<'a> {
     pub columns: Option<&'static [&'static str]>,
-    pub filter: Option<&'a Expr>,
+    pub filter: Option<&'a dyn KeepRows>,
 }
 
 impl RowsWanted<'_> {
-    /// The wanted rows, in buffers of their own (they are kept until detect).
-    pub fn apply(&self, df: DataFrame) -> Result<DataFrame> {
-        loader::detached(self.apply_lazy(df.lazy()).collect()?)
+    /// The wanted rows of rows read from the input, in buffers of their own (they are kept
+    /// until detect); `keys` are their codes, when already known.
+    pub fn apply(&self, df: DataFrame, keys: Option<&KeyCodes>) -> Result<DataFrame> {
+        let df = match self.columns {
+            Some(c) => df.select(c.iter().copied())?,
+            None => df,
+        };
+        let df = match self.filter {
+            Some(f) => {
+                let coded;
+                let keys = match keys {
+                    Some(k) => k,
+                    None => {
+                        coded = KeyCodes::of(&df)?;
+                        &coded
+                    }
+                };
+                df.filter(&f.keep(&df, keys)?)?
+            }
+            None => df,
+        };
+        loader::detached(df)
     }
 
-    pub fn apply_lazy(&self, lf: LazyFrame) -> LazyFrame {
-        let lf = match self.columns {
-            Some(c) => lf.select(c.iter().map(|c| col(*c)).collect::<Vec<_>>()),
-            None => lf,
+    /// The wanted rows of rows stored with their codes ([`KeyCodes::columns`]), which are
+    /// not kept; None when the codes are not sound.
+    pub fn apply_stored(&self, mut df: DataFrame) -> Option<Result<DataFrame>> {
+        let keys = match self.filter {
+            Some(_) => Some(KeyCodes::stored(&df)?),
+            None => None,
         };
-        match self.filter {
-            Some(f) => lf.filter(f.clone()),
-            None => lf,
+        for c in [keys::ACCOUNT_KEY, keys::ACTION_KEY] {
+            df.drop_in_place(c).ok()?;
         }
+        Some(self.apply(df, keys.as_ref()))
     }
 }
 
@@ -678,7 +701,7 @@ pub fn load(
     sod_rule_ids: &[String],
     rule_codes: &[String],
     plan: &EventsPlan,
-    before_events: impl FnOnce(&mut Tables) -> Result<Option<Expr>>,
+    before_events: impl FnOnce(&mut Tables) -> Result<Option<Box<dyn KeepRows>>>,
 ) -> Result<(Tables, IngestReport)> {
     let mut known = Known {
         sod_rule_ids: sod_rule_ids.iter().cloned().collect(),
@@ -754,8 +777,14 @@ pub fn load(
         .position(|s| s.table == Table::AuditEvents)
         .unwrap_or(parts.len());
     let files = files_of(Table::AuditEvents);
-    let (events, rows, part) =
-        load_event_table(files, naive_tz, &known, &mut tallies, plan, filter.as_ref())?;
+    let (events, rows, part) = load_event_table(
+        files,
+        naive_tz,
+        &known,
+        &mut tallies,
+        plan,
+        filter.as_deref(),
+    )?;
     tables.events = events;
     tables.audit_events = rows;
     parts.push((at, part));
@@ -860,7 +889,7 @@ fn load_event_table(
     known: &Known,
     tallies: &mut Tallies,
     plan: &EventsPlan,
-    filter: Option<&Expr>,
+    filter: Option<&dyn KeepRows>,
 ) -> Result<(EventDigests, DataFrame, TableReport)> {
     let rows = RowsWanted {
         columns: plan.row_columns(),
@@ -905,7 +934,7 @@ fn load_event_table(
     let digests = EventDigests::of(&partitions, t_day, usage, plan.checks, &from_input)?;
     let kept = loader::stack(
         partitions.into_iter().filter_map(|p| p.rows),
-        rows.apply(loader::empty_frame(&schema::AUDIT_EVENTS)?)?,
+        rows.apply(loader::empty_frame(&schema::AUDIT_EVENTS)?, None)?,
     )?;
     let memory = crate::memory::resident();
     tracing::debug!(
@@ -1104,13 +1133,23 @@ fn load_partition(
         usage_skipped: false,
         reused: false,
     };
+    // The rows' codes, when they are stored: the filter below reuses them.
+    let mut keys = None;
     p.seq = match plan.store {
         Some(store) => {
             // Windows only move forward from night to night, so rows wholly before this
             // one are not stored: a run of an earlier date reads that input again.
             let stored = match &plan.keep_days {
                 Some(w) if p.meta.days.is_none_or(|d| d.1 < w.start) => None,
-                _ => Some(rows.select(events::WINDOW_COLUMNS)?),
+                _ => {
+                    let codes = KeyCodes::of(&rows)?;
+                    let mut stored = rows.select(events::WINDOW_COLUMNS)?;
+                    for c in codes.columns() {
+                        stored.with_column(c)?;
+                    }
+                    keys = Some(codes);
+                    Some(stored)
+                }
             };
             store.save(&key_of(&sha256), &p, stored.as_ref())?;
             if plan.keep_days.is_some() {
@@ -1125,7 +1164,7 @@ fn load_partition(
         None => events::SeqRecords::Memory(loader::detached(seq)?),
     };
     if plan.wants_rows(p.meta.days) {
-        p.rows = Some(rows_wanted.apply(rows)?);
+        p.rows = Some(rows_wanted.apply(rows, keys.as_ref())?);
     }
     Ok(p)
 }

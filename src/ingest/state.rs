@@ -20,6 +20,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::events::{Digest, Partition, PartitionMeta, SeqRecords};
+use super::keys::{ACCOUNT_KEY, ACTION_KEY};
 use super::RowsWanted;
 use crate::error::{Error, Result};
 use crate::files::{
@@ -29,7 +30,7 @@ use crate::files::{
 
 /// Bumped whenever what ingest itself puts in a digest changes (the log-chain checks' own
 /// findings are keyed by their version instead).
-const DIGEST_FORMAT: u32 = 4;
+const DIGEST_FORMAT: u32 = 5;
 const EVENTS_DIR: &str = "events";
 const HASHES_FILE: &str = "file_hashes.json";
 const ROLLUP_DIR: &str = "usage_rollup";
@@ -407,20 +408,23 @@ impl Store {
             // per frame, and a whole day's frame repeats an account several times where a
             // scan's morsels hardly do (a day is a few hundred MB for a worker, as when the
             // first run read it from the input).
+            let columns = rows_wanted.columns.map(|c| {
+                c.iter()
+                    .chain(&[ACCOUNT_KEY, ACTION_KEY])
+                    .map(|c| c.to_string())
+                    .collect()
+            });
             let rows = open_read(&rows_file)
                 .ok()
                 .map(ParquetReader::new)
-                .and_then(|r| {
-                    r.with_columns(
-                        rows_wanted
-                            .columns
-                            .map(|c| c.iter().map(|c| c.to_string()).collect()),
-                    )
-                    .finish()
-                    .ok()
-                })
+                .and_then(|r| r.with_columns(columns).finish().ok())
                 .ok_or(Damaged)?;
-            Some(rows_wanted.apply(rows).map_err(|_| Damaged)?)
+            Some(
+                rows_wanted
+                    .apply_stored(rows)
+                    .ok_or(Damaged)?
+                    .map_err(|_| Damaged)?,
+            )
         } else {
             None
         };
@@ -443,8 +447,8 @@ impl Store {
         }
     }
 
-    /// Stores a partition's digest (with the window rules' columns of its rows, when
-    /// given, for later windows) under `key`: written aside now, so that memory holds only
+    /// Stores a partition's digest (with the window rules' columns of its rows and their
+    /// [`super::keys::KeyCodes`], when given, for later windows) under `key`: written aside now, so that memory holds only
     /// the partitions the run needs, and moved into place by [`Self::commit`] when the run
     /// succeeds (a failed run changes nothing in OUT). Its records with a seq are not
     /// stored ([`SeqRecords::Input`]).

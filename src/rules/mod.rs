@@ -44,10 +44,11 @@ pub mod window;
 
 use std::fmt;
 
-use polars::prelude::{DataFrame, Expr};
+use polars::prelude::DataFrame;
 
 use crate::error::Result;
 use crate::ingest::events::ChainChecks;
+use crate::ingest::keys::KeepRows;
 use crate::policy::Policy;
 use crate::resolve::{Ctx, Resolved};
 use crate::severity::Severity;
@@ -234,14 +235,15 @@ pub static REGISTRY: &[Rule] = &[
 
 /// The window rows any rule reads (None when no rule reads any): the nightly run keeps
 /// only these of the window's partitions.
-pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Expr>> {
-    window::union(
+pub fn window_rows(resolved: &Resolved, policy: &Policy) -> Result<Option<Box<dyn KeepRows>>> {
+    let union = window::union(
         REGISTRY
             .iter()
             .filter_map(|r| r.meta.window_rows)
             .map(|f| f(resolved, policy))
             .collect::<Result<_>>()?,
-    )
+    )?;
+    Ok(union.map(|u| Box::new(u) as Box<dyn KeepRows>))
 }
 
 /// What the log-chain checks' output can depend on: their files and the helpers they use

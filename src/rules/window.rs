@@ -11,8 +11,8 @@
 
 use polars::prelude::*;
 
-use crate::codes::Coded;
 use crate::error::{Error, Result};
+use crate::ingest::keys::{KeepRows, KeyCodes};
 
 /// The window rows one rule reads: those for which `when` holds and, when given, whose
 /// account pair is (or is not) among the rule's and whose action pair is among the rule's.
@@ -143,16 +143,15 @@ pub fn pair_in(a: &str, b: &str, pairs: LazyFrame) -> Result<Expr> {
     }))
 }
 
-/// The rows any of `wanted` reads (None when there is none), as one predicate over the
-/// window columns.
-pub fn union(wanted: Vec<Wanted>) -> Result<Option<Expr>> {
+/// The rows any of `wanted` reads (None when there is none).
+pub fn union(wanted: Vec<Wanted>) -> Result<Option<Union>> {
+    if wanted.is_empty() {
+        return Ok(None);
+    }
     let (plain, looked_up): (Vec<Wanted>, Vec<Wanted>) = wanted
         .into_iter()
         .partition(|w| w.account.is_none() && w.action.is_none());
     let plain = plain.into_iter().map(|w| w.when).reduce(Expr::or);
-    if looked_up.is_empty() {
-        return Ok(plain);
-    }
     let mut lookup = Lookup::new(&looked_up)?;
     // Several rules share one condition (most are `success()`): each distinct one is
     // evaluated once over the rows and stands for every rule that has it.
@@ -168,19 +167,95 @@ pub fn union(wanted: Vec<Wanted>) -> Result<Option<Expr>> {
         };
         lookup.rules_of_when[at] |= 1 << i;
     }
-    let inputs: Vec<Expr> = [col("account_id"), col("action")]
-        .into_iter()
-        .chain(whens)
-        .collect();
-    let kept = col("system_id").map_many(
-        move |c: &mut [Column]| lookup.rows(c),
-        &inputs,
-        |_, f| Ok(Field::new(f[0].name().clone(), DataType::Boolean)),
-    );
-    Ok(Some(match plain {
-        Some(p) => p.or(kept),
-        None => kept,
+    Ok(Some(Union {
+        plain,
+        whens,
+        lookup,
     }))
+}
+
+/// The window rows any rule reads: those a condition without lookup holds for (`plain`),
+/// and those whose rules' conditions hold and whose keys are in (or out of) the rules' sets.
+pub struct Union {
+    plain: Option<Expr>,
+    /// The distinct conditions of the rules with a lookup ([`Lookup::rules_of_when`]).
+    whens: Vec<Expr>,
+    lookup: Lookup,
+}
+
+impl KeepRows for Union {
+    fn keep(&self, rows: &DataFrame, keys: &KeyCodes) -> Result<BooleanChunked> {
+        let height = rows.height();
+        let conditions = rows
+            .clone()
+            .lazy()
+            .select(
+                self.plain
+                    .iter()
+                    .chain(&self.whens)
+                    .enumerate()
+                    .map(|(i, e)| e.clone().alias(format!("c{i}")))
+                    .collect::<Vec<_>>(),
+            )
+            .collect()?;
+        let mut conditions = conditions.columns().iter();
+        let plain = match self.plain {
+            Some(_) => conditions.next().map(|c| c.bool().cloned()).transpose()?,
+            None => None,
+        };
+        // The rules that could keep each row before any lookup.
+        let mut rules = vec![0u64; height];
+        for (i, when) in conditions.enumerate() {
+            for (r, w) in rules.iter_mut().zip(held(when.bool()?, height)) {
+                if w {
+                    *r |= self.lookup.rules_of_when[i];
+                }
+            }
+        }
+        let (systems, accounts, actions) = (
+            rows.column("system_id")?.str()?,
+            rows.column("account_id")?.str()?,
+            rows.column("action")?.str()?,
+        );
+        // Each distinct pair looked up once, by its first row; a row's then by its code.
+        let bits = |set: &PairMasks, b: &StringChunked, firsts: &[u32]| -> Vec<u64> {
+            firsts
+                .iter()
+                .map(|&row| set.get(systems.get(row as usize), b.get(row as usize)))
+                .collect()
+        };
+        let by_account = bits(&self.lookup.accounts, accounts, &keys.account_rows);
+        let by_action = bits(&self.lookup.actions, actions, &keys.action_rows);
+        let l = &self.lookup;
+        let looked_up = rules.into_iter().enumerate().map(|(row, mut pass)| {
+            if pass & l.on_account != 0 {
+                let held = by_account[keys.account[row] as usize] ^ l.account_negated;
+                pass &= held | !l.on_account;
+            }
+            if pass & l.on_action != 0 {
+                pass &= by_action[keys.action[row] as usize] | !l.on_action;
+            }
+            pass != 0
+        });
+        let kept: BooleanChunked = match plain {
+            Some(plain) => looked_up
+                .zip(held(&plain, height))
+                .map(|(a, b)| a || b)
+                .collect(),
+            None => looked_up.collect(),
+        };
+        Ok(kept.with_name("kept".into()))
+    }
+}
+
+/// Whether a condition holds for each of `height` rows (null: it does not); a literal
+/// condition comes as one value for every row.
+fn held(c: &BooleanChunked, height: usize) -> Box<dyn Iterator<Item = bool> + '_> {
+    if c.len() == 1 && height != 1 {
+        let v = c.get(0) == Some(true);
+        return Box::new(std::iter::repeat_n(v, height));
+    }
+    Box::new(c.iter().map(|v| v == Some(true)))
 }
 
 /// The lookups of the rules of [`union`] that have any, rule `i` being bit `i`.
@@ -228,80 +303,6 @@ impl Lookup {
         }
         Ok(l)
     }
-
-    /// `c`: `system_id, account_id, action`, then each distinct `when` ([`Self::rules_of_when`]).
-    fn rows(&self, c: &mut [Column]) -> PolarsResult<Column> {
-        let (systems, accounts, actions) = (
-            Coded::of(c[0].str()?),
-            Coded::of(c[1].str()?),
-            Coded::of(c[2].str()?),
-        );
-        // The rules that could keep each row before any lookup.
-        let mut rules = vec![0u64; systems.codes.len()];
-        for (i, when) in c[3..].iter().enumerate() {
-            let when = when.bool()?;
-            // A literal `when` comes as one value for every row.
-            if when.len() == 1 {
-                if when.get(0) == Some(true) {
-                    rules.iter_mut().for_each(|r| *r |= self.rules_of_when[i]);
-                }
-                continue;
-            }
-            for (r, w) in rules.iter_mut().zip(when.iter()) {
-                if w == Some(true) {
-                    *r |= self.rules_of_when[i];
-                }
-            }
-        }
-        // Each distinct text looked up once; a row's pair then found by its two codes, and
-        // only while a rule that needs it may keep the row.
-        let by_account = PairMemo::new(&self.accounts, &systems, &accounts);
-        let by_action = PairMemo::new(&self.actions, &systems, &actions);
-        let kept: BooleanChunked = rules
-            .into_iter()
-            .enumerate()
-            .map(|(row, mut pass)| {
-                if pass & self.on_account != 0 {
-                    let held = by_account.mask(row) ^ self.account_negated;
-                    pass &= held | !self.on_account;
-                }
-                if pass & self.on_action != 0 {
-                    pass &= by_action.mask(row) | !self.on_action;
-                }
-                pass != 0
-            })
-            .collect();
-        Ok(kept.with_name(c[0].name().clone()).into_column())
-    }
-}
-
-/// A [`PairMasks`] seen through one frame's codes: each distinct system and `b` value of
-/// the frame looked up once, then a row's bits found from its two codes.
-struct PairMemo<'a> {
-    /// By system code, the system's index in the set (None: in no pair).
-    systems: Vec<Option<u32>>,
-    /// By `b` code, its entries in the set.
-    entries: Vec<&'a [(u32, u64)]>,
-    system_codes: &'a [u32],
-    b_codes: &'a [u32],
-}
-
-impl<'a> PairMemo<'a> {
-    fn new(set: &'a PairMasks, systems: &'a Coded<'a>, b: &'a Coded<'a>) -> PairMemo<'a> {
-        PairMemo {
-            systems: systems.values.iter().map(|s| set.index(*s)).collect(),
-            entries: b.values.iter().map(|v| set.entries(*v)).collect(),
-            system_codes: &systems.codes,
-            b_codes: &b.codes,
-        }
-    }
-
-    fn mask(&self, row: usize) -> u64 {
-        match self.systems[self.system_codes[row] as usize] {
-            Some(i) => bits_of(self.entries[self.b_codes[row] as usize], i),
-            None => 0,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -324,8 +325,8 @@ mod tests {
                 .action_in(df!("system_id" => ["sys-b"], "action" => ["refund"])?.lazy()),
         ];
         let keep = union(wanted)?.ok_or_else(|| Error::Internal("no predicate".into()))?;
-        let kept = rows.lazy().select([keep.alias("kept")]).collect()?;
-        let kept: Vec<Option<bool>> = kept.column("kept")?.bool()?.iter().collect();
+        let kept = keep.keep(&rows, &KeyCodes::of(&rows)?)?;
+        let kept: Vec<Option<bool>> = kept.iter().collect();
         assert_eq!(kept, [Some(false), Some(true), Some(false), Some(true)]);
         Ok(())
     }
@@ -347,11 +348,14 @@ mod tests {
             "action" => ["pay", "pay", "pay", "pay", "pay"],
         )?;
         let (systems, actions) = (
-            Coded::of(rows.column("system_id")?.str()?),
-            Coded::of(rows.column("action")?.str()?),
+            rows.column("system_id")?.str()?,
+            rows.column("action")?.str()?,
         );
-        let memo = PairMemo::new(&set, &systems, &actions);
-        let bits: Vec<u64> = (0..rows.height()).map(|row| memo.mask(row)).collect();
+        let bits: Vec<u64> = systems
+            .iter()
+            .zip(actions.iter())
+            .map(|(s, a)| set.get(s, a))
+            .collect();
         assert_eq!(bits, [3, 1, 1, 0, 0]);
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! The union of the window rules' rows (`rules::window::union`), which looks a row's pairs
-//! up once for all rules: it must keep exactly the rows that the rules' predicates, each
-//! evaluated on its own, keep.
+//! up once for all rules, by their codes: it must keep exactly the rows that the rules'
+//! predicates, each evaluated on its own, keep, whether the codes were just computed or
+//! read back as stored beside the rows.
 
 use polars::prelude::*;
 
-use permaudit::rules::window::{pair_in, union, Wanted};
+use permaudit::ingest::keys::{KeepRows, KeyCodes};
+use permaudit::rules::window::{pair_in, union, Union, Wanted};
 
 fn opt(v: &str) -> Option<&str> {
     (!v.is_empty()).then_some(v)
@@ -56,6 +58,21 @@ fn kept(df: &DataFrame, predicate: Expr) -> Vec<String> {
         .collect()
 }
 
+/// The rows `union` keeps, with the codes computed from the rows; the same must come of
+/// the codes as a later night reads them back from the state.
+fn kept_by(df: &DataFrame, union: &Union) -> Vec<String> {
+    let keys = KeyCodes::of(df).expect("codes");
+    let stored = DataFrame::new_infer_height(keys.columns().to_vec()).expect("stored codes");
+    let read_back = KeyCodes::stored(&stored).expect("codes read back");
+    let mask = union.keep(df, &keys).expect("keep");
+    let again = union.keep(df, &read_back).expect("keep");
+    assert!(mask.iter().eq(again.iter()), "stored codes keep other rows");
+    let out = df.filter(&mask).expect("filter");
+    (0..out.height())
+        .map(|i| format!("{:?}", out.get_row(i).expect("row").0))
+        .collect()
+}
+
 #[test]
 fn one_lookup_per_row_keeps_what_each_rule_keeps() {
     let success = || col("outcome").eq(lit("success"));
@@ -92,7 +109,7 @@ fn one_lookup_per_row_keeps_what_each_rule_keeps() {
     .reduce(Expr::or)
     .expect("rules");
     let df = rows();
-    let fused = kept(&df, union(wanted()).expect("union").expect("some rows"));
+    let fused = kept_by(&df, &union(wanted()).expect("union").expect("some rows"));
     assert_eq!(fused, kept(&df, each));
     // Not vacuous: each kind of rule keeps rows, and many rows are dropped.
     assert!(
@@ -100,7 +117,7 @@ fn one_lookup_per_row_keeps_what_each_rule_keeps() {
         "{fused:?}"
     );
     for (rule, n) in wanted().into_iter().enumerate() {
-        let alone = kept(&df, union(vec![n]).expect("union").expect("rows"));
+        let alone = kept_by(&df, &union(vec![n]).expect("union").expect("rows"));
         assert!(!alone.is_empty(), "rule {rule} keeps nothing");
     }
 }
@@ -115,7 +132,10 @@ fn an_unknown_account_with_a_null_key_is_kept_by_a_rule_on_unknown_accounts() {
     ])
     .expect("union")
     .expect("rows");
-    let out = df.lazy().filter(unknown).collect().expect("filter");
+    let mask = unknown
+        .keep(&df, &KeyCodes::of(&df).expect("codes"))
+        .expect("keep");
+    let out = df.filter(&mask).expect("filter");
     assert_eq!(out.column("account_id").expect("col").null_count(), 24);
     assert_eq!(out.height(), 96 - 12);
 }
@@ -127,5 +147,5 @@ fn rules_without_lookups_are_a_plain_predicate_and_none_is_none() {
     let p = union(vec![Wanted::when(col("outcome").eq(lit("failure")))])
         .expect("union")
         .expect("rows");
-    assert_eq!(kept(&df, p).len(), 32);
+    assert_eq!(kept_by(&df, &p).len(), 32);
 }
