@@ -23,17 +23,19 @@ pub trait KeepRows: Send + Sync {
     fn keep(&self, rows: &DataFrame, keys: &KeyCodes) -> Result<BooleanChunked>;
 }
 
-/// A frame's rows' pairs as codes. Codes number the distinct pairs in the order they first
-/// occur, so a pair's values are those of the first row with its code.
+/// A frame's rows' `(system_id, account_id)` and `(system_id, action)` as codes.
 pub struct KeyCodes {
-    /// Per row, the code of its `(system_id, account_id)`.
-    pub account: Vec<u32>,
-    /// Per row, the code of its `(system_id, action)`.
-    pub action: Vec<u32>,
-    /// For each account code, the first row with it.
-    pub account_rows: Vec<u32>,
-    /// For each action code, the first row with it.
-    pub action_rows: Vec<u32>,
+    pub account: PairCodes,
+    pub action: PairCodes,
+}
+
+/// One kind of pair as codes. Codes number the distinct pairs in the order they first
+/// occur, so a pair's values are those of the first row with its code.
+pub struct PairCodes {
+    /// Per row, the code of its pair.
+    pub codes: Vec<u32>,
+    /// For each code, the first row with it.
+    pub firsts: Vec<u32>,
 }
 
 impl KeyCodes {
@@ -41,33 +43,26 @@ impl KeyCodes {
     pub fn of(rows: &DataFrame) -> Result<KeyCodes> {
         let text = |c: &str| -> Result<Coded> { Ok(Coded::of(rows.column(c)?.str()?)) };
         let system = text("system_id")?;
-        let (account, account_rows) = pairs(&system, &text("account_id")?);
-        let (action, action_rows) = pairs(&system, &text("action")?);
         Ok(KeyCodes {
-            account,
-            action,
-            account_rows,
-            action_rows,
+            account: PairCodes::of(&system, &text("account_id")?),
+            action: PairCodes::of(&system, &text("action")?),
         })
     }
 
     /// The codes stored beside rows ([`Self::columns`]); None when they are not codes in
     /// the order their pairs first occur (a damaged or foreign file).
     pub fn stored(rows: &DataFrame) -> Option<KeyCodes> {
-        let (account, account_rows) = first_rows(rows.column(ACCOUNT_KEY).ok()?)?;
-        let (action, action_rows) = first_rows(rows.column(ACTION_KEY).ok()?)?;
         Some(KeyCodes {
-            account,
-            action,
-            account_rows,
-            action_rows,
+            account: PairCodes::stored(rows.column(ACCOUNT_KEY).ok()?)?,
+            action: PairCodes::stored(rows.column(ACTION_KEY).ok()?)?,
         })
     }
 
     /// The codes as the two columns stored beside the rows.
     pub fn columns(&self) -> [Column; 2] {
-        let column =
-            |name: &str, codes: &[u32]| UInt32Chunked::from_slice(name.into(), codes).into_column();
+        let column = |name: &str, pairs: &PairCodes| {
+            UInt32Chunked::from_slice(name.into(), &pairs.codes).into_column()
+        };
         [
             column(ACCOUNT_KEY, &self.account),
             column(ACTION_KEY, &self.action),
@@ -75,47 +70,49 @@ impl KeyCodes {
     }
 }
 
-/// Per row, the code of its pair `(system, b)`, and each code's first row.
-fn pairs(system: &Coded, b: &Coded) -> (Vec<u32>, Vec<u32>) {
-    let mut at: PlHashMap<u64, u32> = PlHashMap::default();
-    let mut first = Vec::new();
-    let codes = system
-        .codes
-        .iter()
-        .zip(&b.codes)
-        .enumerate()
-        .map(|(row, (&s, &b))| {
-            *at.entry((u64::from(s) << 32) | u64::from(b))
-                .or_insert_with(|| {
-                    first.push(row as u32);
-                    (first.len() - 1) as u32
-                })
-        })
-        .collect();
-    (codes, first)
-}
+impl PairCodes {
+    /// The codes of the pairs `(system, b)` of each row.
+    fn of(system: &Coded, b: &Coded) -> PairCodes {
+        let mut at: PlHashMap<u64, u32> = PlHashMap::default();
+        let mut firsts = Vec::new();
+        let codes = system
+            .codes
+            .iter()
+            .zip(&b.codes)
+            .enumerate()
+            .map(|(row, (&s, &b))| {
+                *at.entry((u64::from(s) << 32) | u64::from(b))
+                    .or_insert_with(|| {
+                        firsts.push(row as u32);
+                        (firsts.len() - 1) as u32
+                    })
+            })
+            .collect();
+        PairCodes { codes, firsts }
+    }
 
-/// A stored code column and each code's first row, if every code is at most one more than
-/// the largest before it (as [`pairs`] numbers them) and none is null.
-fn first_rows(column: &Column) -> Option<(Vec<u32>, Vec<u32>)> {
-    let ca = column.u32().ok()?;
-    if ca.null_count() > 0 {
-        return None;
-    }
-    let mut codes = Vec::with_capacity(ca.len());
-    let mut first = Vec::new();
-    for arr in ca.downcast_iter() {
-        for &code in arr.values().iter() {
-            let row = codes.len() as u32;
-            match (code as usize).cmp(&first.len()) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => first.push(row),
-                std::cmp::Ordering::Greater => return None,
-            }
-            codes.push(code);
+    /// A stored code column, if every code is at most one more than the largest before it
+    /// (as [`Self::of`] numbers them) and none is null.
+    fn stored(column: &Column) -> Option<PairCodes> {
+        let ca = column.u32().ok()?;
+        if ca.null_count() > 0 {
+            return None;
         }
+        let mut codes = Vec::with_capacity(ca.len());
+        let mut firsts = Vec::new();
+        for arr in ca.downcast_iter() {
+            for &code in arr.values().iter() {
+                let row = codes.len() as u32;
+                match (code as usize).cmp(&firsts.len()) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => firsts.push(row),
+                    std::cmp::Ordering::Greater => return None,
+                }
+                codes.push(code);
+            }
+        }
+        Some(PairCodes { codes, firsts })
     }
-    Some((codes, first))
 }
 
 #[cfg(test)]
@@ -135,16 +132,17 @@ mod tests {
     #[test]
     fn pairs_are_coded_with_their_system_in_first_occurrence_order() -> Result<()> {
         let keys = KeyCodes::of(&rows()?)?;
-        assert_eq!(keys.account, [0, 1, 0, 2, 1]);
-        assert_eq!(keys.account_rows, [0, 1, 3]);
-        assert_eq!(keys.action, [0, 1, 0, 0, 2]);
-        assert_eq!(keys.action_rows, [0, 1, 4]);
+        assert_eq!(keys.account.codes, [0, 1, 0, 2, 1]);
+        assert_eq!(keys.account.firsts, [0, 1, 3]);
+        assert_eq!(keys.action.codes, [0, 1, 0, 0, 2]);
+        assert_eq!(keys.action.firsts, [0, 1, 4]);
         let stored = DataFrame::new_infer_height(keys.columns().to_vec())?;
         let back = KeyCodes::stored(&stored)
             .ok_or_else(|| crate::error::Error::Internal("not read back".into()))?;
-        assert_eq!(back.account, keys.account);
-        assert_eq!(back.account_rows, keys.account_rows);
-        assert_eq!(back.action_rows, keys.action_rows);
+        for (back, keys) in [(back.account, keys.account), (back.action, keys.action)] {
+            assert_eq!(back.codes, keys.codes);
+            assert_eq!(back.firsts, keys.firsts);
+        }
         Ok(())
     }
 

@@ -1133,23 +1133,21 @@ fn load_partition(
         usage_skipped: false,
         reused: false,
     };
-    // The rows' codes, when they are stored: the filter below reuses them.
-    let mut keys = None;
+    // Windows only move forward from night to night, so rows wholly before this one are
+    // not stored: a run of an earlier date reads that input again.
+    let stores_rows = plan.store.is_some()
+        && !matches!(&plan.keep_days, Some(w) if p.meta.days.is_none_or(|d| d.1 < w.start));
+    // Stored beside the rows, and read by the filter below.
+    let keys = stores_rows.then(|| KeyCodes::of(&rows)).transpose()?;
     p.seq = match plan.store {
         Some(store) => {
-            // Windows only move forward from night to night, so rows wholly before this
-            // one are not stored: a run of an earlier date reads that input again.
-            let stored = match &plan.keep_days {
-                Some(w) if p.meta.days.is_none_or(|d| d.1 < w.start) => None,
-                _ => {
-                    let codes = KeyCodes::of(&rows)?;
+            let stored = match &keys {
+                Some(keys) => {
                     let mut stored = rows.select(events::WINDOW_COLUMNS)?;
-                    for c in codes.columns() {
-                        stored.with_column(c)?;
-                    }
-                    keys = Some(codes);
+                    stored.hstack_mut(&keys.columns())?;
                     Some(stored)
                 }
+                None => None,
             };
             store.save(&key_of(&sha256), &p, stored.as_ref())?;
             if plan.keep_days.is_some() {

@@ -12,7 +12,7 @@
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::ingest::keys::{KeepRows, KeyCodes};
+use crate::ingest::keys::{KeepRows, KeyCodes, PairCodes};
 
 /// The window rows one rule reads: those for which `when` holds and, when given, whose
 /// account pair is (or is not) among the rule's and whose action pair is among the rule's.
@@ -218,22 +218,23 @@ impl KeepRows for Union {
             rows.column("action")?.str()?,
         );
         // Each distinct pair looked up once, by its first row; a row's then by its code.
-        let bits = |set: &PairMasks, b: &StringChunked, firsts: &[u32]| -> Vec<u64> {
-            firsts
+        let bits = |set: &PairMasks, b: &StringChunked, pairs: &PairCodes| -> Vec<u64> {
+            pairs
+                .firsts
                 .iter()
                 .map(|&row| set.get(systems.get(row as usize), b.get(row as usize)))
                 .collect()
         };
-        let by_account = bits(&self.lookup.accounts, accounts, &keys.account_rows);
-        let by_action = bits(&self.lookup.actions, actions, &keys.action_rows);
+        let by_account = bits(&self.lookup.accounts, accounts, &keys.account);
+        let by_action = bits(&self.lookup.actions, actions, &keys.action);
         let l = &self.lookup;
         let looked_up = rules.into_iter().enumerate().map(|(row, mut pass)| {
             if pass & l.on_account != 0 {
-                let held = by_account[keys.account[row] as usize] ^ l.account_negated;
+                let held = by_account[keys.account.codes[row] as usize] ^ l.account_negated;
                 pass &= held | !l.on_account;
             }
             if pass & l.on_action != 0 {
-                pass &= by_action[keys.action[row] as usize] | !l.on_action;
+                pass &= by_action[keys.action.codes[row] as usize] | !l.on_action;
             }
             pass != 0
         });
